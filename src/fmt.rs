@@ -1,0 +1,31 @@
+//! Internal logging shim (`#[macro_use]`, so every later module calls `debug!(...)` etc.
+//! without an import): every log line of the crate goes through these macros, which forward to
+//! `defmt` (feature `defmt`), to the `log` facade (feature `log`), or to nothing.
+//!
+//! With neither backend the arguments are still type-checked (inside a closure that is never
+//! called), so a log line cannot rot, and nothing is evaluated at run time.
+#![allow(unused_macros)]
+
+#[cfg(all(feature = "defmt", feature = "log"))]
+compile_error!("features `defmt` and `log` are mutually exclusive: pick one logging backend");
+
+macro_rules! vf_log {
+    ($level:ident, $($arg:tt)+) => {{
+        #[cfg(feature = "defmt")]
+        ::defmt::$level!($($arg)+);
+        #[cfg(feature = "log")]
+        ::log::$level!($($arg)+);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
+        {
+            let _ = || {
+                let _ = ::core::format_args!($($arg)+);
+            };
+        }
+    }};
+}
+
+macro_rules! trace { ($($arg:tt)+) => { vf_log!(trace, $($arg)+) }; }
+macro_rules! debug { ($($arg:tt)+) => { vf_log!(debug, $($arg)+) }; }
+macro_rules! info { ($($arg:tt)+) => { vf_log!(info, $($arg)+) }; }
+macro_rules! warn { ($($arg:tt)+) => { vf_log!(warn, $($arg)+) }; }
+macro_rules! error { ($($arg:tt)+) => { vf_log!(error, $($arg)+) }; }

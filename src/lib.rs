@@ -1,0 +1,56 @@
+//! # xe-sriov-vf
+//!
+//! Keep an Intel GPU SR-IOV virtual function (VF) alive across live migration of its VM, from
+//! any `no_std` kernel, unikernel or hypervisor guest.
+//!
+//! When a VM that owns a VF is migrated, the GuC firmware on the destination host holds the VF
+//! blocked (`VF_RESFIX_BLOCKED`) and raises the software interrupt `SW_INT_0` on every GT. The VF
+//! driver must re-query its provisioning over the MMIO mailbox, fix up what moved (the GGTT base
+//! above all), and tell the GuC it is done (`RESFIX_DONE`). A second migration can land in the
+//! middle of all that. This crate does the protocol side of that job exactly as the Linux `xe`
+//! driver does, and leaves the memory fixups to hooks the embedder implements.
+//!
+//! ## Layers
+//!
+//! Read top to bottom; each layer only uses the ones above it.
+//!
+//! | layer | module | what it is |
+//! |---|---|---|
+//! | wire formats | [`wire`] | HXG header, VF actions, KLV, GuC error codes, register map. Pure encode/decode, no I/O, never panics on any input. |
+//! | device access | [`device`], [`mmio`] | The offset-based [`Device`](device::Device) trait (32-bit register read/write and a clock) and the one real-hardware implementation over a mapped BAR. |
+//! | transport | [`mailbox`] | The MMIO mailbox: send one request, poll for the reply, handle BUSY / RETRY / FLR / timeouts with bounded waits. |
+//! | per-GT VF logic | [`gt`] | Bootstrap (VF_RESET, version handshake), configuration query and validation, GGTT shift. |
+//! | migration | [`coordinator`], [`recovery`] | The lock-free coordinator (wait-free interrupt entry) and the recovery pipeline with embedder hooks. |
+//! | scheduling | [`workqueue`] | The [`WorkQueue`](workqueue::WorkQueue) trait and ready-made queues. |
+//! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection. |
+//!
+//! ## Features
+//!
+//! - `mock`: the simulated GuC (no_std, no alloc).
+//! - `std`: host conveniences (the thread-backed queue, `std::error::Error` impls).
+//! - `defmt` or `log`: where the crate's log lines go (at most one; neither means none).
+//!
+//! The crate never allocates and, without `std`, links with `core` alone.
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+#[macro_use]
+pub(crate) mod fmt;
+pub(crate) mod sync;
+
+pub mod coordinator;
+pub mod device;
+pub mod gt;
+pub mod mailbox;
+pub mod mmio;
+pub mod recovery;
+pub mod wire;
+pub mod workqueue;
+
+#[cfg(feature = "mock")]
+pub mod mock;
