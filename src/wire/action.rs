@@ -59,6 +59,14 @@ impl MmioMessage {
         })
     }
 
+    /// A full four-dword message (header and three data dwords). Total.
+    pub const fn from_array(dw: [u32; MMIO_MSG_MAX_DWORDS]) -> MmioMessage {
+        MmioMessage {
+            dw,
+            len: MMIO_MSG_MAX_DWORDS as u8,
+        }
+    }
+
     /// The dwords, header first.
     pub fn as_slice(&self) -> &[u32] {
         &self.dw[..usize::from(self.len).min(MMIO_MSG_MAX_DWORDS)]

@@ -291,6 +291,16 @@ impl Reply {
         }
     }
 
+    /// The TYPE of this reply.
+    pub const fn msg_type(&self) -> MsgType {
+        match self {
+            Reply::Busy { .. } => MsgType::NoResponseBusy,
+            Reply::Retry { .. } => MsgType::NoResponseRetry,
+            Reply::Failure { .. } => MsgType::ResponseFailure,
+            Reply::Success { .. } => MsgType::ResponseSuccess,
+        }
+    }
+
     /// Encodes this reply as a GuC-origin header dword.
     pub const fn encode(&self) -> Result<u32, WireError> {
         let message = match *self {

@@ -1,0 +1,340 @@
+//! The MMIO mailbox: one request, one reply, through a GT's four scratch registers.
+//!
+//! A transaction, as the Linux `xe` driver does it (`xe_guc_mmio_send_recv`):
+//!
+//! 1. write the request dwords to `VF_SW_FLAG(0..len)`, read `VF_SW_FLAG(3)` back (a posting
+//!    read, so the writes land before the doorbell), write 0 to the doorbell;
+//! 2. poll `VF_SW_FLAG(0)` until its ORIGIN bit says GUC, for at most
+//!    [`reply_timeout_ns`](MailboxConfig::reply_timeout_ns) (50 ms). On a timeout with the register
+//!    reading 0 (a function-level reset cleared it) send once more;
+//! 3. BUSY: keep polling until the reply is SUCCESS or FAILURE, for at most
+//!    [`busy_timeout_ns`](MailboxConfig::busy_timeout_ns) (2 s);
+//! 4. RETRY: send again (the kernel never gives up; here at most
+//!    [`max_retries`](MailboxConfig::max_retries) times);
+//! 5. FAILURE: [`MailboxError::VfMigrated`] for VF_MIGRATED, [`MailboxError::Remote`] otherwise;
+//!    anything but a GuC-origin SUCCESS is [`MailboxError::Protocol`];
+//! 6. SUCCESS: read `VF_SW_FLAG(1..4)` as the reply data.
+//!
+//! Register accesses per attempt: `len` writes, 1 posting read, 1 doorbell write, one read per
+//! poll, and 3 reads of reply data on success: never more than the kernel.
+//!
+//! Every wait is bounded by the device clock; a clock that stops advancing for
+//! [`stall_polls`](MailboxConfig::stall_polls) consecutive polls ends the wait with
+//! [`MailboxError::ClockStalled`] instead of spinning forever.
+
+use core::fmt;
+
+use crate::device::Device;
+use crate::wire::action::{MmioMessage, Request, MMIO_MSG_MAX_DWORDS};
+use crate::wire::hxg::{MsgType, Reply};
+use crate::wire::regs::{MailboxRegs, SCRATCH_COUNT};
+use crate::wire::{GucError, WireError};
+
+/// Timeouts and limits of the mailbox. [`Default`] gives the kernel's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MailboxConfig {
+    /// How long to wait for the first GuC-origin reply, in ns (kernel: 50 ms).
+    pub reply_timeout_ns: u64,
+    /// How long to wait for the final reply after a BUSY, in ns (kernel: 2 s).
+    pub busy_timeout_ns: u64,
+    /// How many RETRY replies are answered by sending again before giving up (the kernel has no
+    /// limit).
+    pub max_retries: u32,
+    /// Whether a timeout with the scratch register cleared (FLR) is followed by one resend
+    /// (kernel: yes).
+    pub resend_after_flr: bool,
+    /// Consecutive polls with no clock progress after which a wait is abandoned.
+    pub stall_polls: u32,
+}
+
+impl MailboxConfig {
+    /// The kernel's values: 50 ms, 2 s, one FLR resend; 64 RETRY resends; 1,000,000 stalled
+    /// polls.
+    pub const KERNEL: MailboxConfig = MailboxConfig {
+        reply_timeout_ns: 50_000_000,
+        busy_timeout_ns: 2_000_000_000,
+        max_retries: 64,
+        resend_after_flr: true,
+        stall_polls: 1_000_000,
+    };
+}
+
+impl Default for MailboxConfig {
+    fn default() -> Self {
+        MailboxConfig::KERNEL
+    }
+}
+
+/// Why a mailbox transaction failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MailboxError {
+    /// The request is empty or longer than the 4 scratch registers; nothing was written.
+    BadRequestLength(usize),
+    /// No reply within the reply timeout (after the FLR resend, if any). Carries the last value
+    /// read from `VF_SW_FLAG(0)`.
+    Timeout {
+        /// Last value of scratch 0.
+        last: u32,
+    },
+    /// BUSY, then no final reply within the busy timeout.
+    BusyTimeout,
+    /// The GuC kept answering RETRY.
+    RetryLimit {
+        /// Resends made.
+        retries: u32,
+    },
+    /// The GuC refused the request because the VF was migrated (VF_MIGRATED, 0x107): the
+    /// recovery must run again. The kernel maps this to `-EREMCHG`.
+    VfMigrated {
+        /// The FAILURE's hint.
+        hint: u16,
+    },
+    /// Any other FAILURE reply.
+    Remote {
+        /// Error code.
+        error: GucError,
+        /// Hint.
+        hint: u16,
+    },
+    /// The reply is not a valid reply (wrong origin, undefined type, a request or event, or
+    /// malformed data).
+    Protocol {
+        /// The offending header dword.
+        header: u32,
+        /// What is wrong with it.
+        error: WireError,
+    },
+    /// The device clock did not advance while polling: the embedder's time source is broken.
+    ClockStalled,
+}
+
+impl fmt::Display for MailboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailboxError::BadRequestLength(n) => {
+                write!(f, "request of {n} dwords does not fit the MMIO mailbox (1..=4)")
+            }
+            MailboxError::Timeout { last } => {
+                write!(f, "no reply from the GuC (scratch 0 = {last:#010x})")
+            }
+            MailboxError::BusyTimeout => f.write_str("GuC stayed busy past the busy timeout"),
+            MailboxError::RetryLimit { retries } => {
+                write!(f, "GuC asked to retry {retries} times; giving up")
+            }
+            MailboxError::VfMigrated { hint } => {
+                write!(f, "request rejected: VF migrated (hint {hint:#x})")
+            }
+            MailboxError::Remote { error, hint } => {
+                write!(f, "GuC failure {error} (hint {hint:#x})")
+            }
+            MailboxError::Protocol { header, error } => {
+                write!(f, "unexpected GuC reply {header:#010x}: {error}")
+            }
+            MailboxError::ClockStalled => f.write_str("device clock does not advance"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for MailboxError {}
+
+/// The outcome of one poll loop.
+enum Poll {
+    /// The condition held; the value read.
+    Done(u32),
+    /// The time ran out; the last value read.
+    TimedOut(u32),
+}
+
+/// The MMIO mailbox of one GT.
+#[derive(Debug)]
+pub struct Mailbox<D> {
+    dev: D,
+    regs: MailboxRegs,
+    config: MailboxConfig,
+}
+
+impl<D: Device> Mailbox<D> {
+    /// A mailbox over `dev` at the GT's registers `regs`.
+    pub const fn new(dev: D, regs: MailboxRegs, config: MailboxConfig) -> Mailbox<D> {
+        Mailbox { dev, regs, config }
+    }
+
+    /// The device.
+    pub const fn device(&self) -> &D {
+        &self.dev
+    }
+
+    /// The mailbox registers.
+    pub const fn regs(&self) -> MailboxRegs {
+        self.regs
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &MailboxConfig {
+        &self.config
+    }
+
+    /// Encodes `request` and runs the transaction; see [`Mailbox::send_recv`].
+    pub fn send(&mut self, request: &Request) -> Result<MmioMessage, MailboxError> {
+        let msg = request.encode().map_err(|error| MailboxError::Protocol {
+            header: 0,
+            error,
+        })?;
+        self.send_recv(msg.as_slice())
+    }
+
+    /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply: its header followed by
+    /// the three data registers.
+    pub fn send_recv(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
+        if request.is_empty() || request.len() > MMIO_MSG_MAX_DWORDS {
+            return Err(MailboxError::BadRequestLength(request.len()));
+        }
+        let mut retries = 0u32;
+        let mut resent_after_flr = false;
+        // Each pass either returns or consumes one RETRY or the single FLR resend, so the loop
+        // runs at most `max_retries + 2` times.
+        loop {
+            self.write_request(request);
+            let header = match self.poll(self.config.reply_timeout_ns, |h| h >> 31 == 1)? {
+                Poll::Done(h) => h,
+                Poll::TimedOut(last) => {
+                    if last == 0 && self.config.resend_after_flr && !resent_after_flr {
+                        debug!("GuC mmio request {:#010x}: lost, sending again", request[0]);
+                        resent_after_flr = true;
+                        continue;
+                    }
+                    error!("GuC mmio request {:#010x}: no reply {:#010x}", request[0], last);
+                    return Err(MailboxError::Timeout { last });
+                }
+            };
+            let header = match Reply::decode(header) {
+                Ok(Reply::Busy { .. }) => self.wait_after_busy(request[0])?,
+                _ => header,
+            };
+            match Reply::decode(header) {
+                Ok(Reply::Success { .. }) => return Ok(self.read_reply(header)),
+                Ok(Reply::Retry { reason }) => {
+                    if retries >= self.config.max_retries {
+                        error!(
+                            "GuC mmio request {:#010x}: still RETRY after {} resends",
+                            request[0], retries
+                        );
+                        return Err(MailboxError::RetryLimit { retries });
+                    }
+                    retries += 1;
+                    debug!(
+                        "GuC mmio request {:#010x}: retrying, reason {:#x}",
+                        request[0], reason
+                    );
+                }
+                Ok(Reply::Failure {
+                    hint,
+                    error: GucError::VfMigrated,
+                }) => {
+                    debug!(
+                        "GuC mmio request {:#010x}: rejected, VF migrated (hint {:#x})",
+                        request[0], hint
+                    );
+                    return Err(MailboxError::VfMigrated { hint });
+                }
+                Ok(Reply::Failure { hint, error }) => {
+                    error!(
+                        "GuC mmio request {:#010x}: failure {:#x} hint {:#x}",
+                        request[0],
+                        error.raw(),
+                        hint
+                    );
+                    return Err(MailboxError::Remote { error, hint });
+                }
+                // A BUSY here cannot come out of wait_after_busy; anything else is garbage.
+                Ok(Reply::Busy { .. }) | Err(_) => {
+                    error!(
+                        "GuC mmio request {:#010x}: unexpected reply {:#010x}",
+                        request[0], header
+                    );
+                    return Err(protocol_error(header));
+                }
+            }
+        }
+    }
+
+    fn write_request(&self, request: &[u32]) {
+        for (i, dw) in request.iter().enumerate() {
+            self.dev.write32(self.regs.scratch(i), *dw);
+        }
+        // Posting read: make sure the request reached the registers before the doorbell.
+        let _ = self.dev.read32(self.regs.scratch(SCRATCH_COUNT - 1));
+        self.dev.write32(self.regs.doorbell, 0);
+    }
+
+    /// After a BUSY: wait for SUCCESS or FAILURE (the kernel's mask: TYPE bits shared by both),
+    /// then insist on GuC origin. Returns the final header.
+    fn wait_after_busy(&self, request0: u32) -> Result<u32, MailboxError> {
+        let final_mask = (MsgType::ResponseSuccess.raw() & MsgType::ResponseFailure.raw()) << 28;
+        let header = match self.poll(self.config.busy_timeout_ns, |h| h & final_mask == final_mask)?
+        {
+            Poll::Done(h) => h,
+            Poll::TimedOut(last) => {
+                return match Reply::decode(last) {
+                    Ok(Reply::Busy { .. }) => {
+                        error!("GuC mmio request {:#010x}: busy timeout", request0);
+                        Err(MailboxError::BusyTimeout)
+                    }
+                    _ => Err(protocol_error(last)),
+                };
+            }
+        };
+        match Reply::decode(header) {
+            Ok(_) => Ok(header),
+            Err(_) => Err(protocol_error(header)),
+        }
+    }
+
+    /// Polls scratch 0 until `done(value)`, for at most `timeout_ns` of device time.
+    fn poll(&self, timeout_ns: u64, done: impl Fn(u32) -> bool) -> Result<Poll, MailboxError> {
+        let start = self.dev.now();
+        let mut last_now = start;
+        let mut stalled = 0u32;
+        loop {
+            let value = self.dev.read32(self.regs.scratch(0));
+            if done(value) {
+                return Ok(Poll::Done(value));
+            }
+            let now = self.dev.now();
+            if now.nanos_since(start) >= timeout_ns {
+                return Ok(Poll::TimedOut(value));
+            }
+            if now == last_now {
+                stalled += 1;
+                if stalled >= self.config.stall_polls {
+                    error!("device clock stalled while polling the GuC mailbox");
+                    return Err(MailboxError::ClockStalled);
+                }
+            } else {
+                stalled = 0;
+                last_now = now;
+            }
+            self.dev.relax();
+        }
+    }
+
+    fn read_reply(&self, header: u32) -> MmioMessage {
+        let mut dw = [header, 0, 0, 0];
+        for (i, slot) in dw.iter_mut().enumerate().skip(1) {
+            *slot = self.dev.read32(self.regs.scratch(i));
+        }
+        MmioMessage::from_array(dw)
+    }
+}
+
+/// The protocol error for a header that is not an acceptable final reply.
+fn protocol_error(header: u32) -> MailboxError {
+    let error = match Reply::decode(header) {
+        Ok(reply) => WireError::UnexpectedType(reply.msg_type()),
+        Err(error) => error,
+    };
+    MailboxError::Protocol { header, error }
+}

@@ -1,0 +1,142 @@
+//! The real-hardware [`Device`]: 32-bit registers of a mapped MMIO BAR.
+//!
+//! This is the only module of the crate with `unsafe` code. Each register access goes through a
+//! `volatile_register::RW<u32>` placed at the register's offset, after a bounds and alignment
+//! check, so that a wrong offset from anywhere in the crate reads all ones (like a PCI read that
+//! nothing answers) and drops writes instead of touching memory outside the mapping.
+#![allow(unsafe_code)]
+
+use core::fmt;
+
+use volatile_register::RW;
+
+use crate::device::{Clock, Device, Instant, Reg};
+
+/// Why a BAR mapping was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MmioError {
+    /// The base pointer is null.
+    Null,
+    /// The base pointer is not 4-byte aligned.
+    Misaligned,
+    /// `base + len` overflows the address space.
+    Overflow,
+}
+
+impl fmt::Display for MmioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MmioError::Null => "BAR base pointer is null",
+            MmioError::Misaligned => "BAR base pointer is not 4-byte aligned",
+            MmioError::Overflow => "BAR mapping wraps around the address space",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for MmioError {}
+
+/// A VF's MMIO BAR mapped at a run-time address, plus the clock that bounds every wait.
+///
+/// Register offsets are checked against the mapping's length on every access.
+pub struct MmioBar<C> {
+    // An address, not a pointer: the mapping's validity across threads is part of the `new`
+    // contract, and this keeps `MmioBar` `Send`/`Sync` when the clock is.
+    base: usize,
+    len: usize,
+    clock: C,
+}
+
+impl<C> fmt::Debug for MmioBar<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MmioBar")
+            .field("base", &(self.base as *const u8))
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Clock> MmioBar<C> {
+    /// Wraps the mapping `base..base + len`.
+    ///
+    /// # Safety
+    ///
+    /// For as long as the returned value (or anything that borrows it) lives:
+    /// - `base..base + len` must be a mapping of the VF's MMIO BAR (device memory, mapped
+    ///   uncached), readable and writable with 32-bit accesses from any thread that uses it;
+    /// - no Rust reference to ordinary data may alias that range;
+    /// - the embedder must not unmap it.
+    pub unsafe fn new(base: *mut u8, len: usize, clock: C) -> Result<MmioBar<C>, MmioError> {
+        let addr = base as usize;
+        if addr == 0 {
+            return Err(MmioError::Null);
+        }
+        if addr % 4 != 0 {
+            return Err(MmioError::Misaligned);
+        }
+        if addr.checked_add(len).is_none() {
+            return Err(MmioError::Overflow);
+        }
+        Ok(MmioBar {
+            base: addr,
+            len,
+            clock,
+        })
+    }
+
+    /// The mapping's length in bytes.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the mapping is empty (every access then reads all ones).
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The clock.
+    pub const fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The register at `reg`, if it lies wholly inside the mapping and is 4-byte aligned.
+    fn register(&self, reg: Reg) -> Option<&RW<u32>> {
+        let off = usize::try_from(reg.offset()).ok()?;
+        if off % 4 != 0 || off.checked_add(4)? > self.len {
+            return None;
+        }
+        let ptr = (self.base + off) as *const RW<u32>;
+        // SAFETY: `off + 4 <= len`, so the 4 bytes at `base + off` lie inside the mapping that
+        // `new`'s contract keeps valid, readable and writable for `self`'s lifetime; `base` and
+        // `off` are 4-aligned, matching `RW<u32>`'s alignment; `RW<u32>` is a
+        // `#[repr(transparent)]` `UnsafeCell<u32>` wrapper, so a shared reference to it permits
+        // the volatile writes below and no Rust data aliases device memory.
+        Some(unsafe { &*ptr })
+    }
+}
+
+impl<C: Clock> Device for MmioBar<C> {
+    fn read32(&self, reg: Reg) -> u32 {
+        match self.register(reg) {
+            Some(r) => r.read(),
+            None => u32::MAX,
+        }
+    }
+
+    fn write32(&self, reg: Reg, value: u32) {
+        if let Some(r) = self.register(reg) {
+            // SAFETY: `register` checked that the register lies inside the mapped BAR; a
+            // volatile 32-bit store to a VF register has no memory-safety effect on Rust data.
+            unsafe { r.write(value) }
+        }
+    }
+
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    fn relax(&self) {
+        self.clock.relax()
+    }
+}
