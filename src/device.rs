@@ -103,3 +103,19 @@ impl<C: Clock + ?Sized> Clock for &C {
         (**self).relax()
     }
 }
+
+#[cfg(feature = "std")]
+impl<D: Device + ?Sized> Device for std::sync::Arc<D> {
+    fn read32(&self, reg: Reg) -> u32 {
+        (**self).read32(reg)
+    }
+    fn write32(&self, reg: Reg, value: u32) {
+        (**self).write32(reg, value)
+    }
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+    fn relax(&self) {
+        (**self).relax()
+    }
+}

@@ -54,3 +54,13 @@ pub mod workqueue;
 
 #[cfg(feature = "mock")]
 pub mod mock;
+
+pub use coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
+pub use device::{Clock, Device, Instant, Reg};
+pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};
+pub use mailbox::{Mailbox, MailboxConfig, MailboxError};
+pub use recovery::{
+    HoldPoint, HookError, NoHooks, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks,
+    Stats, Vf,
+};
+pub use workqueue::{PollingQueue, WorkQueue};
