@@ -15,7 +15,11 @@ fn main() {
     let gucs = [
         (
             GtKind::Primary,
-            MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::discrete()),
+            MockGuc::new(
+                GtKind::Primary,
+                Version::new(1, 27),
+                Provisioning::discrete(),
+            ),
         ),
         (
             GtKind::Media,
@@ -33,7 +37,10 @@ fn main() {
         let mut gt = Gt::new(guc, info, MailboxConfig::default());
         match gt.bootstrap().and_then(|v| gt.query_config().map(|_| v)) {
             Ok(version) => {
-                println!("gt{n} ({kind:?}): VF ABI {version} (asked for {})", info.wanted_vf_abi());
+                println!(
+                    "gt{n} ({kind:?}): VF ABI {version} (asked for {})",
+                    info.wanted_vf_abi()
+                );
                 if let Some(c) = gt.config() {
                     println!(
                         "  GGTT {:#x}..{:#x} ({} MiB)",

@@ -198,7 +198,11 @@ impl fmt::Display for VfError {
                 write!(f, "GuC answered VF ABI {found} to a request for {wanted}")
             }
             VfError::VersionMajorMismatch { wanted, found } => {
-                write!(f, "unsupported VF ABI {found} (wanted major {})", wanted.major)
+                write!(
+                    f,
+                    "unsupported VF ABI {found} (wanted major {})",
+                    wanted.major
+                )
             }
             VfError::VersionTooOld { minimum, found } => {
                 write!(f, "VF ABI {found} is older than the minimum {minimum}")
@@ -319,12 +323,11 @@ impl<D: Device> Gt<D> {
             wanted: Version { patch: 0, ..wanted },
         };
         let reply = self.mailbox.send(&request)?;
-        let found = Version::decode_match_reply(reply.as_slice()).map_err(|error| {
-            VfError::BadReply {
+        let found =
+            Version::decode_match_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
                 action: request.action(),
                 error,
-            }
-        })?;
+            })?;
         if let Some(previous) = previous {
             if found != previous {
                 error!("GuC VF ABI changed from {} to {}", previous, found);
@@ -472,7 +475,7 @@ impl<D: Device> Gt<D> {
 
 fn validate(c: &VfConfig) -> Result<(), VfError> {
     let aligned = |key: KlvKey, value: u64, align: u64| {
-        if value % align == 0 {
+        if value.is_multiple_of(align) {
             Ok(())
         } else {
             Err(VfError::InvalidValue { key, value })
@@ -536,7 +539,12 @@ fn check_unchanged(old: &VfConfig, new: &VfConfig) -> Result<(), VfError> {
     ];
     for (key, old, new) in pairs {
         if old != new {
-            error!("unexpected reassignment of {}: {:#x} -> {:#x}", key.name(), old, new);
+            error!(
+                "unexpected reassignment of {}: {:#x} -> {:#x}",
+                key.name(),
+                old,
+                new
+            );
             return Err(VfError::Reassigned { key, old, new });
         }
     }

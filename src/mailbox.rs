@@ -114,7 +114,10 @@ impl fmt::Display for MailboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MailboxError::BadRequestLength(n) => {
-                write!(f, "request of {n} dwords does not fit the MMIO mailbox (1..=4)")
+                write!(
+                    f,
+                    "request of {n} dwords does not fit the MMIO mailbox (1..=4)"
+                )
             }
             MailboxError::Timeout { last } => {
                 write!(f, "no reply from the GuC (scratch 0 = {last:#010x})")
@@ -179,10 +182,9 @@ impl<D: Device> Mailbox<D> {
 
     /// Encodes `request` and runs the transaction; see [`Mailbox::send_recv`].
     pub fn send(&mut self, request: &Request) -> Result<MmioMessage, MailboxError> {
-        let msg = request.encode().map_err(|error| MailboxError::Protocol {
-            header: 0,
-            error,
-        })?;
+        let msg = request
+            .encode()
+            .map_err(|error| MailboxError::Protocol { header: 0, error })?;
         self.send_recv(msg.as_slice())
     }
 
@@ -206,7 +208,10 @@ impl<D: Device> Mailbox<D> {
                         resent_after_flr = true;
                         continue;
                     }
-                    error!("GuC mmio request {:#010x}: no reply {:#010x}", request[0], last);
+                    error!(
+                        "GuC mmio request {:#010x}: no reply {:#010x}",
+                        request[0], last
+                    );
                     return Err(MailboxError::Timeout { last });
                 }
             };
@@ -274,8 +279,9 @@ impl<D: Device> Mailbox<D> {
     /// then insist on GuC origin. Returns the final header.
     fn wait_after_busy(&self, request0: u32) -> Result<u32, MailboxError> {
         let final_mask = (MsgType::ResponseSuccess.raw() & MsgType::ResponseFailure.raw()) << 28;
-        let header = match self.poll(self.config.busy_timeout_ns, |h| h & final_mask == final_mask)?
-        {
+        let header = match self.poll(self.config.busy_timeout_ns, |h| {
+            h & final_mask == final_mask
+        })? {
             Poll::Done(h) => h,
             Poll::TimedOut(last) => {
                 return match Reply::decode(last) {

@@ -72,7 +72,7 @@ impl<C: Clock> MmioBar<C> {
         if addr == 0 {
             return Err(MmioError::Null);
         }
-        if addr % 4 != 0 {
+        if !addr.is_multiple_of(4) {
             return Err(MmioError::Misaligned);
         }
         if addr.checked_add(len).is_none() {
@@ -103,7 +103,7 @@ impl<C: Clock> MmioBar<C> {
     /// The register at `reg`, if it lies wholly inside the mapping and is 4-byte aligned.
     fn register(&self, reg: Reg) -> Option<&RW<u32>> {
         let off = usize::try_from(reg.offset()).ok()?;
-        if off % 4 != 0 || off.checked_add(4)? > self.len {
+        if !off.is_multiple_of(4) || off.checked_add(4)? > self.len {
             return None;
         }
         let ptr = (self.base + off) as *const RW<u32>;

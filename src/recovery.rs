@@ -520,7 +520,9 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             }
             self.shifts.lock()[i] = shifts[i];
             self.fixed_seq[i].store(seen[i], Ordering::Release);
-            self.counters.fixups_completed.fetch_add(1, Ordering::AcqRel);
+            self.counters
+                .fixups_completed
+                .fetch_add(1, Ordering::AcqRel);
         }
 
         for id in active.iter() {

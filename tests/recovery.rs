@@ -159,7 +159,10 @@ fn one_migration_recovers_both_gts_and_reports_the_shift() {
     for guc in g {
         guc.migrate(BASE + 0x10_0000);
     }
-    assert!(vf.ggtt_valid(GtId(0)), "the VF cannot know before the interrupt");
+    assert!(
+        vf.ggtt_valid(GtId(0)),
+        "the VF cannot know before the interrupt"
+    );
     deliver(&vf, &g);
     assert!(!vf.ggtt_valid(GtId(0)));
     let outcomes = drain(&vf, &g);
@@ -186,7 +189,10 @@ fn one_migration_recovers_both_gts_and_reports_the_shift() {
         ]
     );
     let s = vf.stats();
-    assert_eq!((s.migrations_signalled, s.recoveries, s.completed), (2, 1, 1));
+    assert_eq!(
+        (s.migrations_signalled, s.recoveries, s.completed),
+        (2, 1, 1)
+    );
     assert_eq!(s.fixups_completed, 2);
 }
 
@@ -292,7 +298,9 @@ fn legacy_protocol_sends_no_start_and_done_without_marker() {
     drain(&vf, &g);
     g[0].drain_transcript(|e| sent.push(e.msg.as_slice()[0]));
     assert!(sent.contains(&0x0000_5508), "{sent:x?}");
-    assert!(!sent.iter().any(|dw| dw & 0xFFFF == code::RESFIX_START as u32));
+    assert!(!sent
+        .iter()
+        .any(|dw| dw & 0xFFFF == code::RESFIX_START as u32));
     assert!(running(&g));
 }
 
@@ -307,7 +315,10 @@ fn require_markers_refuses_legacy_migration_without_wedging() {
     );
     g[0].migrate(BASE);
     let outcomes = drain(&vf, &g);
-    assert!(matches!(outcomes[0], PassOutcome::Unsupported { gt: GtId(0), .. }));
+    assert!(matches!(
+        outcomes[0],
+        PassOutcome::Unsupported { gt: GtId(0), .. }
+    ));
     assert!(!vf.is_wedged());
     assert_eq!(g[0].state(), VfState::ResfixBlocked);
     assert_eq!(vf.stats().unsupported, 1);
@@ -341,7 +352,10 @@ fn failures_wedge_exactly_once_and_stop_queueing() {
     assert_eq!(vf.hooks().pm.load(Ordering::SeqCst), 0);
     // A wedged device queues nothing more.
     g[0].migrate(BASE + 0x1000);
-    assert_eq!(vf.handle_guc_interrupt(GtId(0), g[0].take_interrupts()), Signal::Ignored);
+    assert_eq!(
+        vf.handle_guc_interrupt(GtId(0), g[0].take_interrupts()),
+        Signal::Ignored
+    );
     assert!(!vf.queue().take());
 }
 
@@ -366,7 +380,10 @@ fn fixups_hook_failure_wedges_and_ggtt_stays_invalid() {
 #[test]
 fn other_interrupt_bits_are_ignored_and_bad_gts_rejected() {
     let (vf, _g) = vf(Version::new(1, 27));
-    assert_eq!(vf.handle_guc_interrupt(GtId(0), GucIntr::GUC2HOST), Signal::Ignored);
+    assert_eq!(
+        vf.handle_guc_interrupt(GtId(0), GucIntr::GUC2HOST),
+        Signal::Ignored
+    );
     assert_eq!(vf.migrated(GtId(7)), Signal::InvalidGt);
     assert!(!vf.ggtt_valid(GtId(7)));
     assert_eq!(vf.run_worker(), PassOutcome::NotStarted);
@@ -377,6 +394,9 @@ fn teardown_stops_queueing() {
     let (vf, g) = vf(Version::new(1, 27));
     assert!(vf.teardown(|| false));
     g[0].migrate(BASE);
-    assert_eq!(vf.handle_guc_interrupt(GtId(0), g[0].take_interrupts()), Signal::Ignored);
+    assert_eq!(
+        vf.handle_guc_interrupt(GtId(0), g[0].take_interrupts()),
+        Signal::Ignored
+    );
     assert_eq!(vf.run_worker(), PassOutcome::NotStarted);
 }

@@ -346,9 +346,7 @@ impl Request {
                         bits: high,
                     });
                 }
-                Ok(Request::QuerySingleKlv {
-                    key: msg[1] as u16,
-                })
+                Ok(Request::QuerySingleKlv { key: msg[1] as u16 })
             }
             code::RESFIX_START => {
                 expect_len(1)?;
@@ -665,6 +663,9 @@ mod tests {
     fn mmio_message_bounds() {
         assert!(MmioMessage::from_slice(&[]).is_err());
         assert!(MmioMessage::from_slice(&[1, 2, 3, 4, 5]).is_err());
-        assert_eq!(MmioMessage::from_slice(&[1, 2]).unwrap().as_slice(), &[1, 2]);
+        assert_eq!(
+            MmioMessage::from_slice(&[1, 2]).unwrap().as_slice(),
+            &[1, 2]
+        );
     }
 }

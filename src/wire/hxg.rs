@@ -323,10 +323,7 @@ mod tests {
 
     #[test]
     fn abi_sheet_reply_encodings() {
-        assert_eq!(
-            Reply::decode(0xF000_0002),
-            Ok(Reply::Success { data0: 2 })
-        );
+        assert_eq!(Reply::decode(0xF000_0002), Ok(Reply::Success { data0: 2 }));
         assert_eq!(
             Reply::decode(0xE000_0107),
             Ok(Reply::Failure {
@@ -349,8 +346,14 @@ mod tests {
 
     #[test]
     fn undefined_type_four_is_an_error() {
-        assert_eq!(Header::decode(0x4000_0000), Err(WireError::UndefinedType(4)));
-        assert_eq!(Header::decode(0xC000_0000), Err(WireError::UndefinedType(4)));
+        assert_eq!(
+            Header::decode(0x4000_0000),
+            Err(WireError::UndefinedType(4))
+        );
+        assert_eq!(
+            Header::decode(0xC000_0000),
+            Err(WireError::UndefinedType(4))
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ impl MailboxRegs {
     pub const fn scratch_index(&self, reg: Reg) -> Option<usize> {
         let base = self.scratch0.offset();
         let off = reg.offset();
-        if off >= base && off < base + 4 * SCRATCH_COUNT as u32 && (off - base) % 4 == 0 {
+        if off >= base && off < base + 4 * SCRATCH_COUNT as u32 && (off - base).is_multiple_of(4) {
             Some(((off - base) / 4) as usize)
         } else {
             None

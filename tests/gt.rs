@@ -1,0 +1,523 @@
+//! Bootstrap, the version handshake rules, the configuration query (order, gates, validation)
+//! and re-query rules, on the mock GuC.
+#![cfg(feature = "mock")]
+
+use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError, VF_RESET_ATTEMPTS};
+use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
+use xe_sriov_vf::mock::{Dir, Fault, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::wire::action::{code, MmioMessage};
+use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::{GucError, KlvKey, Marker, Version, WireError};
+
+fn info(kind: GtKind, discrete: bool, verx100: u16) -> GtInfo {
+    GtInfo {
+        kind,
+        platform: PlatformClass::Newer,
+        discrete,
+        graphics_verx100: verx100,
+    }
+}
+
+fn integrated(abi: Version) -> MockGuc {
+    MockGuc::new(GtKind::Primary, abi, Provisioning::integrated())
+}
+
+fn gt(guc: &MockGuc, info: GtInfo) -> Gt<&MockGuc> {
+    Gt::new(guc, info, MailboxConfig::default())
+}
+
+fn primary(guc: &MockGuc) -> Gt<&MockGuc> {
+    gt(guc, info(GtKind::Primary, false, 2004))
+}
+
+/// The KLV keys queried, in order, from the transcript.
+fn keys_queried(guc: &MockGuc) -> Vec<u16> {
+    let mut keys = Vec::new();
+    guc.drain_transcript(|e| {
+        let m = e.msg.as_slice();
+        if e.dir == Dir::ToGuc && m[0] & 0xFFFF == u32::from(code::QUERY_SINGLE_KLV) {
+            keys.push(m[1] as u16);
+        }
+    });
+    keys
+}
+
+fn reply(dw: &[u32]) -> Fault {
+    Fault::Reply(MmioMessage::from_slice(dw).unwrap())
+}
+
+#[test]
+fn bootstrap_negotiates_the_gucs_version_asking_for_the_platform_minimum() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
+    assert!(gt.supports_markers());
+    let mut sent = Vec::new();
+    g.drain_transcript(|e| {
+        if e.dir == Dir::ToGuc {
+            sent.push(e.msg.as_slice().to_vec());
+        }
+    });
+    assert_eq!(
+        sent,
+        vec![vec![0x0000_5507], vec![0x0000_5500, 0x0001_0200]]
+    );
+
+    let g = integrated(Version::new(1, 1));
+    let mut old = gt_with_class(&g, PlatformClass::TigerLakeToPonteVecchio);
+    assert_eq!(old.bootstrap(), Ok(Version::new(1, 1)));
+    assert!(!old.supports_markers());
+}
+
+fn gt_with_class(guc: &MockGuc, platform: PlatformClass) -> Gt<&MockGuc> {
+    let mut i = info(GtKind::Primary, false, 1200);
+    i.platform = platform;
+    gt(guc, i)
+}
+
+/// A device that never answers (doorbells are dropped): every request times out.
+struct Deaf<'a>(&'a MockGuc, std::cell::Cell<u32>);
+
+impl Device for Deaf<'_> {
+    fn read32(&self, reg: Reg) -> u32 {
+        self.0.read32(reg)
+    }
+    fn write32(&self, reg: Reg, value: u32) {
+        if reg == GtKind::Primary.mailbox().doorbell {
+            self.1.set(self.1.get() + 1);
+        } else {
+            self.0.write32(reg, value)
+        }
+    }
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+    fn relax(&self) {
+        self.0.relax()
+    }
+}
+
+#[test]
+fn vf_reset_is_sent_up_to_ten_times_while_it_times_out() {
+    let g = integrated(Version::new(1, 27));
+    let deaf = Deaf(&g, std::cell::Cell::new(0));
+    let mut gt = Gt::new(
+        &deaf,
+        info(GtKind::Primary, false, 2004),
+        MailboxConfig::default(),
+    );
+    assert!(matches!(
+        gt.reset(),
+        Err(VfError::Mailbox(MailboxError::Timeout { .. }))
+    ));
+    assert_eq!(deaf.1.get(), VF_RESET_ATTEMPTS);
+
+    // Eight timeouts, then an answer: success on the ninth attempt.
+    for _ in 0..8 {
+        g.inject(Trigger::Action(code::VF_RESET), Fault::NoReply)
+            .unwrap();
+    }
+    let mut gt = primary(&g);
+    assert_eq!(gt.reset(), Ok(()));
+    assert_eq!(g.access_counts().doorbells, 9);
+}
+
+#[test]
+fn vf_reset_is_not_resent_after_a_failure() {
+    let g = integrated(Version::new(1, 27));
+    g.inject(
+        Trigger::Action(code::VF_RESET),
+        Fault::Failure {
+            error: GucError::NoPermission,
+            hint: 0,
+        },
+    )
+    .unwrap();
+    let mut gt = primary(&g);
+    assert_eq!(
+        gt.reset(),
+        Err(VfError::Mailbox(MailboxError::Remote {
+            error: GucError::NoPermission,
+            hint: 0
+        }))
+    );
+    assert_eq!(g.access_counts().doorbells, 1);
+}
+
+#[test]
+fn handshake_rules() {
+    let cases: [(&[u32], VfError); 4] = [
+        (
+            &[0xF000_0000, 0x0002_1B00],
+            VfError::VersionNewerMajor {
+                wanted: Version::new(1, 2),
+                found: Version::new(2, 27),
+            },
+        ),
+        (
+            &[0xF000_0000, 0x0000_0900],
+            VfError::VersionMajorMismatch {
+                wanted: Version::new(1, 2),
+                found: Version::new(0, 9),
+            },
+        ),
+        (
+            &[0xF000_0000, 0x0001_0105],
+            VfError::VersionTooOld {
+                minimum: Version::new(1, 2),
+                found: Version {
+                    branch: 0,
+                    major: 1,
+                    minor: 1,
+                    patch: 5,
+                },
+            },
+        ),
+        (
+            &[0xF000_0001, 0x0001_1B00],
+            VfError::BadReply {
+                action: code::MATCH_VERSION,
+                error: WireError::MustBeZero { dword: 0, bits: 1 },
+            },
+        ),
+    ];
+    for (answer, expected) in cases {
+        let g = integrated(Version::new(1, 27));
+        g.inject(Trigger::Action(code::MATCH_VERSION), reply(answer))
+            .unwrap();
+        let mut gt = primary(&g);
+        assert_eq!(gt.bootstrap(), Err(expected));
+        assert_eq!(gt.version(), None);
+    }
+    // The real GuC refusing another major.
+    let g = integrated(Version::new(2, 0));
+    assert_eq!(
+        primary(&g).bootstrap(),
+        Err(VfError::Mailbox(MailboxError::Remote {
+            error: GucError::UnsupportedVersion,
+            hint: 0
+        }))
+    );
+}
+
+#[test]
+fn a_later_handshake_asks_for_the_version_in_use_and_refuses_a_change() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    g.drain_transcript(|_| {});
+    assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
+    let mut sent = Vec::new();
+    g.drain_transcript(|e| {
+        if e.dir == Dir::ToGuc {
+            sent.push(e.msg.as_slice().to_vec());
+        }
+    });
+    assert_eq!(sent[1], vec![0x0000_5500, 0x0001_1B00]);
+
+    g.set_offered(Version::new(1, 28));
+    assert_eq!(
+        gt.bootstrap(),
+        Err(VfError::VersionChanged {
+            previous: Version::new(1, 27),
+            found: Version::new(1, 28)
+        })
+    );
+    assert_eq!(gt.version(), Some(Version::new(1, 27)));
+}
+
+#[test]
+fn query_order_and_gates_follow_the_kernel() {
+    let k = |key: KlvKey| key.raw();
+    let cases = [
+        // (offered ABI, kind, discrete, verx100, expected keys)
+        (
+            Version::new(1, 27),
+            GtKind::Primary,
+            true,
+            2001,
+            vec![
+                k(KlvKey::GgttStart),
+                k(KlvKey::GgttSize),
+                k(KlvKey::LmemSize),
+                k(KlvKey::NumContexts),
+                k(KlvKey::NumDoorbells),
+                k(KlvKey::GroupSchedulingAvailable),
+                k(KlvKey::GmdId),
+            ],
+        ),
+        (
+            Version::new(1, 36),
+            GtKind::Media,
+            true,
+            2001,
+            vec![
+                k(KlvKey::GgttStart),
+                k(KlvKey::GgttSize),
+                k(KlvKey::NumContexts),
+                k(KlvKey::NumDoorbells),
+                k(KlvKey::GroupSchedulingAvailable),
+                k(KlvKey::GmdId),
+                k(KlvKey::NumPagingEngineInstances),
+            ],
+        ),
+        (
+            Version::new(1, 25),
+            GtKind::Primary,
+            false,
+            1260,
+            vec![
+                k(KlvKey::GgttStart),
+                k(KlvKey::GgttSize),
+                k(KlvKey::NumContexts),
+                k(KlvKey::NumDoorbells),
+            ],
+        ),
+    ];
+    for (abi, kind, discrete, verx100, expected) in cases {
+        let prov = if discrete {
+            Provisioning::discrete()
+        } else {
+            Provisioning::integrated()
+        };
+        let g = MockGuc::new(kind, abi, prov);
+        let mut gt = gt(&g, info(kind, discrete, verx100));
+        gt.bootstrap().unwrap();
+        assert_eq!(gt.query_config(), Ok(0));
+        assert_eq!(keys_queried(&g), expected, "{abi} {kind:?}");
+        let c = gt.config().unwrap();
+        assert_eq!(c.ggtt_start, prov.ggtt_start);
+        assert_eq!(c.lmem_size.is_some(), discrete && kind == GtKind::Primary);
+        assert_eq!(c.num_paging_engine_instances.is_some(), abi.at_least(1, 36));
+    }
+}
+
+#[test]
+fn query_before_bootstrap_is_refused() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    assert_eq!(gt.query_config(), Err(VfError::NotBootstrapped));
+    assert_eq!(
+        gt.resfix_start(Marker::from_counter(0)),
+        Err(VfError::NotBootstrapped)
+    );
+    assert_eq!(gt.resfix_done(None), Err(VfError::NotBootstrapped));
+    assert_eq!(g.access_counts().doorbells, 0);
+}
+
+#[test]
+fn klv_reply_length_and_format_errors() {
+    let cases: [(&[u32], VfError); 3] = [
+        (
+            &[0xF000_0003, 0, 0, 0],
+            VfError::KlvOverflow {
+                key: KlvKey::GgttStart,
+                len: 3,
+            },
+        ),
+        (
+            &[0xF000_0001, 0, 0, 0],
+            VfError::KlvNoData {
+                key: KlvKey::GgttStart,
+                len: 1,
+            },
+        ),
+        (
+            &[0xF001_0002, 0, 0, 0],
+            VfError::BadReply {
+                action: code::QUERY_SINGLE_KLV,
+                error: WireError::MustBeZero {
+                    dword: 0,
+                    bits: 0x0001_0000,
+                },
+            },
+        ),
+    ];
+    for (answer, expected) in cases {
+        let g = integrated(Version::new(1, 27));
+        let mut gt = primary(&g);
+        gt.bootstrap().unwrap();
+        g.inject(Trigger::Action(code::QUERY_SINGLE_KLV), reply(answer))
+            .unwrap();
+        assert_eq!(gt.query_config(), Err(expected));
+        assert!(gt.config().is_none());
+    }
+}
+
+#[test]
+fn invalid_values_are_refused() {
+    let base = Provisioning::discrete();
+    let cases = [
+        (
+            Provisioning {
+                ggtt_size: 0,
+                ..base
+            },
+            VfError::ZeroValue {
+                key: KlvKey::GgttSize,
+            },
+        ),
+        (
+            Provisioning {
+                num_contexts: 0,
+                ..base
+            },
+            VfError::ZeroValue {
+                key: KlvKey::NumContexts,
+            },
+        ),
+        (
+            Provisioning {
+                lmem_size: Some(0),
+                ..base
+            },
+            VfError::ZeroValue {
+                key: KlvKey::LmemSize,
+            },
+        ),
+        (
+            Provisioning {
+                ggtt_start: 0x1234,
+                ..base
+            },
+            VfError::InvalidValue {
+                key: KlvKey::GgttStart,
+                value: 0x1234,
+            },
+        ),
+        (
+            Provisioning {
+                lmem_size: Some(0x10_0000),
+                ..base
+            },
+            VfError::InvalidValue {
+                key: KlvKey::LmemSize,
+                value: 0x10_0000,
+            },
+        ),
+        (
+            Provisioning {
+                group_scheduling_available: 2,
+                ..base
+            },
+            VfError::InvalidValue {
+                key: KlvKey::GroupSchedulingAvailable,
+                value: 2,
+            },
+        ),
+    ];
+    for (prov, expected) in cases {
+        let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), prov);
+        let mut gt = gt(&g, info(GtKind::Primary, true, 2001));
+        gt.bootstrap().unwrap();
+        assert_eq!(gt.query_config(), Err(expected));
+        assert!(gt.config().is_none());
+    }
+}
+
+#[test]
+fn requery_reports_the_signed_ggtt_shift() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    gt.query_config().unwrap();
+    let start = Provisioning::integrated().ggtt_start;
+    g.migrate(start + 0x4000_0000);
+    assert_eq!(gt.query_config(), Ok(0x4000_0000));
+    g.migrate(start);
+    assert_eq!(gt.query_config(), Ok(-0x4000_0000));
+    assert_eq!(gt.last_ggtt_shift(), -0x4000_0000);
+    assert_eq!(gt.query_config(), Ok(0));
+}
+
+#[test]
+fn requery_refuses_any_other_change_and_keeps_the_old_config() {
+    let base = Provisioning::discrete();
+    let cases = [
+        (
+            Provisioning {
+                ggtt_size: base.ggtt_size + 0x1000,
+                ..base
+            },
+            KlvKey::GgttSize,
+        ),
+        (
+            Provisioning {
+                lmem_size: Some(0x2_0000_0000),
+                ..base
+            },
+            KlvKey::LmemSize,
+        ),
+        (
+            Provisioning {
+                num_contexts: 512,
+                ..base
+            },
+            KlvKey::NumContexts,
+        ),
+        (
+            Provisioning {
+                num_doorbells: 32,
+                ..base
+            },
+            KlvKey::NumDoorbells,
+        ),
+        (
+            Provisioning {
+                group_scheduling_available: 0,
+                ..base
+            },
+            KlvKey::GroupSchedulingAvailable,
+        ),
+    ];
+    for (moved, key) in cases {
+        let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), base);
+        let mut gt = gt(&g, info(GtKind::Primary, true, 2001));
+        gt.bootstrap().unwrap();
+        gt.query_config().unwrap();
+        let before = *gt.config().unwrap();
+        g.restore(Provisioning {
+            ggtt_start: base.ggtt_start + 0x1000,
+            ..moved
+        });
+        g.resume();
+        match gt.query_config() {
+            Err(VfError::Reassigned { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("{key:?}: {other:?}"),
+        }
+        assert_eq!(gt.config(), Some(&before), "{key:?}: old config kept");
+    }
+}
+
+#[test]
+fn gmd_id_refusal_is_tolerated_like_the_kernel() {
+    // VF ABI 1.1 has no GMD_ID KLV, yet a 12.70+ part asks for it: the GuC refuses, the kernel
+    // logs and carries on.
+    let g = integrated(Version::new(1, 1));
+    let mut i = info(GtKind::Primary, false, 1270);
+    i.platform = PlatformClass::TigerLakeToPonteVecchio;
+    let mut gt = gt(&g, i);
+    gt.bootstrap().unwrap();
+    assert_eq!(gt.query_config(), Ok(0));
+    assert_eq!(gt.config().unwrap().gmd_id, None);
+}
+
+#[test]
+fn resfix_messages() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    g.migrate(0x0040_0000);
+    let m = Marker::from_counter(4);
+    gt.resfix_start(m).unwrap();
+    gt.query_config().unwrap();
+    assert_eq!(g.marker(), Some(m));
+    // A second migration resets the GuC's marker: DONE is refused with VF_MIGRATED.
+    g.migrate(0x0080_0000);
+    let err = gt.resfix_done(Some(m)).unwrap_err();
+    assert!(err.is_vf_migrated(), "{err:?}");
+    gt.resfix_start(Marker::from_counter(5)).unwrap();
+    gt.resfix_done(Some(Marker::from_counter(5))).unwrap();
+    assert_eq!(g.state(), VfState::Running);
+}

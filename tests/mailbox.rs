@@ -1,0 +1,334 @@
+//! Every branch of the MMIO mailbox transport, on the mock GuC.
+#![cfg(feature = "mock")]
+
+use xe_sriov_vf::device::Device;
+use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
+use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger};
+use xe_sriov_vf::wire::action::{code, MmioMessage};
+use xe_sriov_vf::wire::hxg::MsgType;
+use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::{GucError, Request, Version, WireError};
+
+fn guc() -> MockGuc {
+    MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    )
+}
+
+fn mailbox(guc: &MockGuc) -> Mailbox<&MockGuc> {
+    Mailbox::new(guc, GtKind::Primary.mailbox(), MailboxConfig::default())
+}
+
+const MATCH_1_2: [u32; 2] = [0x0000_5500, 0x0001_0200];
+
+#[test]
+fn success_returns_header_and_three_data_dwords() {
+    let g = guc();
+    let reply = mailbox(&g).send_recv(&MATCH_1_2).unwrap();
+    assert_eq!(reply.len(), 4);
+    assert_eq!(reply.header(), 0xF000_0000);
+    assert_eq!(reply.as_slice()[1], 0x0001_1B00);
+}
+
+#[test]
+fn register_accesses_are_no_more_than_the_kernels() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.reset_access_counts();
+    mb.send_recv(&MATCH_1_2).unwrap();
+    let c = g.access_counts();
+    // Kernel: len request writes + 1 doorbell; 1 posting read + >= 1 poll + 3 reply reads.
+    assert_eq!(c.writes, 2 + 1);
+    assert_eq!(c.doorbells, 1);
+    assert_eq!(c.reads, 1 + 1 + 3);
+
+    // With BUSY: one more read per BUSY poll, nothing else.
+    g.inject(Trigger::AnyRequest, Fault::Busy { count: 3 })
+        .unwrap();
+    g.reset_access_counts();
+    mb.send_recv(&[0x0000_5507]).unwrap();
+    let c = g.access_counts();
+    assert_eq!(c.writes, 1 + 1);
+    assert_eq!(c.reads, 1 + (3 + 1) + 3);
+}
+
+#[test]
+fn oversized_and_empty_requests_are_refused_before_any_write() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.reset_access_counts();
+    assert_eq!(
+        mb.send_recv(&[1, 2, 3, 4, 5]),
+        Err(MailboxError::BadRequestLength(5))
+    );
+    assert_eq!(mb.send_recv(&[]), Err(MailboxError::BadRequestLength(0)));
+    assert_eq!(g.access_counts().writes, 0);
+    assert_eq!(g.access_counts().reads, 0);
+}
+
+#[test]
+fn no_reply_times_out_after_50ms_of_device_time() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
+    let t0 = g.now();
+    let err = mb.send_recv(&[0x0000_5507]).unwrap_err();
+    assert_eq!(err, MailboxError::Timeout { last: 0x0000_5507 });
+    let waited = g.now().nanos_since(t0);
+    assert!((50_000_000..50_100_000).contains(&waited), "{waited}");
+    assert_eq!(
+        g.access_counts().doorbells,
+        1,
+        "no resend: scratch was not cleared"
+    );
+}
+
+#[test]
+fn flr_cleared_scratch_is_sent_once_more() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    mb.send_recv(&[0x0000_5507]).unwrap();
+    assert_eq!(g.access_counts().doorbells, 2);
+
+    // Only once: two FLRs in a row are a timeout.
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::Timeout { last: 0 })
+    );
+
+    // And not at all when configured off.
+    let mut cfg = MailboxConfig::default();
+    cfg.resend_after_flr = false;
+    let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::Timeout { last: 0 })
+    );
+}
+
+#[test]
+fn busy_keeps_polling_until_the_final_reply() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.inject(Trigger::AnyRequest, Fault::Busy { count: 500 })
+        .unwrap();
+    assert!(mb.send_recv(&MATCH_1_2).is_ok());
+}
+
+#[test]
+fn busy_then_silence_is_a_busy_timeout_after_2s() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.inject(Trigger::AnyRequest, Fault::BusyThenSilence { count: 2 })
+        .unwrap();
+    let t0 = g.now();
+    assert_eq!(mb.send_recv(&MATCH_1_2), Err(MailboxError::BusyTimeout));
+    let waited = g.now().nanos_since(t0);
+    assert!((2_000_000_000..2_001_000_000).contains(&waited), "{waited}");
+}
+
+#[test]
+fn retry_resends_up_to_the_limit() {
+    let g = guc();
+    let mut cfg = MailboxConfig::default();
+    cfg.max_retries = 3;
+    let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
+    g.inject(Trigger::AnyRequest, Fault::Retry { count: 3 })
+        .unwrap();
+    assert!(mb.send_recv(&[0x0000_5507]).is_ok());
+    assert_eq!(g.access_counts().doorbells, 4);
+
+    g.reset_access_counts();
+    g.inject(Trigger::AnyRequest, Fault::Retry { count: 4 })
+        .unwrap();
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::RetryLimit { retries: 3 })
+    );
+    assert_eq!(g.access_counts().doorbells, 4);
+}
+
+#[test]
+fn failures_are_decoded_and_vf_migrated_is_its_own_error() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.inject(
+        Trigger::AnyRequest,
+        Fault::Failure {
+            error: GucError::VfMigrated,
+            hint: 7,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::VfMigrated { hint: 7 })
+    );
+    g.inject(
+        Trigger::AnyRequest,
+        Fault::Failure {
+            error: GucError::Other(0x1234),
+            hint: 0xABC,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::Remote {
+            error: GucError::Other(0x1234),
+            hint: 0xABC
+        })
+    );
+    // A real GuC refusal: an unknown action.
+    assert_eq!(
+        mb.send_recv(&[0x0000_1234]),
+        Err(MailboxError::Remote {
+            error: GucError::UnknownAction,
+            hint: 0
+        })
+    );
+}
+
+fn garbage(dw: &[u32]) -> Fault {
+    Fault::Reply(MmioMessage::from_slice(dw).unwrap())
+}
+
+#[test]
+fn garbage_replies_are_protocol_errors() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    // GuC-origin but undefined TYPE 4.
+    g.inject(Trigger::AnyRequest, garbage(&[0xC000_0000]))
+        .unwrap();
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::Protocol {
+            header: 0xC000_0000,
+            error: WireError::UndefinedType(4)
+        })
+    );
+    // GuC-origin REQUEST and EVENT are not replies.
+    for (dw, ty) in [
+        (0x8000_5507, MsgType::Request),
+        (0x9000_0001, MsgType::Event),
+    ] {
+        g.inject(Trigger::AnyRequest, garbage(&[dw])).unwrap();
+        assert_eq!(
+            mb.send_recv(&[0x0000_5507]),
+            Err(MailboxError::Protocol {
+                header: dw,
+                error: WireError::UnexpectedType(ty)
+            })
+        );
+    }
+    // A host-origin value never completes the poll: a timeout, not a hang.
+    g.inject(Trigger::AnyRequest, garbage(&[0x7000_0000]))
+        .unwrap();
+    assert!(matches!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::Timeout { .. })
+    ));
+}
+
+#[test]
+fn retry_after_busy_is_a_protocol_error_like_the_kernel() {
+    // After a BUSY the kernel only accepts SUCCESS or FAILURE.
+    struct BusyThenRetry(MockGuc, std::cell::Cell<u32>);
+    impl Device for BusyThenRetry {
+        fn read32(&self, reg: xe_sriov_vf::device::Reg) -> u32 {
+            if reg == GtKind::Primary.mailbox().scratch(0) && self.1.get() > 0 {
+                let n = self.1.get();
+                self.1.set(n + 1);
+                return if n == 1 { 0xB000_0001 } else { 0xD000_0000 };
+            }
+            self.0.read32(reg)
+        }
+        fn write32(&self, reg: xe_sriov_vf::device::Reg, v: u32) {
+            if reg == GtKind::Primary.mailbox().doorbell {
+                self.1.set(1);
+            }
+            self.0.write32(reg, v)
+        }
+        fn now(&self) -> xe_sriov_vf::device::Instant {
+            self.0.now()
+        }
+        fn relax(&self) {
+            self.0.relax()
+        }
+    }
+    let dev = BusyThenRetry(guc(), std::cell::Cell::new(0));
+    let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), MailboxConfig::default());
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::Protocol {
+            header: 0xD000_0000,
+            error: WireError::UnexpectedType(MsgType::NoResponseRetry)
+        })
+    );
+}
+
+#[test]
+fn a_stalled_clock_ends_the_wait_with_an_error() {
+    struct FrozenClock(MockGuc);
+    impl Device for FrozenClock {
+        fn read32(&self, reg: xe_sriov_vf::device::Reg) -> u32 {
+            self.0.read32(reg)
+        }
+        fn write32(&self, reg: xe_sriov_vf::device::Reg, v: u32) {
+            self.0.write32(reg, v)
+        }
+        fn now(&self) -> xe_sriov_vf::device::Instant {
+            xe_sriov_vf::device::Instant(42)
+        }
+    }
+    let dev = FrozenClock(guc());
+    dev.0.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
+    let mut cfg = MailboxConfig::default();
+    cfg.stall_polls = 1000;
+    let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::ClockStalled)
+    );
+}
+
+#[test]
+fn typed_send_encodes_the_request() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    mb.send(&Request::VfReset).unwrap();
+    let mut sent = Vec::new();
+    g.drain_transcript(|e| sent.push(e.msg.as_slice().to_vec()));
+    assert_eq!(sent[0], vec![code::VF_RESET as u32]);
+}
+
+#[test]
+fn media_gt_uses_its_own_registers() {
+    let g = MockGuc::new(
+        GtKind::Media,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    );
+    // The primary GT's mailbox is not this GuC's: unmapped registers read all ones, which looks
+    // like a GuC SUCCESS with DATA0 0x0fffffff (as on real hardware); the typed reply decoders
+    // reject it.
+    let mut wrong = Mailbox::new(&g, GtKind::Primary.mailbox(), MailboxConfig::default());
+    let reply = wrong.send_recv(&[0x0000_5507]).unwrap();
+    assert_eq!(reply.header(), u32::MAX);
+    assert_eq!(
+        xe_sriov_vf::wire::action::decode_empty_reply(reply.as_slice()),
+        Err(WireError::MustBeZero {
+            dword: 0,
+            bits: 0x0FFF_FFFF
+        })
+    );
+    assert_eq!(g.access_counts().doorbells, 0);
+    let mut right = Mailbox::new(&g, GtKind::Media.mailbox(), MailboxConfig::default());
+    assert!(right.send_recv(&[0x0000_5507]).is_ok());
+}
