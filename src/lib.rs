@@ -17,11 +17,11 @@
 //! | layer | module | what it is |
 //! |---|---|---|
 //! | wire formats | [`wire`] | HXG header, VF actions, KLV, GuC error codes, register map. Pure encode/decode, no I/O, never panics on any input. |
-//! | device access | [`device`], [`mmio`] | The offset-based [`Device`](device::Device) trait (32-bit register read/write and a clock) and the one real-hardware implementation over a mapped BAR. |
+//! | device access | [`device`], [`mmio`] | The offset-based [`Device`] trait (32-bit register read/write and a clock) and the one real-hardware implementation over a mapped BAR. |
 //! | transport | [`mailbox`] | The MMIO mailbox: send one request, poll for the reply, handle BUSY / RETRY / FLR / timeouts with bounded waits. |
 //! | per-GT VF logic | [`gt`] | Bootstrap (VF_RESET, version handshake), configuration query and validation, GGTT shift. |
 //! | migration | [`coordinator`], [`recovery`] | The lock-free coordinator (wait-free interrupt entry) and the recovery pipeline with embedder hooks. |
-//! | scheduling | [`workqueue`] | The [`WorkQueue`](workqueue::WorkQueue) trait and ready-made queues. |
+//! | scheduling | [`workqueue`] | The [`WorkQueue`] trait and ready-made queues. |
 //! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection. |
 //!
 //! ## Features

@@ -1,0 +1,692 @@
+//! The simulated GuC's state and its request processing. Everything here runs under the
+//! [`MockGuc`](super::MockGuc) lock; no function here can panic.
+
+use crate::device::{Instant, Reg};
+use crate::wire::action::{code, KlvReply, MmioMessage};
+use crate::wire::hxg::{Header, Message, Origin, Reply};
+use crate::wire::regs::{GtKind, GucIntr, MailboxRegs, SCRATCH_COUNT};
+use crate::wire::{GucError, KlvKey, Marker, Request, Version, WireError};
+
+use super::types::{AccessCounts, Dir, Fault, Provisioning, TranscriptEntry, Trigger, VfState};
+use super::{FAULT_QUEUE_LEN, HISTORY_LEN, TRANSCRIPT_LEN};
+
+/// What a register read returns at an offset this GT does not map.
+pub(crate) const UNMAPPED: u32 = 0xFFFF_FFFF;
+/// The largest value of the 28-bit BUSY counter.
+const BUSY_COUNTER_MAX: u32 = 0x0FFF_FFFF;
+/// Default virtual time one `relax()` takes: 10 µs.
+pub(crate) const DEFAULT_RELAX_NS: u64 = 10_000;
+
+/// What scratch 0 does on a read after the last doorbell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Reads return the scratch registers as they are.
+    Idle,
+    /// Reads of scratch 0 return BUSY; after `left` of them, `then` is written (or, if `None`,
+    /// BUSY stays forever).
+    Busy {
+        left: u32,
+        counter: u32,
+        then: Option<MmioMessage>,
+    },
+}
+
+/// A RETRY streak: resends of `request` are answered RETRY `remaining` more times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RetryStreak {
+    request: Option<MmioMessage>,
+    remaining: u32,
+}
+
+/// The mock GuC's whole state.
+pub(crate) struct Inner {
+    kind: GtKind,
+    regs: MailboxRegs,
+    offered: Version,
+    prov: Provisioning,
+    state: VfState,
+    /// The state a pause left, to go back to on a resume without restore.
+    pre_pause: VfState,
+    negotiated: Option<Version>,
+    marker: Option<Marker>,
+    scratch: [u32; SCRATCH_COUNT],
+    /// Bit n: scratch n written since the last doorbell.
+    written: u8,
+    phase: Phase,
+    retry: Option<RetryStreak>,
+    faults: heapless::Vec<(Trigger, Fault), FAULT_QUEUE_LEN>,
+    irq: GucIntr,
+    now: u64,
+    relax_step: u64,
+    counts: AccessCounts,
+    migrations: u32,
+    done_accepted: u32,
+    done_since_migration: u32,
+    /// The state before the oldest retained transition.
+    history_base: VfState,
+    /// States entered, oldest first.
+    history: heapless::Deque<VfState, { HISTORY_LEN - 1 }>,
+    transcript: heapless::Deque<TranscriptEntry, TRANSCRIPT_LEN>,
+    transcript_dropped: u32,
+    /// The last GuC-origin scratch 0 value the VF read since the last doorbell.
+    seen: Option<u32>,
+    /// The full reply placed for the current request (for the transcript's data dwords).
+    reply: Option<MmioMessage>,
+    /// Whether scratch 0 reads are replies: from a doorbell to the next host scratch write.
+    armed: bool,
+}
+
+/// A GuC-origin header dword for `reply`; never fails (fields are masked by construction, and
+/// an impossible encoding error degrades to GENERIC_FAIL).
+fn reply_dw(reply: Reply) -> u32 {
+    reply.encode().unwrap_or(0xE000_F000)
+}
+
+/// A one-dword message.
+fn one(dw: u32) -> Option<MmioMessage> {
+    MmioMessage::from_slice(&[dw]).ok()
+}
+
+fn failure(error: GucError, hint: u16) -> Option<MmioMessage> {
+    one(reply_dw(Reply::Failure {
+        hint: hint & 0xFFF,
+        error,
+    }))
+}
+
+fn success0() -> Option<MmioMessage> {
+    one(reply_dw(Reply::Success { data0: 0 }))
+}
+
+fn klv(len: u16, value: [u32; 3]) -> Option<MmioMessage> {
+    KlvReply { len, value }.encode().ok()
+}
+
+fn klv32(v: u32) -> Option<MmioMessage> {
+    klv(1, [v, 0, 0])
+}
+
+fn klv64(v: u64) -> Option<MmioMessage> {
+    klv(2, [v as u32, (v >> 32) as u32, 0])
+}
+
+impl Inner {
+    pub(crate) const fn new(kind: GtKind, offered: Version, prov: Provisioning) -> Inner {
+        Inner {
+            kind,
+            regs: kind.mailbox(),
+            offered,
+            prov,
+            state: VfState::Ready,
+            pre_pause: VfState::Ready,
+            negotiated: None,
+            marker: None,
+            scratch: [0; SCRATCH_COUNT],
+            written: 0,
+            phase: Phase::Idle,
+            retry: None,
+            faults: heapless::Vec::new(),
+            irq: GucIntr::empty(),
+            now: 0,
+            relax_step: DEFAULT_RELAX_NS,
+            counts: AccessCounts {
+                reads: 0,
+                writes: 0,
+                doorbells: 0,
+            },
+            migrations: 0,
+            done_accepted: 0,
+            done_since_migration: 0,
+            history_base: VfState::Ready,
+            history: heapless::Deque::new(),
+            transcript: heapless::Deque::new(),
+            transcript_dropped: 0,
+            seen: None,
+            reply: None,
+            armed: false,
+        }
+    }
+
+    // ---- getters / setters used by MockGuc ----
+
+    pub(crate) fn kind(&self) -> GtKind {
+        self.kind
+    }
+    pub(crate) fn offered(&self) -> Version {
+        self.offered
+    }
+    pub(crate) fn set_offered(&mut self, v: Version) {
+        self.offered = v;
+    }
+    pub(crate) fn state(&self) -> VfState {
+        self.state
+    }
+    pub(crate) fn negotiated(&self) -> Option<Version> {
+        self.negotiated
+    }
+    pub(crate) fn marker(&self) -> Option<Marker> {
+        self.marker
+    }
+    pub(crate) fn provisioning(&self) -> Provisioning {
+        self.prov
+    }
+    pub(crate) fn scratch(&self) -> [u32; SCRATCH_COUNT] {
+        self.scratch
+    }
+    pub(crate) fn now(&self) -> Instant {
+        Instant(self.now)
+    }
+    pub(crate) fn advance(&mut self, ns: u64) {
+        self.now = self.now.saturating_add(ns);
+    }
+    pub(crate) fn relax(&mut self) {
+        self.now = self.now.saturating_add(self.relax_step);
+    }
+    pub(crate) fn set_relax_step(&mut self, ns: u64) {
+        self.relax_step = ns;
+    }
+    pub(crate) fn counts(&self) -> AccessCounts {
+        self.counts
+    }
+    pub(crate) fn reset_counts(&mut self) {
+        self.counts = AccessCounts::default();
+    }
+    pub(crate) fn migrations(&self) -> u32 {
+        self.migrations
+    }
+    pub(crate) fn done_accepted(&self) -> u32 {
+        self.done_accepted
+    }
+    pub(crate) fn done_since_migration(&self) -> u32 {
+        self.done_since_migration
+    }
+    pub(crate) fn pending_irq(&self) -> GucIntr {
+        self.irq
+    }
+    pub(crate) fn take_irq(&mut self) -> GucIntr {
+        core::mem::replace(&mut self.irq, GucIntr::empty())
+    }
+    pub(crate) fn pending_faults(&self) -> usize {
+        self.faults.len()
+    }
+    pub(crate) fn clear_faults(&mut self) {
+        self.faults.clear();
+        self.retry = None;
+    }
+    pub(crate) fn inject(&mut self, trigger: Trigger, fault: Fault) -> Result<(), ()> {
+        self.faults.push((trigger, fault)).map_err(|_| ())
+    }
+    pub(crate) fn transcript_dropped(&self) -> u32 {
+        self.transcript_dropped
+    }
+    pub(crate) fn pop_transcript(&mut self) -> Option<TranscriptEntry> {
+        self.transcript.pop_front()
+    }
+
+    pub(crate) fn history(&self) -> heapless::Vec<VfState, HISTORY_LEN> {
+        let mut out = heapless::Vec::new();
+        let _ = out.push(self.history_base);
+        for s in self.history.iter() {
+            let _ = out.push(*s);
+        }
+        out
+    }
+
+    pub(crate) fn clear_history(&mut self) {
+        self.history.clear();
+        self.history_base = self.state;
+    }
+
+    // ---- bookkeeping ----
+
+    fn set_state(&mut self, new: VfState) {
+        if new == self.state {
+            return;
+        }
+        debug!("mock GuC: {} -> {}", self.state.name(), new.name());
+        self.state = new;
+        if self.history.is_full() {
+            if let Some(oldest) = self.history.pop_front() {
+                self.history_base = oldest;
+            }
+        }
+        let _ = self.history.push_back(new);
+    }
+
+    fn log(&mut self, dir: Dir, msg: MmioMessage) {
+        let entry = TranscriptEntry {
+            at: Instant(self.now),
+            dir,
+            msg,
+        };
+        if self.transcript.is_full() {
+            let _ = self.transcript.pop_front();
+            self.transcript_dropped = self.transcript_dropped.saturating_add(1);
+        }
+        let _ = self.transcript.push_back(entry);
+    }
+
+    /// Writes a reply into the scratch registers (the rest keep what they held).
+    fn place(&mut self, reply: MmioMessage) {
+        for (slot, dw) in self.scratch.iter_mut().zip(reply.as_slice()) {
+            *slot = *dw;
+        }
+        self.reply = Some(reply);
+    }
+
+    fn place_opt(&mut self, reply: Option<MmioMessage>) {
+        if let Some(r) = reply {
+            self.place(r);
+        }
+    }
+
+    // ---- migration ----
+
+    pub(crate) fn pause(&mut self) {
+        if self.state.is_paused() {
+            return;
+        }
+        self.pre_pause = self.state;
+        self.set_state(VfState::ReadyPaused);
+    }
+
+    pub(crate) fn restore(&mut self, prov: Provisioning) {
+        self.pause();
+        self.prov = prov;
+        self.marker = None;
+        self.set_state(VfState::ResfixPaused);
+    }
+
+    pub(crate) fn resume(&mut self) {
+        match self.state {
+            VfState::ReadyPaused => {
+                let back = self.pre_pause;
+                self.set_state(back);
+            }
+            VfState::ResfixPaused => {
+                self.set_state(VfState::ResfixBlocked);
+                self.migrations = self.migrations.saturating_add(1);
+                self.done_since_migration = 0;
+                self.irq |= GucIntr::SW_INT_0;
+                debug!(
+                    "mock GuC: migration {} done, SW_INT_0 raised",
+                    self.migrations
+                );
+                if let Some(m) = one(u32::from(GucIntr::SW_INT_0.bits())) {
+                    self.log(Dir::Interrupt(GucIntr::SW_INT_0), m);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn migrate(&mut self, new_ggtt_start: u64) {
+        let mut prov = self.prov;
+        prov.ggtt_start = new_ggtt_start;
+        self.restore(prov);
+        self.resume();
+    }
+
+    // ---- register access ----
+
+    pub(crate) fn read(&mut self, reg: Reg) -> u32 {
+        self.counts.reads = self.counts.reads.wrapping_add(1);
+        if reg == self.regs.doorbell {
+            return 0;
+        }
+        let Some(i) = self.regs.scratch_index(reg) else {
+            return UNMAPPED;
+        };
+        if i == 0 {
+            self.poll_step();
+            let v = self.scratch[0];
+            self.observe(v);
+            v
+        } else {
+            self.scratch.get(i).copied().unwrap_or(UNMAPPED)
+        }
+    }
+
+    /// Advances a BUSY phase by one read of scratch 0.
+    fn poll_step(&mut self) {
+        let Phase::Busy {
+            left,
+            counter,
+            then,
+        } = self.phase
+        else {
+            return;
+        };
+        if left > 0 {
+            let counter = counter.saturating_add(1).min(BUSY_COUNTER_MAX);
+            self.scratch[0] = reply_dw(Reply::Busy { counter });
+            self.phase = Phase::Busy {
+                left: left - 1,
+                counter,
+                then,
+            };
+            return;
+        }
+        match then {
+            Some(reply) => {
+                self.phase = Phase::Idle;
+                self.place(reply);
+            }
+            None => self.scratch[0] = reply_dw(Reply::Busy { counter }),
+        }
+    }
+
+    /// Logs a GuC-origin scratch 0 value the VF has not seen yet for this request.
+    fn observe(&mut self, v: u32) {
+        if !self.armed || v >> 31 != 1 || self.seen == Some(v) {
+            return;
+        }
+        self.seen = Some(v);
+        let is_success = v >> 28 == 0xF;
+        let msg = match self.reply {
+            Some(r) if is_success && r.header() == v => Some(r),
+            _ => one(v),
+        };
+        if let Some(m) = msg {
+            self.log(Dir::FromGuc, m);
+        }
+    }
+
+    pub(crate) fn write(&mut self, reg: Reg, value: u32) {
+        self.counts.writes = self.counts.writes.wrapping_add(1);
+        if reg == self.regs.doorbell {
+            self.doorbell();
+            return;
+        }
+        if let Some(i) = self.regs.scratch_index(reg) {
+            if let Some(slot) = self.scratch.get_mut(i) {
+                *slot = value;
+                self.written |= 1u8 << (i & 7);
+                // The host starts a new request: whatever the GuC was doing is abandoned.
+                self.phase = Phase::Idle;
+                self.armed = false;
+            }
+        }
+    }
+
+    fn take_fault(&mut self, request: &[u32]) -> Option<Fault> {
+        let i = self.faults.iter().position(|(t, _)| t.matches(request))?;
+        if i < self.faults.len() {
+            Some(self.faults.remove(i).1)
+        } else {
+            None
+        }
+    }
+
+    fn doorbell(&mut self) {
+        self.counts.doorbells = self.counts.doorbells.wrapping_add(1);
+        let len = (8 - self.written.leading_zeros()) as usize;
+        self.written = 0;
+        self.seen = None;
+        self.reply = None;
+        self.phase = Phase::Idle;
+        self.armed = true;
+        let request = self
+            .scratch
+            .get(..len.min(SCRATCH_COUNT))
+            .and_then(|dws| MmioMessage::from_slice(dws).ok());
+        if let Some(m) = request.or_else(|| one(self.scratch[0])) {
+            self.log(Dir::ToGuc, m);
+        }
+        let dws: &[u32] = match &request {
+            Some(m) => m.as_slice(),
+            None => &[],
+        };
+        trace!(
+            "mock GuC: doorbell, {} dwords, header {:#x}",
+            dws.len(),
+            self.scratch[0]
+        );
+
+        if self.state.is_paused() {
+            debug!(
+                "mock GuC: doorbell while {}: VM frozen, no reply",
+                self.state.name()
+            );
+            return;
+        }
+
+        if let Some(mut streak) = self.retry.take() {
+            if streak.request == request && streak.remaining > 0 {
+                streak.remaining -= 1;
+                if streak.remaining > 0 {
+                    self.retry = Some(streak);
+                }
+                self.place_opt(one(reply_dw(Reply::Retry { reason: 0 })));
+                return;
+            }
+        }
+
+        let fault = self.take_fault(dws);
+        if let Some(f) = fault {
+            debug!("mock GuC: injecting {:?}", f);
+        }
+        match fault {
+            None => {
+                let reply = self.process(request);
+                self.place_opt(reply);
+            }
+            Some(Fault::NoReply) => {}
+            Some(Fault::FlrClear) => self.scratch = [0; SCRATCH_COUNT],
+            Some(Fault::Busy { count }) => {
+                let reply = self.process(request);
+                if count == 0 {
+                    self.place_opt(reply);
+                } else if let Some(reply) = reply {
+                    self.phase = Phase::Busy {
+                        left: count,
+                        counter: 0,
+                        then: Some(reply),
+                    };
+                }
+            }
+            Some(Fault::BusyThenSilence { count }) => {
+                self.phase = Phase::Busy {
+                    left: count,
+                    counter: 0,
+                    then: None,
+                };
+            }
+            Some(Fault::Retry { count: 0 }) => {
+                let reply = self.process(request);
+                self.place_opt(reply);
+            }
+            Some(Fault::Retry { count }) => {
+                if count > 1 {
+                    self.retry = Some(RetryStreak {
+                        request,
+                        remaining: count - 1,
+                    });
+                }
+                self.place_opt(one(reply_dw(Reply::Retry { reason: 0 })));
+            }
+            Some(Fault::Failure { error, hint }) => self.place_opt(failure(error, hint)),
+            Some(Fault::Reply(m)) => self.place(m),
+            Some(Fault::MigrateFirst { new_ggtt_start }) => {
+                self.migrate(new_ggtt_start);
+                let reply = self.process(request);
+                self.place_opt(reply);
+            }
+        }
+    }
+
+    // ---- the GuC proper ----
+
+    /// The reply to a request, or `None` when the GuC stays silent.
+    fn process(&mut self, request: Option<MmioMessage>) -> Option<MmioMessage> {
+        let Some(msg) = request else {
+            debug!("mock GuC: doorbell with nothing written");
+            return failure(GucError::InvalidParams, 0);
+        };
+        let dws = msg.as_slice();
+        // The GuC ignores anything claiming to come from itself, whatever its TYPE.
+        if msg.header() >> 31 == 1 {
+            debug!("mock GuC: GuC-origin dword 0 {:#x} ignored", msg.header());
+            return None;
+        }
+        // RESFIX_START does not exist before VF ABI 1.27: unknown whatever its contents.
+        if let Some(Ok(Header {
+            origin: Origin::Host,
+            message:
+                Message::Request {
+                    action: code::RESFIX_START,
+                    ..
+                },
+        })) = dws.first().map(|&dw| Header::decode(dw))
+        {
+            if !self.negotiated.unwrap_or(self.offered).at_least(1, 27) {
+                return failure(GucError::UnknownAction, 0);
+            }
+        }
+        match Request::decode(dws) {
+            Ok(req) => {
+                trace!("mock GuC: {:?} in {}", req, self.state.name());
+                self.execute(req)
+            }
+            Err(e) => {
+                debug!("mock GuC: malformed request: {}", e);
+                match e {
+                    WireError::WrongOrigin => None,
+                    WireError::UnknownAction(_) => failure(GucError::UnknownAction, 0),
+                    WireError::MustBeZero { dword: 1, .. }
+                        if dws.first().map(|&dw| dw & 0xFFFF)
+                            == Some(u32::from(code::QUERY_SINGLE_KLV)) =>
+                    {
+                        failure(GucError::MalformedKlv, 0)
+                    }
+                    _ => failure(GucError::InvalidParams, 0),
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, req: Request) -> Option<MmioMessage> {
+        if self.state.is_paused() {
+            return None;
+        }
+        match req {
+            Request::VfReset => {
+                self.set_state(VfState::Ready);
+                self.negotiated = None;
+                self.marker = None;
+                success0()
+            }
+            Request::MatchVersion { wanted } => self.match_version(wanted),
+            Request::QuerySingleKlv { key } => self.query_klv(key),
+            Request::ResfixStart { marker } => {
+                if self.negotiated.is_none() {
+                    return failure(GucError::InvalidState, 0);
+                }
+                match self.state {
+                    VfState::ResfixBlocked | VfState::Running => {
+                        self.marker = Some(marker);
+                        success0()
+                    }
+                    _ => failure(GucError::InvalidState, 0),
+                }
+            }
+            Request::ResfixDone { marker } => self.resfix_done(marker),
+        }
+    }
+
+    fn match_version(&mut self, wanted: Version) -> Option<MmioMessage> {
+        if wanted.branch != 0 {
+            return failure(GucError::InvalidParams, 0);
+        }
+        if wanted.major != 0 && wanted.major != self.offered.major {
+            return failure(GucError::UnsupportedVersion, 0);
+        }
+        let found = self.offered;
+        self.negotiated = Some(found);
+        if self.state == VfState::Ready {
+            self.set_state(VfState::Running);
+        }
+        let header = reply_dw(Reply::Success { data0: 0 });
+        MmioMessage::from_slice(&[header, found.to_dword()]).ok()
+    }
+
+    fn query_klv(&mut self, key: u16) -> Option<MmioMessage> {
+        let Some(v) = self.negotiated else {
+            return failure(GucError::InvalidState, 0);
+        };
+        let p = self.prov;
+        let bad_key = || failure(GucError::InvalidKlvKey, 0);
+        match KlvKey::from_raw(key) {
+            KlvKey::GgttStart => klv64(p.ggtt_start),
+            KlvKey::GgttSize => klv64(p.ggtt_size),
+            KlvKey::LmemSize => match p.lmem_size {
+                Some(size) => klv64(size),
+                None => bad_key(),
+            },
+            KlvKey::NumContexts => klv32(p.num_contexts),
+            KlvKey::TileMask => klv32(p.tile_mask),
+            KlvKey::NumDoorbells => klv32(p.num_doorbells),
+            KlvKey::GmdId if v.at_least(1, 2) => klv32(p.gmd_id),
+            KlvKey::GroupSchedulingAvailable if v.at_least(1, 26) => {
+                klv32(p.group_scheduling_available)
+            }
+            KlvKey::NumPagingEngineInstances if v.at_least(1, 36) => {
+                klv32(p.num_paging_engine_instances)
+            }
+            _ => bad_key(),
+        }
+    }
+
+    fn accept_done(&mut self) -> Option<MmioMessage> {
+        if self.state == VfState::ResfixBlocked {
+            self.set_state(VfState::Running);
+        }
+        self.done_accepted = self.done_accepted.saturating_add(1);
+        self.done_since_migration = self.done_since_migration.saturating_add(1);
+        success0()
+    }
+
+    fn resfix_done(&mut self, marker: Option<Marker>) -> Option<MmioMessage> {
+        let Some(v) = self.negotiated else {
+            return failure(GucError::InvalidState, 0);
+        };
+        if !matches!(self.state, VfState::ResfixBlocked | VfState::Running) {
+            return failure(GucError::InvalidState, 0);
+        }
+        if v.at_least(1, 27) {
+            match (marker, self.marker) {
+                (Some(m), Some(stored)) if m == stored => {
+                    self.marker = None;
+                    self.accept_done()
+                }
+                _ => {
+                    debug!("mock GuC: RESFIX_DONE marker mismatch: VF_MIGRATED");
+                    failure(GucError::VfMigrated, 0)
+                }
+            }
+        } else if marker.is_some() {
+            failure(GucError::InvalidParams, 0)
+        } else {
+            self.accept_done()
+        }
+    }
+}
+
+#[cfg(test)]
+impl Inner {
+    /// Sets the BUSY counter of a BUSY phase in progress (tests only).
+    pub(crate) fn force_busy_counter(&mut self, value: u32) {
+        if let Phase::Busy { left, then, .. } = self.phase {
+            self.phase = Phase::Busy {
+                left,
+                counter: value,
+                then,
+            };
+        }
+    }
+
+    /// Sets the access counters (tests only).
+    pub(crate) fn force_counts(&mut self, counts: AccessCounts) {
+        self.counts = counts;
+    }
+}

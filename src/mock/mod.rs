@@ -1,0 +1,339 @@
+//! A simulated GuC for one GT, behind the [`Device`] trait (feature `mock`; `no_std`, no alloc).
+//!
+//! [`MockGuc`] answers the VF actions of the MMIO mailbox exactly at this GT's registers
+//! ([`GtKind::mailbox`]), keeps the GuC's view of the VF ([`VfState`], negotiated version, RESFIX
+//! marker), simulates live migrations ([`MockGuc::migrate`], or stepwise [`MockGuc::pause`],
+//! [`MockGuc::restore`], [`MockGuc::resume`]), runs a virtual clock that only
+//! [`Device::relax`] and [`MockGuc::advance`] move, injects faults ([`MockGuc::inject`]) and
+//! records a bounded transcript of the mailbox traffic ([`MockGuc::drain_transcript`]).
+//!
+//! All state sits behind one `spin::Mutex`, so a `MockGuc` is `Sync` and can be shared by a
+//! test's threads (the lock is never held while calling back into user code). `MockGuc::new` is
+//! a `const fn`, so a `static` mock works in a `no_std` simulator.
+//!
+//! ```
+//! use xe_sriov_vf::device::Device;
+//! use xe_sriov_vf::mock::{MockGuc, Provisioning};
+//! use xe_sriov_vf::wire::regs::GtKind;
+//! use xe_sriov_vf::wire::Version;
+//!
+//! let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::integrated());
+//! let regs = GtKind::Primary.mailbox();
+//! guc.write32(regs.scratch(0), 0x0000_5500); // MATCH_VERSION
+//! guc.write32(regs.scratch(1), 0x0001_0200); // wanted 1.2
+//! let _ = guc.read32(regs.scratch(3)); // posting read
+//! guc.write32(regs.doorbell, 0);
+//! assert_eq!(guc.read32(regs.scratch(0)), 0xF000_0000); // SUCCESS
+//! assert_eq!(guc.read32(regs.scratch(1)), 0x0001_1B00); // the GuC speaks 1.27.0
+//! ```
+//!
+//! # Registers
+//!
+//! | access | effect |
+//! |---|---|
+//! | write scratch n (0..3) | stores the dword, marks n as part of the next request, abandons a BUSY in progress |
+//! | write the doorbell (any value) | the GuC takes the request (scratch 0..=highest written index) and answers synchronously, subject to a paused state and to faults |
+//! | read scratch 0 | the reply header (or, during an injected BUSY, the next BUSY value) |
+//! | read scratch 1..3 | as last written by the GuC's reply or by the host (a reply only writes its own length) |
+//! | read the doorbell | 0 |
+//! | any other offset | reads `0xFFFF_FFFF`, writes are dropped |
+//!
+//! Register accesses take no virtual time. Every `read32` / `write32` is counted
+//! ([`MockGuc::access_counts`]).
+//!
+//! # How the GuC answers
+//!
+//! A doorbell processes the request at once: state changes apply at the doorbell, even when an
+//! injected BUSY delays the reply. Replies overwrite scratch 0..len-1 only: MATCH_VERSION
+//! writes 2 dwords, QUERY_SINGLE_KLV 4, everything else 1.
+//!
+//! | request (decoded with [`Request::decode`]) | VF state / version | reply | effect |
+//! |---|---|---|---|
+//! | any | `VF_READY_PAUSED`, `VF_RESFIX_PAUSED` | none (the VM is frozen: the VF times out) | none; queued faults are not consumed |
+//! | nothing written before the doorbell | | FAILURE INVALID_PARAMS (0x60) | |
+//! | dword 0 with ORIGIN = GUC, any TYPE | | none (the GuC ignores its own messages; scratch keeps the request, which the VF then reads back as a GuC-origin value) | |
+//! | host-origin, TYPE not REQUEST (incl. undefined TYPE 4) | | FAILURE INVALID_PARAMS | |
+//! | unknown action (incl. RELAY_TO_PF, which is CTB-only) | | FAILURE UNKNOWN_ACTION (0x30) | |
+//! | RESFIX_START, any contents | version < 1.27 (the negotiated one, else the offered one) | FAILURE UNKNOWN_ACTION | |
+//! | QUERY_SINGLE_KLV with dword 1 bits 31:16 set | | FAILURE MALFORMED_KLV (0x103) | |
+//! | other wrong length, must-be-zero bits, marker 0 | | FAILURE INVALID_PARAMS | |
+//! | VF_RESET | `VF_READY`, `VF_RUNNING`, `VF_RESFIX_BLOCKED` | SUCCESS 0 | -> `VF_READY`; negotiated version and marker cleared |
+//! | MATCH_VERSION, branch != 0 | | FAILURE INVALID_PARAMS | |
+//! | MATCH_VERSION, major 0 ("any"; minor ignored) | | SUCCESS 0 + offered version | negotiated = offered; `VF_READY` -> `VF_RUNNING` |
+//! | MATCH_VERSION, major == offered major (any minor) | | SUCCESS 0 + offered version (the VF judges a lower minor "too old") | as above |
+//! | MATCH_VERSION, other major | | FAILURE UNSUPPORTED_VERSION (0x0B) | |
+//! | QUERY_SINGLE_KLV | no negotiated version | FAILURE INVALID_STATE (0x0A) | |
+//! | QUERY_SINGLE_KLV GGTT_START, GGTT_SIZE | | SUCCESS len 2 + value | |
+//! | QUERY_SINGLE_KLV LMEM_SIZE | `lmem_size` Some / None | SUCCESS len 2 / FAILURE INVALID_KLV_KEY (0x105) | |
+//! | QUERY_SINGLE_KLV NUM_CONTEXTS, NUM_DOORBELLS, TILE_MASK | | SUCCESS len 1 | |
+//! | QUERY_SINGLE_KLV GMD_ID / GROUP_SCHEDULING_AVAILABLE / NUM_PAGING_ENGINE_INSTANCES | negotiated >= 1.2 / 1.26 / 1.36, else | SUCCESS len 1 / FAILURE INVALID_KLV_KEY | |
+//! | QUERY_SINGLE_KLV, any other key | | FAILURE INVALID_KLV_KEY | |
+//! | RESFIX_START(marker) | >= 1.27; `VF_RESFIX_BLOCKED` or `VF_RUNNING` (a recovery racing a late interrupt) | SUCCESS 0 | marker stored (replacing any) |
+//! | RESFIX_START | >= 1.27; no negotiated version, or `VF_READY` | FAILURE INVALID_STATE | |
+//! | RESFIX_DONE | no negotiated version, or `VF_READY` | FAILURE INVALID_STATE | |
+//! | RESFIX_DONE(marker) | >= 1.27; marker equals the stored one | SUCCESS 0 | `VF_RESFIX_BLOCKED` -> `VF_RUNNING` (`VF_RUNNING` stays); marker cleared; counted |
+//! | RESFIX_DONE(marker or none) | >= 1.27; no stored marker (none sent, or a migration reset it) or a different one | FAILURE VF_MIGRATED (0x107) | |
+//! | RESFIX_DONE (legacy, DATA0 0) | < 1.27 | SUCCESS 0 | `VF_RESFIX_BLOCKED` -> `VF_RUNNING`, `VF_RUNNING` stays (no-op); counted either way |
+//! | RESFIX_DONE(marker) | < 1.27 (DATA0 is must-be-zero there) | FAILURE INVALID_PARAMS | |
+//!
+//! "Counted": [`MockGuc::resfix_done_accepted`] and [`MockGuc::last_migration_done_count`] count
+//! every RESFIX_DONE answered SUCCESS, so a duplicate DONE shows up as a count of 2.
+//!
+//! # Migration
+//!
+//! | call | from | to | effect |
+//! |---|---|---|---|
+//! | [`pause`](MockGuc::pause) | `VF_READY`, `VF_RUNNING`, `VF_RESFIX_BLOCKED` | `VF_READY_PAUSED` | remembers the state; no-op when already paused |
+//! | [`restore`](MockGuc::restore) | any (pauses first if needed) | `VF_RESFIX_PAUSED` | provisioning replaced, stored marker reset; negotiated version kept |
+//! | [`resume`](MockGuc::resume) | `VF_RESFIX_PAUSED` | `VF_RESFIX_BLOCKED` | SW_INT_0 raised and logged, migration counted, per-migration DONE count reset |
+//! | [`resume`](MockGuc::resume) | `VF_READY_PAUSED` (no restore) | the state before the pause | nothing else (a plain pause/resume) |
+//! | [`migrate`](MockGuc::migrate) | any | `VF_RESFIX_BLOCKED` | pause + restore (same provisioning, new GGTT start) + resume |
+//!
+//! # Faults
+//!
+//! [`inject`](MockGuc::inject) queues up to [`FAULT_QUEUE_LEN`] faults; each doorbell (outside
+//! the paused states) consumes the first queued fault whose [`Trigger`] matches its request. See
+//! [`Fault`] for each kind. During an injected RETRY streak, resends of the same dwords are
+//! answered RETRY without consuming further faults.
+//!
+//! # Transcript
+//!
+//! Up to [`TRANSCRIPT_LEN`] [`TranscriptEntry`]s, oldest dropped first (and counted): `ToGuc`
+//! at each doorbell; `FromGuc` whenever the VF reads scratch 0 after a doorbell and sees a
+//! GuC-origin value it has not seen yet for that request (so each distinct BUSY counter, a
+//! RETRY, the final reply); `Interrupt` when a migration raises SW_INT_0.
+//! [`TranscriptEntry::line`] prints them as `gt0 > 0x00005507`, `gt0 < 0xf0000000`,
+//! `gt0 irq SW_INT_0`.
+
+mod guc;
+mod types;
+
+pub use types::{
+    gmd_id, AccessCounts, Dir, Fault, MockError, Provisioning, TranscriptEntry, TranscriptLine,
+    Trigger, VfState,
+};
+
+use spin::Mutex;
+
+use crate::device::{Device, Instant, Reg};
+use crate::wire::regs::{GtKind, GucIntr, SCRATCH_COUNT};
+use crate::wire::{Marker, Version};
+
+#[cfg(doc)]
+use crate::wire::Request;
+
+use guc::Inner;
+
+/// How many faults [`MockGuc::inject`] can queue.
+pub const FAULT_QUEUE_LEN: usize = 8;
+/// How many states [`MockGuc::state_history`] keeps.
+pub const HISTORY_LEN: usize = 16;
+/// How many entries the transcript keeps before dropping the oldest.
+pub const TRANSCRIPT_LEN: usize = 64;
+
+/// A simulated GuC for one GT; see the [module documentation](self).
+pub struct MockGuc {
+    inner: Mutex<Inner>,
+}
+
+impl MockGuc {
+    /// A GuC for a GT of `kind` that speaks VF ABI `offered` (for example 1.27.0), with the VF
+    /// provisioned as `prov`, in `VF_READY`, at virtual time 0.
+    pub const fn new(kind: GtKind, offered: Version, prov: Provisioning) -> MockGuc {
+        MockGuc {
+            inner: Mutex::new(Inner::new(kind, offered, prov)),
+        }
+    }
+
+    /// The GT kind (it selects the mailbox registers).
+    pub fn kind(&self) -> GtKind {
+        self.inner.lock().kind()
+    }
+
+    /// The VF ABI version this GuC speaks.
+    pub fn offered(&self) -> Version {
+        self.inner.lock().offered()
+    }
+
+    /// Changes the version later MATCH_VERSION requests are answered with (a destination host
+    /// with other firmware); the negotiated version is kept until the next MATCH_VERSION.
+    pub fn set_offered(&self, offered: Version) {
+        self.inner.lock().set_offered(offered)
+    }
+
+    /// The VF state.
+    pub fn state(&self) -> VfState {
+        self.inner.lock().state()
+    }
+
+    /// The version the last successful MATCH_VERSION agreed on; `None` before it and after
+    /// VF_RESET.
+    pub fn negotiated(&self) -> Option<Version> {
+        self.inner.lock().negotiated()
+    }
+
+    /// The stored RESFIX marker.
+    pub fn marker(&self) -> Option<Marker> {
+        self.inner.lock().marker()
+    }
+
+    /// The current provisioning.
+    pub fn provisioning(&self) -> Provisioning {
+        self.inner.lock().provisioning()
+    }
+
+    /// The scratch registers as they are, without counting an access or advancing a BUSY.
+    pub fn scratch(&self) -> [u32; SCRATCH_COUNT] {
+        self.inner.lock().scratch()
+    }
+
+    /// The most recent states, oldest first, the current one last (at most [`HISTORY_LEN`]).
+    /// It starts as `[VF_READY]`.
+    pub fn state_history(&self) -> heapless::Vec<VfState, HISTORY_LEN> {
+        self.inner.lock().history()
+    }
+
+    /// Forgets the state history; it restarts as `[current state]`.
+    pub fn clear_state_history(&self) {
+        self.inner.lock().clear_history()
+    }
+
+    /// A whole migration: pause, restore with the same provisioning but `new_ggtt_start`,
+    /// resume (-> `VF_RESFIX_BLOCKED`, SW_INT_0 raised).
+    pub fn migrate(&self, new_ggtt_start: u64) {
+        self.inner.lock().migrate(new_ggtt_start)
+    }
+
+    /// The PF pauses the VF (-> `VF_READY_PAUSED`); no-op if already paused.
+    pub fn pause(&self) {
+        self.inner.lock().pause()
+    }
+
+    /// The PF loads a saved image on the destination (-> `VF_RESFIX_PAUSED`), with `prov` as
+    /// the new provisioning (change more than `ggtt_start` to provoke an "unexpected
+    /// reassignment"). Pauses first if the VF is not paused. Resets the stored marker.
+    pub fn restore(&self, prov: Provisioning) {
+        self.inner.lock().restore(prov)
+    }
+
+    /// The PF resumes the VF: after a restore -> `VF_RESFIX_BLOCKED` with SW_INT_0 raised (a
+    /// migration); after a plain pause, back to the state before it; otherwise no-op.
+    pub fn resume(&self) {
+        self.inner.lock().resume()
+    }
+
+    /// Migrations completed (resumes after a restore).
+    pub fn migrations(&self) -> u32 {
+        self.inner.lock().migrations()
+    }
+
+    /// RESFIX_DONE requests answered SUCCESS, in total.
+    pub fn resfix_done_accepted(&self) -> u32 {
+        self.inner.lock().done_accepted()
+    }
+
+    /// RESFIX_DONE requests answered SUCCESS since the last migration (should end at exactly 1
+    /// after each recovery).
+    pub fn last_migration_done_count(&self) -> u32 {
+        self.inner.lock().done_since_migration()
+    }
+
+    /// The pending interrupt vector, cleared.
+    pub fn take_interrupts(&self) -> GucIntr {
+        self.inner.lock().take_irq()
+    }
+
+    /// The pending interrupt vector, left pending.
+    pub fn pending_interrupts(&self) -> GucIntr {
+        self.inner.lock().pending_irq()
+    }
+
+    /// Queues `fault` for the next request that matches `trigger`.
+    pub fn inject(&self, trigger: Trigger, fault: Fault) -> Result<(), MockError> {
+        self.inner
+            .lock()
+            .inject(trigger, fault)
+            .map_err(|()| MockError::QueueFull)
+    }
+
+    /// Faults still queued.
+    pub fn pending_faults(&self) -> usize {
+        self.inner.lock().pending_faults()
+    }
+
+    /// Drops every queued fault and any RETRY streak.
+    pub fn clear_faults(&self) {
+        self.inner.lock().clear_faults()
+    }
+
+    /// Moves the virtual clock forward by `ns` (saturating).
+    pub fn advance(&self, ns: u64) {
+        self.inner.lock().advance(ns)
+    }
+
+    /// Sets how far one [`Device::relax`] moves the virtual clock (default 10 µs).
+    pub fn set_relax_step(&self, ns: u64) {
+        self.inner.lock().set_relax_step(ns)
+    }
+
+    /// Register accesses so far.
+    pub fn access_counts(&self) -> AccessCounts {
+        self.inner.lock().counts()
+    }
+
+    /// Zeroes the access counters.
+    pub fn reset_access_counts(&self) {
+        self.inner.lock().reset_counts()
+    }
+
+    /// Removes the transcript entries, oldest first, handing each to `f` (the lock is not held
+    /// while `f` runs, so `f` may use the mock).
+    pub fn drain_transcript(&self, mut f: impl FnMut(&TranscriptEntry)) {
+        loop {
+            let next = self.inner.lock().pop_transcript();
+            match next {
+                Some(entry) => f(&entry),
+                None => break,
+            }
+        }
+    }
+
+    /// Transcript entries dropped because the transcript was full.
+    pub fn transcript_dropped(&self) -> u32 {
+        self.inner.lock().transcript_dropped()
+    }
+}
+
+impl Device for MockGuc {
+    fn read32(&self, reg: Reg) -> u32 {
+        self.inner.lock().read(reg)
+    }
+
+    fn write32(&self, reg: Reg, value: u32) {
+        self.inner.lock().write(reg, value)
+    }
+
+    fn now(&self) -> Instant {
+        self.inner.lock().now()
+    }
+
+    fn relax(&self) {
+        self.inner.lock().relax()
+    }
+}
+
+impl core::fmt::Debug for MockGuc {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let g = self.inner.lock();
+        f.debug_struct("MockGuc")
+            .field("kind", &g.kind())
+            .field("state", &g.state())
+            .field("negotiated", &g.negotiated())
+            .field("marker", &g.marker())
+            .field("now", &g.now())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;
