@@ -4,7 +4,10 @@ use core::fmt;
 
 /// A GuC error code. Codes this crate does not know still decode, as [`GucError::Other`], with
 /// the raw value kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing go by the wire code, so `Other(0x107) == VfMigrated`: a hand-built
+/// `Other` holding a known code is the same error.
+#[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum GucError {
     /// 0x0A: the request is not valid in the VF's current state.
@@ -76,6 +79,20 @@ impl GucError {
     }
 }
 
+impl PartialEq for GucError {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw()
+    }
+}
+
+impl Eq for GucError {}
+
+impl core::hash::Hash for GucError {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.raw().hash(state)
+    }
+}
+
 impl fmt::Display for GucError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = match self {
@@ -112,5 +129,7 @@ mod tests {
     fn vf_migrated_is_its_own_code() {
         assert_eq!(GucError::from_raw(0x107), GucError::VfMigrated);
         assert_eq!(GucError::from_raw(0x108), GucError::Other(0x108));
+        assert_eq!(GucError::Other(0x107), GucError::VfMigrated);
+        assert_ne!(GucError::Other(0x106), GucError::VfMigrated);
     }
 }

@@ -170,10 +170,10 @@ impl<'a> Iterator for KlvIter<'a> {
         let len = usize::from(header.len);
         if len > tail.len() {
             self.failed = true;
-            return Some(Err(WireError::BadLength {
-                min: u8::try_from(len.saturating_add(1)).unwrap_or(u8::MAX),
-                max: u8::MAX,
-                actual: self.rest.len(),
+            return Some(Err(WireError::KlvTruncated {
+                key: header.key.raw(),
+                len: header.len,
+                available: tail.len(),
             }));
         }
         let (value, rest) = tail.split_at(len);
@@ -242,7 +242,14 @@ mod tests {
         assert_eq!(items[1].value, &[64]);
         let truncated = [0x0001_0002, 5];
         let mut it = KlvIter::new(&truncated);
-        assert!(matches!(it.next(), Some(Err(WireError::BadLength { .. }))));
+        assert_eq!(
+            it.next(),
+            Some(Err(WireError::KlvTruncated {
+                key: 1,
+                len: 2,
+                available: 1
+            }))
+        );
         assert_eq!(it.next(), None);
         assert_eq!(
             encode_klv(KlvKey::GgttSize, &[1, 2], &mut [0u32; 2]),

@@ -65,6 +65,15 @@ pub enum WireError {
         /// The value.
         value: u32,
     },
+    /// A KLV's LEN runs past the end of its stream.
+    KlvTruncated {
+        /// The KLV's raw key.
+        key: u16,
+        /// Value dwords its header announces.
+        len: u16,
+        /// Value dwords left in the stream.
+        available: usize,
+    },
     /// The output buffer is too small for the encoded message.
     BufferTooSmall {
         /// Dwords needed.
@@ -89,6 +98,14 @@ impl fmt::Display for WireError {
             WireError::FieldOverflow { bits, value } => {
                 write!(f, "value {value:#x} does not fit in {bits} bits")
             }
+            WireError::KlvTruncated {
+                key,
+                len,
+                available,
+            } => write!(
+                f,
+                "KLV {key:#06x} announces {len} dwords, {available} left in the stream"
+            ),
             WireError::BufferTooSmall { needed } => {
                 write!(f, "output buffer too small, {needed} dwords needed")
             }
