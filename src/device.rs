@@ -69,20 +69,29 @@ pub trait Device {
     }
 }
 
-impl<D: Device + ?Sized> Device for &D {
-    fn read32(&self, reg: Reg) -> u32 {
-        (**self).read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        (**self).write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        (**self).now()
-    }
-    fn relax(&self) {
-        (**self).relax()
-    }
+/// Forwards `Device` through a pointer type to the device it points to.
+macro_rules! forward_device {
+    ($($ptr:ty),+) => {$(
+        impl<D: Device + ?Sized> Device for $ptr {
+            fn read32(&self, reg: Reg) -> u32 {
+                (**self).read32(reg)
+            }
+            fn write32(&self, reg: Reg, value: u32) {
+                (**self).write32(reg, value)
+            }
+            fn now(&self) -> Instant {
+                (**self).now()
+            }
+            fn relax(&self) {
+                (**self).relax()
+            }
+        }
+    )+};
 }
+
+forward_device!(&D);
+#[cfg(feature = "std")]
+forward_device!(std::sync::Arc<D>);
 
 /// A monotonic time source, for devices that get register access and time from different places
 /// (see [`MmioBar`](crate::mmio::MmioBar)).
@@ -104,18 +113,3 @@ impl<C: Clock + ?Sized> Clock for &C {
     }
 }
 
-#[cfg(feature = "std")]
-impl<D: Device + ?Sized> Device for std::sync::Arc<D> {
-    fn read32(&self, reg: Reg) -> u32 {
-        (**self).read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        (**self).write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        (**self).now()
-    }
-    fn relax(&self) {
-        (**self).relax()
-    }
-}
