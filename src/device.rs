@@ -112,4 +112,3 @@ impl<C: Clock + ?Sized> Clock for &C {
         (**self).relax()
     }
 }
-

@@ -233,6 +233,39 @@ const SZ_4K: u64 = 4 << 10;
 const SZ_2M: u64 = 2 << 20;
 
 /// One GT of the VF: its mailbox, the negotiated VF ABI and the last good configuration.
+///
+/// ```
+/// # #[cfg(feature = "mock")] {
+/// use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError};
+/// use xe_sriov_vf::mailbox::MailboxConfig;
+/// use xe_sriov_vf::mock::{MockGuc, Provisioning};
+/// use xe_sriov_vf::wire::{regs::GtKind, KlvKey, Version};
+///
+/// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::discrete());
+/// let info = GtInfo {
+///     kind: GtKind::Primary,
+///     platform: PlatformClass::Newer,
+///     discrete: true,
+///     graphics_verx100: 2001,
+/// };
+/// let mut gt = Gt::new(&guc, info, MailboxConfig::default());
+/// assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
+/// assert_eq!(gt.query_config(), Ok(0)); // first query: no shift
+/// assert_eq!(gt.config().unwrap().lmem_size, Some(4 << 30));
+///
+/// // Migrated: only the GGTT base may move.
+/// guc.migrate(0x0200_0000);
+/// assert_eq!(gt.query_config(), Ok(0x0100_0000));
+///
+/// // Anything else moving is refused, naming the key, and the old config is kept.
+/// guc.restore(Provisioning { num_contexts: 8, ..Provisioning::discrete() });
+/// guc.resume();
+/// assert!(matches!(
+///     gt.query_config(),
+///     Err(VfError::Reassigned { key: KlvKey::NumContexts, old: 1024, new: 8 })
+/// ));
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Gt<D> {
     info: GtInfo,

@@ -24,6 +24,55 @@
 //! | scheduling | [`workqueue`] | The [`WorkQueue`] trait and ready-made queues. |
 //! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection. |
 //!
+//! ## Quick start
+//!
+//! A VF with two GTs on the mock GuC, one migration, recovered by polling. A real embedder
+//! replaces the mocks with an [`MmioBar`](mmio::MmioBar) per GT (or one shared), the hooks with
+//! its GGTT and context fixups, and calls [`Vf::handle_guc_interrupt`] from its interrupt
+//! handler.
+//!
+//! ```
+//! # #[cfg(feature = "mock")] {
+//! use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+//! use xe_sriov_vf::wire::regs::GtKind;
+//! use xe_sriov_vf::wire::Version;
+//! use xe_sriov_vf::{
+//!     Gt, GtId, GtInfo, MailboxConfig, NoHooks, PassOutcome, PlatformClass, PollingQueue,
+//!     RecoveryConfig, Vf,
+//! };
+//!
+//! static GUCS: [MockGuc; 2] = [
+//!     MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::integrated()),
+//!     MockGuc::new(GtKind::Media, Version::new(1, 27), Provisioning::integrated()),
+//! ];
+//! let info = |kind| GtInfo {
+//!     kind,
+//!     platform: PlatformClass::Newer,
+//!     discrete: false,
+//!     graphics_verx100: 2004,
+//! };
+//! let gts = [
+//!     Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
+//!     Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
+//! ];
+//! let vf = Vf::new(gts, NoHooks, PollingQueue::new(), RecoveryConfig::default()).unwrap();
+//! vf.bootstrap().unwrap();
+//!
+//! // The VM is migrated: the GuC of each GT raises SW_INT_0.
+//! for (n, guc) in GUCS.iter().enumerate() {
+//!     guc.migrate(0x4000_0000);
+//!     // In the interrupt handler (wait-free):
+//!     vf.handle_guc_interrupt(GtId(n as u8), guc.take_interrupts());
+//! }
+//! // In thread context (idle loop, event loop, deferred task...):
+//! while vf.queue().take() {
+//!     assert!(matches!(vf.run_worker(), PassOutcome::Recovered(_)));
+//! }
+//! assert!(GUCS.iter().all(|g| g.state() == VfState::Running));
+//! assert_eq!(vf.last_ggtt_shift(GtId(0)), Some(0x4000_0000 - 0x0020_0000));
+//! # }
+//! ```
+//!
 //! ## Features
 //!
 //! - `mock`: the simulated GuC (no_std, no alloc).

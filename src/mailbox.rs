@@ -152,6 +152,23 @@ enum Poll {
 }
 
 /// The MMIO mailbox of one GT.
+///
+/// ```
+/// # #[cfg(feature = "mock")] {
+/// use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
+/// use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger};
+/// use xe_sriov_vf::wire::{regs::GtKind, GucError, Request, Version};
+///
+/// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::integrated());
+/// let mut mb = Mailbox::new(&guc, GtKind::Primary.mailbox(), MailboxConfig::default());
+/// let reply = mb.send(&Request::MatchVersion { wanted: Version::new(1, 2) }).unwrap();
+/// assert_eq!(reply.as_slice(), &[0xF000_0000, 0x0001_1B00, 0, 0]);
+///
+/// guc.inject(Trigger::AnyRequest, Fault::Failure { error: GucError::VfMigrated, hint: 0 })
+///     .unwrap();
+/// assert_eq!(mb.send(&Request::VfReset), Err(MailboxError::VfMigrated { hint: 0 }));
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Mailbox<D> {
     dev: D,

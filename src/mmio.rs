@@ -40,6 +40,37 @@ impl std::error::Error for MmioError {}
 /// A VF's MMIO BAR mapped at a run-time address, plus the clock that bounds every wait.
 ///
 /// Register offsets are checked against the mapping's length on every access.
+///
+/// ```no_run
+/// use xe_sriov_vf::device::{Clock, Instant};
+/// use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+/// use xe_sriov_vf::mailbox::MailboxConfig;
+/// use xe_sriov_vf::mmio::MmioBar;
+/// use xe_sriov_vf::wire::regs::GtKind;
+///
+/// /// The kernel's monotonic clock (a TSC or HPET read in a real kernel).
+/// struct KernelClock;
+/// impl Clock for KernelClock {
+///     fn now(&self) -> Instant {
+///         Instant(read_monotonic_ns())
+///     }
+/// }
+/// # fn read_monotonic_ns() -> u64 { 0 }
+/// # fn map_vf_bar0() -> (*mut u8, usize) { (core::ptr::null_mut(), 0) }
+///
+/// let (base, len) = map_vf_bar0(); // the kernel's ioremap of the VF's BAR 0 (16 MiB)
+/// // SAFETY: `base..base + len` is BAR 0 of our VF, mapped uncached for the driver's lifetime.
+/// let bar = unsafe { MmioBar::new(base, len, KernelClock) }.expect("BAR mapping");
+/// let info = GtInfo {
+///     kind: GtKind::Primary,
+///     platform: PlatformClass::Newer,
+///     discrete: true,
+///     graphics_verx100: 2001,
+/// };
+/// // Both GTs can share the mapping: `&MmioBar` is a `Device`.
+/// let mut primary = Gt::new(&bar, info, MailboxConfig::default());
+/// let version = primary.bootstrap();
+/// ```
 pub struct MmioBar<C> {
     // An address, not a pointer: the mapping's validity across threads is part of the `new`
     // contract, and this keeps `MmioBar` `Send`/`Sync` when the clock is.

@@ -214,6 +214,18 @@ impl Marker {
 }
 
 /// A VF-to-GuC request sent over the MMIO mailbox.
+///
+/// ```
+/// use xe_sriov_vf::wire::{Marker, Request, Version};
+///
+/// let msg = Request::MatchVersion { wanted: Version::new(1, 2) }.encode().unwrap();
+/// assert_eq!(msg.as_slice(), &[0x0000_5500, 0x0001_0200]);
+/// let done = Request::ResfixDone { marker: Some(Marker::from_counter(0)) };
+/// assert_eq!(done.encode().unwrap().as_slice(), &[0x0001_5508]);
+/// // What the GuC does with it: strict decoding, must-be-zero bits checked.
+/// assert_eq!(Request::decode(&[0x0001_5508]), Ok(done));
+/// assert!(Request::decode(&[0x0001_5507]).is_err()); // VF_RESET with DATA0 set
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Request {

@@ -245,6 +245,19 @@ impl Header {
 
 /// A reply the host may read back from the GuC: the four response-side types, with the origin
 /// already checked.
+///
+/// ```
+/// use xe_sriov_vf::wire::hxg::Reply;
+/// use xe_sriov_vf::wire::{GucError, WireError};
+///
+/// assert_eq!(Reply::decode(0xF000_0002), Ok(Reply::Success { data0: 2 }));
+/// assert_eq!(
+///     Reply::decode(0xE000_0107),
+///     Ok(Reply::Failure { hint: 0, error: GucError::VfMigrated })
+/// );
+/// assert_eq!(Reply::decode(0x7000_0000), Err(WireError::WrongOrigin));
+/// assert_eq!(Reply::decode(0xC000_0000), Err(WireError::UndefinedType(4)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Reply {
