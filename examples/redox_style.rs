@@ -1,0 +1,188 @@
+//! Embedding the crate in a Redox-style user-space driver: one event loop reads interrupt
+//! events, acknowledges them, and runs the recovery passes that are due through a
+//! [`PollingQueue`]. No thread, no lock shared with an interrupt handler.
+//!
+//! ```text
+//! cargo run --example redox_style --features mock
+//! ```
+//!
+//! A Redox driver opens its interrupt line as a file (`/scheme/irq/N`, formerly `irq:N`),
+//! subscribes it (and its own scheme socket) to an `event::EventQueue`, and loops over the
+//! events: on an IRQ event it reads the IRQ file, checks and clears the device's interrupt
+//! status, and writes the value back to acknowledge (the kernel then unmasks the line). Here an
+//! `mpsc` channel stands in for the event queue and its IRQ fds.
+//!
+//! The demo: two GTs (primary + media) on the mock GuC, a migration, and a second migration that
+//! lands while the first recovery is about to send RESFIX_DONE. The driver only sees the second
+//! migration's interrupts after the pass, so the GuC answers VF_MIGRATED and the pass re-queues.
+//! Exits non-zero unless both GTs end in VF_RUNNING and the device is not wedged.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+
+use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::Version;
+use xe_sriov_vf::{GtId, HoldPoint, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
+
+// =============================================================================================
+// 1. The integration: the driver's event loop.
+// =============================================================================================
+
+/// What an event is about (Redox: the user data given to `EventQueue::subscribe`).
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// The interrupt line of GT `n`'s GuC (an fd on `/scheme/irq/N`) became readable.
+    Irq(u8),
+}
+
+/// The device: its GTs (on the mock GuC here; on hardware an `MmioBar` over the BAR the driver
+/// mapped through `pcid`), the hooks, and a polling queue: the loop itself is the worker.
+type DriverVf = Vf<&'static MockGuc, DriverHooks, PollingQueue, 2>;
+
+/// One IRQ event: read the line (Redox: `irq_file.read(&mut count)`), read and clear the GuC
+/// interrupt vector, tell the coordinator, acknowledge (Redox: `irq_file.write(&count)`).
+fn on_irq(vf: &DriverVf, gt: u8) {
+    let intr = GUCS[usize::from(gt)].take_interrupts(); // MMIO read + clear on hardware
+    let signal = vf.handle_guc_interrupt(GtId(gt), intr);
+    println!("  event: irq gt{gt} {intr:?} -> {signal:?}");
+}
+
+/// The driver's main loop (Redox: `for event in event_queue { .. }`).
+fn event_loop(vf: &DriverVf, events: &Receiver<Source>) {
+    loop {
+        // Acknowledge every event that is ready.
+        while let Ok(event) = events.try_recv() {
+            match event {
+                Source::Irq(gt) => on_irq(vf, gt),
+            }
+        }
+        // Run one recovery pass if one is due, then look at the events again: a migration
+        // reported during the pass is acknowledged before the next pass begins.
+        if !vf.queue().take() {
+            // Redox: block in the event queue for the next event. The demo stops here instead.
+            break;
+        }
+        let outcome = vf.run_worker();
+        println!("  recovery pass: {outcome:?}");
+    }
+}
+
+// =============================================================================================
+// 2. The demo: two mock GuCs, the "kernel" that turns their interrupts into events, and hooks
+//    that land a second migration mid-recovery.
+// =============================================================================================
+
+const GGTT_BEFORE: u64 = 0x0020_0000;
+const GGTT_FIRST: u64 = 0x0030_0000;
+const GGTT_SECOND: u64 = 0x0060_0000;
+
+const ABI: Version = Version::new(1, 27);
+static GUCS: [MockGuc; 2] = [
+    MockGuc::new(GtKind::Primary, ABI, Provisioning::integrated()),
+    MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
+];
+
+/// VM migrations so far (all GTs at once count as one, as in the simulator's summary).
+static VM_MIGRATIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// The destination host migrates the VM; the kernel queues one IRQ event per GuC interrupt.
+fn migrate_vm(kernel: &Sender<Source>, ggtt_start: u64) {
+    VM_MIGRATIONS.fetch_add(1, Ordering::AcqRel);
+    for (gt, guc) in (0u8..).zip(&GUCS) {
+        guc.migrate(ggtt_start);
+        let _ = kernel.send(Source::Irq(gt));
+    }
+}
+
+/// `hold` lands the second migration just before the first pass sends RESFIX_DONE on gt0.
+struct DriverHooks {
+    kernel: Sender<Source>,
+    second_migration: AtomicBool,
+}
+
+impl RecoveryHooks for DriverHooks {
+    fn fixups(&self, gt: GtId, ggtt_shift: i64) -> Result<(), xe_sriov_vf::HookError> {
+        println!(
+            "  recovery pass: gt{} fixups, GGTT shift {ggtt_shift:#x}",
+            gt.0
+        );
+        Ok(())
+    }
+
+    fn hold(&self, point: HoldPoint, gt: GtId) {
+        if point == HoldPoint::BeforeDone
+            && gt == GtId(0)
+            && self.second_migration.swap(false, Ordering::AcqRel)
+        {
+            println!("migration 2 lands mid-recovery (before RESFIX_DONE on gt0): GGTT -> {GGTT_SECOND:#x}");
+            migrate_vm(&self.kernel, GGTT_SECOND);
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    println!("redox-style: event loop -> acknowledge IRQ -> drain the polling queue");
+    let (kernel, events) = mpsc::channel();
+    let info = |kind| GtInfo {
+        kind,
+        platform: PlatformClass::Newer,
+        discrete: false,
+        graphics_verx100: 2004,
+    };
+    let gts = [
+        Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
+        Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
+    ];
+    let hooks = DriverHooks {
+        kernel: kernel.clone(),
+        second_migration: AtomicBool::new(true),
+    };
+    let vf = Vf::new(gts, hooks, PollingQueue::new(), RecoveryConfig::default()).expect("2 GTs");
+    if let Err((gt, error)) = vf.bootstrap() {
+        println!("gt{}: bootstrap failed: {error}", gt.0);
+        return ExitCode::FAILURE;
+    }
+
+    println!("migration 1: GGTT {GGTT_BEFORE:#x} -> {GGTT_FIRST:#x}");
+    migrate_vm(&kernel, GGTT_FIRST);
+    event_loop(&vf, &events);
+
+    let mut on_final_base = true;
+    for gt in 0..2u8 {
+        let start = vf
+            .with_gt(GtId(gt), |g| g.config().map(|c| c.ggtt_start))
+            .flatten();
+        on_final_base &= start == Some(GGTT_SECOND);
+        println!(
+            "gt{gt}: GGTT start {:#x}, {}",
+            start.unwrap_or(0),
+            GUCS[usize::from(gt)].state()
+        );
+    }
+    println!("{}", summary(&vf));
+    let all_running = GUCS.iter().all(|g| g.state() == VfState::Running);
+    if all_running && !vf.is_wedged() && on_final_base {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The simulator's summary line.
+fn summary(vf: &DriverVf) -> String {
+    let s = vf.stats();
+    let states: Vec<&str> = GUCS.iter().map(|g| g.state().name()).collect();
+    format!(
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={}",
+        VM_MIGRATIONS.load(Ordering::Acquire),
+        s.recoveries,
+        s.deferred,
+        s.requeued,
+        if vf.is_wedged() { "yes" } else { "no" },
+        states.join(",")
+    )
+}

@@ -1,0 +1,262 @@
+//! Embedding the crate the way a Theseus driver handles interrupts: the GuC interrupt handler
+//! only signals the coordinator and unblocks a *deferred interrupt task*; the task runs the
+//! recovery.
+//!
+//! ```text
+//! cargo run --example theseus_style --features mock
+//! ```
+//!
+//! Theseus (`kernel/deferred_interrupt_tasks`) pairs every interrupt handler with a task:
+//! `register_interrupt_handler(irq, handler, deferred_action, arg, name)` installs `handler` and
+//! spawns a task, initially blocked, that loops `deferred_action(&arg); block(); schedule();`.
+//! The handler acknowledges the device and unblocks that task. Here a std thread stands in for
+//! the task (`thread::park` = block, `Thread::unpark` = `TaskRef::unblock`), and a plain
+//! function stands in for the `extern "x86-interrupt"` handler.
+//!
+//! The demo: two GTs (primary + media) on the mock GuC, a migration, and a second migration that
+//! lands while the first recovery is about to send RESFIX_DONE. Exits non-zero unless both GTs
+//! end in VF_RUNNING and the device is not wedged.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::Version;
+use xe_sriov_vf::{
+    GtId, HoldPoint, PassOutcome, PollingQueue, RecoveryConfig, RecoveryError, RecoveryHooks,
+    Signal, Vf, WorkQueue,
+};
+
+// =============================================================================================
+// 1. The integration: what a Theseus driver writes.
+// =============================================================================================
+
+/// The [`WorkQueue`] the coordinator calls from the interrupt handler: the "unblock the deferred
+/// task" action. A pending flag remembers the work; the unblock gets it run.
+struct DeferredTaskQueue {
+    pending: PollingQueue,
+    /// Theseus: the `JoinableTaskRef` returned by `register_interrupt_handler`.
+    task: OnceLock<Thread>,
+}
+
+impl WorkQueue for DeferredTaskQueue {
+    /// Interrupt context: two atomic operations and a lock-free wake, nothing else.
+    fn queue(&self) -> bool {
+        let newly = self.pending.queue();
+        if let Some(task) = self.task.get() {
+            task.unpark(); // Theseus: `task.unblock()`
+        }
+        newly
+    }
+}
+
+/// The device: its GTs (on the mock GuC here; an `MmioBar` on hardware), the hooks, the queue.
+type DriverVf = Vf<&'static MockGuc, DriverHooks, DeferredTaskQueue, 2>;
+
+/// Theseus keeps driver state in statics the handler can reach (handlers take no argument).
+static VF: OnceLock<DriverVf> = OnceLock::new();
+
+/// The GuC interrupt handler of GT `gt` (Theseus: an `extern "x86-interrupt" fn` registered
+/// with `register_interrupt_handler(GUC_IRQ_VECTOR[gt], ..)`). Reads and clears the GuC
+/// interrupt vector and hands it to the coordinator: wait-free, no lock, no allocation; the
+/// coordinator calls `DeferredTaskQueue::queue` at most once per recovery.
+fn guc_interrupt_handler(gt: u8) -> Signal {
+    let Some(vf) = VF.get() else {
+        return Signal::Ignored;
+    };
+    // Read and clear the GuC interrupt vector (an MMIO read + write on hardware).
+    let intr = GUCS[usize::from(gt)].take_interrupts();
+    let signal = vf.handle_guc_interrupt(GtId(gt), intr);
+    // Theseus: `eoi(Some(irq))`, then return.
+    signal
+}
+
+/// The deferred action (Theseus: `deferred_interrupt_action`, run by the task each time it is
+/// unblocked): run every recovery pass that is due. Thread context; may take locks and sleep.
+fn recovery_action(vf: &DriverVf) -> Result<(), RecoveryError> {
+    while vf.queue().pending.take() {
+        let outcome = vf.run_worker();
+        println!("  deferred task: {outcome:?}");
+        if let PassOutcome::Failed(error) = outcome {
+            return Err(error); // the device is wedged now
+        }
+    }
+    Ok(())
+}
+
+/// Theseus spawns this for you (`deferred_task_entry_point`): starts blocked, then runs the
+/// action each time it is unblocked. `unpark` leaves a token, so a wake that lands while the
+/// action runs is not lost. Theseus's task instead blocks itself after the action returns: an
+/// `unblock()` between the action's last `take()` and that `block()` finds the task still
+/// runnable and does nothing, and the pending pass waits for the next unblock. A periodic
+/// `if vf.queue().pending.is_pending() { task.unblock() }` closes that gap.
+fn spawn_deferred_task(stop: &'static AtomicBool) -> thread::JoinHandle<()> {
+    thread::spawn(move || loop {
+        thread::park(); // block until the handler unblocks us
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(vf) = VF.get() {
+            if let Err(error) = recovery_action(vf) {
+                println!("  deferred task: recovery failed: {error}");
+            }
+        }
+    })
+}
+
+// =============================================================================================
+// 2. The demo: two mock GuCs, a "hypervisor", hooks that land a second migration mid-recovery.
+// =============================================================================================
+
+const GGTT_BEFORE: u64 = 0x0020_0000;
+const GGTT_FIRST: u64 = 0x0030_0000;
+const GGTT_SECOND: u64 = 0x0060_0000;
+
+const ABI: Version = Version::new(1, 27);
+static GUCS: [MockGuc; 2] = [
+    MockGuc::new(GtKind::Primary, ABI, Provisioning::integrated()),
+    MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
+];
+
+/// VM migrations so far (all GTs at once count as one, as in the simulator's summary).
+static VM_MIGRATIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// The destination host migrates the VM: every GuC raises SW_INT_0, the CPU runs the handlers.
+fn migrate_vm(ggtt_start: u64) {
+    VM_MIGRATIONS.fetch_add(1, Ordering::AcqRel);
+    for guc in &GUCS {
+        guc.migrate(ggtt_start);
+    }
+    for gt in 0..2u8 {
+        let signal = guc_interrupt_handler(gt);
+        println!("  irq gt{gt} SW_INT_0 -> {signal:?}");
+    }
+}
+
+/// Hooks: nothing to fix up in this demo but the GGTT shift report; `hold` lands the second
+/// migration just before the first pass sends RESFIX_DONE on gt0.
+struct DriverHooks {
+    second_migration: AtomicBool,
+}
+
+impl RecoveryHooks for DriverHooks {
+    fn fixups(&self, gt: GtId, ggtt_shift: i64) -> Result<(), xe_sriov_vf::HookError> {
+        println!(
+            "  deferred task: gt{} fixups, GGTT shift {ggtt_shift:#x}",
+            gt.0
+        );
+        Ok(())
+    }
+
+    fn hold(&self, point: HoldPoint, gt: GtId) {
+        if point == HoldPoint::BeforeDone
+            && gt == GtId(0)
+            && self.second_migration.swap(false, Ordering::AcqRel)
+        {
+            // The interrupt arrives while the deferred task holds the GT lock: the handler
+            // never takes it, so this cannot deadlock.
+            println!("migration 2 lands mid-recovery (before RESFIX_DONE on gt0): GGTT -> {GGTT_SECOND:#x}");
+            migrate_vm(GGTT_SECOND);
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    println!("theseus-style: interrupt handler -> unblock deferred task -> recovery pass");
+    let info = |kind| GtInfo {
+        kind,
+        platform: PlatformClass::Newer,
+        discrete: false,
+        graphics_verx100: 2004,
+    };
+    let gts = [
+        Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
+        Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
+    ];
+    let queue = DeferredTaskQueue {
+        pending: PollingQueue::new(),
+        task: OnceLock::new(),
+    };
+    let hooks = DriverHooks {
+        second_migration: AtomicBool::new(true),
+    };
+    let vf =
+        VF.get_or_init(|| Vf::new(gts, hooks, queue, RecoveryConfig::default()).expect("2 GTs"));
+    if let Err((gt, error)) = vf.bootstrap() {
+        println!("gt{}: bootstrap failed: {error}", gt.0);
+        return ExitCode::FAILURE;
+    }
+
+    // Theseus: `register_interrupt_handler(..)` for each GT's GuC interrupt, before enabling it.
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let task = spawn_deferred_task(&STOP);
+    let _ = vf.queue().task.set(task.thread().clone());
+
+    println!("migration 1: GGTT {GGTT_BEFORE:#x} -> {GGTT_FIRST:#x}");
+    migrate_vm(GGTT_FIRST);
+
+    // Wait (bounded) until no pass is queued or running and both GuCs are VF_RUNNING.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(all_running() && !vf.coordinator().is_queued() && !vf.coordinator().is_running())
+        && Instant::now() < deadline
+    {
+        thread::sleep(Duration::from_millis(1));
+    }
+
+    // Driver unload: stop migration handling (bounded wait for a running pass), then the task.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let idle = vf.teardown(|| {
+        thread::yield_now();
+        Instant::now() < deadline
+    });
+    if !idle {
+        println!("teardown: the coordinator did not become idle within 5 s");
+    }
+    STOP.store(true, Ordering::Release);
+    task.thread().unpark();
+    let _ = task.join();
+
+    let mut on_final_base = true;
+    for gt in 0..2u8 {
+        let start = vf
+            .with_gt(GtId(gt), |g| g.config().map(|c| c.ggtt_start))
+            .flatten();
+        on_final_base &= start == Some(GGTT_SECOND);
+        println!(
+            "gt{gt}: GGTT start {:#x}, {}",
+            start.unwrap_or(0),
+            GUCS[usize::from(gt)].state()
+        );
+    }
+    println!("{}", summary(vf));
+    if all_running() && !vf.is_wedged() && idle && on_final_base {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn all_running() -> bool {
+    GUCS.iter().all(|g| g.state() == VfState::Running)
+}
+
+/// The simulator's summary line.
+fn summary(vf: &DriverVf) -> String {
+    let s = vf.stats();
+    let states: Vec<&str> = GUCS.iter().map(|g| g.state().name()).collect();
+    format!(
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={}",
+        VM_MIGRATIONS.load(Ordering::Acquire),
+        s.recoveries,
+        s.deferred,
+        s.requeued,
+        if vf.is_wedged() { "yes" } else { "no" },
+        states.join(",")
+    )
+}

@@ -1,0 +1,249 @@
+//! no_std link proof for `xe-sriov-vf`.
+//!
+//! A freestanding x86_64 Linux executable: no libc, no crt0, no `std`. It links the crate with
+//! `default-features = false, features = ["mock"]`, calls real crate code, and reports the result
+//! through the process exit status (0 = every check passed; 1-4: the `Device` trait checks,
+//! 10-19: the VF checks in `vf::migration_roundtrip`: 2 GTs bootstrapped on static mock GuCs
+//! through `Vf`, one migration, recovery by polling a `PollingQueue`, both GTs VF_RUNNING). If `std` were anywhere in the
+//! dependency graph, this crate's `#[panic_handler]` would clash with std's and the build would
+//! fail with E0152 "duplicate lang item" — `check.sh` demonstrates exactly that failure by
+//! turning on the crate's `std` feature.
+//!
+//! Build: `cargo rustc --release -- -C link-arg=-nostartfiles -C link-arg=-nostdlib
+//! -C link-arg=-static` (the link args go to this final crate only; putting them in RUSTFLAGS
+//! would also hit build scripts, which need the normal host startup files).
+#![no_std]
+#![no_main]
+// The byte-loop mem* functions below must not be turned back into calls to themselves by LLVM's
+// loop-idiom recognition; `no_builtins` forbids that for this crate.
+#![no_builtins]
+
+use core::cell::Cell;
+use core::panic::PanicInfo;
+
+use xe_sriov_vf::device::{Device, Instant, Reg};
+
+// ---------------------------------------------------------------------------------------------
+// A tiny in-binary Device: 64 registers in a Cell array plus a virtual clock. Single-threaded,
+// no locks, no spinning.
+// ---------------------------------------------------------------------------------------------
+
+const NREGS: usize = 64;
+
+struct RegFile {
+    regs: [Cell<u32>; NREGS],
+    clock: Cell<u64>,
+}
+
+impl RegFile {
+    const fn new() -> Self {
+        RegFile { regs: [const { Cell::new(0) }; NREGS], clock: Cell::new(0) }
+    }
+
+    fn slot(&self, reg: Reg) -> Option<&Cell<u32>> {
+        let off = reg.offset();
+        if !off.is_multiple_of(4) {
+            return None;
+        }
+        self.regs.get((off / 4) as usize)
+    }
+}
+
+impl Device for RegFile {
+    fn read32(&self, reg: Reg) -> u32 {
+        // Unmapped offsets read as all ones, as the trait documents.
+        self.slot(reg).map_or(u32::MAX, Cell::get)
+    }
+
+    fn write32(&self, reg: Reg, value: u32) {
+        if let Some(c) = self.slot(reg) {
+            c.set(value);
+        }
+    }
+
+    fn now(&self) -> Instant {
+        Instant(self.clock.get())
+    }
+
+    fn relax(&self) {
+        // Virtual time: every poll costs one microsecond.
+        self.clock.set(self.clock.get() + 1_000);
+    }
+}
+
+/// Exercises the crate through a generic `D: Device` (so the blanket `impl Device for &D` of the
+/// crate is what actually runs). Returns 0 on success, else the number of the failed check.
+#[inline(never)]
+fn exercise<D: Device>(dev: D) -> i32 {
+    let base = core::hint::black_box(Reg(0x10));
+
+    // Reg::nth / Reg::offset.
+    if base.nth(3).offset() != 0x1c {
+        return 1;
+    }
+    // Register round trip through the trait.
+    for n in 0..8 {
+        dev.write32(base.nth(n), 0xc0de_0000 | n);
+    }
+    for n in 0..8 {
+        if dev.read32(base.nth(n)) != 0xc0de_0000 | n {
+            return 2;
+        }
+    }
+    // Unmapped offset reads as all ones.
+    if dev.read32(Reg(0x1000)) != u32::MAX {
+        return 3;
+    }
+    // Clock + default-or-overridden relax + Instant::nanos_since.
+    let t0 = dev.now();
+    for _ in 0..5 {
+        dev.relax();
+    }
+    let t1 = dev.now();
+    if t1.nanos_since(t0) != 5_000 || t0.nanos_since(t1) != 0 {
+        return 4;
+    }
+
+    // The crate proper: a VF with 2 GTs on the mock GuC, one migration, recovery by polling.
+    #[cfg(not(feature = "baseline"))]
+    {
+        let code = migration_roundtrip();
+        if code != 0 {
+            return code;
+        }
+    }
+
+    0
+}
+
+// ---------------------------------------------------------------------------------------------
+// The crate in use: 2 GTs (primary + media) on mock GuCs in statics, bootstrap through `Vf`,
+// one migration, recovery through a `PollingQueue` polled from this (only) thread.
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(not(feature = "baseline"))]
+mod vf {
+    use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+    use xe_sriov_vf::mailbox::MailboxConfig;
+    use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+    use xe_sriov_vf::wire::regs::GtKind;
+    use xe_sriov_vf::wire::Version;
+    use xe_sriov_vf::{GtId, GtSet, NoHooks, PassOutcome, PollingQueue, RecoveryConfig, Vf};
+
+    const ABI: Version = Version::new(1, 27);
+    static GUCS: [MockGuc; 2] = [
+        MockGuc::new(GtKind::Primary, ABI, Provisioning::integrated()),
+        MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
+    ];
+    const NEW_GGTT_START: u64 = 0x0040_0000;
+
+    /// Returns 0 on success, else the failed check's code (10 and up).
+    #[inline(never)]
+    pub fn migration_roundtrip() -> i32 {
+        let info = |kind| GtInfo { kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
+        let gts = [
+            Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
+            Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
+        ];
+        let Ok(vf) = Vf::new(gts, NoHooks, PollingQueue::new(), RecoveryConfig::default()) else {
+            return 10;
+        };
+        if vf.bootstrap().is_err() {
+            return 11;
+        }
+        if GUCS.iter().any(|g| g.state() != VfState::Running) {
+            return 12;
+        }
+
+        // The host migrates the VM: both GuCs raise SW_INT_0; the interrupt entry signals.
+        for guc in &GUCS {
+            guc.migrate(NEW_GGTT_START);
+        }
+        for (gt, guc) in (0u8..).zip(&GUCS) {
+            let _ = vf.handle_guc_interrupt(GtId(gt), guc.take_interrupts());
+        }
+        if GUCS.iter().any(|g| g.state() != VfState::ResfixBlocked) || !vf.queue().is_pending() {
+            return 13;
+        }
+
+        // Recovery by polling, bounded.
+        let mut passes = 0;
+        while vf.queue().take() {
+            passes += 1;
+            if passes > 4 {
+                return 14;
+            }
+            if vf.run_worker() != PassOutcome::Recovered(GtSet::all(2)) {
+                return 15;
+            }
+        }
+        if passes != 1 {
+            return 16;
+        }
+
+        // Both GTs VF_RUNNING, on the new GGTT base, GGTT valid, nothing wedged.
+        if GUCS.iter().any(|g| g.state() != VfState::Running || g.last_migration_done_count() != 1) {
+            return 17;
+        }
+        for gt in 0..2u8 {
+            let start = vf.with_gt(GtId(gt), |g| g.config().map(|c| c.ggtt_start));
+            if start != Some(Some(NEW_GGTT_START)) || !vf.ggtt_valid(GtId(gt)) {
+                return 18;
+            }
+        }
+        if vf.is_wedged() || vf.stats().migrations_signalled != 2 || vf.stats().completed != 1 {
+            return 19;
+        }
+        0
+    }
+}
+
+#[cfg(not(feature = "baseline"))]
+use vf::migration_roundtrip;
+
+// ---------------------------------------------------------------------------------------------
+// Process entry and exit.
+// ---------------------------------------------------------------------------------------------
+
+fn exit(code: i32) -> ! {
+    // SAFETY: Linux x86_64 `exit` syscall (rax = 60, rdi = status). It never returns, which is
+    // what `options(noreturn)` promises; no memory is read or written by the asm itself.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            in("rax") 60usize,
+            in("rdi") code as isize,
+            options(noreturn, nostack)
+        )
+    }
+}
+
+/// ELF entry point (no crt0: the kernel jumps here with rsp 16-byte aligned at the argc slot).
+/// Rust code runs fine from here: `extern "C"` functions expect rsp ≡ 8 (mod 16) on entry, and
+/// the call below establishes that, because this function's own frame is set up by the compiler
+/// assuming it was *called*. To be exact about it, realign the stack in a naked trampoline.
+#[unsafe(naked)]
+#[no_mangle]
+pub extern "C" fn _start() -> ! {
+    core::arch::naked_asm!(
+        "xor ebp, ebp",  // mark the outermost frame for debuggers
+        "and rsp, -16",  // ABI alignment before a call
+        "call {main}",
+        "ud2",
+        main = sym proof_main,
+    )
+}
+
+extern "C" fn proof_main() -> ! {
+    let regs = RegFile::new();
+    exit(exercise(&regs))
+}
+
+#[panic_handler]
+fn panic(_info: &PanicInfo<'_>) -> ! {
+    exit(101)
+}
+
+// The mem* functions LLVM may emit calls to and the `rust_eh_personality` stub, shared with the
+// QEMU guest (guests/qemu-x86_64 includes this same file).
+mod mem;
