@@ -8,7 +8,14 @@
 //! records a bounded transcript of the mailbox traffic ([`MockGuc::drain_transcript`]).
 //!
 //! All state sits behind one `spin::Mutex`, so a `MockGuc` is `Sync` and can be shared by a
-//! test's threads (the lock is never held while calling back into user code). `MockGuc::new` is
+//! test's threads (the lock is never held while calling back into user code).
+//!
+//! That lock matters in one place: a real interrupt handler. A handler that calls
+//! [`MockGuc::take_interrupts`] while the code it interrupted holds the mock's lock (in the
+//! middle of a `read32`, say) spins forever on a single CPU. Mask interrupts around every
+//! thread-context access to a mock that an interrupt handler also touches, as the QEMU guest's
+//! `IrqSafeGuc` wrapper does (the single-CPU `spin_lock_irqsave`). Real hardware has no such
+//! lock, and the crate's own interrupt entry ([`Vf::handle_guc_interrupt`]) takes none. `MockGuc::new` is
 //! a `const fn`, so a `static` mock works in a `no_std` simulator.
 //!
 //! ```
@@ -119,6 +126,8 @@ use crate::device::{Device, Instant, Reg};
 use crate::wire::regs::{GtKind, GucIntr, SCRATCH_COUNT};
 use crate::wire::{Marker, Version};
 
+#[cfg(doc)]
+use crate::recovery::Vf;
 #[cfg(doc)]
 use crate::wire::Request;
 
