@@ -102,8 +102,10 @@ fn flr_cleared_scratch_is_sent_once_more() {
     );
 
     // And not at all when configured off.
-    let mut cfg = MailboxConfig::default();
-    cfg.resend_after_flr = false;
+    let cfg = MailboxConfig {
+        resend_after_flr: false,
+        ..MailboxConfig::default()
+    };
     let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
     g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
     assert_eq!(
@@ -136,8 +138,10 @@ fn busy_then_silence_is_a_busy_timeout_after_2s() {
 #[test]
 fn retry_resends_up_to_the_limit() {
     let g = guc();
-    let mut cfg = MailboxConfig::default();
-    cfg.max_retries = 3;
+    let cfg = MailboxConfig {
+        max_retries: 3,
+        ..MailboxConfig::default()
+    };
     let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
     g.inject(Trigger::AnyRequest, Fault::Retry { count: 3 })
         .unwrap();
@@ -289,8 +293,10 @@ fn a_stalled_clock_ends_the_wait_with_an_error() {
     }
     let dev = FrozenClock(guc());
     dev.0.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
-    let mut cfg = MailboxConfig::default();
-    cfg.stall_polls = 1000;
+    let cfg = MailboxConfig {
+        stall_polls: 1000,
+        ..MailboxConfig::default()
+    };
     let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
     assert_eq!(
         mb.send_recv(&[0x0000_5507]),

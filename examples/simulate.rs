@@ -1,0 +1,1197 @@
+//! A VM with `N` GTs on the mock GuC, live-migrated `M` times, recovered by `xe-sriov-vf` with the
+//! worker on a real thread and the interrupts delivered from another one.
+//!
+//! ```text
+//! cargo run --example simulate --features mock,std
+//! cargo run --example simulate --features mock,std -- --gts 4 --migrations 50
+//! cargo run --example simulate --features mock,std -- --migrate-during-recovery --trace
+//! cargo run --example simulate --features mock,std -- --abi 1.26
+//! cargo run --example simulate --features mock,std -- --fault query:busy:3 --trace
+//! cargo run --example simulate --features mock,std -- --help
+//! ```
+//!
+//! # Threads
+//!
+//! - The **host** (the main thread) plays the hypervisor and the interrupt controller: it
+//!   migrates every GT's mock GuC (`MockGuc::migrate` with a new 4K-aligned GGTT base), then reads
+//!   each mock's pending interrupt vector (`take_interrupts`) and calls
+//!   `Vf::handle_guc_interrupt`. Before the next migration it waits (bounded, in real time) until
+//!   the VF settled: every mock `VF_RUNNING` and the coordinator idle, or the VF wedged, or the
+//!   migration refused.
+//! - The **worker** serves a `ThreadQueue`: `serve(|| vf.run_worker())`.
+//! - With `--migrate-during-recovery` the `hold` hook of the first pass asks the host for a second
+//!   VM migration and waits until the host has migrated every GT and delivered the interrupts
+//!   (the kernel's debug "stoppers" do the same with a real migration).
+//!
+//! # Output
+//!
+//! Every GT's mailbox goes through a thin [`Device`] wrapper that drains the mock's transcript
+//! right after each register access, under one global lock that also orders every printed line.
+//! So the transcript never overflows and lines come out in the order things happened across GTs.
+//!
+//! - Default: a timeline derived from those events (the decoded mailbox exchanges, the hook calls,
+//!   the pass outcomes, the mock GuC states), in the spirit of the sequence diagram in the kernel's
+//!   `xe_sriov_vf.c`. Timeline lines start with `[`.
+//! - `--trace` adds every mailbox message as `gt<N> > 0x%08x ...` (what the VF sends) and
+//!   `gt<N> < 0x%08x ...` (each reply it reads, BUSY and RETRY included), and
+//!   `gt<N> irq SW_INT_0` when the host delivers a migration interrupt.
+//! - The last line is always
+//!   `summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,...`.
+//!
+//! Exit status: 0 when every GT ends `VF_RUNNING` and nothing is wedged, 1 otherwise, 2 on bad
+//! arguments.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant as StdInstant};
+
+use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
+use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::mock::{Dir, Fault, MockGuc, Provisioning, TranscriptEntry, Trigger, VfState};
+use xe_sriov_vf::recovery::{
+    HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Vf,
+};
+use xe_sriov_vf::wire::action::{code, KlvReply, MmioMessage};
+use xe_sriov_vf::wire::hxg::Reply;
+use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::{GucError, KlvKey, Request, Version};
+use xe_sriov_vf::workqueue::ThreadQueue;
+
+/// The GGTT base the mocks are provisioned with (`Provisioning::integrated`).
+const BASE: u64 = 0x0020_0000;
+/// How far each VM migration moves the GGTT base (16 MiB; any 4K multiple would do).
+const STRIDE: u64 = 0x0100_0000;
+/// How long the host waits for the VF to settle after a migration, in real time.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the held worker waits for the host to land the mid-recovery migration.
+const HOLD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most faults the mock can queue (`mock::FAULT_QUEUE_LEN`).
+const MAX_FAULTS: usize = 8;
+
+const HELP: &str = "\
+simulate: a VM with N GTs on the mock GuC, live-migrated M times, recovered by xe-sriov-vf
+
+USAGE:
+    cargo run --example simulate --features mock,std -- [OPTIONS]
+
+OPTIONS:
+    --gts N                   GTs in the VM, 1..=8 (default 2). gt0 is the primary GT, the
+                              others are media GTs (other mailbox registers), each with its own
+                              mock GuC.
+    --migrations M            VM migrations the host performs (default 1). Each one migrates
+                              every GT (new 4K-aligned GGTT base, +16 MiB each time) and then
+                              delivers SW_INT_0 of every GT; the host waits (up to 5 s) for the VF
+                              to settle before the next one.
+    --abi MAJOR.MINOR         VF ABI the mock GuCs offer (default 1.27). Below 1.27 the VF
+                              negotiates the legacy protocol: no RESFIX_START, RESFIX_DONE without
+                              a marker.
+    --require-markers         RecoveryConfig::require_markers: refuse migration when the VF ABI
+                              is below 1.27, as the newest kernel does (the run then exits 1).
+    --migrate-during-recovery[=fixups|done]
+                              A second VM migration lands between RESFIX_START and RESFIX_DONE:
+                              the hold hook of the first recovery pass (HoldPoint::BeforeFixups,
+                              or BeforeDone with =done) asks the host to migrate every GT and
+                              deliver the interrupts at once, and waits until it did.
+    --fault STEP:KIND[:ARG]   Inject a mailbox fault on gt0 (repeatable, at most 8). STEP is the
+                              request it hits: reset (VF_RESET) or version (MATCH_VERSION) during
+                              bootstrap; start (RESFIX_START), query (the first QUERY_SINGLE_KLV,
+                              GGTT_START) or done (RESFIX_DONE) during the first recovery.
+                              KIND (mock::Fault):
+                                timeout          the GuC never answers (NoReply)
+                                flr              an FLR clears the scratch registers (FlrClear)
+                                busy:N           N BUSY replies, then the real reply (Busy)
+                                busy-timeout[:N] BUSY forever (BusyThenSilence, N counted BUSYs)
+                                retry:N          N RETRY replies to the same request (Retry)
+                                failure:CODE     FAILURE with GuC error CODE, e.g. 0xf000 (Failure)
+                                migrated         FAILURE VF_MIGRATED (0x107) (Failure)
+                                garbage:HEX[,HEX...]
+                                                 exactly these reply dwords, e.g. c0000000 (Reply)
+                              Several faults on the same STEP hit consecutive requests.
+    --policy any|all          StartPolicy: queue the worker on the first GT's interrupt (any,
+                              default) or once every GT reported (all, the 6.13 seed).
+    --trace                   Also print every mailbox message and interrupt (see OUTPUT).
+    -h, --help                This text.
+
+OUTPUT:
+    A timeline (lines starting with '['), drawn from what happened: the decoded mailbox
+    exchanges, hook calls, pass outcomes and mock GuC states. With --trace, in order across GTs:
+        gt<N> > 0x%08x 0x%08x ...   a request the VF sent (its own dwords)
+        gt<N> < 0x%08x ...          a reply the VF read (header + the data it carries),
+                                    BUSY (0xb...) and RETRY (0xd...) included
+        gt<N> irq SW_INT_0          the host delivered a migration interrupt
+    The last line:
+        summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,...
+    migrations counts VM migrations (all GTs at once count as one; the mid-recovery migration of
+    --migrate-during-recovery counts too), recoveries/deferred/requeued are Vf::stats(), states
+    are the mock GuCs' VF states, gt0 first.
+
+EXIT STATUS:
+    0  every GT ends VF_RUNNING and the device is not wedged
+    1  otherwise (wedged, migration refused, bootstrap failed, the VF did not settle in time)
+    2  bad arguments
+";
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FaultStep {
+    Reset,
+    Version,
+    Start,
+    Query,
+    Done,
+}
+
+impl FaultStep {
+    fn action(self) -> u16 {
+        match self {
+            FaultStep::Reset => code::VF_RESET,
+            FaultStep::Version => code::MATCH_VERSION,
+            FaultStep::Start => code::RESFIX_START,
+            FaultStep::Query => code::QUERY_SINGLE_KLV,
+            FaultStep::Done => code::RESFIX_DONE,
+        }
+    }
+
+    fn during_bootstrap(self) -> bool {
+        matches!(self, FaultStep::Reset | FaultStep::Version)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct FaultSpec {
+    text: String,
+    step: FaultStep,
+    fault: Fault,
+}
+
+#[derive(Clone, Debug)]
+struct Options {
+    gts: usize,
+    migrations: u64,
+    abi: Version,
+    require_markers: bool,
+    migrate_during_recovery: Option<HoldPoint>,
+    faults: Vec<FaultSpec>,
+    policy: StartPolicy,
+    trace: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gts: 2,
+            migrations: 1,
+            abi: Version::new(1, 27),
+            require_markers: false,
+            migrate_during_recovery: None,
+            faults: Vec::new(),
+            policy: StartPolicy::AnyGt,
+            trace: false,
+        }
+    }
+}
+
+enum Parsed {
+    Run(Options),
+    Help,
+}
+
+/// Parses a decimal or `0x` hexadecimal number.
+fn parse_num(s: &str) -> Option<u64> {
+    let s = s.trim();
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn parse_u32(s: &str, what: &str) -> Result<u32, String> {
+    parse_num(s)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| format!("{what}: '{s}' is not a number (0..=4294967295)"))
+}
+
+fn parse_fault(spec: &str) -> Result<FaultSpec, String> {
+    let bad = |why: &str| format!("--fault '{spec}': {why} (see --help)");
+    let mut parts = spec.splitn(3, ':');
+    let step = match parts.next().unwrap_or("") {
+        "reset" => FaultStep::Reset,
+        "version" => FaultStep::Version,
+        "start" => FaultStep::Start,
+        "query" => FaultStep::Query,
+        "done" => FaultStep::Done,
+        other => {
+            return Err(bad(&format!(
+                "unknown STEP '{other}' (reset|version|start|query|done)"
+            )))
+        }
+    };
+    let kind = parts.next().ok_or_else(|| bad("missing KIND"))?;
+    let arg = parts.next();
+    let need = || arg.ok_or_else(|| bad(&format!("{kind} needs an argument")));
+    let none = || match arg {
+        Some(a) => Err(bad(&format!("{kind} takes no argument (got '{a}')"))),
+        None => Ok(()),
+    };
+    let fault = match kind {
+        "timeout" => {
+            none()?;
+            Fault::NoReply
+        }
+        "flr" => {
+            none()?;
+            Fault::FlrClear
+        }
+        "busy" => Fault::Busy {
+            count: parse_u32(need()?, "busy:N").map_err(|e| bad(&e))?,
+        },
+        "busy-timeout" => Fault::BusyThenSilence {
+            count: match arg {
+                Some(a) => parse_u32(a, "busy-timeout:N").map_err(|e| bad(&e))?,
+                None => 3,
+            },
+        },
+        "retry" => Fault::Retry {
+            count: parse_u32(need()?, "retry:N").map_err(|e| bad(&e))?,
+        },
+        "failure" => {
+            let raw = parse_num(need()?)
+                .and_then(|v| u16::try_from(v).ok())
+                .ok_or_else(|| bad("failure:CODE needs a 16-bit code, e.g. 0xf000"))?;
+            Fault::Failure {
+                error: GucError::from_raw(raw),
+                hint: 0,
+            }
+        }
+        "migrated" => {
+            none()?;
+            Fault::Failure {
+                error: GucError::VfMigrated,
+                hint: 0,
+            }
+        }
+        "garbage" => {
+            let mut dws = Vec::new();
+            for word in need()?.split(',') {
+                let hex = word.trim_start_matches("0x").trim_start_matches("0X");
+                let dw = u32::from_str_radix(hex, 16)
+                    .map_err(|_| bad(&format!("'{word}' is not a 32-bit hex dword")))?;
+                dws.push(dw);
+            }
+            let msg =
+                MmioMessage::from_slice(&dws).map_err(|_| bad("garbage takes 1 to 4 dwords"))?;
+            Fault::Reply(msg)
+        }
+        other => return Err(bad(&format!("unknown KIND '{other}'"))),
+    };
+    Ok(FaultSpec {
+        text: spec.to_string(),
+        step,
+        fault,
+    })
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let mut o = Options::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => args.next().ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(Parsed::Help),
+            "--gts" => {
+                let v = value("--gts")?;
+                o.gts = match parse_num(&v) {
+                    Some(n @ 1..=8) => n as usize,
+                    _ => return Err(format!("--gts: '{v}' is not in 1..=8")),
+                };
+            }
+            "--migrations" => {
+                let v = value("--migrations")?;
+                o.migrations = match parse_num(&v) {
+                    Some(n @ 0..=1_000_000) => n,
+                    _ => return Err(format!("--migrations: '{v}' is not in 0..=1000000")),
+                };
+            }
+            "--abi" => {
+                let v = value("--abi")?;
+                let parsed = v.split_once('.').and_then(|(ma, mi)| {
+                    Some(Version::new(ma.parse::<u8>().ok()?, mi.parse::<u8>().ok()?))
+                });
+                o.abi =
+                    parsed.ok_or_else(|| format!("--abi: '{v}' is not MAJOR.MINOR (e.g. 1.27)"))?;
+            }
+            "--require-markers" if inline.is_none() => o.require_markers = true,
+            "--migrate-during-recovery" => {
+                o.migrate_during_recovery = Some(match inline.as_deref() {
+                    None | Some("fixups") => HoldPoint::BeforeFixups,
+                    Some("done") => HoldPoint::BeforeDone,
+                    Some(other) => {
+                        return Err(format!(
+                            "--migrate-during-recovery: '{other}' is not fixups or done"
+                        ))
+                    }
+                })
+            }
+            "--fault" => {
+                let v = value("--fault")?;
+                o.faults.push(parse_fault(&v)?);
+                if o.faults.len() > MAX_FAULTS {
+                    return Err(format!("at most {MAX_FAULTS} --fault options"));
+                }
+            }
+            "--policy" => {
+                let v = value("--policy")?;
+                o.policy = match v.as_str() {
+                    "any" => StartPolicy::AnyGt,
+                    "all" => StartPolicy::AllGts,
+                    _ => return Err(format!("--policy: '{v}' is not any or all")),
+                };
+            }
+            "--trace" if inline.is_none() => o.trace = true,
+            _ => return Err(format!("unknown argument '{arg}'")),
+        }
+    }
+    Ok(Parsed::Run(o))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small formatting helpers
+
+fn signed_hex(v: i64) -> String {
+    if v < 0 {
+        format!("-{:#x}", v.unsigned_abs())
+    } else {
+        format!("+{v:#x}")
+    }
+}
+
+fn gt_list(set: GtSet) -> String {
+    let v: Vec<String> = set.iter().map(|g| format!("gt{}", g.0)).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(",")
+    }
+}
+
+fn short_key(key: KlvKey) -> String {
+    match key {
+        KlvKey::Unknown(raw) => format!("KLV {raw:#06x}"),
+        k => k
+            .name()
+            .trim_start_matches("VF_CFG_")
+            .trim_start_matches("GLOBAL_CFG_")
+            .to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The timeline: per-GT narrative built from the transcript and the hooks
+
+/// What one GT did since its narrative was last printed.
+#[derive(Default)]
+struct Narrative {
+    /// The request awaiting its final reply (as sent), decoded if it is a valid request.
+    pending: Option<(MmioMessage, Option<Request>)>,
+    /// The last reply was RETRY: the next identical request is its resend.
+    retry_resend: bool,
+    busy: u32,
+    retries: u32,
+    resends: u32,
+    /// Configuration query results not yet folded into a fragment.
+    queries: Vec<(KlvKey, String)>,
+    query_notes: Vec<String>,
+    /// Finished pieces of the line, in order.
+    frags: Vec<String>,
+}
+
+impl Narrative {
+    fn describe(req: Option<Request>, sent: &MmioMessage) -> String {
+        match req {
+            Some(Request::VfReset) => "VF_RESET".into(),
+            Some(Request::MatchVersion { wanted }) => {
+                format!("MATCH_VERSION {}.{}", wanted.major, wanted.minor)
+            }
+            Some(Request::QuerySingleKlv { key }) => {
+                format!("QUERY {}", short_key(KlvKey::from_raw(key)))
+            }
+            Some(Request::ResfixStart { marker }) => {
+                format!("RESFIX_START marker {}", marker.get())
+            }
+            Some(Request::ResfixDone { marker: Some(m) }) => {
+                format!("RESFIX_DONE marker {}", m.get())
+            }
+            Some(Request::ResfixDone { marker: None }) => "RESFIX_DONE (legacy, no marker)".into(),
+            None => format!("request {:#010x}", sent.header()),
+        }
+    }
+
+    fn extras(&self) -> String {
+        let mut s = String::new();
+        if self.resends > 0 {
+            let _ = write!(s, " (no reply, sent again x{})", self.resends);
+        }
+        if self.busy > 0 {
+            let _ = write!(s, " (BUSY x{})", self.busy);
+        }
+        if self.retries > 0 {
+            let _ = write!(s, " (RETRY x{})", self.retries);
+        }
+        s
+    }
+
+    fn is_query(req: &Option<Request>) -> bool {
+        matches!(req, Some(Request::QuerySingleKlv { .. }))
+    }
+
+    fn flush_queries(&mut self) {
+        if self.queries.is_empty() && self.query_notes.is_empty() {
+            return;
+        }
+        let mut parts = Vec::new();
+        if !self.queries.is_empty() {
+            parts.push(format!("{} KLVs", self.queries.len()));
+        }
+        if let Some((_, v)) = self.queries.iter().find(|(k, _)| *k == KlvKey::GgttStart) {
+            parts.push(format!("GGTT_START={v}"));
+        }
+        parts.append(&mut self.query_notes);
+        let s = format!("config: {}", parts.join(", "));
+        self.queries.clear();
+        self.frags.push(s);
+    }
+
+    /// The pending request got no final reply.
+    fn no_reply(&mut self) {
+        if let Some((sent, req)) = self.pending.take() {
+            let what = if self.retry_resend {
+                "still RETRY, gave up"
+            } else if self.busy > 0 {
+                "still BUSY, gave up"
+            } else {
+                "no reply"
+            };
+            let s = format!("{}{} -> {what}", Self::describe(req, &sent), self.extras());
+            self.retry_resend = false;
+            self.flush_queries();
+            self.frags.push(s);
+        }
+    }
+
+    fn on_request(&mut self, msg: MmioMessage) {
+        let req = Request::decode(msg.as_slice()).ok();
+        if let Some((prev, prev_req)) = self.pending.take() {
+            if prev == msg {
+                // The same request again: a resend after RETRY, or after a timeout (FLR, VF_RESET).
+                if !std::mem::take(&mut self.retry_resend) {
+                    self.resends += 1;
+                }
+                self.pending = Some((prev, prev_req));
+                return;
+            }
+            self.pending = Some((prev, prev_req));
+            self.no_reply();
+        }
+        if !Self::is_query(&req) {
+            self.flush_queries();
+        }
+        self.pending = Some((msg, req));
+        self.retry_resend = false;
+        self.busy = 0;
+        self.retries = 0;
+        self.resends = 0;
+    }
+
+    fn on_reply(&mut self, msg: MmioMessage) {
+        let Some((sent, req)) = self.pending else {
+            self.frags
+                .push(format!("unsolicited reply {:#010x}", msg.header()));
+            return;
+        };
+        let header = msg.header();
+        let result = match Reply::decode(header) {
+            Ok(Reply::Busy { .. }) => {
+                self.busy += 1;
+                return;
+            }
+            Ok(Reply::Retry { .. }) => {
+                self.retries += 1;
+                self.retry_resend = true;
+                return;
+            }
+            Ok(Reply::Success { data0 }) => match req {
+                Some(Request::QuerySingleKlv { key }) => {
+                    let key = KlvKey::from_raw(key);
+                    let extras = self.extras();
+                    match KlvReply::decode(msg.as_slice()) {
+                        Ok(klv) if Some(klv.len) == key.expected_len() => {
+                            let value = if klv.len == 2 {
+                                format!("{:#x}", klv.value_u64())
+                            } else {
+                                format!("{:#x}", klv.value[0])
+                            };
+                            self.queries.push((key, value));
+                        }
+                        Ok(klv) => self.query_notes.push(format!(
+                            "{} -> bad length {} (expected {})",
+                            short_key(key),
+                            klv.len,
+                            key.expected_len().unwrap_or(0)
+                        )),
+                        Err(_) => self.query_notes.push(format!(
+                            "{} -> malformed reply {header:#010x}",
+                            short_key(key)
+                        )),
+                    }
+                    if !extras.is_empty() {
+                        self.query_notes.push(format!(
+                            "{} {}",
+                            short_key(key),
+                            extras.trim_start()
+                        ));
+                    }
+                    self.pending = None;
+                    return;
+                }
+                Some(Request::MatchVersion { .. }) => match msg.as_slice().get(1) {
+                    Some(&dw) if data0 == 0 => format!("{}", Version::from_dword(dw)),
+                    _ => format!("malformed SUCCESS {header:#010x}"),
+                },
+                Some(Request::ResfixDone { .. }) if data0 == 0 => "accepted".into(),
+                _ if data0 == 0 => "ok".into(),
+                _ => format!("SUCCESS with DATA0 {data0:#x} (malformed)"),
+            },
+            Ok(Reply::Failure { error, .. }) => format!("FAILURE {error}"),
+            Err(_) => format!("garbage reply {header:#010x}"),
+        };
+        let s = format!(
+            "{}{} -> {result}",
+            Self::describe(req, &sent),
+            self.extras()
+        );
+        self.pending = None;
+        self.flush_queries();
+        self.frags.push(s);
+    }
+
+    /// Everything so far as one `; `-separated line body; empty if nothing happened.
+    fn take_line(&mut self) -> String {
+        self.no_reply();
+        self.flush_queries();
+        let s = self.frags.join("; ");
+        self.frags.clear();
+        s
+    }
+}
+
+/// Everything behind the global print lock.
+struct Log {
+    trace: bool,
+    gts: Vec<Narrative>,
+    /// The transcript's SW_INT_0 entry of each GT, printed when the host delivers it.
+    irq: Vec<Option<TranscriptEntry>>,
+    /// Device-level hook calls of the running pass (abort, wedged), printed with it.
+    vf_notes: Vec<String>,
+    dropped: bool,
+}
+
+impl Log {
+    fn line(&self, s: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{s}");
+    }
+
+    /// Moves GT `gt`'s transcript into the timeline (and, with `--trace`, to stdout).
+    fn drain(&mut self, gt: u8, guc: &MockGuc) {
+        let mut entries = Vec::new();
+        guc.drain_transcript(|e| entries.push(*e));
+        for e in entries {
+            if self.trace && matches!(e.dir, Dir::ToGuc | Dir::FromGuc) {
+                self.line(&e.line(gt).to_string());
+            }
+            let n = &mut self.gts[usize::from(gt)];
+            match e.dir {
+                Dir::ToGuc => n.on_request(e.msg),
+                Dir::FromGuc => n.on_reply(e.msg),
+                Dir::Interrupt(_) => self.irq[usize::from(gt)] = Some(e),
+            }
+        }
+        if guc.transcript_dropped() > 0 && !self.dropped {
+            self.dropped = true;
+            eprintln!(
+                "error: gt{gt}: the mock transcript dropped {} entries: the trace is incomplete",
+                guc.transcript_dropped()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulation
+
+#[derive(Default)]
+struct HoldState {
+    /// The hold point the next migration is wanted at (cleared when it fires).
+    armed: Option<HoldPoint>,
+    requested: bool,
+    done: bool,
+}
+
+struct Sim<'a> {
+    gucs: &'a [MockGuc],
+    log: Mutex<Log>,
+    hold: Mutex<HoldState>,
+    hold_cv: Condvar,
+    /// VM migrations performed.
+    migrations: AtomicU64,
+    pm_get: AtomicUsize,
+    pm_put: AtomicUsize,
+    /// Set when something went wrong that the summary must not hide.
+    failures: Mutex<Vec<String>>,
+}
+
+impl<'a> Sim<'a> {
+    fn lock(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fail(&self, why: String) {
+        eprintln!("error: {why}");
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(why);
+    }
+
+    fn frag(&self, gt: GtId, s: String) {
+        let mut log = self.lock();
+        if let Some(n) = log.gts.get_mut(usize::from(gt.0)) {
+            n.flush_queries();
+            n.frags.push(s);
+        }
+    }
+
+    fn states(&self) -> Vec<VfState> {
+        self.gucs.iter().map(MockGuc::state).collect()
+    }
+
+    /// Prints each GT's narrative as `[gtN] <prefix>: ...`.
+    fn print_narratives(&self, log: &mut Log, prefix: &str) {
+        for i in 0..log.gts.len() {
+            let body = log.gts[i].take_line();
+            if !body.is_empty() {
+                let state = self.gucs[i].state();
+                log.line(&format!("[gt{i}] {prefix}: {body}; now {state}"));
+            }
+        }
+    }
+
+    /// One VM migration: every GT's GuC migrates while the VM is frozen (the log lock keeps the
+    /// worker off the registers meanwhile), then each GT's interrupt is delivered.
+    fn migrate_vm<const N: usize>(&self, vf: &SimVf<'_, N>, why: &str) {
+        let k = self.migrations.fetch_add(1, Ordering::SeqCst) + 1;
+        let base = BASE + k * STRIDE;
+        {
+            let mut log = self.lock();
+            log.line(&format!(
+                "[host] migration {k}{why}: VM paused, image restored on the destination \
+                 (GGTT base {base:#x}), VM resumed"
+            ));
+            for (i, guc) in self.gucs.iter().enumerate() {
+                let before = guc.state();
+                let old = guc.provisioning().ggtt_start;
+                guc.migrate(base);
+                log.drain(i as u8, guc);
+                log.line(&format!(
+                    "[gt{i}] {before} -> migrated (GGTT {old:#x} -> {base:#x}) -> {}",
+                    guc.state()
+                ));
+            }
+        }
+        self.deliver(vf);
+    }
+
+    /// The interrupt controller: delivers every pending GuC interrupt vector to the VF.
+    fn deliver<const N: usize>(&self, vf: &SimVf<'_, N>) {
+        for (i, guc) in self.gucs.iter().enumerate() {
+            let mut log = self.lock();
+            let intr = guc.take_interrupts();
+            if intr.is_empty() {
+                continue;
+            }
+            log.drain(i as u8, guc);
+            if log.trace {
+                let entry = log.irq[i].take().unwrap_or(TranscriptEntry {
+                    at: guc.now(),
+                    dir: Dir::Interrupt(intr),
+                    msg: MmioMessage::from_array([u32::from(intr.bits()), 0, 0, 0]),
+                });
+                log.line(&entry.line(i as u8).to_string());
+            }
+            let signal = vf.handle_guc_interrupt(GtId(i as u8), intr);
+            let what = match signal {
+                Signal::Queued => "recovery queued",
+                Signal::AlreadyPending => "recovery already queued",
+                Signal::WaitingForOtherGts => "marked, waiting for the other GTs",
+                Signal::Ignored => "ignored (device wedged)",
+                Signal::InvalidGt => "invalid GT",
+            };
+            log.line(&format!("[gt{i}] SW_INT_0 -> {what}"));
+        }
+    }
+
+    /// The worker's hold hook: lands the mid-recovery migration through the host.
+    fn hold_hook(&self, point: HoldPoint, gt: GtId) {
+        let mut h = self.hold.lock().unwrap_or_else(|e| e.into_inner());
+        if h.armed != Some(point) {
+            return;
+        }
+        h.armed = None;
+        h.requested = true;
+        self.frag(
+            gt,
+            format!("held at {point:?}: the host migrates the VM again"),
+        );
+        self.hold_cv.notify_all();
+        let deadline = StdInstant::now() + HOLD_TIMEOUT;
+        while !h.done {
+            let left = deadline.saturating_duration_since(StdInstant::now());
+            if left.is_zero() {
+                drop(h);
+                self.fail(format!(
+                    "the host did not migrate the VM within {HOLD_TIMEOUT:?} of the hold"
+                ));
+                return;
+            }
+            h = self
+                .hold_cv
+                .wait_timeout(h, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Host side of the hold: if the worker asked for a migration, do it and release it.
+    fn serve_hold<const N: usize>(&self, vf: &SimVf<'_, N>) {
+        let requested = {
+            let mut h = self.hold.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut h.requested)
+        };
+        if requested {
+            self.migrate_vm(vf, " (during recovery, from the hold hook)");
+            let mut h = self.hold.lock().unwrap_or_else(|e| e.into_inner());
+            h.done = true;
+            self.hold_cv.notify_all();
+        }
+    }
+
+    /// The worker: one pass, then its timeline.
+    fn pass<const N: usize>(&self, vf: &SimVf<'_, N>) {
+        let outcome = vf.run_worker();
+        let n = vf.stats().recoveries;
+        let what = match outcome {
+            PassOutcome::NotStarted => return,
+            PassOutcome::Empty => "empty (waiting for the other GTs)".to_string(),
+            PassOutcome::Recovered(set) => format!("recovered {}", gt_list(set)),
+            PassOutcome::Deferred(set) => format!(
+                "deferred {} (another recovery imminent: no RESFIX_DONE, the next pass redoes them)",
+                gt_list(set)
+            ),
+            PassOutcome::Requeued {
+                recovered,
+                requeued,
+            } => format!(
+                "VF_MIGRATED: {} re-queued, {} recovered",
+                gt_list(requeued),
+                gt_list(recovered)
+            ),
+            PassOutcome::Unsupported { gt, version } => format!(
+                "migration refused: gt{} speaks VF ABI {}, no RESFIX markers (--require-markers)",
+                gt.0,
+                version.map_or("?".to_string(), |v| v.to_string())
+            ),
+            PassOutcome::Failed(e) => format!("FAILED: {e}; device wedged"),
+            PassOutcome::Cancelled => "cancelled by teardown".to_string(),
+        };
+        let mut log = self.lock();
+        let prefix = format!("pass {n}");
+        self.print_narratives(&mut log, &prefix);
+        for note in std::mem::take(&mut log.vf_notes) {
+            log.line(&format!("[vf] pass {n}: {note}"));
+        }
+        log.line(&format!("[vf] pass {n}: {what}"));
+    }
+
+    /// Whether the VF has nothing left to do.
+    fn idle<const N: usize>(vf: &SimVf<'_, N>) -> bool {
+        let c = vf.coordinator();
+        !c.is_running() && !c.is_queued() && c.pending_gts().is_empty() && !vf.queue().is_pending()
+    }
+
+    /// Waits until the VF settled after a migration. Returns `Ok(true)` to go on, `Ok(false)`
+    /// when the run is over (wedged or refused), `Err` on timeout.
+    fn settle<const N: usize>(&self, vf: &SimVf<'_, N>) -> Result<bool, String> {
+        let start = StdInstant::now();
+        loop {
+            self.serve_hold(vf);
+            self.deliver(vf);
+            let idle = Self::idle(vf);
+            if vf.is_wedged() && !vf.coordinator().is_running() {
+                return Ok(false);
+            }
+            if vf.stats().unsupported > 0 && idle {
+                return Ok(false);
+            }
+            let states = self.states();
+            let k = self.migrations.load(Ordering::SeqCst);
+            if idle && states.iter().all(|s| *s == VfState::Running) {
+                let log = self.lock();
+                let list: Vec<String> = states
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| format!("gt{i} {s}"))
+                    .collect();
+                log.line(&format!(
+                    "[host] migration {k} settled in {} us: {}",
+                    start.elapsed().as_micros(),
+                    list.join(", ")
+                ));
+                return Ok(true);
+            }
+            if start.elapsed() > SETTLE_TIMEOUT {
+                let list: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+                return Err(format!(
+                    "the VF did not settle within {SETTLE_TIMEOUT:?} after migration {k} \
+                     (states {}, coordinator {:?})",
+                    list.join(","),
+                    vf.coordinator()
+                ));
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+}
+
+/// A GT's mock GuC as the VF sees it: every access drains the transcript into the timeline under
+/// the global lock, so nothing is lost and the order across GTs is the real one.
+struct TracedGuc<'s> {
+    sim: &'s Sim<'s>,
+    gt: u8,
+}
+
+impl TracedGuc<'_> {
+    fn guc(&self) -> &MockGuc {
+        &self.sim.gucs[usize::from(self.gt)]
+    }
+}
+
+impl Device for TracedGuc<'_> {
+    fn read32(&self, reg: Reg) -> u32 {
+        let mut log = self.sim.lock();
+        let v = self.guc().read32(reg);
+        log.drain(self.gt, self.guc());
+        v
+    }
+
+    fn write32(&self, reg: Reg, value: u32) {
+        let mut log = self.sim.lock();
+        self.guc().write32(reg, value);
+        log.drain(self.gt, self.guc());
+    }
+
+    fn now(&self) -> Instant {
+        self.guc().now()
+    }
+
+    fn relax(&self) {
+        self.guc().relax()
+    }
+}
+
+struct SimHooks<'s> {
+    sim: &'s Sim<'s>,
+}
+
+impl RecoveryHooks for SimHooks<'_> {
+    fn pm_get(&self) {
+        self.sim.pm_get.fetch_add(1, Ordering::SeqCst);
+    }
+    fn pm_put(&self) {
+        self.sim.pm_put.fetch_add(1, Ordering::SeqCst);
+    }
+    fn fixups(&self, gt: GtId, ggtt_shift: i64) -> Result<(), HookError> {
+        self.sim
+            .frag(gt, format!("fixups shift {}", signed_hex(ggtt_shift)));
+        Ok(())
+    }
+    fn rearm(&self, gt: GtId) -> Result<(), HookError> {
+        self.sim.frag(gt, "rearm".into());
+        Ok(())
+    }
+    fn kickstart(&self, gt: GtId) {
+        self.sim.frag(gt, "submission resumed".into());
+    }
+    fn abort(&self, error: &RecoveryError) {
+        let mut log = self.sim.lock();
+        log.vf_notes.push(format!("abort hook ({error})"));
+    }
+    fn wedged(&self, error: &RecoveryError) {
+        let mut log = self.sim.lock();
+        log.vf_notes.push("wedged hook".to_string());
+        let _ = error;
+    }
+    fn hold(&self, point: HoldPoint, gt: GtId) {
+        self.sim.hold_hook(point, gt);
+    }
+}
+
+type SimVf<'s, const N: usize> = Vf<TracedGuc<'s>, SimHooks<'s>, ThreadQueue, N>;
+
+fn run<const N: usize>(opts: &Options) -> u8 {
+    let kind = |i: usize| {
+        if i == 0 {
+            GtKind::Primary
+        } else {
+            GtKind::Media
+        }
+    };
+    let gucs: Vec<MockGuc> = (0..N)
+        .map(|i| MockGuc::new(kind(i), opts.abi, Provisioning::integrated()))
+        .collect();
+    let sim = Sim {
+        gucs: &gucs,
+        log: Mutex::new(Log {
+            trace: opts.trace,
+            gts: (0..N).map(|_| Narrative::default()).collect(),
+            irq: vec![None; N],
+            vf_notes: Vec::new(),
+            dropped: false,
+        }),
+        hold: Mutex::new(HoldState {
+            armed: opts.migrate_during_recovery,
+            ..HoldState::default()
+        }),
+        hold_cv: Condvar::new(),
+        migrations: AtomicU64::new(0),
+        pm_get: AtomicUsize::new(0),
+        pm_put: AtomicUsize::new(0),
+        failures: Mutex::new(Vec::new()),
+    };
+    let sim = &sim;
+
+    let inject = |spec: &FaultSpec| {
+        if let Err(e) = gucs[0].inject(Trigger::Action(spec.step.action()), spec.fault) {
+            sim.fail(format!("--fault {}: {e}", spec.text));
+        }
+    };
+    for spec in opts.faults.iter().filter(|f| f.step.during_bootstrap()) {
+        inject(spec);
+    }
+
+    let gts: [Gt<TracedGuc<'_>>; N] = core::array::from_fn(|i| {
+        let info = GtInfo {
+            kind: kind(i),
+            platform: PlatformClass::Newer,
+            discrete: false,
+            graphics_verx100: 2004,
+        };
+        Gt::new(
+            TracedGuc { sim, gt: i as u8 },
+            info,
+            MailboxConfig::default(),
+        )
+    });
+    let config = RecoveryConfig {
+        start: opts.policy,
+        require_markers: opts.require_markers,
+    };
+    let vf: SimVf<'_, N> = match Vf::new(gts, SimHooks { sim }, ThreadQueue::new(), config) {
+        Ok(vf) => vf,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+
+    sim.lock().line(&format!(
+        "[host] VM with {N} GT{} (gt0 primary{}), mock GuC VF ABI {}, policy {:?}{}, {} migration{}",
+        if N == 1 { "" } else { "s" },
+        if N > 1 { ", the others media" } else { "" },
+        opts.abi,
+        opts.policy,
+        if opts.require_markers {
+            ", markers required"
+        } else {
+            ""
+        },
+        opts.migrations,
+        if opts.migrations == 1 { "" } else { "s" },
+    ));
+    for f in &opts.faults {
+        sim.lock().line(&format!(
+            "[host] fault {}: gt0, {:?} on action {:#06x}{}",
+            f.text,
+            f.fault,
+            f.step.action(),
+            if f.step.during_bootstrap() {
+                " (bootstrap)"
+            } else {
+                " (first recovery)"
+            }
+        ));
+    }
+
+    let boot = vf.bootstrap();
+    {
+        let mut log = sim.lock();
+        sim.print_narratives(&mut log, "bootstrap");
+    }
+    let mut ok = true;
+    match boot {
+        Ok(()) => {
+            for i in 0..N {
+                let line = vf.with_gt(GtId(i as u8), |gt| {
+                    let v = gt.version().map_or("?".to_string(), |v| v.to_string());
+                    match gt.config() {
+                        Some(c) => format!(
+                            "[gt{i}] VF ABI {v} ({}), GGTT {:#x}+{:#x}, {} contexts, {} doorbells",
+                            if gt.supports_markers() {
+                                "RESFIX markers"
+                            } else {
+                                "legacy RESFIX_DONE, no markers"
+                            },
+                            c.ggtt_start,
+                            c.ggtt_size,
+                            c.num_contexts,
+                            c.num_doorbells
+                        ),
+                        None => format!("[gt{i}] VF ABI {v}, no configuration"),
+                    }
+                });
+                if let Some(line) = line {
+                    sim.lock().line(&line);
+                }
+            }
+            for spec in opts.faults.iter().filter(|f| !f.step.during_bootstrap()) {
+                inject(spec);
+            }
+        }
+        Err((gt, e)) => {
+            sim.lock()
+                .line(&format!("[gt{}] bootstrap failed: {e}", gt.0));
+            ok = false;
+        }
+    }
+
+    if ok {
+        std::thread::scope(|s| {
+            let worker = s.spawn(|| {
+                if let Err(e) = vf.queue().serve(|| sim.pass(&vf)) {
+                    sim.fail(format!("worker: {e}"));
+                }
+            });
+            for _ in 0..opts.migrations {
+                sim.migrate_vm(&vf, "");
+                match sim.settle(&vf) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(why) => {
+                        sim.fail(why);
+                        break;
+                    }
+                }
+            }
+            vf.queue().stop();
+            if worker.join().is_err() {
+                sim.fail("the worker thread panicked".into());
+            }
+        });
+    }
+
+    let stats = vf.stats();
+    let (gets, puts) = (
+        sim.pm_get.load(Ordering::SeqCst),
+        sim.pm_put.load(Ordering::SeqCst),
+    );
+    let log = sim.lock();
+    if log.dropped {
+        drop(log);
+        sim.fail("transcript entries were dropped".into());
+    } else {
+        drop(log);
+    }
+    if gets != puts {
+        sim.fail(format!("runtime PM unbalanced: {gets} get, {puts} put"));
+    }
+    let states = sim.states();
+    let wedged = vf.is_wedged();
+    let log = sim.lock();
+    log.line(&format!(
+        "[vf] stats: {} interrupts signalled, {} passes ({} completed, {} deferred, {} re-queued, \
+         {} failed, {} refused), {} fixups, runtime PM {gets} get / {puts} put",
+        stats.migrations_signalled,
+        stats.recoveries,
+        stats.completed,
+        stats.deferred,
+        stats.requeued,
+        stats.failed,
+        stats.unsupported,
+        stats.fixups_completed,
+    ));
+    let list: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+    log.line(&format!(
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={}",
+        sim.migrations.load(Ordering::SeqCst),
+        stats.recoveries,
+        stats.deferred,
+        stats.requeued,
+        if wedged { "yes" } else { "no" },
+        list.join(",")
+    ));
+    drop(log);
+    let failures = sim.failures.lock().unwrap_or_else(|e| e.into_inner());
+    let all_running = states.iter().all(|s| *s == VfState::Running);
+    u8::from(!(ok && all_running && !wedged && failures.is_empty()))
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args(std::env::args().skip(1)) {
+        Ok(Parsed::Run(o)) => o,
+        Ok(Parsed::Help) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("simulate: {e}");
+            eprintln!("try --help");
+            return ExitCode::from(2);
+        }
+    };
+    let code = match opts.gts {
+        1 => run::<1>(&opts),
+        2 => run::<2>(&opts),
+        3 => run::<3>(&opts),
+        4 => run::<4>(&opts),
+        5 => run::<5>(&opts),
+        6 => run::<6>(&opts),
+        7 => run::<7>(&opts),
+        _ => run::<8>(&opts),
+    };
+    ExitCode::from(code)
+}
