@@ -25,9 +25,10 @@
 //! | `B-2` | `TEARDOWN` | sticky: the driver is going away; nothing is queued or started any more |
 //! | `B-3` | `RUNNING` | a recovery pass is between `begin()` and `finish()` (at most one) |
 //! | `B-4` | `QUEUED` | a pass has been (or is being) put on the work queue and has not yet begun |
+//! | `B-5` | `OWED` | [`StartPolicy::AllGts`] only: the queued pass takes the pending GTs even if not every GT has reported (set by `requeue`) |
 //! | `0 .. num_gts` | GT bits | GT `n` was migrated and no pass has taken it yet |
 //!
-//! So a device can have at most [`MAX_GTS`] GTs (60 on 64-bit targets, 28 on 32-bit ones); real
+//! So a device can have at most [`MAX_GTS`] GTs (59 on 64-bit targets, 27 on 32-bit ones); real
 //! hardware has one or two. [`Coordinator::new`] rejects more with
 //! [`CoordinatorError::TooManyGts`], and [`Coordinator::signal`] answers [`Signal::InvalidGt`] for
 //! a GT id out of range instead of touching the word.
@@ -38,13 +39,14 @@
 //!   flipped `QUEUED` from 0 to 1 calls `queue.queue()`.
 //!   [`StartPolicy::AllGts`]: `fetch_or(gt)`; if that completed the set of GT bits and `QUEUED` was
 //!   clear, `fetch_or(QUEUED)`, and whoever flipped it calls `queue.queue()`.
-//! - `begin()` (worker): if exactly `QUEUED` is set among the four flags, one compare-and-swap
-//!   clears `QUEUED`, takes (clears) the GT bits and sets `RUNNING`. Under `AllGts` it takes the
-//!   bits only when all of them are set (else it takes none and the pass is empty), so a GT that
-//!   reported early keeps waiting for the others. Anything else (no `QUEUED`: a spurious run;
+//! - `begin()` (worker): if exactly `QUEUED` is set among `QUEUED`, `RUNNING` and the sticky
+//!   flags, one compare-and-swap clears `QUEUED` and `OWED`, takes (clears) the GT bits and sets
+//!   `RUNNING`. Under `AllGts` it takes the bits only when all of them are set or `OWED` is (else
+//!   it takes none and the pass is empty), so a GT that reported early keeps waiting for the
+//!   others. Anything else (no `QUEUED`: a spurious run;
 //!   `RUNNING`: a run while another pass runs; a sticky flag) returns `None` and changes nothing.
-//! - `defer(gts)` / `requeue(gts)` (worker, inside a pass): OR the bits back and set `QUEUED` if the
-//!   policy is satisfied.
+//! - `defer(gts)` (another recovery is imminent) and `requeue(gts)` (a `VF_MIGRATED` reply),
+//!   worker, inside a pass: OR the bits back and set `QUEUED`, and `OWED` under `AllGts`.
 //! - `finish()` (worker): `fetch_and(!RUNNING)`; if `QUEUED` was set (a signal, defer or requeue
 //!   came during the pass, or a `begin()` was refused because this pass was running), call
 //!   `queue.queue()` again (after announcing the call and re-checking for a sticky flag, see
@@ -75,6 +77,19 @@
 //!    begin, and the coordinator will never call `queue()` again: the embedder can cancel and free
 //!    its work item. (A lock would give the same guarantee only by being taken in the interrupt
 //!    handler.)
+//!
+//! # Why a deferral owes a pass
+//!
+//! A GT handed back by a pass (deferred, or answered `VF_MIGRATED`) is owed a pass, under either
+//! policy. Under `AllGts` one could instead wait for the new migration's interrupts to report
+//! every GT again (the seed does), but interrupts coalesce: two migrations of GT 0 set one bit,
+//! a pass consumes it, and GT 1's late interrupt then waits for a report from GT 0 that never
+//! comes, with GT 1 left `VF_RESFIX_BLOCKED`. The VF cannot tell a late interrupt from a new
+//! one, so liveness has to win: the owed pass runs. The price, under `AllGts` only, is that a
+//! late interrupt arriving after the owed pass already recovered its GT leaves a lone bit that
+//! waits for the other GTs' next reports; until then that GT counts as "migration pending"
+//! (`recovery_imminent()`, and `Vf::ggtt_valid` is conservatively `false`). Under `AnyGt` a lone
+//! bit simply costs one redundant pass. `AnyGt` is the default for that reason.
 //!
 //! # Why the interrupt entry is wait-free
 //!
@@ -133,15 +148,20 @@ use core::fmt;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::workqueue::WorkQueue;
 
-/// Most GTs one coordinator can track: the state word's bits minus the four flag bits.
-pub const MAX_GTS: usize = usize::BITS as usize - 4;
+/// Most GTs one coordinator can track: the state word's bits minus the five flag bits.
+pub const MAX_GTS: usize = usize::BITS as usize - 5;
 
 const WEDGED: usize = 1 << (usize::BITS - 1);
 const TEARDOWN: usize = 1 << (usize::BITS - 2);
 const RUNNING: usize = 1 << (usize::BITS - 3);
 const QUEUED: usize = 1 << (usize::BITS - 4);
 const STICKY: usize = WEDGED | TEARDOWN;
-const FLAGS: usize = WEDGED | TEARDOWN | RUNNING | QUEUED;
+/// Under [`StartPolicy::AllGts`]: the queued pass takes the pending GTs even if not all have
+/// reported (a `requeue` owes them a pass).
+const OWED: usize = 1 << (usize::BITS - 5);
+/// The flags that decide whether a pass may begin.
+const RUN_FLAGS: usize = WEDGED | TEARDOWN | RUNNING | QUEUED;
+const FLAGS: usize = RUN_FLAGS | OWED;
 /// Every bit that can hold a GT, whatever the GT count.
 const ALL_GT_BITS: usize = !FLAGS;
 
@@ -255,7 +275,9 @@ const fn mask_of(n: usize) -> usize {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum StartPolicy {
     /// Queue only when every GT has reported the migration; the pass then recovers all of them
-    /// (the Linux seed, about 6.13).
+    /// (the Linux seed, about 6.13). GTs a pass defers or re-queues are owed a pass that does not
+    /// wait; a late interrupt can leave its GT counted as pending until the other GTs next
+    /// report (see the module docs, "Why a deferral owes a pass").
     AllGts,
     /// Queue on the first report; a pass recovers only the GTs whose bits it took (Linux 6.17 and
     /// later).
@@ -484,13 +506,17 @@ impl Coordinator {
     pub fn begin(&self) -> Option<GtSet> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
-            if cur & FLAGS != QUEUED {
+            if cur & RUN_FLAGS != QUEUED {
                 trace!("migration pass not started (state {:#x})", cur);
                 return None;
             }
             let bits = cur & self.gt_mask();
-            let take = if self.policy_satisfied(bits) { bits } else { 0 };
-            let new = (cur & !(QUEUED | take)) | RUNNING;
+            let take = if self.policy_satisfied(bits) || cur & OWED != 0 {
+                bits
+            } else {
+                0
+            };
+            let new = (cur & !(QUEUED | OWED | take)) | RUNNING;
             #[cfg(not(xe_sriov_vf_planted_bug))]
             let result = self
                 .state
@@ -522,8 +548,9 @@ impl Coordinator {
         s & STICKY == 0 && s & (self.gt_mask() | QUEUED) != 0
     }
 
-    /// Marks `gts` migrated again (ORs the bits back) and sets `QUEUED` if the policy is now
-    /// satisfied. Returns whether this call flipped `QUEUED`. Thread context only.
+    /// Marks `gts` migrated again (ORs the bits back) and sets `QUEUED`, plus `OWED` under
+    /// [`StartPolicy::AllGts`] so that the pass takes them without waiting for the other GTs.
+    /// Returns whether this call flipped `QUEUED`. Thread context only.
     fn give_back<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) -> bool {
         let bits = gts.bits() & self.gt_mask();
         if bits == 0 {
@@ -535,10 +562,11 @@ impl Coordinator {
             if cur & STICKY != 0 {
                 break false;
             }
-            let mut new = cur | bits;
-            if self.policy_satisfied(new & self.gt_mask()) {
-                new |= QUEUED;
-            }
+            let owed = match self.policy {
+                StartPolicy::AnyGt => 0,
+                StartPolicy::AllGts => OWED,
+            };
+            let new = cur | bits | QUEUED | owed;
             if new == cur {
                 break false;
             }
@@ -561,10 +589,12 @@ impl Coordinator {
         flipped
     }
 
-    /// The running pass gives `gts` back because another recovery is imminent: their bits are set
-    /// again and, if the start policy is now satisfied, a new pass is queued (by this call when no
-    /// pass is running, else by the running pass's [`finish`](Self::finish)). Does nothing once
-    /// torn down or wedged. Call between [`begin`](Self::begin) and `finish`.
+    /// The running pass skips `RESFIX_DONE` for `gts` because another recovery is imminent: their
+    /// bits are set again and a pass is queued that takes them (by this call when no pass is
+    /// running, else by the running pass's [`finish`](Self::finish)); under
+    /// [`StartPolicy::AllGts`] that pass does not wait for the other GTs (see the module docs,
+    /// "Why a deferral owes a pass"). Does nothing once torn down or wedged. Call between
+    /// [`begin`](Self::begin) and `finish`.
     pub fn defer<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
         if gts.bits() & self.gt_mask() != 0 {
             self.deferrals.fetch_add(1, Ordering::Relaxed);
@@ -577,9 +607,11 @@ impl Coordinator {
         );
     }
 
-    /// A GuC reply `VF_MIGRATED` showed that the GTs in `gts` were migrated again: marks them
-    /// exactly like [`defer`](Self::defer) does, counted separately
-    /// ([`requeues`](Self::requeues)).
+    /// A GuC reply `VF_MIGRATED` showed that the GTs in `gts` were migrated again: their bits are
+    /// set again and a pass is queued that takes them, under either policy (under
+    /// [`StartPolicy::AllGts`] without waiting for the other GTs: the reply itself is proof that
+    /// work is owed, even if the GuC raises no fresh interrupt). Counted in
+    /// [`requeues`](Self::requeues).
     pub fn requeue<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
         if gts.bits() & self.gt_mask() != 0 {
             self.requeues.fetch_add(1, Ordering::Relaxed);
@@ -755,7 +787,7 @@ mod tests {
 
     #[test]
     fn gt_limit() {
-        assert_eq!(MAX_GTS, usize::BITS as usize - 4);
+        assert_eq!(MAX_GTS, usize::BITS as usize - 5);
         assert_eq!(
             Coordinator::new(0, StartPolicy::AnyGt).err(),
             Some(CoordinatorError::NoGts)
@@ -948,25 +980,43 @@ mod tests {
     }
 
     #[test]
-    fn defer_all_gts_queues_when_complete() {
+    fn all_gts_deferral_owes_a_pass_without_waiting() {
         let c = coord(2, StartPolicy::AllGts);
         let q = TestQueue::new();
         c.signal(GtId(0), &q);
         c.signal(GtId(1), &q);
         let gts = c.begin().unwrap();
+        // A new migration: GT 1 reports during the pass.
         assert_eq!(c.signal(GtId(1), &q), Signal::WaitingForOtherGts);
         assert!(c.recovery_imminent());
-        c.defer(gts, &q);
+        c.defer(GtSet::single(GtId(0)), &q);
+        assert_eq!(c.deferrals(), 1);
         assert!(c.is_queued());
         c.finish(&q);
-        assert_eq!(q.calls(), 2);
-        assert_eq!(pass(&c, &q), Some(GtSet::all(2)));
-        // Deferring a partial set under AllGts waits for the rest.
-        let c = coord(2, StartPolicy::AllGts);
-        c.defer(GtSet::single(GtId(0)), &q);
+        // The owed pass takes GT 0 and GT 1's pending report without waiting for GT 0's.
+        assert_eq!(pass(&c, &q), Some(gts));
+        assert!(c.pending_gts().is_empty() && !c.recovery_imminent());
+        // OWED is spent: a lone report waits again.
+        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
         assert!(!c.is_queued());
-        c.defer(GtSet::single(GtId(1)), &q);
+    }
+
+    #[test]
+    fn all_gts_requeue_owes_a_pass_without_waiting() {
+        let c = coord(3, StartPolicy::AllGts);
+        let q = TestQueue::new();
+        for g in 0..3 {
+            c.signal(GtId(g), &q);
+        }
+        let _ = c.begin().unwrap();
+        c.requeue(GtSet::single(GtId(2)), &q);
         assert!(c.is_queued());
+        c.finish(&q);
+        assert!(q.take());
+        assert_eq!(pass(&c, &q), Some(GtSet::single(GtId(2))));
+        // OWED is spent: a lone report waits again.
+        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
+        assert!(!c.is_queued());
     }
 
     #[test]

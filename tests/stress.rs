@@ -19,9 +19,8 @@
 //! - the counters are sane.
 //!
 //! Runs: [`StartPolicy::AnyGt`] with 2, 3 and 4 GTs (1500, 1200, 1000 migrations) and the legacy
-//! protocol (VF ABI 1.26; 500 and 300 migrations). The [`StartPolicy::AllGts`] runs are
-//! `#[ignore]`d: they hit a src bug (a GT deferred alone stays `VF_RESFIX_BLOCKED`), see
-//! `stress_all_gts_policy`.
+//! protocol (VF ABI 1.26; 500 and 300 migrations), and [`StartPolicy::AllGts`] with 2 and 3
+//! GTs (`stress_all_gts_policy`).
 #![cfg(all(feature = "mock", feature = "std"))]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -142,12 +141,11 @@ type StressVf<'g, const N: usize> = Vf<&'g MockGuc, StressHooks, ThreadQueue, N>
 
 /// No pass running or queued. Under [`StartPolicy::AnyGt`] also no GT bit pending.
 ///
-/// Under [`StartPolicy::AllGts`] a lone GT bit may stay pending after everything recovered: the
-/// known src bug described in tests/fault_matrix.rs
-/// (`known_src_bug_all_gts_late_interrupt_after_deferral_leaves_a_stale_bit`): a deferral gives
-/// the bits of every GT of the pass back, which completes the set before the other GTs'
-/// interrupts for the new migration arrived; the next pass recovers them all, and the late
-/// interrupt then sets a bit that no pass will take until the next migration.
+/// Under [`StartPolicy::AllGts`] a lone GT bit may stay pending after everything recovered: a
+/// late interrupt that arrived after an owed pass already recovered its GT waits for the other
+/// GTs' next reports (documented in the coordinator's module docs, and tested in
+/// tests/fault_matrix.rs,
+/// `all_gts_late_interrupt_after_an_owed_pass_is_conservative_until_the_next_report`).
 fn idle<const N: usize>(vf: &StressVf<'_, N>) -> bool {
     let c = vf.coordinator();
     let quiet = !c.is_running() && !c.is_queued() && !vf.queue().is_pending();
@@ -439,15 +437,10 @@ fn stress_any_gt_policy() {
     );
 }
 
-/// Ignored: under `StartPolicy::AllGts` a deferral of some GTs of a pass only queues a new pass
-/// once every GT has reported again, so a GT deferred alone (after the others got their
-/// RESFIX_DONE accepted) can stay `VF_RESFIX_BLOCKED` with nothing queued, and a deferral can
-/// leave a stale GT bit behind. This test fails in about one run in three until src/ is
-/// fixed; the deterministic reproducers are the `known_src_bug_all_gts_*` tests in
-/// tests/fault_matrix.rs. Run it with `cargo test --features mock,std --test stress --
-/// --ignored`.
+/// `StartPolicy::AllGts`: a deferred or re-queued GT is owed a pass, so none stays
+/// `VF_RESFIX_BLOCKED` (before that rule, this failed about one run in three).
 #[test]
-#[ignore = "src bug: AllGts partial deferral leaves a GT VF_RESFIX_BLOCKED (see tests/fault_matrix.rs)"]
+
 fn stress_all_gts_policy() {
     let policy = StartPolicy::AllGts;
     stress::<2>(
