@@ -809,10 +809,23 @@ impl<'a> Sim<'a> {
             PassOutcome::NotStarted => return,
             PassOutcome::Empty => "empty (waiting for the other GTs)".to_string(),
             PassOutcome::Recovered(set) => format!("recovered {}", gt_list(set)),
-            PassOutcome::Deferred(set) => format!(
-                "deferred {} (another recovery imminent: no RESFIX_DONE, the next pass redoes them)",
-                gt_list(set)
-            ),
+            PassOutcome::Deferred {
+                recovered,
+                deferred,
+                requeued,
+            } => {
+                let mut line = format!(
+                    "deferred {} (another recovery imminent: no RESFIX_DONE, the next pass redoes them)",
+                    gt_list(deferred)
+                );
+                if !requeued.is_empty() {
+                    line += &format!("; VF_MIGRATED: {} re-queued", gt_list(requeued));
+                }
+                if !recovered.is_empty() {
+                    line += &format!("; {} recovered", gt_list(recovered));
+                }
+                line
+            }
             PassOutcome::Requeued {
                 recovered,
                 requeued,

@@ -217,8 +217,17 @@ pub enum PassOutcome {
     Empty,
     /// Every GT of the pass got its RESFIX_DONE accepted.
     Recovered(GtSet),
-    /// Another recovery was imminent: these GTs were handed to the next pass.
-    Deferred(GtSet),
+    /// Another recovery was imminent: `deferred` were handed to the next pass without
+    /// RESFIX_DONE. In the same pass `recovered` finished and the GuC answered VF_MIGRATED for
+    /// `requeued` (also handed on).
+    Deferred {
+        /// GTs that finished before the deferral.
+        recovered: GtSet,
+        /// GTs handed on because another recovery is imminent.
+        deferred: GtSet,
+        /// GTs handed on because of a VF_MIGRATED reply.
+        requeued: GtSet,
+    },
     /// The GuC answered VF_MIGRATED for `requeued`: a second migration; they go to the next
     /// pass. `recovered` finished.
     Requeued {
@@ -409,9 +418,15 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
                 self.counters.completed.fetch_add(1, Ordering::Relaxed);
                 info!("migration recovery ended");
             }
-            PassOutcome::Deferred(deferred) => {
+            PassOutcome::Deferred {
+                deferred, requeued, ..
+            } => {
                 self.counters.deferred.fetch_add(1, Ordering::Relaxed);
                 self.coordinator.defer(deferred, &self.queue);
+                if !requeued.is_empty() {
+                    self.counters.requeued.fetch_add(1, Ordering::Relaxed);
+                    self.coordinator.requeue(requeued, &self.queue);
+                }
                 debug!("migration recovery deferred");
             }
             PassOutcome::Requeued { requeued, .. } => {
@@ -502,7 +517,11 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
 
         if self.coordinator.recovery_imminent() {
             // The queued pass redoes the whole job for these GTs too.
-            return PassOutcome::Deferred(gts);
+            return PassOutcome::Deferred {
+                recovered: GtSet::empty(),
+                deferred: active,
+                requeued: requeue,
+            };
         }
 
         for id in active.iter() {
@@ -572,12 +591,11 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             self.hooks.kickstart(id);
         }
         if !deferred.is_empty() {
-            if !requeue.is_empty() {
-                // Hand both sets on: the requeue marks, the deferral carries the rest.
-                self.counters.requeued.fetch_add(1, Ordering::Relaxed);
-                self.coordinator.requeue(requeue, &self.queue);
-            }
-            return PassOutcome::Deferred(deferred);
+            return PassOutcome::Deferred {
+                recovered,
+                deferred,
+                requeued: requeue,
+            };
         }
         if !requeue.is_empty() {
             return PassOutcome::Requeued {

@@ -634,7 +634,7 @@ fn run_cell(row: Row, col: Col) -> CellResult {
             || vf.stats().requeued > 0;
         let deferred = outcomes
             .iter()
-            .any(|o| matches!(o, PassOutcome::Deferred(_)));
+            .any(|o| matches!(o, PassOutcome::Deferred { .. }));
         if !problems.is_empty() {
             Outcome::Broken
         } else if requeued {
@@ -665,7 +665,16 @@ fn gts(set: GtSet) -> String {
 fn short_pass(o: &PassOutcome) -> String {
     match o {
         PassOutcome::Recovered(s) => format!("Recovered{}", gts(*s)),
-        PassOutcome::Deferred(s) => format!("Deferred{}", gts(*s)),
+        PassOutcome::Deferred {
+            recovered,
+            deferred,
+            requeued,
+        } => format!(
+            "Deferred{}+Requeued{}+Recovered{}",
+            gts(*deferred),
+            gts(*requeued),
+            gts(*recovered)
+        ),
         PassOutcome::Requeued {
             recovered,
             requeued,

@@ -1,0 +1,422 @@
+//! Model checks of the migration coordinator with loom: every interleaving (up to the preemption
+//! bound) of GT interrupts, a recovery worker, teardown and wedge.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom`
+//! (`LOOM_MAX_PREEMPTIONS` overrides the default bound of 3).
+//!
+//! The planted bug (`begin()` clears the GT bits with a blind swap of a value computed from an
+//! earlier load, like the seed's `WRITE_ONCE(gt_flags, 0)`) must make the `planted_*` model fail:
+//! `RUSTFLAGS="--cfg loom --cfg xe_sriov_vf_planted_bug" cargo test --release --test loom -- planted`
+//! exits non-zero.
+//!
+//! How "no migration is lost" is checked: each GT has a ghost counter standing for the GuC's
+//! migration state, bumped *before* the GT's `signal()` (the GuC changes state, then raises the
+//! interrupt). A pass reads the counters of the GTs it took *after* `begin()` (the recovery
+//! re-queries the GuC), and, when it completes (no deferral), records them as covered. After all
+//! threads are joined and the queue is drained, every GT's covered count must equal its ghost
+//! count, unless the GT is still legitimately waiting for the other GTs under `AllGts`.
+#![cfg(loom)]
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use loom::sync::Arc;
+use loom::thread;
+use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
+use xe_sriov_vf::workqueue::TestQueue;
+
+const NUM_GTS: usize = 2;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(3);
+    }
+    b.check(f);
+}
+
+/// What a pass does after `begin()`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum PassMode {
+    /// Re-query, defer if another recovery is imminent, else complete.
+    Normal,
+    /// Like `Normal`, and the GuC answers `RESFIX_DONE` with `VF_MIGRATED` when the GT migrated
+    /// again since the re-query: the pass requeues that GT instead of completing it.
+    GucReplies,
+    /// The recovery fails: the pass wedges the device.
+    Wedge,
+}
+
+struct Harness {
+    coord: Coordinator,
+    queue: TestQueue,
+    mode: PassMode,
+    /// Ghost GuC migration count per GT, bumped before each signal.
+    migrations: [AtomicUsize; NUM_GTS],
+    /// Highest migration count per GT that a completed pass covered.
+    covered: [AtomicUsize; NUM_GTS],
+    /// Passes between begin() and finish() right now (must never exceed 1).
+    in_pass: AtomicUsize,
+    /// Successful begin() calls.
+    begun: AtomicUsize,
+    /// Set once a sticky flag is in and the coordinator went idle: nothing may be queued or
+    /// begin after.
+    closed: AtomicBool,
+    /// `AllGts`: a pass gave GTs back (defer/requeue), so the next pass is owed and may take an
+    /// incomplete set.
+    owed: AtomicBool,
+}
+
+impl Harness {
+    fn new(policy: StartPolicy, mode: PassMode) -> Arc<Self> {
+        Arc::new(Harness {
+            coord: Coordinator::new(NUM_GTS, policy).unwrap(),
+            queue: TestQueue::new(),
+            mode,
+            migrations: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            covered: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            in_pass: AtomicUsize::new(0),
+            begun: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            owed: AtomicBool::new(false),
+        })
+    }
+
+    /// GT `g` is migrated: the GuC state changes, then its interrupt handler runs.
+    fn migrate(&self, g: usize) -> Signal {
+        self.migrations[g].fetch_add(1, SeqCst);
+        let s = self.coord.signal(GtId(g as u8), &self.queue);
+        assert_ne!(s, Signal::InvalidGt);
+        s
+    }
+
+    /// One run of the work item.
+    fn run(&self) {
+        let Some(gts) = self.coord.begin() else {
+            return;
+        };
+        assert!(
+            !self.closed.load(SeqCst),
+            "a pass began after teardown/wedge"
+        );
+        self.begun.fetch_add(1, SeqCst);
+        assert_eq!(self.in_pass.fetch_add(1, SeqCst), 0, "two passes at once");
+        let owed = self.owed.swap(false, SeqCst);
+        if self.coord.policy() == StartPolicy::AllGts {
+            assert!(
+                gts.is_empty() || gts == GtSet::all(NUM_GTS) || owed,
+                "AllGts pass took a partial set {gts:?} that no deferral or requeue owed"
+            );
+        }
+        // Re-query the GuC of every GT taken.
+        let mut seen = [0usize; NUM_GTS];
+        for g in gts.iter() {
+            seen[g.0 as usize] = self.migrations[g.0 as usize].load(SeqCst);
+        }
+        match self.mode {
+            PassMode::Wedge if !gts.is_empty() => {
+                self.coord.wedge();
+            }
+            _ if self.coord.recovery_imminent() => {
+                self.owed.store(!gts.is_empty(), SeqCst);
+                self.coord.defer(gts, &self.queue);
+            }
+            _ => {
+                let mut again = GtSet::empty();
+                for g in gts.iter() {
+                    let i = g.0 as usize;
+                    if self.mode == PassMode::GucReplies
+                        && self.migrations[i].load(SeqCst) != seen[i]
+                    {
+                        // RESFIX_DONE answered VF_MIGRATED.
+                        again.insert(g);
+                    } else {
+                        let c = self.covered[i].load(SeqCst);
+                        self.covered[i].store(c.max(seen[i]), SeqCst);
+                    }
+                }
+                if !again.is_empty() {
+                    self.owed.store(true, SeqCst);
+                    self.coord.requeue(again, &self.queue);
+                }
+            }
+        }
+        assert_eq!(self.in_pass.fetch_sub(1, SeqCst), 1);
+        self.coord.finish(&self.queue);
+    }
+
+    /// The worker thread: a bounded number of looks at the queue.
+    fn worker(&self, looks: usize) {
+        for _ in 0..looks {
+            if self.queue.take() {
+                self.run();
+            }
+        }
+    }
+
+    /// After every thread is joined: run whatever is still queued, then check liveness.
+    fn drain(&self) {
+        let mut rounds = 0;
+        while self.queue.take() {
+            self.run();
+            rounds += 1;
+            assert!(rounds <= 8, "the queue never drains");
+        }
+        assert!(!self.coord.is_running());
+        assert!(self.coord.is_idle());
+        assert_eq!(self.coord.passes_begun(), self.begun.load(SeqCst));
+        let sticky = self.coord.is_torn_down() || self.coord.is_wedged();
+        if !sticky {
+            assert!(
+                !self.coord.is_queued(),
+                "QUEUED is set but no run is pending: a pass was lost"
+            );
+        }
+    }
+
+    /// No migration lost (only meaningful without teardown/wedge).
+    fn check_nothing_lost(&self) {
+        let pending = self.coord.pending_gts();
+        match self.coord.policy() {
+            StartPolicy::AnyGt => assert!(pending.is_empty(), "GT bits {pending:?} left behind"),
+            StartPolicy::AllGts => assert_ne!(pending, GtSet::all(NUM_GTS), "complete set left"),
+        }
+        for g in 0..NUM_GTS {
+            if pending.contains(GtId(g as u8)) {
+                continue; // AllGts: waiting for the other GTs, legitimately.
+            }
+            assert_eq!(
+                self.covered[g].load(SeqCst),
+                self.migrations[g].load(SeqCst),
+                "migration of GT {g} lost"
+            );
+        }
+    }
+}
+
+/// (1) Two GTs report at the same time while a worker runs passes.
+fn concurrent_signals(policy: StartPolicy) {
+    model(move || {
+        let h = Harness::new(policy, PassMode::Normal);
+        let t: Vec<_> = (0..NUM_GTS)
+            .map(|g| {
+                let h = h.clone();
+                thread::spawn(move || {
+                    h.migrate(g);
+                })
+            })
+            .collect();
+        let w = {
+            let h = h.clone();
+            thread::spawn(move || h.worker(2))
+        };
+        for t in t {
+            t.join().unwrap();
+        }
+        w.join().unwrap();
+        h.drain();
+        h.check_nothing_lost();
+    });
+}
+
+#[test]
+fn concurrent_signals_any_gt() {
+    concurrent_signals(StartPolicy::AnyGt);
+}
+
+#[test]
+fn concurrent_signals_all_gts() {
+    concurrent_signals(StartPolicy::AllGts);
+}
+
+/// (1b) `AllGts`: two reports complete the set at once (GT 1's first, GT 0's second) and GT 0
+/// reports a third time, racing with the worker: the loser's late `QUEUED` flip may queue a pass
+/// while only GT 0 is marked, and that pass must not take the incomplete set.
+#[test]
+fn all_gts_late_flip() {
+    model(|| {
+        let h = Harness::new(StartPolicy::AllGts, PassMode::Normal);
+        assert_eq!(h.migrate(0), Signal::WaitingForOtherGts);
+        let a = {
+            let h = h.clone();
+            thread::spawn(move || {
+                h.migrate(1);
+            })
+        };
+        let b = {
+            let h = h.clone();
+            thread::spawn(move || {
+                h.migrate(0);
+                h.migrate(0);
+            })
+        };
+        let w = {
+            let h = h.clone();
+            thread::spawn(move || h.worker(2))
+        };
+        a.join().unwrap();
+        b.join().unwrap();
+        w.join().unwrap();
+        h.drain();
+        h.check_nothing_lost();
+    });
+}
+
+/// The model the planted bug must fail: a GT reports while `begin()` takes the other GT's bit.
+/// It is model (1) under `AnyGt`, where the lost bit has no later signal to hide behind.
+#[test]
+fn planted_bug_target_lost_bit_any_gt() {
+    concurrent_signals(StartPolicy::AnyGt);
+}
+
+/// (2) A second migration lands at every point of a running pass.
+fn second_migration(policy: StartPolicy, mode: PassMode) {
+    model(move || {
+        let h = Harness::new(policy, mode);
+        // First migration: every GT reports, a pass is queued.
+        for g in 0..NUM_GTS {
+            h.migrate(g);
+        }
+        assert!(h.queue.is_pending());
+        let w = {
+            let h = h.clone();
+            thread::spawn(move || h.worker(1))
+        };
+        // Second migration (every GT again under AllGts, one GT under AnyGt).
+        let gts = if policy == StartPolicy::AllGts {
+            NUM_GTS
+        } else {
+            1
+        };
+        let s = {
+            let h = h.clone();
+            thread::spawn(move || {
+                for g in 0..gts {
+                    h.migrate(g);
+                }
+            })
+        };
+        s.join().unwrap();
+        w.join().unwrap();
+        h.drain();
+        h.check_nothing_lost();
+    });
+}
+
+#[test]
+fn second_migration_any_gt() {
+    second_migration(StartPolicy::AnyGt, PassMode::Normal);
+}
+
+#[test]
+fn second_migration_all_gts() {
+    second_migration(StartPolicy::AllGts, PassMode::Normal);
+}
+
+#[test]
+fn second_migration_guc_replies_any_gt() {
+    second_migration(StartPolicy::AnyGt, PassMode::GucReplies);
+}
+
+#[test]
+fn second_migration_guc_replies_all_gts() {
+    second_migration(StartPolicy::AllGts, PassMode::GucReplies);
+}
+
+/// Waits until idle (loom-friendly spin) and closes the harness: from now on no pass may begin
+/// and no queue() call may happen. Returns the queue-call count at closing.
+fn close(h: &Harness) -> usize {
+    assert!(h.coord.teardown_wait(|| {
+        thread::yield_now();
+        true
+    }));
+    h.closed.store(true, SeqCst);
+    h.queue.calls()
+}
+
+/// (3) Teardown races with GT reports and a running worker.
+fn teardown_race(policy: StartPolicy) {
+    model(move || {
+        let h = Harness::new(policy, PassMode::Normal);
+        // Two reporters, so that one can enter and leave `signal` while `teardown_wait` looks
+        // at the counters and the other is still on its way to `queue()`.
+        let s: Vec<_> = (0..NUM_GTS)
+            .map(|g| {
+                let h = h.clone();
+                thread::spawn(move || {
+                    h.migrate(g);
+                })
+            })
+            .collect();
+        let w = {
+            let h = h.clone();
+            thread::spawn(move || h.worker(1))
+        };
+        h.coord.teardown();
+        let calls = close(&h);
+        let begun = h.begun.load(SeqCst);
+        // Signals after teardown are ignored.
+        assert_eq!(h.migrate(0), Signal::Ignored);
+        for s in s {
+            s.join().unwrap();
+        }
+        w.join().unwrap();
+        h.drain();
+        assert_eq!(h.queue.calls(), calls, "queued after teardown");
+        assert_eq!(h.begun.load(SeqCst), begun, "a pass began after teardown");
+        assert!(h.coord.begin().is_none());
+    });
+}
+
+#[test]
+fn teardown_race_any_gt() {
+    teardown_race(StartPolicy::AnyGt);
+}
+
+#[test]
+fn teardown_race_all_gts() {
+    teardown_race(StartPolicy::AllGts);
+}
+
+/// (4) The pass wedges the device while GTs report again.
+fn wedge_race(policy: StartPolicy) {
+    model(move || {
+        let h = Harness::new(policy, PassMode::Wedge);
+        for g in 0..NUM_GTS {
+            h.migrate(g);
+        }
+        let s = {
+            let h = h.clone();
+            thread::spawn(move || {
+                for g in 0..NUM_GTS {
+                    h.migrate(g);
+                }
+            })
+        };
+        // The worker: the first pass wedges, then wait for quiescence.
+        let w = {
+            let h = h.clone();
+            thread::spawn(move || {
+                h.worker(1);
+                assert!(h.coord.is_wedged());
+                let calls = close(&h);
+                (calls, h.begun.load(SeqCst))
+            })
+        };
+        s.join().unwrap();
+        let (calls, begun) = w.join().unwrap();
+        h.drain();
+        assert_eq!(begun, 1);
+        assert_eq!(h.queue.calls(), calls, "queued after wedge");
+        assert_eq!(h.begun.load(SeqCst), begun, "a pass began after wedge");
+        assert!(!h.coord.wedge(), "wedge() is true only once");
+    });
+}
+
+#[test]
+fn wedge_race_any_gt() {
+    wedge_race(StartPolicy::AnyGt);
+}
+
+#[test]
+fn wedge_race_all_gts() {
+    wedge_race(StartPolicy::AllGts);
+}
