@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
 use xe_sriov_vf::wire::regs::GtKind;
@@ -127,12 +127,7 @@ impl RecoveryHooks for DriverHooks {
 fn main() -> ExitCode {
     println!("redox-style: event loop -> acknowledge IRQ -> drain the polling queue");
     let (kernel, events) = mpsc::channel();
-    let info = |kind| GtInfo {
-        kind,
-        platform: PlatformClass::Newer,
-        discrete: false,
-        graphics_verx100: 2004,
-    };
+    let info = |kind| GtInfo::new(kind, false, 2004);
     let gts = [
         Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
         Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),

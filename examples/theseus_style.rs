@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
 use xe_sriov_vf::wire::regs::GtKind;
@@ -169,12 +169,7 @@ impl RecoveryHooks for DriverHooks {
 
 fn main() -> ExitCode {
     println!("theseus-style: interrupt handler -> unblock deferred task -> recovery pass");
-    let info = |kind| GtInfo {
-        kind,
-        platform: PlatformClass::Newer,
-        discrete: false,
-        graphics_verx100: 2004,
-    };
+    let info = |kind| GtInfo::new(kind, false, 2004);
     let gts = [
         Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
         Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),

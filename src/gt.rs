@@ -41,6 +41,16 @@ pub enum PlatformClass {
 }
 
 impl PlatformClass {
+    /// The class of a part with graphics IP `graphics_verx100` (12.70 = 1270): below 12.70 is
+    /// Tiger Lake up to Ponte Vecchio (12.60), from 12.70 (Meteor Lake) on is newer.
+    pub const fn from_graphics_ip(graphics_verx100: u16) -> PlatformClass {
+        if graphics_verx100 < 1270 {
+            PlatformClass::TigerLakeToPonteVecchio
+        } else {
+            PlatformClass::Newer
+        }
+    }
+
     /// The minimum VF ABI the kernel accepts on this class.
     pub const fn minimum_vf_abi(self) -> Version {
         match self {
@@ -65,6 +75,17 @@ pub struct GtInfo {
 }
 
 impl GtInfo {
+    /// A GT of `kind` on a part with graphics IP `graphics_verx100` (for example 2004 for Lunar
+    /// Lake's 20.04), the platform class derived from it.
+    pub const fn new(kind: GtKind, discrete: bool, graphics_verx100: u16) -> GtInfo {
+        GtInfo {
+            kind,
+            platform: PlatformClass::from_graphics_ip(graphics_verx100),
+            discrete,
+            graphics_verx100,
+        }
+    }
+
     /// The VF ABI version this GT asks for in its first handshake (the kernel asks for the
     /// minimum; the GuC answers with the version it will speak).
     pub const fn wanted_vf_abi(&self) -> Version {

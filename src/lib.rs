@@ -37,20 +37,15 @@
 //! use xe_sriov_vf::wire::regs::GtKind;
 //! use xe_sriov_vf::wire::Version;
 //! use xe_sriov_vf::{
-//!     Gt, GtId, GtInfo, MailboxConfig, NoHooks, PassOutcome, PlatformClass, PollingQueue,
-//!     RecoveryConfig, Vf,
+//!     Gt, GtId, GtInfo, MailboxConfig, NoHooks, PassOutcome, PollingQueue, RecoveryConfig, Vf,
 //! };
 //!
 //! static GUCS: [MockGuc; 2] = [
 //!     MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::integrated()),
 //!     MockGuc::new(GtKind::Media, Version::new(1, 27), Provisioning::integrated()),
 //! ];
-//! let info = |kind| GtInfo {
-//!     kind,
-//!     platform: PlatformClass::Newer,
-//!     discrete: false,
-//!     graphics_verx100: 2004,
-//! };
+//! // An integrated part with graphics IP 20.04 (Lunar Lake).
+//! let info = |kind| GtInfo::new(kind, false, 2004);
 //! let gts = [
 //!     Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
 //!     Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),

@@ -37,7 +37,7 @@ use std::sync::{Mutex, OnceLock};
 
 use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError};
+use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
@@ -442,12 +442,7 @@ fn bench(policy: StartPolicy) -> Bench {
         g.set_relax_step(RELAX_NS);
     }
     let trap: &'static Trap = Box::leak(Box::default());
-    let info = |kind| GtInfo {
-        kind,
-        platform: PlatformClass::Newer,
-        discrete: false,
-        graphics_verx100: 2004,
-    };
+    let info = |kind| GtInfo::new(kind, false, 2004);
     let gts = [
         Gt::new(
             Probe {

@@ -521,3 +521,19 @@ fn resfix_messages() {
     gt.resfix_done(Some(Marker::from_counter(5))).unwrap();
     assert_eq!(g.state(), VfState::Running);
 }
+
+#[test]
+fn platform_class_follows_the_graphics_ip() {
+    use PlatformClass::*;
+    for (verx100, class, minimum) in [
+        (1200, TigerLakeToPonteVecchio, Version::new(1, 1)), // Tiger Lake
+        (1255, TigerLakeToPonteVecchio, Version::new(1, 1)), // DG2
+        (1260, TigerLakeToPonteVecchio, Version::new(1, 1)), // Ponte Vecchio
+        (1270, Newer, Version::new(1, 2)),                   // Meteor Lake
+        (2004, Newer, Version::new(1, 2)),                   // Lunar Lake
+    ] {
+        let info = GtInfo::new(GtKind::Primary, false, verx100);
+        assert_eq!(info.platform, class, "{verx100}");
+        assert_eq!(info.wanted_vf_abi(), minimum);
+    }
+}

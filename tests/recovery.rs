@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
@@ -102,12 +102,7 @@ fn gucs(abi: Version) -> [&'static MockGuc; 2] {
 
 fn vf_with(abi: Version, config: RecoveryConfig) -> (TestVf, [&'static MockGuc; 2]) {
     let g = gucs(abi);
-    let info = |kind| GtInfo {
-        kind,
-        platform: PlatformClass::Newer,
-        discrete: false,
-        graphics_verx100: 2004,
-    };
+    let info = |kind| GtInfo::new(kind, false, 2004);
     let gts = [
         Gt::new(g[0], info(GtKind::Primary), MailboxConfig::default()),
         Gt::new(g[1], info(GtKind::Media), MailboxConfig::default()),
