@@ -13,13 +13,11 @@
 //! VF_RUNNING and the device is not wedged.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use xe_sriov_vf::gt::{Gt, GtInfo};
-use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
-use xe_sriov_vf::wire::regs::GtKind;
-use xe_sriov_vf::wire::Version;
+use xe_sriov_vf::mock::MockGuc;
+
+mod common;
+use common::{SecondMigration, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
 use xe_sriov_vf::{GtId, HoldPoint, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
 
 // =============================================================================================
@@ -59,30 +57,14 @@ fn main_loop_turn(vf: &DriverVf) -> bool {
 // 2. The demo: two mock GuCs and hooks that land a second migration mid-recovery.
 // =============================================================================================
 
-const GGTT_BEFORE: u64 = 0x0020_0000;
-const GGTT_FIRST: u64 = 0x0030_0000;
-const GGTT_SECOND: u64 = 0x0060_0000;
-
-const ABI: Version = Version::new(1, 27);
-static GUCS: [MockGuc; 2] = [
-    MockGuc::new(GtKind::Primary, ABI, Provisioning::integrated()),
-    MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
-];
-
-/// VM migrations so far (all GTs at once count as one, as in the simulator's summary).
-static VM_MIGRATIONS: AtomicUsize = AtomicUsize::new(0);
-
 /// The destination host migrates the VM: every GuC raises SW_INT_0 (nobody is told: we poll).
 fn migrate_vm(ggtt_start: u64) {
-    VM_MIGRATIONS.fetch_add(1, Ordering::AcqRel);
-    for guc in &GUCS {
-        guc.migrate(ggtt_start);
-    }
+    common::migrate_vm(ggtt_start);
 }
 
 /// `hold` lands the second migration just before the first pass sends RESFIX_DONE on gt0.
 struct DriverHooks {
-    second_migration: AtomicBool,
+    second_migration: SecondMigration,
 }
 
 impl RecoveryHooks for DriverHooks {
@@ -95,11 +77,7 @@ impl RecoveryHooks for DriverHooks {
     }
 
     fn hold(&self, point: HoldPoint, gt: GtId) {
-        if point == HoldPoint::BeforeDone
-            && gt == GtId(0)
-            && self.second_migration.swap(false, Ordering::AcqRel)
-        {
-            println!("migration 2 lands mid-recovery (before RESFIX_DONE on gt0): GGTT -> {GGTT_SECOND:#x}");
+        if self.second_migration.due(point, gt) {
             migrate_vm(GGTT_SECOND);
         }
     }
@@ -107,13 +85,9 @@ impl RecoveryHooks for DriverHooks {
 
 fn main() -> ExitCode {
     println!("unikernel: one loop polls the GuC interrupt status and drains the polling queue");
-    let info = |kind| GtInfo::new(kind, false, 2004);
-    let gts = [
-        Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
-        Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
-    ];
+    let gts = common::two_gts();
     let hooks = DriverHooks {
-        second_migration: AtomicBool::new(true),
+        second_migration: SecondMigration::armed(),
     };
     let vf = Vf::new(gts, hooks, PollingQueue::new(), RecoveryConfig::default()).expect("2 GTs");
     if let Err((gt, error)) = vf.bootstrap() {
@@ -138,38 +112,5 @@ fn main() -> ExitCode {
         }
     }
 
-    let mut on_final_base = true;
-    for gt in 0..2u8 {
-        let start = vf
-            .with_gt(GtId(gt), |g| g.config().map(|c| c.ggtt_start))
-            .flatten();
-        on_final_base &= start == Some(GGTT_SECOND);
-        println!(
-            "gt{gt}: GGTT start {:#x}, {}",
-            start.unwrap_or(0),
-            GUCS[usize::from(gt)].state()
-        );
-    }
-    println!("{}", summary(&vf));
-    let all_running = GUCS.iter().all(|g| g.state() == VfState::Running);
-    if all_running && !vf.is_wedged() && on_final_base {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// The simulator's summary line.
-fn summary(vf: &DriverVf) -> String {
-    let s = vf.stats();
-    let states: Vec<&str> = GUCS.iter().map(|g| g.state().name()).collect();
-    format!(
-        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={}",
-        VM_MIGRATIONS.load(Ordering::Acquire),
-        s.recoveries,
-        s.deferred,
-        s.requeued,
-        if vf.is_wedged() { "yes" } else { "no" },
-        states.join(",")
-    )
+    common::verdict(&vf, true)
 }

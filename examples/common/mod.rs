@@ -1,0 +1,113 @@
+//! The demo scaffolding the embedding examples share: two mock GuCs (primary and media GT), VM
+//! migrations, the trigger that lands a second migration mid-recovery, and the verdict with the
+//! simulator's `summary:` line. The integration code a kernel author copies is in each example;
+//! nothing here is needed on real hardware.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::Version;
+use xe_sriov_vf::{GtId, HoldPoint, RecoveryHooks, Vf, WorkQueue};
+
+/// The GGTT base before any migration (the mock's integrated provisioning).
+pub const GGTT_BEFORE: u64 = 0x0020_0000;
+/// The GGTT base after the first migration.
+pub const GGTT_FIRST: u64 = 0x0030_0000;
+/// The GGTT base after the second one, which lands mid-recovery.
+pub const GGTT_SECOND: u64 = 0x0060_0000;
+
+const ABI: Version = Version::new(1, 27);
+
+/// The two GTs' GuCs: the primary GT and the media GT of an integrated part.
+pub static GUCS: [MockGuc; 2] = [
+    MockGuc::new(GtKind::Primary, ABI, Provisioning::integrated()),
+    MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
+];
+
+/// VM migrations so far (all GTs at once count as one, as in the simulator's summary).
+static VM_MIGRATIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// The VF's two GTs, on an integrated part with graphics IP 20.04 (Lunar Lake).
+pub fn two_gts() -> [Gt<&'static MockGuc>; 2] {
+    let info = |kind| GtInfo::new(kind, false, 2004);
+    [
+        Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
+        Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
+    ]
+}
+
+/// The destination host migrates the VM: every GuC moves the GGTT base to `ggtt_start`, enters
+/// VF_RESFIX_BLOCKED and raises SW_INT_0. Delivering the interrupts is the caller's part.
+pub fn migrate_vm(ggtt_start: u64) {
+    VM_MIGRATIONS.fetch_add(1, Ordering::AcqRel);
+    for guc in &GUCS {
+        guc.migrate(ggtt_start);
+    }
+}
+
+/// Fires once: at the first recovery pass's hold point before RESFIX_DONE on gt0.
+pub struct SecondMigration(AtomicBool);
+
+impl SecondMigration {
+    /// Armed: the next `due` at the right point returns true.
+    pub const fn armed() -> SecondMigration {
+        SecondMigration(AtomicBool::new(true))
+    }
+
+    /// Whether the second migration lands now (call from `RecoveryHooks::hold`).
+    pub fn due(&self, point: HoldPoint, gt: GtId) -> bool {
+        let due =
+            point == HoldPoint::BeforeDone && gt == GtId(0) && self.0.swap(false, Ordering::AcqRel);
+        if due {
+            println!(
+                "migration 2 lands mid-recovery (before RESFIX_DONE on gt0): GGTT -> {GGTT_SECOND:#x}"
+            );
+        }
+        due
+    }
+}
+
+/// Whether the GuC of every GT runs the VF.
+pub fn all_running() -> bool {
+    GUCS.iter().all(|g| g.state() == VfState::Running)
+}
+
+/// Prints each GT's final state and the summary line; success only if every GT is VF_RUNNING
+/// on the final GGTT base, the device is not wedged, and `also` holds.
+pub fn verdict<H: RecoveryHooks, Q: WorkQueue>(
+    vf: &Vf<&'static MockGuc, H, Q, 2>,
+    also: bool,
+) -> ExitCode {
+    let mut on_final_base = true;
+    for gt in 0..2u8 {
+        let start = vf
+            .with_gt(GtId(gt), |g| g.config().map(|c| c.ggtt_start))
+            .flatten();
+        on_final_base &= start == Some(GGTT_SECOND);
+        println!(
+            "gt{gt}: GGTT start {:#x}, {}",
+            start.unwrap_or(0),
+            GUCS[usize::from(gt)].state()
+        );
+    }
+    let s = vf.stats();
+    let states: Vec<&str> = GUCS.iter().map(|g| g.state().name()).collect();
+    println!(
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={}",
+        VM_MIGRATIONS.load(Ordering::Acquire),
+        s.recoveries,
+        s.deferred,
+        s.requeued,
+        if vf.is_wedged() { "yes" } else { "no" },
+        states.join(",")
+    );
+    if all_running() && !vf.is_wedged() && on_final_base && also {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
