@@ -375,58 +375,48 @@ impl fmt::Debug for Coordinator {
     }
 }
 
+/// Defines `Coordinator::new`, `const` where the atomics allow it (not under loom, whose
+/// atomics have no `const` constructor): one body for both.
+macro_rules! define_new {
+    ($($const:ident)?) => {
+        impl Coordinator {
+            /// A coordinator for a device with `num_gts` GTs (1..=[`MAX_GTS`]).
+            pub $($const)? fn new(
+                num_gts: usize,
+                policy: StartPolicy,
+            ) -> Result<Self, CoordinatorError> {
+                if num_gts == 0 {
+                    return Err(CoordinatorError::NoGts);
+                }
+                if num_gts > MAX_GTS {
+                    return Err(CoordinatorError::TooManyGts {
+                        requested: num_gts,
+                        max: MAX_GTS,
+                    });
+                }
+                Ok(Coordinator {
+                    state: AtomicUsize::new(0),
+                    signals_entered: AtomicUsize::new(0),
+                    signals_done: AtomicUsize::new(0),
+                    worker_busy: AtomicUsize::new(0),
+                    passes: AtomicUsize::new(0),
+                    deferrals: AtomicUsize::new(0),
+                    requeues: AtomicUsize::new(0),
+                    // num_gts <= MAX_GTS < 64.
+                    num_gts: num_gts as u8,
+                    policy,
+                })
+            }
+        }
+    };
+}
+
+#[cfg(not(loom))]
+define_new!(const);
+#[cfg(loom)]
+define_new!();
+
 impl Coordinator {
-    /// A coordinator for a device with `num_gts` GTs (1..=[`MAX_GTS`]).
-    #[cfg(not(loom))]
-    pub const fn new(num_gts: usize, policy: StartPolicy) -> Result<Self, CoordinatorError> {
-        if num_gts == 0 {
-            return Err(CoordinatorError::NoGts);
-        }
-        if num_gts > MAX_GTS {
-            return Err(CoordinatorError::TooManyGts {
-                requested: num_gts,
-                max: MAX_GTS,
-            });
-        }
-        Ok(Coordinator {
-            state: AtomicUsize::new(0),
-            signals_entered: AtomicUsize::new(0),
-            signals_done: AtomicUsize::new(0),
-            worker_busy: AtomicUsize::new(0),
-            passes: AtomicUsize::new(0),
-            deferrals: AtomicUsize::new(0),
-            requeues: AtomicUsize::new(0),
-            // num_gts <= MAX_GTS <= 60.
-            num_gts: num_gts as u8,
-            policy,
-        })
-    }
-
-    /// A coordinator for a device with `num_gts` GTs (1..=[`MAX_GTS`]).
-    #[cfg(loom)]
-    pub fn new(num_gts: usize, policy: StartPolicy) -> Result<Self, CoordinatorError> {
-        if num_gts == 0 {
-            return Err(CoordinatorError::NoGts);
-        }
-        if num_gts > MAX_GTS {
-            return Err(CoordinatorError::TooManyGts {
-                requested: num_gts,
-                max: MAX_GTS,
-            });
-        }
-        Ok(Coordinator {
-            state: AtomicUsize::new(0),
-            signals_entered: AtomicUsize::new(0),
-            signals_done: AtomicUsize::new(0),
-            worker_busy: AtomicUsize::new(0),
-            passes: AtomicUsize::new(0),
-            deferrals: AtomicUsize::new(0),
-            requeues: AtomicUsize::new(0),
-            num_gts: num_gts as u8,
-            policy,
-        })
-    }
-
     #[inline]
     fn gt_mask(&self) -> usize {
         mask_of(self.num_gts as usize)
