@@ -26,10 +26,15 @@ impl MailboxRegs {
 
     /// Whether `reg` is one of this mailbox's scratch registers, and which.
     pub const fn scratch_index(&self, reg: Reg) -> Option<usize> {
+        // `off - base` only when `off >= base`, so nothing can overflow whatever the offsets.
         let base = self.scratch0.offset();
         let off = reg.offset();
-        if off >= base && off < base + 4 * SCRATCH_COUNT as u32 && (off - base).is_multiple_of(4) {
-            Some(((off - base) / 4) as usize)
+        if off < base {
+            return None;
+        }
+        let delta = off - base;
+        if delta < 4 * SCRATCH_COUNT as u32 && delta.is_multiple_of(4) {
+            Some((delta / 4) as usize)
         } else {
             None
         }
@@ -128,6 +133,14 @@ mod tests {
         assert_eq!(PRIMARY_GT.scratch_index(Reg(0x190241)), None);
         assert_eq!(MEDIA_GT.scratch_index(Reg(0x190240)), None);
         assert_eq!(GtKind::Media.mailbox().doorbell, Reg(0x190304));
+        // Offsets near the top of the address space neither overflow nor wrap.
+        let top = MailboxRegs {
+            scratch0: Reg(u32::MAX - 7),
+            doorbell: Reg(0),
+        };
+        assert_eq!(top.scratch_index(Reg(u32::MAX - 3)), Some(1));
+        assert_eq!(top.scratch_index(Reg(3)), None);
+        assert_eq!(top.scratch(3), Reg(4), "scratch() wraps like Reg::nth");
     }
 
     #[test]
