@@ -253,7 +253,7 @@ pub enum PassOutcome {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Stats {
-    /// Migration interrupts signalled.
+    /// Migration interrupts received ([`Vf::migrated`] calls for a valid GT, wrapping).
     pub migrations_signalled: usize,
     /// Passes that had GTs to recover.
     pub recoveries: usize,
@@ -647,7 +647,9 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         Stats {
-            migrations_signalled: self.coordinator.migrations_signalled(),
+            migrations_signalled: self.migration_seq.iter().fold(0usize, |sum, seq| {
+                sum.wrapping_add(seq.load(Ordering::Relaxed))
+            }),
             recoveries: c.recoveries.load(Ordering::Relaxed),
             completed: c.completed.load(Ordering::Relaxed),
             deferred: c.deferred.load(Ordering::Relaxed),
