@@ -584,13 +584,20 @@ impl Coordinator {
     }
 
     /// Marks `gts` migrated again (ORs the bits back) and sets `QUEUED`, plus `OWED` under
-    /// [`StartPolicy::AllGts`] so that the pass takes them without waiting for the other GTs.
-    /// Returns whether this call flipped `QUEUED`. Thread context only.
-    fn give_back<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) -> bool {
+    /// [`StartPolicy::AllGts`] so that the pass takes them without waiting for the other GTs;
+    /// counts the hand-back in `counter` when `gts` holds a GT. Returns whether this call flipped
+    /// `QUEUED`. Thread context only.
+    fn give_back<Q: WorkQueue + ?Sized>(
+        &self,
+        gts: GtSet,
+        queue: &Q,
+        counter: &AtomicUsize,
+    ) -> bool {
         let bits = gts.bits() & self.gt_mask();
         if bits == 0 {
             return false;
         }
+        counter.fetch_add(1, Ordering::Relaxed);
         self.worker_busy.fetch_add(1, Ordering::Relaxed);
         let mut cur = self.state.load(Ordering::Acquire);
         let flipped = loop {
@@ -631,10 +638,7 @@ impl Coordinator {
     /// "Why a deferral owes a pass"). Does nothing once torn down or wedged. Call between
     /// [`begin`](Self::begin) and `finish`.
     pub fn defer<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
-        if gts.bits() & self.gt_mask() != 0 {
-            self.deferrals.fetch_add(1, Ordering::Relaxed);
-        }
-        let flipped = self.give_back(gts, queue);
+        let flipped = self.give_back(gts, queue, &self.deferrals);
         debug!(
             "migration recovery deferred, GT mask {:#x}, new pass queued: {}",
             gts.bits(),
@@ -648,10 +652,7 @@ impl Coordinator {
     /// work is owed, even if the GuC raises no fresh interrupt). Counted in
     /// [`requeues`](Self::requeues).
     pub fn requeue<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
-        if gts.bits() & self.gt_mask() != 0 {
-            self.requeues.fetch_add(1, Ordering::Relaxed);
-        }
-        let flipped = self.give_back(gts, queue);
+        let flipped = self.give_back(gts, queue, &self.requeues);
         info!(
             "VF migrated again during recovery, GT mask {:#x}, new pass queued: {}",
             gts.bits(),
