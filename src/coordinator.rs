@@ -557,7 +557,8 @@ impl Coordinator {
                 .state
                 .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire);
             // Planted bug for tests/loom.rs: the seed's "clear all flags with one blind store"
-            // (a swap of a value computed from an earlier load) loses a bit set in between.
+            // (a swap of a value computed from an earlier load) loses whatever changed in
+            // between: a GT bit set by a signal, or a signal's in-flight count.
             #[cfg(xe_sriov_vf_planted_bug)]
             let result = Ok::<usize, usize>(self.state.swap(new, Ordering::AcqRel));
             match result {
