@@ -192,22 +192,30 @@ impl Harness {
     }
 }
 
+/// One thread per GT, each reporting one migration of its GT.
+fn spawn_reporters(h: &Arc<Harness>) -> Vec<thread::JoinHandle<()>> {
+    (0..NUM_GTS)
+        .map(|g| {
+            let h = Arc::clone(h);
+            thread::spawn(move || {
+                h.migrate(g);
+            })
+        })
+        .collect()
+}
+
+/// A worker thread that runs [`Harness::worker`] with `looks`.
+fn spawn_worker(h: &Arc<Harness>, looks: usize) -> thread::JoinHandle<()> {
+    let h = Arc::clone(h);
+    thread::spawn(move || h.worker(looks))
+}
+
 /// (1) Two GTs report at the same time while a worker runs passes.
 fn concurrent_signals(policy: StartPolicy) {
     model(move || {
         let h = Harness::new(policy, PassMode::Normal);
-        let t: Vec<_> = (0..NUM_GTS)
-            .map(|g| {
-                let h = h.clone();
-                thread::spawn(move || {
-                    h.migrate(g);
-                })
-            })
-            .collect();
-        let w = {
-            let h = h.clone();
-            thread::spawn(move || h.worker(2))
-        };
+        let t = spawn_reporters(&h);
+        let w = spawn_worker(&h, 2);
         for t in t {
             t.join().unwrap();
         }
@@ -248,10 +256,7 @@ fn all_gts_late_flip() {
                 h.migrate(0);
             })
         };
-        let w = {
-            let h = h.clone();
-            thread::spawn(move || h.worker(2))
-        };
+        let w = spawn_worker(&h, 2);
         a.join().unwrap();
         b.join().unwrap();
         w.join().unwrap();
@@ -276,10 +281,7 @@ fn second_migration(policy: StartPolicy, mode: PassMode) {
             h.migrate(g);
         }
         assert!(h.queue.is_pending());
-        let w = {
-            let h = h.clone();
-            thread::spawn(move || h.worker(1))
-        };
+        let w = spawn_worker(&h, 1);
         // Second migration (every GT again under AllGts, one GT under AnyGt).
         let gts = if policy == StartPolicy::AllGts {
             NUM_GTS
@@ -338,18 +340,8 @@ fn teardown_race(policy: StartPolicy) {
         let h = Harness::new(policy, PassMode::Normal);
         // Two reporters, so that one can enter and leave `signal` while `teardown_wait` looks
         // at the counters and the other is still on its way to `queue()`.
-        let s: Vec<_> = (0..NUM_GTS)
-            .map(|g| {
-                let h = h.clone();
-                thread::spawn(move || {
-                    h.migrate(g);
-                })
-            })
-            .collect();
-        let w = {
-            let h = h.clone();
-            thread::spawn(move || h.worker(1))
-        };
+        let s = spawn_reporters(&h);
+        let w = spawn_worker(&h, 1);
         h.coord.teardown();
         let calls = close(&h);
         let begun = h.begun.load(SeqCst);
