@@ -1,127 +1,124 @@
-//! The lock-free migration coordinator: one per device, shared by the interrupt handlers of all
-//! its GTs and by the recovery worker.
+//! The lock-free migration coordinator: one per VF, shared by the interrupt handlers of all its
+//! GTs and by the recovery worker.
 //!
 //! When a VM is migrated, the GuC of every GT raises `SW_INT_0`. Each GT's interrupt handler calls
-//! [`Coordinator::signal`], which marks the GT and, when the [`StartPolicy`] says so, puts one
-//! device-wide recovery pass on the embedder's [`WorkQueue`]. The pass (thread context, written in
-//! [`recovery`](crate::recovery)) brackets its work with [`Coordinator::begin`] and
-//! [`Coordinator::finish`]; in between it may give its GTs back with [`Coordinator::defer`] (another
-//! migration is imminent, so sending `RESFIX_DONE` now would be wasted) or
-//! [`Coordinator::requeue`] (the GuC answered `VF_MIGRATED`: the GT moved again).
+//! [`Coordinator::signal`], which marks *that GT* for recovery and, when the [`StartPolicy`] says
+//! so, puts the recovery worker on the embedder's [`WorkQueue`]. The worker (thread context,
+//! written in [`recovery`](crate::recovery)) brackets a pass with [`Coordinator::begin`] and
+//! [`Coordinator::finish`] and, for each GT it recovers, reports the GT's progress with
+//! [`started`](Coordinator::started) (RESFIX_START was sent), [`fixed`](Coordinator::fixed) (the
+//! fixups returned) and [`done`](Coordinator::done) (the GuC accepted RESFIX_DONE), or hands the GT
+//! back with [`requeue`](Coordinator::requeue) (a `VF_MIGRATED` reply),
+//! [`defer`](Coordinator::defer) (legacy protocol: another recovery imminent) or
+//! [`postpone`](Coordinator::postpone) (the GT must wait for another one).
 //!
-//! This replaces the Linux seed (`xe_sriov_vf.c` of about 6.13), which tested every GT bit, then
-//! cleared the whole mask with a plain store (`WRITE_ONCE(gt_flags, 0)`) and queued the worker: a
-//! bit set by another GT between the test and the store was lost, and with it the next recovery.
-//! Later kernels moved the flags under a spinlock, which an interrupt handler can only take with
-//! interrupts disabled. Here every transition is a single atomic read-modify-write of one word.
+//! # Per-GT state, as kernel 7.0 keeps it
+//!
+//! Linux 7.0 keeps, per GT, `recovery_queued`, `recovery_inprogress` and `ggtt_need_fixes` under a
+//! spinlock. This coordinator keeps the same three flags per GT, as bits of one atomic word, so
+//! that the interrupt entry takes no lock:
+//!
+//! | flag | set by | cleared by |
+//! |---|---|---|
+//! | queued (`Q`) | `signal` (if not already set), `requeue`, `defer` | `started`: only after RESFIX_START was sent, so an interrupt that lands between the start of the GT's recovery and its RESFIX_START causes no second run (kernel commit "Reset recovery_queued after issuing RESFIX_START") |
+//! | in progress (`P`) | with `Q` | `done`, only if `Q` is clear (else the queued run follows: "another recovery imminent") |
+//! | needs fixes (`F`) | with `Q` | `fixed`, only if `Q` is clear: a report after RESFIX_START keeps the GGTT invalid until the next run's fixups |
+//!
+//! Because `F` and `P` are set in the same step as `Q` and cleared only while `Q` is clear,
+//! `Q` implies `F` and `P` at all times. [`recovery_pending`](Coordinator::recovery_pending) is
+//! `P` (the kernel's `recovery_inprogress`); [`needs_fixes`](Coordinator::needs_fixes) is `F`.
 //!
 //! # The state word
 //!
-//! All of the coordinator's state lives in one `AtomicUsize` (`usize::BITS` bits, `B` below):
+//! All of it lives in one `AtomicUsize` (`B` = `usize::BITS`, `M` = [`MAX_GTS`]):
 //!
 //! | bits | name | meaning |
 //! |---|---|---|
-//! | `B-8 .. B` | in flight | how many `signal` calls are between their announcement and their return (at most 255 at once: one per CPU taking a GuC interrupt, in practice) |
-//! | `B-9` | `WEDGED` | sticky: recovery failed, the device is wedged; nothing is queued or started any more |
-//! | `B-10` | `TEARDOWN` | sticky: the driver is going away; nothing is queued or started any more |
-//! | `B-11` | `RUNNING` | a recovery pass is between `begin()` and `finish()` (at most one) |
-//! | `B-12` | `QUEUED` | a pass has been (or is being) put on the work queue and has not yet begun |
-//! | `B-13` | `OWED` | [`StartPolicy::AllGts`] only: the queued pass takes the pending GTs even if not every GT has reported (set by `defer` and `requeue`) |
-//! | `0 .. num_gts` | GT bits | GT `n` was migrated and no pass has taken it yet |
+//! | `B-8 .. B` | in flight | how many `signal` calls are between their announcement and their return |
+//! | `B-9` | `WEDGED` | sticky: recovery failed, the device is wedged |
+//! | `B-10` | `TEARDOWN` | sticky: the driver is going away |
+//! | `B-11` | `RUNNING` | a worker pass is between `begin()` and `finish()` (at most one) |
+//! | `B-12` | `WORK` | the worker has been (or is being) put on the work queue and has not yet begun |
+//! | `3M .. 4M` | `R` per GT | [`StartPolicy::AllGts`] only: GT `n` reported since the last pass began (the seed's mask) |
+//! | `2M .. 3M` | `F` per GT | GT `n`'s GGTT needs fixes |
+//! | `M .. 2M` | `P` per GT | GT `n`'s recovery is in progress |
+//! | `0 .. M` | `Q` per GT | GT `n`'s recovery is queued (its RESFIX_START not yet sent) |
 //!
-//! So a device can have at most [`MAX_GTS`] GTs (51 on 64-bit targets, 19 on 32-bit ones); real
-//! hardware has one or two. [`Coordinator::new`] rejects more with
+//! So a VF can have at most [`MAX_GTS`] GTs (13 on 64-bit targets, 5 on 32-bit ones); real
+//! hardware has at most two tiles of two GTs. [`Coordinator::new`] rejects more with
 //! [`CoordinatorError::TooManyGts`], and [`Coordinator::signal`] answers [`Signal::InvalidGt`] for
 //! a GT id out of range instead of touching the word.
 //!
 //! # Transitions
 //!
-//! - `signal(gt)` (interrupt context) first announces itself with a `fetch_add` on the in-flight
-//!   count, which also reads the word, and retires with a `fetch_sub` before returning. In
-//!   between, [`StartPolicy::AnyGt`]: if the GT's bit and `QUEUED` are both set, nothing (a
-//!   pending pass covers it); else `fetch_or(gt | QUEUED)`, and whoever flipped `QUEUED` from 0
-//!   to 1 calls `queue.queue()`. [`StartPolicy::AllGts`]: if the GT's bit is set, nothing; else
-//!   `fetch_or(gt)`, and if that completed the set of GT bits and `QUEUED` was clear,
-//!   `fetch_or(QUEUED)`, and whoever flipped it calls `queue.queue()`.
-//! - `begin()` (worker): if exactly `QUEUED` is set among `QUEUED`, `RUNNING` and the sticky
-//!   flags, one compare-and-swap clears `QUEUED` and `OWED`, takes (clears) the GT bits and sets
-//!   `RUNNING`. Under `AllGts` it takes the bits only when all of them are set or `OWED` is (else
-//!   it takes none and the pass is empty), so a GT that reported early keeps waiting for the
-//!   others. Anything else (no `QUEUED`: a spurious run;
-//!   `RUNNING`: a run while another pass runs; a sticky flag) returns `None` and changes nothing.
-//! - `defer(gts)` (another recovery is imminent) and `requeue(gts)` (a `VF_MIGRATED` reply),
-//!   worker, inside a pass: OR the bits back and set `QUEUED`, and `OWED` under `AllGts`.
-//! - `finish()` (worker): `fetch_and(!RUNNING)`; if `QUEUED` was set (a signal, defer or requeue
-//!   came during the pass, or a `begin()` was refused because this pass was running), call
-//!   `queue.queue()` again (after announcing the call and re-checking for a sticky flag, see
-//!   invariant 4).
+//! - `signal(gt)` (interrupt context) announces itself with a `fetch_add` on the in-flight count,
+//!   which also reads the word, and retires with a `fetch_sub`. In between, if the GT's `Q` is
+//!   already set, nothing (its recovery has not sent RESFIX_START yet, so it covers this report).
+//!   Else [`StartPolicy::AnyGt`]: `fetch_or(Q|P|F of gt | WORK)`; whoever flipped `WORK` calls
+//!   `queue.queue()`. [`StartPolicy::AllGts`]: `fetch_or(R of gt)`, plus `Q|P|F` if `Q` was
+//!   clear; if that made every GT's `R` set, `fetch_or(WORK)`, and whoever flipped `WORK` calls
+//!   `queue.queue()`.
+//! - `begin()` (worker): if exactly `WORK` is set among `WORK`, `RUNNING` and the sticky flags,
+//!   one compare-and-swap clears `WORK` (and every `R`) and sets `RUNNING`, and the pass gets
+//!   the queued GTs. The `Q` bits stay: each is cleared by that GT's `started`.
+//! - `started`, `fixed`, `done` (worker, inside a pass): see the table above; one read-modify-write
+//!   each.
+//! - `requeue`, `defer`, `postpone` (worker): set `Q|P|F` of the GTs and `WORK`, under either
+//!   policy; outside a pass the call that flipped `WORK` queues, inside one `finish` does.
+//! - `finish()` (worker): `fetch_and(!RUNNING)`; if `WORK` was set (a report came during the pass
+//!   and its run was refused), call `queue.queue()` again (after announcing the call and
+//!   re-checking for a sticky flag, see invariant 4).
 //! - `wedge()` / `teardown()`: `fetch_or` of the sticky flag.
 //!
 //! # Invariants
 //!
-//! 1. **No migration is lost.** A GT bit, once set, stays set until a `begin()` takes it in the
-//!    same atomic step that clears `QUEUED` and sets `RUNNING`. That pass then either completes
-//!    the recovery of the GT, or gives the bit back with `defer`/`requeue`, or the device is
-//!    wedged. No operation clears a GT bit it has not read in the same atomic step.
-//! 2. **A set `QUEUED` always leads to a run.** The operation that flips `QUEUED` from 0 to 1 calls
-//!    `queue()` after the flip; a `begin()` that sees `QUEUED` either clears it (and is that run) or
-//!    is refused because `RUNNING` is set, and then the running pass's `finish()` still sees
-//!    `QUEUED` (only a `begin()` clears it, and none can succeed while `RUNNING` is set) and queues
-//!    again. Under `AnyGt` a GT bit is never set without `QUEUED`; under `AllGts` a complete set
-//!    of GT bits is never left without `QUEUED`.
-//! 3. **Never two passes.** `RUNNING` is set only by a successful `begin()` that saw it clear, and
-//!    cleared only by `finish()`.
+//! 1. **No report is lost.** A GT's `Q` stays set until the worker sent that GT's RESFIX_START
+//!    (or refused the migration as unsupported); a report that finds `Q` clear sets it. So every
+//!    report is followed by a RESFIX_START sent after it, and that start's configuration query
+//!    sees the GuC's state at least as new as the report.
+//! 2. **A queued GT always leads to a run.** Under `AnyGt` `Q` is set together with `WORK` (or
+//!    `WORK` was already set and no `begin()` has consumed it), and a `begin()` refused because a
+//!    pass is running leaves `WORK` for that pass's `finish()`, which queues again. Under
+//!    `AllGts` a complete set of `R` bits is never left without `WORK`, and a hand-back always
+//!    sets `WORK`.
+//! 3. **Never two passes.** `RUNNING` is set only by a successful `begin()` that saw it clear.
 //! 4. **Nothing after teardown or wedge.** Once a sticky flag is in the word, no `signal` queues,
-//!    no `begin()` succeeds, no `finish()`, `defer` or `requeue` queues. Every caller of `queue()`
-//!    announces itself and reads the state word in one read-modify-write or in that order
-//!    (`signal`: the in-flight `fetch_add` on the word itself; `finish`: a counter, then a
-//!    `fetch_or(0)` re-check), so for each of them
-//!    either the sticky flag came first in the word's modification order and it does not queue,
-//!    or [`Coordinator::is_idle`] sees the announcement until its `queue()` has returned. After
-//!    `teardown()` and a `teardown_wait()` that returned `true`, no pass is running, none will
-//!    begin, and the coordinator will never call `queue()` again: the embedder can cancel and free
-//!    its work item. (A lock would give the same guarantee only by being taken in the interrupt
-//!    handler.)
+//!    no `begin()` succeeds, no `finish()`, `requeue`, `defer` or `postpone` queues. Every caller
+//!    of `queue()` announces itself and reads the state word in one read-modify-write or in that
+//!    order, so either the sticky flag came first and it does not queue, or
+//!    [`Coordinator::is_idle`] sees the announcement until its `queue()` has returned. After
+//!    `teardown()` and a `teardown_wait()` that returned `true`, the coordinator will never call
+//!    `queue()` again: the embedder can cancel and free its work item.
+//! 5. **One GT's report never re-runs another GT.** Under `AnyGt` a report touches only its own
+//!    GT's bits and `WORK`; the pass it queues recovers the GTs that are queued, nothing else.
 //!
-//! # Why a deferral owes a pass
+//! # `AllGts`: the seed's mask, and why a hand-back owes a pass
 //!
-//! A GT handed back by a pass (deferred, or answered `VF_MIGRATED`) is owed a pass, under either
-//! policy. Under `AllGts` one could instead wait for the new migration's interrupts to report
-//! every GT again (the seed does), but interrupts coalesce: two migrations of GT 0 set one bit,
-//! a pass consumes it, and GT 1's late interrupt then waits for a report from GT 0 that never
-//! comes, with GT 1 left `VF_RESFIX_BLOCKED`. The VF cannot tell a late interrupt from a new
-//! one, so liveness has to win: the owed pass runs. The price, under `AllGts` only, is that a
-//! late interrupt arriving after the owed pass already recovered its GT leaves a lone bit that
-//! waits for the other GTs' next reports; until then that GT counts as "migration pending"
-//! (`recovery_imminent()`, and `Vf::ggtt_valid` is conservatively `false`). Under `AnyGt` a lone
-//! bit simply costs one redundant pass. `AnyGt` is the default for that reason.
+//! Under `AllGts` every report sets its GT's `R` bit, also one that its GT's queued recovery
+//! covers (the seed's `gt_flags` mask); the worker is queued when every `R` is set, and a pass
+//! clears them as it begins. A GT handed back by a pass (re-queued after `VF_MIGRATED`,
+//! deferred, postponed) is owed a pass: one could instead wait for the new migration's
+//! interrupts to report every GT again (the seed does), but interrupts coalesce, so that wait may
+//! never end. The price, under `AllGts` only, is that a late interrupt arriving after its GT's
+//! RESFIX_START leaves that GT queued until the other GTs next report; until then the GT counts
+//! as "recovery pending" and its GGTT as not valid. `AnyGt` is the default.
 //!
 //! # Why the interrupt entry is wait-free
 //!
-//! [`Coordinator::signal`] performs a fixed number of atomic read-modify-writes and no loop. The
-//! common case, a second GT reporting a migration a pending pass already covers, is two: the
-//! in-flight `fetch_add`, which also reads the word, and the retiring `fetch_sub`. The call that
-//! queues a pass adds one `fetch_or` (and the `AllGts` call that completes the set a second one
-//! to set `QUEUED`), plus the embedder's `queue()` (itself required to be non-blocking). It never
-//! retries, never spins on another CPU's progress and never takes a lock, so it is safe in a hard
-//! interrupt handler, in an NMI-like context, and on a CPU that interrupted the worker in the
-//! middle of a pass: its latency is bounded whatever the other CPUs do. The `AllGts` path sets
-//! `QUEUED` with a second `fetch_or` rather than a compare-and-swap retry loop; the price is that a
-//! late flip can queue a pass after another pass already took the set, which `begin()` then runs
-//! empty (see above). Only the worker side uses compare-and-swap loops, which retry only when
+//! [`Coordinator::signal`] performs a fixed number of atomic read-modify-writes and no loop: two
+//! when the GT is already queued (the in-flight `fetch_add`, which also reads the word, and the
+//! retiring `fetch_sub`), three when it marks the GT, four for the `AllGts` call that completes
+//! the set; plus the embedder's `queue()` (itself required to be non-blocking) when it is the
+//! call that queues. It never retries, never spins on another CPU's progress and never takes a
+//! lock, so it is safe in a hard interrupt handler and on a CPU that interrupted the worker in the
+//! middle of a pass. Only the worker side uses compare-and-swap loops, which retry only when
 //! another CPU changed the word.
-//!
-//! Keeping the in-flight count in the state word is what keeps the common case at two: the
-//! announcement is the read, and [`Coordinator::is_idle`] sees flags and in-flight calls in one
-//! consistent load. The count sits in the top bits, so even more than 255 calls at once could
-//! not carry into a flag (they would make `is_idle` answer early, not corrupt the state).
 //!
 //! # Size
 //!
 //! A coordinator is five `AtomicUsize` words (the state word and four counters) plus the GT count
 //! and the policy, so `size_of::<Coordinator>()` is `6 * size_of::<usize>()`: **48 bytes on 64-bit
-//! targets** (within one cache line), 24 bytes on 32-bit ones. (Under `--cfg loom` the atomics are loom's
-//! and the size differs.)
+//! targets**, 24 bytes on 32-bit ones. (Under `--cfg loom` the atomics are loom's.)
 //!
 //! # Example
 //!
@@ -134,23 +131,23 @@
 //!
 //! // Interrupt handler of GT 1 (SW_INT_0 seen):
 //! assert_eq!(coord.signal(GtId(1), &QUEUE), Signal::Queued);
+//! assert!(coord.recovery_pending(GtId(1)) && coord.needs_fixes(GtId(1)));
 //!
 //! // Later, in thread context (the embedder's idle loop):
 //! while QUEUE.take() {
 //!     if let Some(gts) = coord.begin() {
 //!         for gt in gts.iter() {
-//!             // re-query GT `gt`, apply fixups...
-//!             let _ = gt;
-//!         }
-//!         if coord.recovery_imminent() {
-//!             coord.defer(gts, &QUEUE); // skip RESFIX_DONE, a new pass follows
-//!         } else {
-//!             // send RESFIX_DONE to every GT in `gts`
+//!             // send RESFIX_START to `gt`, then:
+//!             coord.started(gt);
+//!             // re-query `gt`, apply its fixups, then:
+//!             coord.fixed(gt);
+//!             // send RESFIX_DONE; once the GuC accepted it:
+//!             coord.done(gt);
 //!         }
 //!         coord.finish(&QUEUE);
 //!     }
 //! }
-//! assert!(coord.pending_gts().is_empty());
+//! assert!(!coord.recovery_pending(GtId(1)) && !coord.needs_fixes(GtId(1)));
 //! ```
 
 use core::fmt;
@@ -158,9 +155,9 @@ use core::fmt;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::workqueue::WorkQueue;
 
-/// Most GTs one coordinator can track: the state word's bits minus the in-flight count (8 bits)
-/// and the five flag bits.
-pub const MAX_GTS: usize = usize::BITS as usize - 13;
+/// Most GTs one coordinator can track: four bits per GT in the state word, beside the in-flight
+/// count (8 bits) and the four flag bits.
+pub const MAX_GTS: usize = (usize::BITS as usize - 12) / 4;
 
 /// Width of the in-flight `signal` count in the top bits of the state word.
 const IN_FLIGHT_BITS: u32 = 8;
@@ -172,18 +169,29 @@ const IN_FLIGHT_MASK: usize = !0 << (usize::BITS - IN_FLIGHT_BITS);
 const WEDGED: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 1);
 const TEARDOWN: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 2);
 const RUNNING: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 3);
-const QUEUED: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 4);
+const WORK: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 4);
 const STICKY: usize = WEDGED | TEARDOWN;
-/// Under [`StartPolicy::AllGts`]: the queued pass takes the pending GTs even if not all have
-/// reported (a `requeue` owes them a pass).
-const OWED: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 5);
 /// The flags that decide whether a pass may begin.
-const RUN_FLAGS: usize = WEDGED | TEARDOWN | RUNNING | QUEUED;
-const FLAGS: usize = RUN_FLAGS | OWED;
-/// Every bit that can hold a GT, whatever the GT count.
-const ALL_GT_BITS: usize = !(FLAGS | IN_FLIGHT_MASK);
+const RUN_FLAGS: usize = WEDGED | TEARDOWN | RUNNING | WORK;
 
-/// Index of a GT (graphics tile / media GT) within its device, `0..num_gts`.
+/// The `P` (in progress) bits of the GTs in `q` (a mask of `Q` bits).
+const fn p_of(q: usize) -> usize {
+    q << MAX_GTS
+}
+
+/// The `F` (needs fixes) bits of the GTs in `q` (a mask of `Q` bits).
+const fn f_of(q: usize) -> usize {
+    q << (2 * MAX_GTS)
+}
+
+/// The `R` (reported since the last pass began; [`StartPolicy::AllGts`] only) bits of the GTs in
+/// `q` (a mask of `Q` bits).
+const fn r_of(q: usize) -> usize {
+    q << (3 * MAX_GTS)
+}
+
+/// Index of a GT within its VF, `0..num_gts`. Not a tile: see
+/// [`TileId`](crate::tile::TileId).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GtId(pub u8);
@@ -212,7 +220,7 @@ impl GtSet {
 
     /// The set whose bit mask is `bits`, without the bits at or above [`MAX_GTS`].
     pub const fn from_bits(bits: usize) -> Self {
-        GtSet(bits & ALL_GT_BITS)
+        GtSet(bits & mask_of(MAX_GTS))
     }
 
     /// The bit mask (bit `n` = `GtId(n)`).
@@ -234,6 +242,18 @@ impl GtSet {
         new
     }
 
+    /// Removes `gt`; returns whether it was a member.
+    pub fn remove(&mut self, gt: GtId) -> bool {
+        let was = self.contains(gt);
+        self.0 &= !bit_of(gt);
+        was
+    }
+
+    /// The GTs in `self` or `other`.
+    pub const fn union(self, other: GtSet) -> GtSet {
+        GtSet(self.0 | other.0)
+    }
+
     /// Number of GTs in the set.
     pub const fn len(self) -> usize {
         self.0.count_ones() as usize
@@ -253,7 +273,7 @@ impl GtSet {
             }
             let n = rest.trailing_zeros();
             rest &= rest - 1;
-            // n < MAX_GTS <= 60, so it fits a u8.
+            // n < MAX_GTS <= 17, so it fits a u8.
             Some(GtId(n as u8))
         })
     }
@@ -284,21 +304,21 @@ const fn bit_of(gt: GtId) -> usize {
 /// The bits of GTs `0..n`, `n` clamped to [`MAX_GTS`].
 const fn mask_of(n: usize) -> usize {
     let n = if n > MAX_GTS { MAX_GTS } else { n };
-    // n <= 60 < usize::BITS on every target with MAX_GTS >= 1, so the shift cannot overflow.
+    // n <= 17 < usize::BITS, so the shift cannot overflow.
     (1usize << n) - 1
 }
 
-/// When the first recovery pass after a migration is queued.
+/// When the worker is queued after a migration.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum StartPolicy {
     /// Queue only when every GT has reported the migration; the pass then recovers all of them
-    /// (the Linux seed, about 6.13). GTs a pass defers or re-queues are owed a pass that does not
-    /// wait; a late interrupt can leave its GT counted as pending until the other GTs next
-    /// report (see the module docs, "Why a deferral owes a pass").
+    /// (the Linux seed, about 6.13). GTs a pass hands back are owed a pass that does not wait; a
+    /// late interrupt can leave its GT queued until the other GTs next report (see the module
+    /// docs, "Why a hand-back owes a pass under `AllGts`").
     AllGts,
-    /// Queue on the first report; a pass recovers only the GTs whose bits it took (Linux 6.17 and
-    /// later).
+    /// Queue on any GT's report; a pass recovers the GTs that are queued, and one GT's report
+    /// never re-runs or defers another GT's recovery (kernel 7.0's per-GT recovery).
     AnyGt,
 }
 
@@ -331,18 +351,18 @@ impl fmt::Display for CoordinatorError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for CoordinatorError {}
+impl core::error::Error for CoordinatorError {}
 
 /// What [`Coordinator::signal`] did.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Signal {
-    /// This call queued a recovery pass (it called `queue.queue()`).
+    /// This call queued the worker (it called `queue.queue()`).
     Queued,
-    /// A pass is already queued and has not begun; it will take this GT.
+    /// The GT's recovery is already queued (its RESFIX_START not yet sent), or the worker is:
+    /// nothing more to do.
     AlreadyPending,
-    /// [`StartPolicy::AllGts`]: the GT is marked; the pass is queued when the others report.
+    /// [`StartPolicy::AllGts`]: the GT is marked; the worker is queued when the others report.
     WaitingForOtherGts,
     /// The coordinator is torn down or the device is wedged: nothing is queued.
     Ignored,
@@ -351,17 +371,17 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// Whether this call queued a recovery pass.
+    /// Whether this call queued the worker.
     pub const fn queued(self) -> bool {
         matches!(self, Signal::Queued)
     }
 }
 
-/// The lock-free migration coordinator of one device. See the [module docs](self).
+/// The lock-free migration coordinator of one VF. See the [module docs](self).
 pub struct Coordinator {
-    /// In-flight `signal` count, flags and GT bits, see the module docs.
+    /// In-flight `signal` count, flags and per-GT bits, see the module docs.
     state: AtomicUsize,
-    /// Worker-side calls (`finish`, `defer`, `requeue`) that may still call `queue()`.
+    /// Worker-side calls (`finish` and the hand-backs) that may still call `queue()`.
     worker_busy: AtomicUsize,
     /// Successful `begin()` calls.
     passes: AtomicUsize,
@@ -376,11 +396,14 @@ pub struct Coordinator {
 impl fmt::Debug for Coordinator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.state.load(Ordering::Acquire);
+        let m = self.gt_mask();
         f.debug_struct("Coordinator")
             .field("num_gts", &self.num_gts)
             .field("policy", &self.policy)
-            .field("pending", &GtSet(s & self.gt_mask()))
-            .field("queued", &(s & QUEUED != 0))
+            .field("queued", &GtSet(s & m))
+            .field("in_progress", &GtSet((s >> MAX_GTS) & m))
+            .field("needs_fixes", &GtSet((s >> (2 * MAX_GTS)) & m))
+            .field("work_queued", &(s & WORK != 0))
             .field("running", &(s & RUNNING != 0))
             .field("torn_down", &(s & TEARDOWN != 0))
             .field("wedged", &(s & WEDGED != 0))
@@ -417,7 +440,7 @@ macro_rules! define_new {
                     passes: AtomicUsize::new(0),
                     deferrals: AtomicUsize::new(0),
                     requeues: AtomicUsize::new(0),
-                    // num_gts <= MAX_GTS < 64.
+                    // num_gts <= MAX_GTS < 256.
                     num_gts: num_gts as u8,
                     policy,
                 })
@@ -437,56 +460,81 @@ impl Coordinator {
         mask_of(self.num_gts as usize)
     }
 
-    /// Whether the policy says a pass should be queued for these GT bits.
+    /// The `Q` bit of `gt`, or `None` when `gt` is out of range.
     #[inline]
-    fn policy_satisfied(&self, gt_bits: usize) -> bool {
-        match self.policy {
-            StartPolicy::AnyGt => gt_bits != 0,
-            StartPolicy::AllGts => gt_bits == self.gt_mask(),
-        }
+    fn q_bit(&self, gt: GtId) -> Option<usize> {
+        (gt.0 < self.num_gts).then(|| 1usize << gt.0)
     }
 
     /// GT `gt` reported a migration (`SW_INT_0`): the interrupt-context entry.
     ///
-    /// Wait-free: two atomic read-modify-writes when the migration is already covered by a
-    /// pending pass (announce-and-read, retire), three when this call queues (`AnyGt`) or sets
-    /// its GT bit (`AllGts`), four for the `AllGts` call that completes the set; plus
-    /// `queue.queue()` when this call is the one that queues. No loop, no lock, no allocation.
-    /// Never queues once the coordinator is torn down or wedged. An out-of-range `gt` touches
-    /// nothing and returns [`Signal::InvalidGt`].
+    /// Wait-free: two atomic read-modify-writes when the GT's recovery is already queued
+    /// (announce-and-read, retire), three when this call marks the GT, four for the `AllGts`
+    /// call that completes the set; plus `queue.queue()` when this call is the one that queues.
+    /// No loop, no lock, no allocation. Never queues once the coordinator is torn down or
+    /// wedged. An out-of-range `gt` touches nothing and returns [`Signal::InvalidGt`].
     #[inline]
     pub fn signal<Q: WorkQueue + ?Sized>(&self, gt: GtId, queue: &Q) -> Signal {
-        if gt.0 >= self.num_gts {
+        let Some(q) = self.q_bit(gt) else {
             return Signal::InvalidGt;
-        }
-        let bit = 1usize << gt.0;
+        };
         // Announce this call (see `is_idle`) and read the word in the same step: it is a
         // read-modify-write, so `prev` is the newest value in the word's modification order.
         let prev = self.state.fetch_add(IN_FLIGHT_ONE, Ordering::AcqRel);
         let outcome = if prev & STICKY != 0 {
             Signal::Ignored
+        } else if prev & q != 0 && self.policy == StartPolicy::AnyGt {
+            // Queued and its RESFIX_START not yet sent: that recovery covers this report.
+            Signal::AlreadyPending
+        } else if prev & q != 0 {
+            // Covered by the queued recovery too, but under AllGts it still counts as this GT's
+            // report for the next pass (the seed's mask: every report sets its bit).
+            let r = r_of(q);
+            let prev = self.state.fetch_or(r, Ordering::AcqRel);
+            let all = r_of(self.gt_mask());
+            if prev & STICKY != 0 {
+                Signal::Ignored
+            } else if (prev | r) & all != all {
+                Signal::WaitingForOtherGts
+            } else if prev & WORK != 0 {
+                Signal::AlreadyPending
+            } else {
+                let prev = self.state.fetch_or(WORK, Ordering::AcqRel);
+                self.queue_if_flipped(prev, queue)
+            }
         } else {
+            let mark = q | p_of(q) | f_of(q);
             match self.policy {
-                StartPolicy::AnyGt => self.signal_any(bit, prev, queue),
-                StartPolicy::AllGts => self.signal_all(bit, prev, queue),
+                StartPolicy::AnyGt => {
+                    let prev = self.state.fetch_or(mark | WORK, Ordering::AcqRel);
+                    self.queue_if_flipped(prev, queue)
+                }
+                StartPolicy::AllGts => {
+                    let prev = self.state.fetch_or(mark | r_of(q), Ordering::AcqRel);
+                    let all = r_of(self.gt_mask());
+                    if prev & STICKY != 0 {
+                        Signal::Ignored
+                    } else if (prev | r_of(q)) & all != all {
+                        Signal::WaitingForOtherGts
+                    } else if prev & WORK != 0 {
+                        Signal::AlreadyPending
+                    } else {
+                        let prev = self.state.fetch_or(WORK, Ordering::AcqRel);
+                        self.queue_if_flipped(prev, queue)
+                    }
+                }
             }
         };
         self.state.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
         outcome
     }
 
-    /// `signal` under `AnyGt`, given the word as the announcement read it.
+    /// After a `fetch_or` that included `WORK` and returned `prev`: queue if this call flipped it.
     #[inline]
-    fn signal_any<Q: WorkQueue + ?Sized>(&self, bit: usize, prev: usize, queue: &Q) -> Signal {
-        if prev & (bit | QUEUED) == bit | QUEUED {
-            // The GT is marked and a pass is pending that has not begun (a `begin` clears the
-            // bit and `QUEUED` in one step, after this announcement): that pass covers us.
-            return Signal::AlreadyPending;
-        }
-        let prev = self.state.fetch_or(bit | QUEUED, Ordering::AcqRel);
+    fn queue_if_flipped<Q: WorkQueue + ?Sized>(&self, prev: usize, queue: &Q) -> Signal {
         if prev & STICKY != 0 {
             Signal::Ignored
-        } else if prev & QUEUED != 0 {
+        } else if prev & WORK != 0 {
             Signal::AlreadyPending
         } else {
             queue.queue();
@@ -494,73 +542,37 @@ impl Coordinator {
         }
     }
 
-    /// `signal` under `AllGts`, given the word as the announcement read it.
-    #[inline]
-    fn signal_all<Q: WorkQueue + ?Sized>(&self, bit: usize, prev: usize, queue: &Q) -> Signal {
-        let mask = self.gt_mask();
-        if prev & bit != 0 {
-            // Already marked and not yet taken: setting it again changes nothing. If the set is
-            // complete, `QUEUED` is set or is about to be set by the call that completed it.
-            return if prev & mask == mask {
-                Signal::AlreadyPending
-            } else {
-                Signal::WaitingForOtherGts
-            };
-        }
-        let prev = self.state.fetch_or(bit, Ordering::AcqRel);
-        let now = prev | bit;
-        if prev & STICKY != 0 {
-            Signal::Ignored
-        } else if now & mask != mask {
-            Signal::WaitingForOtherGts
-        } else if prev & QUEUED != 0 {
-            Signal::AlreadyPending
-        } else {
-            let prev = self.state.fetch_or(QUEUED, Ordering::AcqRel);
-            if prev & STICKY != 0 {
-                Signal::Ignored
-            } else if prev & QUEUED != 0 {
-                Signal::AlreadyPending
-            } else {
-                queue.queue();
-                Signal::Queued
-            }
-        }
-    }
-
-    /// Starts a recovery pass (thread context, from the queued work item).
+    /// Starts a worker pass (thread context, from the queued work item).
     ///
-    /// If a pass is queued, none is running and the coordinator is neither torn down nor wedged,
-    /// atomically clears `QUEUED`, takes the pending GTs and marks the pass running, and returns
-    /// the GTs to recover (possibly empty: then just call [`finish`](Self::finish)). Under
-    /// [`StartPolicy::AllGts`] the set is either all GTs or empty.
+    /// If the worker is queued, no pass is running and the coordinator is neither torn down nor
+    /// wedged, atomically clears `WORK` (and, under [`StartPolicy::AllGts`], the reports
+    /// counted since the last pass) and marks the pass running, and returns the GTs to recover:
+    /// the queued ones. The set may be empty: then just call [`finish`](Self::finish). The GTs
+    /// stay queued until [`started`](Self::started).
     ///
     /// Returns `None` when there is nothing to do: a spurious run, a run while another pass is
-    /// running (`QUEUED` stays set and that pass's `finish` queues again), or after teardown or
+    /// running (`WORK` stays set and that pass's `finish` queues again), or after teardown or
     /// wedge. After `None`, do not call `finish`.
+    #[must_use]
     pub fn begin(&self) -> Option<GtSet> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
-            if cur & RUN_FLAGS != QUEUED {
+            if cur & RUN_FLAGS != WORK {
                 trace!("migration pass not started (state {:#x})", cur);
                 return None;
             }
-            let bits = cur & self.gt_mask();
-            let take = if self.policy_satisfied(bits) || cur & OWED != 0 {
-                bits
-            } else {
-                0
-            };
-            let new = (cur & !(QUEUED | OWED | take)) | RUNNING;
+            let mask = self.gt_mask();
+            let take = cur & mask;
+            let new = (cur & !(WORK | r_of(mask))) | RUNNING;
             #[cfg(not(xe_sriov_vf_planted_bug))]
             let result = self
                 .state
                 .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire);
-            // Planted bug for tests/loom.rs: the seed's "clear all flags with one blind store"
+            // Planted bug for tests/loom.rs: the seed's "clear the flags with one blind store"
             // (a swap of a value computed from an earlier load) loses whatever changed in
-            // between: a GT bit set by a signal, or a signal's in-flight count.
+            // between: a GT's queued bit set by a signal, or a signal's in-flight count.
             #[cfg(xe_sriov_vf_planted_bug)]
-            let result = Ok::<usize, usize>(self.state.swap(new, Ordering::AcqRel));
+            let result = Ok::<usize, usize>(self.state.swap(new & !mask, Ordering::AcqRel));
             match result {
                 Ok(_) => {
                     // Only the pass that set RUNNING writes here, and passes are ordered by
@@ -575,41 +587,74 @@ impl Coordinator {
         }
     }
 
-    /// Whether another recovery pass is coming: a GT bit is set or a pass is queued (the seed's
-    /// `vf_post_migration_imminent`). A running pass that sees `true` should
-    /// [`defer`](Self::defer) instead of sending `RESFIX_DONE`. Always `false` once torn down or
-    /// wedged, since no pass will come.
-    pub fn recovery_imminent(&self) -> bool {
-        let s = self.state.load(Ordering::Acquire);
-        s & STICKY == 0 && s & (self.gt_mask() | QUEUED) != 0
+    /// RESFIX_START was sent for `gt` (or, on the legacy protocol, its recovery began): clears its
+    /// queued flag. A report from now on queues another run of this GT. Worker only.
+    pub fn started(&self, gt: GtId) {
+        if let Some(q) = self.q_bit(gt) {
+            self.state.fetch_and(!q, Ordering::AcqRel);
+        }
     }
 
-    /// Marks `gts` migrated again (ORs the bits back) and sets `QUEUED`, plus `OWED` under
-    /// [`StartPolicy::AllGts`] so that the pass takes them without waiting for the other GTs;
-    /// counts the hand-back in `counter` when `gts` holds a GT. Returns whether this call flipped
-    /// `QUEUED`. Thread context only.
+    /// Clears a flag of `gt` (`flag_of(q)`) unless the GT is queued again; returns whether it did.
+    fn clear_unless_queued(&self, gt: GtId, flag_of: fn(usize) -> usize) -> bool {
+        let Some(q) = self.q_bit(gt) else {
+            return false;
+        };
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & q != 0 {
+                return false;
+            }
+            match self.state.compare_exchange(
+                cur,
+                cur & !flag_of(q),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// `gt`'s fixups (its tile's GGTT and its own) returned: clears its needs-fixes flag, unless
+    /// the GT was reported again since its RESFIX_START (then the GGTT stays invalid until the
+    /// next run's fixups). Returns whether the flag was cleared. Worker only.
+    pub fn fixed(&self, gt: GtId) -> bool {
+        self.clear_unless_queued(gt, f_of)
+    }
+
+    /// The GuC accepted `gt`'s RESFIX_DONE: clears its in-progress flag, unless the GT was reported
+    /// again since its RESFIX_START ("another recovery imminent": the queued run follows).
+    /// Returns whether the flag was cleared. Worker only.
+    pub fn done(&self, gt: GtId) -> bool {
+        self.clear_unless_queued(gt, p_of)
+    }
+
+    /// Marks `gts` queued again (with in-progress and needs-fixes) and queues the worker, under
+    /// either policy (the pass owes them a run: no waiting for other GTs); counts the hand-back
+    /// in `counter` when given and `gts` holds a GT. Returns whether this call flipped `WORK`.
+    /// Thread context only.
     fn give_back<Q: WorkQueue + ?Sized>(
         &self,
         gts: GtSet,
         queue: &Q,
-        counter: &AtomicUsize,
+        counter: Option<&AtomicUsize>,
     ) -> bool {
         let bits = gts.bits() & self.gt_mask();
         if bits == 0 {
             return false;
         }
-        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         self.worker_busy.fetch_add(1, Ordering::Relaxed);
         let mut cur = self.state.load(Ordering::Acquire);
         let flipped = loop {
             if cur & STICKY != 0 {
                 break false;
             }
-            let owed = match self.policy {
-                StartPolicy::AnyGt => 0,
-                StartPolicy::AllGts => OWED,
-            };
-            let new = cur | bits | QUEUED | owed;
+            let new = cur | bits | p_of(bits) | f_of(bits) | WORK;
             if new == cur {
                 break false;
             }
@@ -618,7 +663,7 @@ impl Coordinator {
                 .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
-                    let flipped = new & QUEUED != 0 && cur & QUEUED == 0;
+                    let flipped = cur & WORK == 0;
                     // Inside a pass (RUNNING set) `finish` queues; outside one, queue now.
                     if flipped && cur & RUNNING == 0 {
                         queue.queue();
@@ -632,28 +677,12 @@ impl Coordinator {
         flipped
     }
 
-    /// The running pass skips `RESFIX_DONE` for `gts` because another recovery is imminent: their
-    /// bits are set again and a pass is queued that takes them (by this call when no pass is
-    /// running, else by the running pass's [`finish`](Self::finish)); under
-    /// [`StartPolicy::AllGts`] that pass does not wait for the other GTs (see the module docs,
-    /// "Why a deferral owes a pass"). Does nothing once torn down or wedged. Call between
-    /// [`begin`](Self::begin) and `finish`.
-    pub fn defer<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
-        let flipped = self.give_back(gts, queue, &self.deferrals);
-        debug!(
-            "migration recovery deferred, GT mask {:#x}, new pass queued: {}",
-            gts.bits(),
-            flipped
-        );
-    }
-
-    /// A GuC reply `VF_MIGRATED` showed that the GTs in `gts` were migrated again: their bits are
-    /// set again and a pass is queued that takes them, under either policy (under
-    /// [`StartPolicy::AllGts`] without waiting for the other GTs: the reply itself is proof that
-    /// work is owed, even if the GuC raises no fresh interrupt). Counted in
-    /// [`requeues`](Self::requeues).
+    /// A GuC reply `VF_MIGRATED` showed that `gts` were migrated again: they are queued again (with
+    /// their GGTT invalid) and the worker is queued, under either policy without waiting for
+    /// other GTs: the reply itself is proof that work is owed, even if the GuC raises no fresh
+    /// interrupt. Counted in [`requeues`](Self::requeues). Does nothing once torn down or wedged.
     pub fn requeue<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
-        let flipped = self.give_back(gts, queue, &self.requeues);
+        let flipped = self.give_back(gts, queue, Some(&self.requeues));
         info!(
             "VF migrated again during recovery, GT mask {:#x}, new pass queued: {}",
             gts.bits(),
@@ -661,20 +690,46 @@ impl Coordinator {
         );
     }
 
-    /// Ends the pass started by a successful [`begin`](Self::begin): clears `RUNNING` and, if a
-    /// pass was queued meanwhile, calls `queue.queue()` so that it runs.
+    /// Legacy protocol only: the running pass skips `RESFIX_DONE` for `gts` because another
+    /// recovery is imminent; they are queued again for the pass that follows. Counted in
+    /// [`deferrals`](Self::deferrals). Does nothing once torn down or wedged.
+    pub fn defer<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
+        let flipped = self.give_back(gts, queue, Some(&self.deferrals));
+        debug!(
+            "migration recovery deferred, GT mask {:#x}, new pass queued: {}",
+            gts.bits(),
+            flipped
+        );
+    }
+
+    /// The running pass did not start `gts` (they wait for another GT's recovery): they stay
+    /// queued and a later pass takes them. Not counted. Does nothing once torn down or wedged.
+    pub fn postpone<Q: WorkQueue + ?Sized>(&self, gts: GtSet, queue: &Q) {
+        let _ = self.give_back(gts, queue, None);
+    }
+
+    /// Migration is refused for `gts` (unsupported): their queued flags are dropped without a
+    /// run; in-progress and needs-fixes stay set (the GuC keeps the VF blocked).
+    pub fn refuse(&self, gts: GtSet) {
+        let bits = gts.bits() & self.gt_mask();
+        self.state.fetch_and(!bits, Ordering::AcqRel);
+    }
+
+    /// Ends the pass started by a successful [`begin`](Self::begin): clears `RUNNING` and, if the
+    /// worker was queued meanwhile, calls `queue.queue()` so that it runs.
     pub fn finish<Q: WorkQueue + ?Sized>(&self, queue: &Q) {
         let prev = self.state.fetch_and(!RUNNING, Ordering::AcqRel);
         if prev & RUNNING == 0 {
             warn!("migration coordinator: finish() without a running pass");
         }
         trace!("migration recovery pass ends (state {:#x})", prev);
-        if prev & QUEUED == 0 || prev & STICKY != 0 {
+        if prev & WORK == 0 || prev & STICKY != 0 {
             return;
         }
-        // A pass is queued and may have been refused while we ran: queue it again. Announce the
-        // call, then re-read the word with a read-modify-write: either `teardown` came first in
-        // the word's order and we see it (and do not queue), or `is_idle` sees the announcement.
+        // The worker is queued and may have been refused while we ran: queue it again. Announce
+        // the call, then re-read the word with a read-modify-write: either `teardown` came first
+        // in the word's order and we see it (and do not queue), or `is_idle` sees the
+        // announcement.
         self.worker_busy.fetch_add(1, Ordering::Relaxed);
         let now = self.state.fetch_or(0, Ordering::AcqRel);
         if now & STICKY == 0 {
@@ -694,9 +749,9 @@ impl Coordinator {
         first
     }
 
-    /// Tears the coordinator down (driver unload): after this call no recovery pass is queued or
-    /// begins. A pass already running goes on until its `finish`; wait for it, and for `queue()`
-    /// calls decided before the teardown, with [`teardown_wait`](Self::teardown_wait).
+    /// Tears the coordinator down (driver unload): after this call no pass is queued or begins.
+    /// A pass already running goes on until its `finish`; wait for it, and for `queue()` calls
+    /// decided before the teardown, with [`teardown_wait`](Self::teardown_wait).
     pub fn teardown(&self) {
         let prev = self.state.fetch_or(TEARDOWN, Ordering::AcqRel);
         if prev & TEARDOWN == 0 {
@@ -705,13 +760,11 @@ impl Coordinator {
     }
 
     /// Whether no pass is running and no coordinator call that might still call `queue()` is in
-    /// flight (a `signal` between its entry and its return, a `finish`, `defer` or `requeue`).
+    /// flight (a `signal` between its entry and its return, a `finish` or a hand-back).
     ///
     /// After [`teardown`](Self::teardown) or [`wedge`](Self::wedge) (happening before this call),
     /// `true` is final: the coordinator will not call `queue()` again and no pass will begin.
     pub fn is_idle(&self) -> bool {
-        // One load sees the flags and every `signal` still between its announcement and its
-        // retirement, consistently.
         let s = self.state.load(Ordering::Acquire);
         s & (RUNNING | IN_FLIGHT_MASK) == 0 && self.worker_busy.load(Ordering::Acquire) == 0
     }
@@ -745,14 +798,61 @@ impl Coordinator {
         self.state.load(Ordering::Acquire) & RUNNING != 0
     }
 
-    /// Whether a pass is queued and has not begun.
+    /// Whether the worker is queued and has not begun.
     pub fn is_queued(&self) -> bool {
-        self.state.load(Ordering::Acquire) & QUEUED != 0
+        self.state.load(Ordering::Acquire) & WORK != 0
     }
 
-    /// The GTs marked migrated and not yet taken by a pass.
+    /// The GTs whose recovery is queued (reported, RESFIX_START not yet sent).
     pub fn pending_gts(&self) -> GtSet {
         GtSet(self.state.load(Ordering::Acquire) & self.gt_mask())
+    }
+
+    /// The GTs whose recovery is in progress (see [`recovery_pending`](Self::recovery_pending)).
+    pub fn in_progress_gts(&self) -> GtSet {
+        GtSet((self.state.load(Ordering::Acquire) >> MAX_GTS) & self.gt_mask())
+    }
+
+    /// The GTs whose GGTT needs fixes.
+    pub fn needs_fixes_gts(&self) -> GtSet {
+        GtSet((self.state.load(Ordering::Acquire) >> (2 * MAX_GTS)) & self.gt_mask())
+    }
+
+    /// Whether `gt`'s recovery is pending (the kernel's `recovery_inprogress`): set by its
+    /// report, cleared once the GuC accepted a RESFIX_DONE sent after its last report. `false`
+    /// for an unknown GT and once the device is wedged. Wait-free; fine in interrupt context.
+    pub fn recovery_pending(&self, gt: GtId) -> bool {
+        let s = self.state.load(Ordering::Acquire);
+        self.q_bit(gt)
+            .is_some_and(|q| s & WEDGED == 0 && s & p_of(q) != 0)
+    }
+
+    /// Whether `gt`'s GGTT needs fixes (the kernel's `ggtt_need_fixes`): set by its report or a
+    /// `VF_MIGRATED` reply, cleared once its fixups returned after its last report. `false` for an
+    /// unknown GT. Wait-free.
+    pub fn needs_fixes(&self, gt: GtId) -> bool {
+        let s = self.state.load(Ordering::Acquire);
+        self.q_bit(gt).is_some_and(|q| s & f_of(q) != 0)
+    }
+
+    /// Whether `gt` is queued again (reported after its RESFIX_START): its current recovery will
+    /// be followed by another. `false` once torn down or wedged.
+    pub fn recovery_imminent_for(&self, gt: GtId) -> bool {
+        let s = self.state.load(Ordering::Acquire);
+        s & STICKY == 0 && self.q_bit(gt).is_some_and(|q| s & q != 0)
+    }
+
+    /// Whether any GT other than `except` is queued, or the worker is (the seed's device-wide
+    /// `vf_post_migration_imminent`, used by the legacy protocol under
+    /// [`StartPolicy::AllGts`]). `false` once torn down or wedged.
+    pub fn recovery_imminent_except(&self, except: GtSet) -> bool {
+        let s = self.state.load(Ordering::Acquire);
+        s & STICKY == 0 && s & ((self.gt_mask() & !except.bits()) | WORK) != 0
+    }
+
+    /// Whether any GT is queued or the worker is. `false` once torn down or wedged.
+    pub fn recovery_imminent(&self) -> bool {
+        self.recovery_imminent_except(GtSet::empty())
     }
 
     /// The device's GT count.
@@ -790,13 +890,10 @@ mod tests {
         Coordinator::new(n, p).unwrap()
     }
 
-    /// One whole pass: begin, finish. Returns what begin returned.
-    fn pass(c: &Coordinator, q: &TestQueue) -> Option<GtSet> {
-        let r = c.begin();
-        if r.is_some() {
-            c.finish(q);
-        }
-        r
+    /// One GT's whole run inside a pass: started, fixed, done.
+    fn run_gt(c: &Coordinator, gt: GtId) -> (bool, bool) {
+        c.started(gt);
+        (c.fixed(gt), c.done(gt))
     }
 
     #[test]
@@ -807,11 +904,12 @@ mod tests {
         );
         #[cfg(target_pointer_width = "64")]
         assert_eq!(core::mem::size_of::<Coordinator>(), 48);
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(MAX_GTS, 13);
     }
 
     #[test]
     fn gt_limit() {
-        assert_eq!(MAX_GTS, usize::BITS as usize - 13);
         assert_eq!(
             Coordinator::new(0, StartPolicy::AnyGt).err(),
             Some(CoordinatorError::NoGts)
@@ -823,24 +921,24 @@ mod tests {
                 max: MAX_GTS
             })
         );
-        assert!(Coordinator::new(usize::MAX, StartPolicy::AnyGt).is_err());
         let c = coord(MAX_GTS, StartPolicy::AllGts);
         let q = TestQueue::new();
         for g in 0..MAX_GTS - 1 {
-            assert_eq!(
-                c.signal(GtId(g as u8), &q),
-                Signal::WaitingForOtherGts,
-                "gt {g}"
-            );
+            assert_eq!(c.signal(GtId(g as u8), &q), Signal::WaitingForOtherGts);
         }
         assert_eq!(c.signal(GtId(MAX_GTS as u8 - 1), &q), Signal::Queued);
         assert_eq!(c.signal(GtId(MAX_GTS as u8), &q), Signal::InvalidGt);
         assert_eq!(c.signal(GtId(255), &q), Signal::InvalidGt);
-        assert!(q.take());
         assert_eq!(c.begin(), Some(GtSet::all(MAX_GTS)));
-        assert!(!c.is_queued() && c.is_running());
+        // The flags of the highest GT do not spill into the flag bits.
+        assert_eq!(c.needs_fixes_gts(), GtSet::all(MAX_GTS));
+        assert_eq!(c.in_progress_gts(), GtSet::all(MAX_GTS));
+        for g in 0..MAX_GTS {
+            assert_eq!(run_gt(&c, GtId(g as u8)), (true, true));
+        }
         c.finish(&q);
-        assert!(c.is_idle());
+        assert!(c.is_idle() && !c.is_queued());
+        assert!(c.needs_fixes_gts().is_empty() && c.in_progress_gts().is_empty());
     }
 
     #[test]
@@ -864,74 +962,96 @@ mod tests {
     fn gtset_ops() {
         let mut s = GtSet::empty();
         assert!(s.is_empty());
-        assert_eq!(s.len(), 0);
         assert!(s.insert(GtId(3)));
         assert!(!s.insert(GtId(3)));
         assert!(!s.insert(GtId(200)));
         assert!(s.insert(GtId(0)));
         assert!(s.contains(GtId(0)) && s.contains(GtId(3)) && !s.contains(GtId(1)));
-        assert!(!s.contains(GtId(255)));
         assert_eq!(s.len(), 2);
         assert_eq!(s.bits(), 0b1001);
         let v: heapless::Vec<u8, 8> = s.iter().map(|g| g.0).collect();
         assert_eq!(&v[..], &[0, 3]);
-        assert_eq!(GtSet::single(GtId(2)).bits(), 4);
+        assert!(s.remove(GtId(3)) && !s.remove(GtId(3)));
+        assert_eq!(s, GtSet::single(GtId(0)));
+        assert_eq!(s.union(GtSet::single(GtId(2))).bits(), 0b101);
         assert_eq!(GtSet::single(GtId(MAX_GTS as u8)), GtSet::empty());
         assert_eq!(GtSet::all(3).bits(), 7);
-        assert_eq!(GtSet::all(0), GtSet::empty());
         assert_eq!(GtSet::all(usize::MAX).len(), MAX_GTS);
         assert_eq!(GtSet::from_bits(usize::MAX).len(), MAX_GTS);
-        assert_eq!(GtSet::from_bits(usize::MAX).iter().count(), MAX_GTS);
         assert_eq!(
             GtSet::from_bits(usize::MAX).iter().last(),
             Some(GtId(MAX_GTS as u8 - 1))
         );
-        assert_eq!(std::format!("{:?}", s), "{0, 3}");
+        assert_eq!(std::format!("{:?}", GtSet::all(2)), "{0, 1}");
     }
 
     #[test]
-    fn any_gt_signal_outcomes() {
+    fn any_gt_report_marks_only_its_gt() {
         let c = coord(2, StartPolicy::AnyGt);
         let q = TestQueue::new();
-        assert_eq!(c.policy(), StartPolicy::AnyGt);
-        assert_eq!(c.num_gts(), 2);
-        assert!(!c.recovery_imminent());
-        let s = c.signal(GtId(0), &q);
-        assert_eq!(s, Signal::Queued);
-        assert!(s.queued());
+        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
+        assert!(c.recovery_pending(GtId(0)) && c.needs_fixes(GtId(0)));
+        assert!(!c.recovery_pending(GtId(1)) && !c.needs_fixes(GtId(1)));
+        assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
         assert_eq!(q.calls(), 1);
-        assert!(c.recovery_imminent() && c.is_queued());
-        let s = c.signal(GtId(1), &q);
-        assert_eq!(s, Signal::AlreadyPending);
-        assert!(!s.queued());
-        assert_eq!(c.signal(GtId(2), &q), Signal::InvalidGt);
-        assert_eq!(q.calls(), 1);
-        assert_eq!(c.pending_gts(), GtSet::all(2));
-        assert!(q.take());
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        assert!(c.is_running() && !c.is_idle() && !c.recovery_imminent());
-        assert!(c.pending_gts().is_empty());
+        let gts = c.begin().unwrap();
+        assert_eq!(gts, GtSet::single(GtId(0)));
+        // GT 1 reports while GT 0 recovers: GT 1 is queued for a run of its own, GT 0's run
+        // is not touched.
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        assert_eq!(q.calls(), 2);
+        assert_eq!(run_gt(&c, GtId(0)), (true, true));
+        assert!(!c.recovery_pending(GtId(0)) && !c.needs_fixes(GtId(0)));
         c.finish(&q);
-        assert!(c.is_idle() && !c.is_running());
-        assert_eq!(q.calls(), 1, "nothing came during the pass");
-        assert_eq!(c.passes_begun(), 1);
+        assert_eq!(q.calls(), 3, "finish re-queues the refused run");
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(1))));
+        assert_eq!(run_gt(&c, GtId(1)), (true, true));
+        c.finish(&q);
+        assert!(c.is_idle() && !c.recovery_imminent());
+        assert_eq!(c.passes_begun(), 2);
     }
 
     #[test]
-    fn all_gts_signal_outcomes() {
+    fn report_before_start_is_absorbed_after_start_runs_again() {
+        let c = coord(1, StartPolicy::AnyGt);
+        let q = TestQueue::new();
+        let gt = GtId(0);
+        c.signal(gt, &q);
+        let _ = c.begin().unwrap();
+        // Before RESFIX_START: covered by this run.
+        assert_eq!(c.signal(gt, &q), Signal::AlreadyPending);
+        c.started(gt);
+        assert!(!c.recovery_imminent_for(gt));
+        // After RESFIX_START: a new run, and the GGTT stays invalid through this run's fixups.
+        assert_eq!(c.signal(gt, &q), Signal::Queued);
+        assert!(c.recovery_imminent_for(gt));
+        assert!(!c.fixed(gt), "fixups of the older run do not validate the GGTT");
+        assert!(c.needs_fixes(gt));
+        assert!(!c.done(gt), "another recovery imminent: stays in progress");
+        assert!(c.recovery_pending(gt));
+        c.finish(&q);
+        assert_eq!(c.begin(), Some(GtSet::single(gt)));
+        assert_eq!(run_gt(&c, gt), (true, true));
+        c.finish(&q);
+        assert!(!c.recovery_pending(gt) && !c.needs_fixes(gt));
+    }
+
+    #[test]
+    fn all_gts_waits_for_every_gt() {
         let c = coord(3, StartPolicy::AllGts);
         let q = TestQueue::new();
         assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
         assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
         assert_eq!(c.signal(GtId(2), &q), Signal::WaitingForOtherGts);
-        assert!(c.recovery_imminent(), "the seed's imminent: any GT bit");
         assert!(!c.is_queued() && q.calls() == 0);
+        assert!(c.recovery_pending(GtId(0)) && c.needs_fixes(GtId(2)));
         assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
         assert_eq!(c.signal(GtId(1), &q), Signal::AlreadyPending);
-        assert_eq!(q.calls(), 1);
-        assert!(q.take());
         assert_eq!(c.begin(), Some(GtSet::all(3)));
-        // A GT reporting during the pass waits for the others.
+        for g in 0..3 {
+            run_gt(&c, GtId(g));
+        }
+        // A lone report after the pass waits for the others again.
         assert_eq!(c.signal(GtId(2), &q), Signal::WaitingForOtherGts);
         c.finish(&q);
         assert_eq!(q.calls(), 1);
@@ -939,22 +1059,77 @@ mod tests {
     }
 
     #[test]
-    fn all_gts_partial_begin_takes_nothing() {
-        // The late-QUEUED race, replayed by hand: QUEUED set while the set is incomplete.
+    fn all_gts_counts_a_report_its_queued_recovery_covers() {
+        // GT 0 is recovered and reported again (a second migration after its RESFIX_START); GT
+        // 1's report of that migration lands before GT 1's RESFIX_START, so its recovery covers
+        // it, but it still counts: GT 0's re-run is queued.
         let c = coord(2, StartPolicy::AllGts);
         let q = TestQueue::new();
         c.signal(GtId(0), &q);
-        c.state.fetch_or(QUEUED, Ordering::AcqRel);
-        assert_eq!(c.begin(), Some(GtSet::empty()));
-        assert_eq!(
-            c.pending_gts(),
-            GtSet::single(GtId(0)),
-            "bit 0 keeps waiting"
-        );
-        c.finish(&q);
+        c.signal(GtId(1), &q);
+        assert_eq!(c.begin(), Some(GtSet::all(2)));
+        run_gt(&c, GtId(0));
+        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
         assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        run_gt(&c, GtId(1));
+        c.finish(&q);
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        run_gt(&c, GtId(0));
+        c.finish(&q);
+        assert!(c.pending_gts().is_empty() && !c.recovery_pending(GtId(0)));
+    }
+
+    #[test]
+    fn hand_backs_owe_a_pass_under_all_gts() {
+        for kind in 0..3 {
+            let c = coord(2, StartPolicy::AllGts);
+            let q = TestQueue::new();
+            c.signal(GtId(0), &q);
+            c.signal(GtId(1), &q);
+            let _ = c.begin().unwrap();
+            run_gt(&c, GtId(0));
+            c.started(GtId(1));
+            let one = GtSet::single(GtId(1));
+            match kind {
+                0 => c.requeue(one, &q),
+                1 => c.defer(one, &q),
+                _ => c.postpone(one, &q),
+            }
+            assert!(c.is_queued() && c.needs_fixes(GtId(1)) && c.recovery_pending(GtId(1)));
+            c.finish(&q);
+            assert_eq!(c.begin(), Some(one), "kind {kind}: owed, no wait for GT 0");
+            run_gt(&c, GtId(1));
+            c.finish(&q);
+            assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
+            assert_eq!((c.requeues(), c.deferrals()), [(1, 0), (0, 1), (0, 0)][kind]);
+        }
+    }
+
+    #[test]
+    fn requeue_outside_a_pass_queues_itself() {
+        let c = coord(2, StartPolicy::AnyGt);
+        let q = TestQueue::new();
+        c.requeue(GtSet::single(GtId(0)), &q);
+        assert_eq!(q.calls(), 1);
+        c.requeue(GtSet::single(GtId(1)), &q);
+        assert_eq!(q.calls(), 1, "already queued");
+        c.requeue(GtSet::empty(), &q);
+        c.requeue(GtSet::from_bits(0b100), &q);
+        assert_eq!(c.requeues(), 2);
         assert_eq!(c.begin(), Some(GtSet::all(2)));
         c.finish(&q);
+    }
+
+    #[test]
+    fn refuse_drops_the_queue_but_keeps_the_gt_blocked() {
+        let c = coord(1, StartPolicy::AnyGt);
+        let q = TestQueue::new();
+        c.signal(GtId(0), &q);
+        let gts = c.begin().unwrap();
+        c.refuse(gts);
+        c.finish(&q);
+        assert!(c.pending_gts().is_empty() && !c.is_queued());
+        assert!(c.recovery_pending(GtId(0)) && c.needs_fixes(GtId(0)));
     }
 
     #[test]
@@ -965,102 +1140,12 @@ mod tests {
         c.signal(GtId(0), &q);
         assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
         assert_eq!(c.begin(), None, "nothing queued");
-        // A signal during the pass: its run is refused while we run, finish re-queues.
+        c.started(GtId(0));
         assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert_eq!(q.calls(), 2);
         assert_eq!(c.begin(), None, "refused while running");
-        assert!(c.is_queued(), "refusal leaves QUEUED");
-        c.finish(&q);
-        assert_eq!(q.calls(), 3, "finish re-queued");
-        assert_eq!(pass(&c, &q), Some(GtSet::single(GtId(0))));
-        assert_eq!(q.calls(), 3);
-    }
-
-    #[test]
-    fn defer_requeues_any_gt() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        c.signal(GtId(0), &q);
-        let gts = c.begin().unwrap();
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        assert!(c.recovery_imminent());
-        c.defer(gts, &q);
-        assert_eq!(c.deferrals(), 1);
-        assert_eq!(
-            q.calls(),
-            2,
-            "inside a pass, defer leaves the queueing to finish"
-        );
-        c.finish(&q);
-        assert_eq!(q.calls(), 3);
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        c.finish(&q);
-        // An empty defer is a no-op.
-        c.defer(GtSet::empty(), &q);
-        c.defer(GtSet::from_bits(0b100), &q);
-        assert_eq!(c.deferrals(), 1);
-        assert!(!c.is_queued());
-    }
-
-    #[test]
-    fn all_gts_deferral_owes_a_pass_without_waiting() {
-        let c = coord(2, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        c.signal(GtId(0), &q);
-        c.signal(GtId(1), &q);
-        let gts = c.begin().unwrap();
-        // A new migration: GT 1 reports during the pass.
-        assert_eq!(c.signal(GtId(1), &q), Signal::WaitingForOtherGts);
-        assert!(c.recovery_imminent());
-        c.defer(GtSet::single(GtId(0)), &q);
-        assert_eq!(c.deferrals(), 1);
         assert!(c.is_queued());
         c.finish(&q);
-        // The owed pass takes GT 0 and GT 1's pending report without waiting for GT 0's.
-        assert_eq!(pass(&c, &q), Some(gts));
-        assert!(c.pending_gts().is_empty() && !c.recovery_imminent());
-        // OWED is spent: a lone report waits again.
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert!(!c.is_queued());
-    }
-
-    #[test]
-    fn all_gts_requeue_owes_a_pass_without_waiting() {
-        let c = coord(3, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        for g in 0..3 {
-            c.signal(GtId(g), &q);
-        }
-        let _ = c.begin().unwrap();
-        c.requeue(GtSet::single(GtId(2)), &q);
-        assert!(c.is_queued());
-        c.finish(&q);
-        assert!(q.take());
-        assert_eq!(pass(&c, &q), Some(GtSet::single(GtId(2))));
-        // OWED is spent: a lone report waits again.
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert!(!c.is_queued());
-    }
-
-    #[test]
-    fn requeue_counts_and_queues() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        c.signal(GtId(1), &q);
-        let gts = c.begin().unwrap();
-        c.requeue(gts, &q);
-        assert_eq!((c.requeues(), c.deferrals()), (1, 0));
-        assert!(c.is_queued());
-        c.finish(&q);
-        assert_eq!(q.calls(), 2);
-        assert_eq!(pass(&c, &q), Some(GtSet::single(GtId(1))));
-        // Outside a pass, requeue queues by itself.
-        c.requeue(GtSet::single(GtId(0)), &q);
         assert_eq!(q.calls(), 3);
-        // Already queued: no second queue call.
-        c.requeue(GtSet::single(GtId(1)), &q);
-        assert_eq!(q.calls(), 3);
-        assert_eq!(pass(&c, &q), Some(GtSet::all(2)));
     }
 
     #[test]
@@ -1069,19 +1154,18 @@ mod tests {
         let q = TestQueue::new();
         c.signal(GtId(0), &q);
         let gts = c.begin().unwrap();
-        c.signal(GtId(1), &q);
         assert!(c.wedge());
         assert!(!c.wedge());
-        assert!(c.is_wedged());
-        assert!(!c.recovery_imminent());
+        assert!(c.is_wedged() && !c.recovery_imminent());
+        assert!(!c.recovery_pending(GtId(0)), "nothing is pending on a wedged device");
+        assert!(c.needs_fixes(GtId(0)), "its GGTT never became valid");
         let calls = q.calls();
-        assert_eq!(c.signal(GtId(0), &q), Signal::Ignored);
-        c.defer(gts, &q);
+        assert_eq!(c.signal(GtId(1), &q), Signal::Ignored);
         c.requeue(gts, &q);
+        c.defer(gts, &q);
         c.finish(&q);
-        assert_eq!(q.calls(), calls, "nothing queued after wedge");
+        assert_eq!(q.calls(), calls);
         assert_eq!(c.begin(), None);
-        assert!(c.is_idle());
         assert!(c.teardown_wait(|| false));
     }
 
@@ -1090,36 +1174,24 @@ mod tests {
         for p in [StartPolicy::AnyGt, StartPolicy::AllGts] {
             let c = coord(1, p);
             let q = TestQueue::new();
-            assert!(!c.is_torn_down());
             c.signal(GtId(0), &q);
             let gts = c.begin().unwrap();
             c.teardown();
-            c.teardown();
-            assert!(c.is_torn_down());
-            assert!(!c.is_idle(), "a pass is running");
+            assert!(c.is_torn_down() && !c.is_idle());
             let mut spins = 0;
             assert!(!c.teardown_wait(|| {
                 spins += 1;
                 spins < 3
             }));
-            assert_eq!(spins, 3);
             assert_eq!(c.signal(GtId(0), &q), Signal::Ignored);
-            c.defer(gts, &q);
+            c.started(GtId(0));
+            assert_eq!(c.signal(GtId(0), &q), Signal::Ignored);
+            c.postpone(gts, &q);
             c.finish(&q);
             assert!(c.teardown_wait(|| unreachable!()));
             assert_eq!(c.begin(), None);
             assert_eq!(q.calls(), 1);
         }
-    }
-
-    #[test]
-    fn all_gts_signal_after_teardown_is_ignored() {
-        // (The race where only the second `fetch_or` sees the sticky flag is in tests/loom.rs.)
-        let c = coord(1, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        c.teardown();
-        assert_eq!(c.signal(GtId(0), &q), Signal::Ignored);
-        assert_eq!(q.calls(), 0);
     }
 
     #[test]
@@ -1138,7 +1210,7 @@ mod tests {
         c.signal(GtId(1), &q);
         let s = std::format!("{c:?}");
         assert!(
-            s.contains("pending: {1}") && s.contains("queued: true"),
+            s.contains("queued: {1}") && s.contains("work_queued: true"),
             "{s}"
         );
     }

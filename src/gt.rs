@@ -1,5 +1,10 @@
 //! Per-GT VF logic: bootstrap (VF_RESET and the version handshake), the configuration query and
-//! its validation, the GGTT shift, and the RESFIX messages, all over the GT's MMIO mailbox.
+//! its validation, and the RESFIX messages, all over the GT's MMIO mailbox.
+//!
+//! A GT owns one GuC: its mailbox, its negotiated VF ABI, its configuration query and its RESFIX
+//! marker. The GGTT the query reports belongs to the GT's *tile* ([`crate::tile`]): a tile's
+//! primary and media GT report the same GGTT, and [`Vf`](crate::Vf) moves it once per tile, so
+//! nothing here computes a GGTT shift.
 //!
 //! The rules are the Linux `xe` driver's (`xe_gt_sriov_vf.c`):
 //!
@@ -7,18 +12,37 @@
 //!   asking for the platform's minimum VF ABI (1.1 on Tiger Lake to Ponte Vecchio, 1.2 on newer
 //!   parts). A reply with a newer major than asked is a protocol error, another major is
 //!   unsupported (no fallback), an older minor than the minimum is too old. A later handshake
-//!   (after a reset) asks for the version in use and must get exactly it back.
+//!   (after a reset) asks for the version in use and must get the same major.minor.patch back
+//!   (the branch is not compared). After any handshake failure one more MATCH_VERSION asks for
+//!   "any" version (0.0), only to learn which version the GuC speaks: it is logged and, where the
+//!   failure itself did not carry it, reported in the error ([`VfError::VersionRefused`]).
 //! - **Configuration**, in this order: GGTT_START, GGTT_SIZE, LMEM_SIZE (discrete, primary GT
 //!   only), NUM_CONTEXTS, NUM_DOORBELLS, GROUP_SCHEDULING_AVAILABLE (VF ABI 1.26+), GMD_ID
 //!   (graphics IP 12.70+), NUM_PAGING_ENGINE_INSTANCES (VF ABI 1.36+). Each reply must carry
-//!   exactly the key's length; zero GGTT size, LMEM size or contexts is an error. On a re-query
-//!   only the GGTT base may move; a change of anything else is an "unexpected reassignment"
-//!   naming the key. The new configuration replaces the old one only once all of it is valid.
+//!   exactly the key's length; zero GGTT size, LMEM size or contexts is an error. A GMD_ID query
+//!   that fails in any way is logged and the value taken as 0, as the kernel does.
+//! - **GGTT range** (the kernel's `-ERANGE`): a base below the WOPCM size
+//!   ([`GtInfo::wopcm_size`]: 2 MiB, 4 MiB on discrete parts and Meteor Lake), above
+//!   [`GUC_GGTT_TOP`], or a size beyond `GUC_GGTT_TOP - base` is [`VfError::GgttRange`], at
+//!   bootstrap and on every re-query (the kernel checks at init only; a re-query that moved the
+//!   GGTT out of range would corrupt memory, so it is refused here too).
+//! - **Re-query**: only what the kernel compares is compared, each with the kernel's
+//!   `old && old != new` rule, and a change is an "unexpected reassignment" naming the key:
+//!
+//!   | key | on a re-query |
+//!   |---|---|
+//!   | GGTT_START | may change: that is the migration |
+//!   | GGTT_SIZE, LMEM_SIZE, NUM_CONTEXTS | must not change (the old value is never 0) |
+//!   | NUM_DOORBELLS | must not change, except from 0 (a VF provisioned without doorbells) |
+//!   | GROUP_SCHEDULING_AVAILABLE, GMD_ID, NUM_PAGING_ENGINE_INSTANCES | not compared; the new value is taken |
+//!
+//!   The new configuration replaces the old one only once all of it is valid.
 
 use core::fmt;
 
 use crate::device::Device;
 use crate::mailbox::{Mailbox, MailboxConfig, MailboxError};
+use crate::tile::TileId;
 use crate::wire::action::{decode_empty_reply, KlvReply};
 use crate::wire::regs::GtKind;
 use crate::wire::{KlvKey, Marker, Request, Version, WireError};
@@ -29,6 +53,9 @@ pub const VF_RESET_ATTEMPTS: u32 = 10;
 
 /// The first VF ABI with RESFIX_START and RESFIX_DONE markers.
 pub const MARKERS_ABI: Version = Version::new(1, 27);
+
+/// The top of the GGTT range the GuC can address (`GUC_GGTT_TOP`): no VF GGTT may reach above it.
+pub const GUC_GGTT_TOP: u64 = 0xFEE0_0000;
 
 /// Which platform family a GT belongs to: it selects the minimum VF ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,10 +87,13 @@ impl PlatformClass {
     }
 }
 
-/// What the crate must know about a GT to talk to its GuC the way the kernel does.
+/// What the crate must know about a GT to talk to its GuC the way the kernel does, and where the
+/// GT sits: its tile and its kind (a tile has one primary GT and at most one media GT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GtInfo {
+    /// The tile this GT belongs to (the owner of its GGTT).
+    pub tile: TileId,
     /// Primary or media GT (selects the mailbox registers).
     pub kind: GtKind,
     /// Platform family (selects the minimum VF ABI).
@@ -75,14 +105,31 @@ pub struct GtInfo {
 }
 
 impl GtInfo {
-    /// A GT of `kind` on a part with graphics IP `graphics_verx100` (for example 2004 for Lunar
-    /// Lake's 20.04), the platform class derived from it.
+    /// A GT of `kind` on tile 0 of a part with graphics IP `graphics_verx100` (for example 2004
+    /// for Lunar Lake's 20.04), the platform class derived from it. See
+    /// [`on_tile`](GtInfo::on_tile) for the other tiles of a multi-tile part.
     pub const fn new(kind: GtKind, discrete: bool, graphics_verx100: u16) -> GtInfo {
         GtInfo {
+            tile: TileId(0),
             kind,
             platform: PlatformClass::from_graphics_ip(graphics_verx100),
             discrete,
             graphics_verx100,
+        }
+    }
+
+    /// The same GT on tile `tile`.
+    pub const fn on_tile(self, tile: TileId) -> GtInfo {
+        GtInfo { tile, ..self }
+    }
+
+    /// The WOPCM size below which no VF GGTT may start (the kernel's `xe_wopcm_size`): 4 MiB on
+    /// discrete parts and on Meteor Lake (graphics IP 12.70 and 12.71), 2 MiB elsewhere.
+    pub const fn wopcm_size(&self) -> u64 {
+        if self.discrete || matches!(self.graphics_verx100, 1270 | 1271) {
+            4 << 20
+        } else {
+            2 << 20
         }
     }
 
@@ -109,7 +156,8 @@ pub struct VfConfig {
     pub num_doorbells: u32,
     /// Whether group scheduling is available (VF ABI 1.26+).
     pub group_scheduling_available: Option<bool>,
-    /// GMD_ID (graphics IP 12.70+; `None` where the GuC refused it, as the kernel tolerates).
+    /// GMD_ID (graphics IP 12.70+, else `None`; `Some(0)` where the query failed, as the kernel
+    /// carries on with 0).
     pub gmd_id: Option<u32>,
     /// Paging engine instances (VF ABI 1.36+).
     pub num_paging_engine_instances: Option<u32>,
@@ -149,7 +197,17 @@ pub enum VfError {
         /// Answered.
         found: Version,
     },
-    /// A later handshake found another version than the one in use (`-EREMCHG`).
+    /// The GuC refused MATCH_VERSION (`error`). `guc` is the version it reported when asked for
+    /// "any" version right after (`None` when that failed too).
+    VersionRefused {
+        /// Asked for.
+        wanted: Version,
+        /// The GuC's version, from the follow-up MATCH_VERSION 0.0.
+        guc: Option<Version>,
+        /// Why the handshake failed.
+        error: MailboxError,
+    },
+    /// A later handshake found another major.minor.patch than the one in use (`-EREMCHG`).
     VersionChanged {
         /// In use.
         previous: Version,
@@ -183,6 +241,16 @@ pub enum VfError {
         key: KlvKey,
         /// The value.
         value: u64,
+    },
+    /// The GGTT range is outside what the GuC can address (the kernel's `-ERANGE`): base below the
+    /// WOPCM size, base above [`GUC_GGTT_TOP`], or `size > GUC_GGTT_TOP - base`.
+    GgttRange {
+        /// GGTT_START.
+        start: u64,
+        /// GGTT_SIZE.
+        size: u64,
+        /// The WOPCM size in force.
+        wopcm: u64,
     },
     /// A re-query found a changed value that must not change (`-EREMCHG`).
     Reassigned {
@@ -228,6 +296,13 @@ impl fmt::Display for VfError {
             VfError::VersionTooOld { minimum, found } => {
                 write!(f, "VF ABI {found} is older than the minimum {minimum}")
             }
+            VfError::VersionRefused { wanted, guc, .. } => {
+                write!(f, "GuC refused VF ABI {wanted}")?;
+                match guc {
+                    Some(v) => write!(f, " (it speaks {v})"),
+                    None => Ok(()),
+                }
+            }
             VfError::VersionChanged { previous, found } => {
                 write!(f, "VF ABI changed from {previous} to {found}")
             }
@@ -240,6 +315,10 @@ impl fmt::Display for VfError {
             }
             VfError::ZeroValue { key } => write!(f, "{key}: zero value"),
             VfError::InvalidValue { key, value } => write!(f, "{key}: invalid value {value:#x}"),
+            VfError::GgttRange { start, size, wopcm } => write!(
+                f,
+                "GGTT {start:#x}+{size:#x} outside the GuC's range ({wopcm:#x}..{GUC_GGTT_TOP:#x})"
+            ),
             VfError::Reassigned { key, old, new } => {
                 write!(f, "unexpected reassignment of {key}: {old:#x} -> {new:#x}")
             }
@@ -247,8 +326,15 @@ impl fmt::Display for VfError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for VfError {}
+impl core::error::Error for VfError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            VfError::Mailbox(e) | VfError::VersionRefused { error: e, .. } => Some(e),
+            VfError::BadReply { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 const SZ_4K: u64 = 4 << 10;
 const SZ_2M: u64 = 2 << 20;
@@ -264,6 +350,7 @@ const SZ_2M: u64 = 2 << 20;
 ///
 /// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::discrete());
 /// let info = GtInfo {
+///     tile: xe_sriov_vf::TileId(0),
 ///     kind: GtKind::Primary,
 ///     platform: PlatformClass::Newer,
 ///     discrete: true,
@@ -271,12 +358,12 @@ const SZ_2M: u64 = 2 << 20;
 /// };
 /// let mut gt = Gt::new(&guc, info, MailboxConfig::default());
 /// assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
-/// assert_eq!(gt.query_config(), Ok(0)); // first query: no shift
-/// assert_eq!(gt.config().unwrap().lmem_size, Some(4 << 30));
+/// let config = gt.query_config().unwrap();
+/// assert_eq!(config.lmem_size, Some(4 << 30));
 ///
 /// // Migrated: only the GGTT base may move.
 /// guc.migrate(0x0200_0000);
-/// assert_eq!(gt.query_config(), Ok(0x0100_0000));
+/// assert_eq!(gt.query_config().unwrap().ggtt_start, 0x0200_0000);
 ///
 /// // Anything else moving is refused, naming the key, and the old config is kept.
 /// guc.restore(Provisioning { num_contexts: 8, ..Provisioning::discrete() });
@@ -293,7 +380,8 @@ pub struct Gt<D> {
     mailbox: Mailbox<D>,
     version: Option<Version>,
     config: Option<VfConfig>,
-    last_ggtt_shift: i64,
+    /// The RESFIX marker counter (the kernel's per-GT `resfix_marker`).
+    marker_counter: u8,
 }
 
 impl<D: Device> Gt<D> {
@@ -304,7 +392,7 @@ impl<D: Device> Gt<D> {
             mailbox: Mailbox::new(dev, info.kind.mailbox(), mailbox),
             version: None,
             config: None,
-            last_ggtt_shift: 0,
+            marker_counter: 0,
         }
     }
 
@@ -333,9 +421,12 @@ impl<D: Device> Gt<D> {
         self.config.as_ref()
     }
 
-    /// The GGTT shift found by the last configuration query (0 for the first one).
-    pub const fn last_ggtt_shift(&self) -> i64 {
-        self.last_ggtt_shift
+    /// The marker for this GT's next recovery: `1 + counter` with an 8-bit counter that wraps, so
+    /// 1..=256 (the kernel's `vf_post_migration_next_resfix_marker`).
+    pub fn next_marker(&mut self) -> Marker {
+        let marker = Marker::from_counter(self.marker_counter);
+        self.marker_counter = self.marker_counter.wrapping_add(1);
+        marker
     }
 
     /// Whether the negotiated VF ABI has RESFIX markers (1.27+).
@@ -371,6 +462,38 @@ impl<D: Device> Gt<D> {
 
     /// MATCH_VERSION with the kernel's rules; see the module docs.
     pub fn handshake(&mut self) -> Result<Version, VfError> {
+        let result = self.try_handshake();
+        match result {
+            Ok(v) => Ok(v),
+            Err(error) => {
+                // As the kernel does: ask for "any" version once, only to learn which one the
+                // GuC speaks.
+                let guc = self.match_any();
+                if let Some(v) = guc {
+                    info!("GuC reports VF interface version {}", v);
+                }
+                Err(match error {
+                    VfError::Mailbox(error) => VfError::VersionRefused {
+                        wanted: self.version.unwrap_or(self.info.wanted_vf_abi()),
+                        guc,
+                        error,
+                    },
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// MATCH_VERSION 0.0 ("any"); the GuC's version, or `None` if that failed too.
+    fn match_any(&mut self) -> Option<Version> {
+        let request = Request::MatchVersion {
+            wanted: Version::new(0, 0),
+        };
+        let reply = self.mailbox.send(&request).ok()?;
+        Version::decode_match_reply(reply.as_slice()).ok()
+    }
+
+    fn try_handshake(&mut self) -> Result<Version, VfError> {
         let previous = self.version;
         let wanted = previous.unwrap_or(self.info.wanted_vf_abi());
         let request = Request::MatchVersion {
@@ -383,7 +506,8 @@ impl<D: Device> Gt<D> {
                 error,
             })?;
         if let Some(previous) = previous {
-            if found != previous {
+            let same = |v: Version| (v.major, v.minor, v.patch);
+            if same(found) != same(previous) {
                 error!("GuC VF ABI changed from {} to {}", previous, found);
                 return Err(VfError::VersionChanged { previous, found });
             }
@@ -404,10 +528,10 @@ impl<D: Device> Gt<D> {
         Ok(found)
     }
 
-    /// Queries the whole configuration in the kernel's order and validates it. On success the new
-    /// configuration replaces the old one and the GGTT shift (new base - old base; 0 on the first
-    /// query) is returned. On error nothing changes.
-    pub fn query_config(&mut self) -> Result<i64, VfError> {
+    /// Queries the whole configuration in the kernel's order and validates it (see the module
+    /// docs). On success the new configuration replaces the old one and is returned; on error
+    /// nothing changes. Where the GGTT went is the tile's business: see [`crate::tile`].
+    pub fn query_config(&mut self) -> Result<VfConfig, VfError> {
         let version = self.version.ok_or(VfError::NotBootstrapped)?;
         let ggtt_start = self.query_u64(KlvKey::GgttStart)?;
         let ggtt_size = self.query_u64(KlvKey::GgttSize)?;
@@ -436,12 +560,11 @@ impl<D: Device> Gt<D> {
         let gmd_id = if self.info.graphics_verx100 >= 1270 {
             match self.query_u32(KlvKey::GmdId) {
                 Ok(v) => Some(v),
-                // The kernel carries on without GMD_ID when the GuC refuses it.
-                Err(VfError::Mailbox(MailboxError::Remote { error, .. })) => {
-                    warn!("failed to obtain GMD_ID ({})", error.raw());
-                    None
+                // The kernel logs any failure and carries on with GMD_ID 0.
+                Err(e) => {
+                    warn!("failed to obtain GMD_ID ({})", e);
+                    Some(0)
                 }
-                Err(e) => return Err(e),
             }
         } else {
             None
@@ -461,28 +584,18 @@ impl<D: Device> Gt<D> {
             gmd_id,
             num_paging_engine_instances,
         };
-        validate(&new)?;
-        let shift = match &self.config {
-            Some(old) => {
-                check_unchanged(old, &new)?;
-                ggtt_shift(old.ggtt_start, new.ggtt_start)?
-            }
-            None => 0,
-        };
-        if shift != 0 {
-            info!(
-                "shifting GGTT base by {} to {:#018x}",
-                shift, new.ggtt_start
-            );
+        validate(&new, self.info.wopcm_size())?;
+        if let Some(old) = &self.config {
+            check_unchanged(old, &new)?;
         }
         self.config = Some(new);
-        self.last_ggtt_shift = shift;
-        Ok(shift)
+        Ok(new)
     }
 
     /// VF2GUC_RESFIX_START with `marker` (VF ABI 1.27+).
     pub fn resfix_start(&mut self, marker: Marker) -> Result<(), VfError> {
         self.version.ok_or(VfError::NotBootstrapped)?;
+        debug!("sending RESFIX_START marker {}", marker.get());
         self.send_empty(Request::ResfixStart { marker })
     }
 
@@ -527,7 +640,7 @@ impl<D: Device> Gt<D> {
     }
 }
 
-fn validate(c: &VfConfig) -> Result<(), VfError> {
+fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {
     let aligned = |key: KlvKey, value: u64, align: u64| {
         if value.is_multiple_of(align) {
             Ok(())
@@ -542,10 +655,14 @@ fn validate(c: &VfConfig) -> Result<(), VfError> {
     }
     aligned(KlvKey::GgttStart, c.ggtt_start, SZ_4K)?;
     aligned(KlvKey::GgttSize, c.ggtt_size, SZ_4K)?;
-    if c.ggtt_start.checked_add(c.ggtt_size).is_none() || c.ggtt_start > i64::MAX as u64 {
-        return Err(VfError::InvalidValue {
-            key: KlvKey::GgttStart,
-            value: c.ggtt_start,
+    if c.ggtt_start < wopcm
+        || c.ggtt_start > GUC_GGTT_TOP
+        || c.ggtt_size > GUC_GGTT_TOP - c.ggtt_start
+    {
+        return Err(VfError::GgttRange {
+            start: c.ggtt_start,
+            size: c.ggtt_size,
+            wopcm,
         });
     }
     if let Some(lmem) = c.lmem_size {
@@ -565,8 +682,9 @@ fn validate(c: &VfConfig) -> Result<(), VfError> {
 }
 
 fn check_unchanged(old: &VfConfig, new: &VfConfig) -> Result<(), VfError> {
-    let opt = |v: Option<u64>| v.unwrap_or(u64::MAX);
-    let flag = |v: Option<bool>| v.map_or(u64::MAX, u64::from);
+    // The kernel's rule for every compared key: `old && old != new` (an old value of 0 may be
+    // replaced; only doorbells can be 0 after validation).
+    let opt = |v: Option<u64>| v.unwrap_or(0);
     let pairs = [
         (KlvKey::GgttSize, old.ggtt_size, new.ggtt_size),
         (KlvKey::LmemSize, opt(old.lmem_size), opt(new.lmem_size)),
@@ -580,19 +698,9 @@ fn check_unchanged(old: &VfConfig, new: &VfConfig) -> Result<(), VfError> {
             old.num_doorbells.into(),
             new.num_doorbells.into(),
         ),
-        (
-            KlvKey::GroupSchedulingAvailable,
-            flag(old.group_scheduling_available),
-            flag(new.group_scheduling_available),
-        ),
-        (
-            KlvKey::NumPagingEngineInstances,
-            opt(old.num_paging_engine_instances.map(u64::from)),
-            opt(new.num_paging_engine_instances.map(u64::from)),
-        ),
     ];
     for (key, old, new) in pairs {
-        if old != new {
+        if old != 0 && old != new {
             error!(
                 "unexpected reassignment of {}: {:#x} -> {:#x}",
                 key.name(),
@@ -603,13 +711,4 @@ fn check_unchanged(old: &VfConfig, new: &VfConfig) -> Result<(), VfError> {
         }
     }
     Ok(())
-}
-
-/// `new - old` as a signed shift; both are below 2^63 after validation, so it is exact.
-fn ggtt_shift(old: u64, new: u64) -> Result<i64, VfError> {
-    let shift = i128::from(new) - i128::from(old);
-    i64::try_from(shift).map_err(|_| VfError::InvalidValue {
-        key: KlvKey::GgttStart,
-        value: new,
-    })
 }

@@ -19,39 +19,44 @@
 //! | wire formats | [`wire`] | HXG header, VF actions, KLV, GuC error codes, register map. Pure encode/decode, no I/O, never panics on any input. |
 //! | device access | [`device`], [`mmio`] | The offset-based [`Device`] trait (32-bit register read/write and a clock) and the one real-hardware implementation over a mapped BAR. |
 //! | transport | [`mailbox`] | The MMIO mailbox: send one request, poll for the reply, handle BUSY / RETRY / FLR / timeouts with bounded waits. |
-//! | per-GT VF logic | [`gt`] | Bootstrap (VF_RESET, version handshake), configuration query and validation, GGTT shift. |
+//! | per-GT VF logic | [`gt`] | A GT owns a GuC: bootstrap (VF_RESET, version handshake), configuration query and validation, RESFIX messages. |
+//! | per-tile state | [`tile`] | A tile owns the GGTT its GTs share: the base the embedder's GGTT users are at and the newest base a GuC reported; ids and topology. |
 //! | migration | [`coordinator`], [`recovery`] | The lock-free coordinator (wait-free interrupt entry) and the recovery pipeline with embedder hooks. |
 //! | scheduling | [`workqueue`] | The [`WorkQueue`] trait and ready-made queues. |
-//! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection. |
+//! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection, and the GGTT oracle that checks where the VF's GGTT users ended up. |
 //!
 //! ## Quick start
 //!
-//! A VF with two GTs on the mock GuC, one migration, recovered by polling. A real embedder
-//! replaces the mocks with an [`MmioBar`](mmio::MmioBar) per GT (or one shared), the hooks with
-//! its GGTT and context fixups, and calls [`Vf::handle_guc_interrupt`] from its interrupt
+//! A VF with one tile (a primary and a media GT sharing one GGTT) on the mock GuC, one
+//! migration, recovered by polling, with the mock's [`GgttOracle`](mock::GgttOracle) standing in
+//! for the embedder's GGTT users. A real embedder replaces the mocks with an
+//! [`MmioBar`](mmio::MmioBar) per GT (or one shared), the oracle with its GGTT and context
+//! fixups ([`RecoveryHooks`]), and calls [`Vf::handle_guc_interrupt`] from its interrupt
 //! handler.
 //!
 //! ```
 //! # #[cfg(feature = "mock")] {
-//! use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+//! use xe_sriov_vf::mock::{GgttOracle, MockGuc, Provisioning, VfState};
 //! use xe_sriov_vf::wire::regs::GtKind;
 //! use xe_sriov_vf::wire::Version;
 //! use xe_sriov_vf::{
-//!     Gt, GtId, GtInfo, MailboxConfig, NoHooks, PassOutcome, PollingQueue, RecoveryConfig, Vf,
+//!     Gt, GtId, GtInfo, MailboxConfig, PassOutcome, PollingQueue, RecoveryConfig, TileId, Vf,
 //! };
 //!
 //! static GUCS: [MockGuc; 2] = [
 //!     MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::integrated()),
 //!     MockGuc::new(GtKind::Media, Version::new(1, 27), Provisioning::integrated()),
 //! ];
-//! // An integrated part with graphics IP 20.04 (Lunar Lake).
+//! // An integrated part with graphics IP 20.04 (Lunar Lake): both GTs on tile 0.
 //! let info = |kind| GtInfo::new(kind, false, 2004);
 //! let gts = [
 //!     Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
 //!     Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
 //! ];
-//! let vf = Vf::new(gts, NoHooks, PollingQueue::new(), RecoveryConfig::default()).unwrap();
+//! let oracle: GgttOracle<1> = GgttOracle::new();
+//! let vf = Vf::new(gts, oracle, PollingQueue::new(), RecoveryConfig::default()).unwrap();
 //! vf.bootstrap().unwrap();
+//! vf.hooks().place(TileId(0), 0x0020_0000);
 //!
 //! // The VM is migrated: the GuC of each GT raises SW_INT_0.
 //! for (n, guc) in GUCS.iter().enumerate() {
@@ -64,7 +69,9 @@
 //!     assert!(matches!(vf.run_worker(), PassOutcome::Recovered(_)));
 //! }
 //! assert!(GUCS.iter().all(|g| g.state() == VfState::Running));
-//! assert_eq!(vf.last_ggtt_shift(GtId(0)), Some(0x4000_0000 - 0x0020_0000));
+//! // The tile's GGTT users moved once, to the new base.
+//! assert_eq!(vf.hooks().check(TileId(0), 0x4000_0000), Ok(()));
+//! assert_eq!(vf.hooks().moves(TileId(0)), 1);
 //! # }
 //! ```
 //!
@@ -93,6 +100,7 @@ pub mod gt;
 pub mod mailbox;
 pub mod mmio;
 pub mod recovery;
+pub mod tile;
 pub mod wire;
 pub mod workqueue;
 
@@ -104,7 +112,8 @@ pub use device::{Clock, Device, Instant, Reg};
 pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};
 pub use mailbox::{Mailbox, MailboxConfig, MailboxError};
 pub use recovery::{
-    HoldPoint, HookError, NoHooks, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks,
-    Stats, Vf,
+    BootstrapError, GgttWait, HoldPoint, HookError, NoHooks, PassOutcome, PassReport,
+    RecoveryConfig, RecoveryError, RecoveryHooks, Stats, Step, Vf,
 };
+pub use tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 pub use workqueue::{PollingQueue, WorkQueue};

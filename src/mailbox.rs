@@ -13,14 +13,29 @@
 //!    [`max_retries`](MailboxConfig::max_retries) times);
 //! 5. FAILURE: [`MailboxError::VfMigrated`] for VF_MIGRATED, [`MailboxError::Remote`] otherwise;
 //!    anything but a GuC-origin SUCCESS is [`MailboxError::Protocol`];
-//! 6. SUCCESS: read `VF_SW_FLAG(1..4)` as the reply data.
+//! 6. SUCCESS: for an action whose reply carries data (MATCH_VERSION, QUERY_SINGLE_KLV: see
+//!    [`Request::reply_has_data`]) read `VF_SW_FLAG(1..4)` as the reply data; a send-only action
+//!    (VF_RESET, RESFIX_START, RESFIX_DONE) reads none of them, as the kernel's
+//!    `xe_guc_mmio_send` passes no response buffer.
 //!
-//! Register accesses per attempt: `len` writes, 1 posting read, 1 doorbell write, one read per
-//! poll, and 3 reads of reply data on success: never more than the kernel.
+//! Register accesses per attempt, against the kernel's for the same exchange:
 //!
-//! Every wait is bounded by the device clock; a clock that stops advancing for
-//! [`stall_polls`](MailboxConfig::stall_polls) consecutive polls ends the wait with
-//! [`MailboxError::ClockStalled`] instead of spinning forever.
+//! | access | kernel | here |
+//! |---|---|---|
+//! | request writes + doorbell | `len` + 1 | `len` + 1 |
+//! | posting read | 1 | 1 |
+//! | polls of scratch 0 | one per poll, plus one after the deadline | the same |
+//! | header re-read after the wait | 1 | 0 (the polled value is the header) |
+//! | reply data | 3 when the caller wants data | 3 for data actions, 0 for send-only ones |
+//!
+//! so an exchange answered at once costs 2 reads (send-only) or 5 (data) here, against the
+//! kernel's 3 or 6: never more (tests/mailbox.rs checks both against this model).
+//!
+//! Every wait is bounded by the device clock. As the kernel's `__xe_mmio_wait32` does, once the
+//! deadline has passed the register is read once more and a match then still counts (a vCPU
+//! descheduled between its last read and the clock check must not report a false timeout). A
+//! clock that stops advancing for [`stall_polls`](MailboxConfig::stall_polls) consecutive polls
+//! ends the wait with [`MailboxError::ClockStalled`] instead of spinning forever.
 
 use core::fmt;
 
@@ -140,8 +155,14 @@ impl fmt::Display for MailboxError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for MailboxError {}
+impl core::error::Error for MailboxError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            MailboxError::Protocol { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// The outcome of one poll loop.
 enum Poll {
@@ -202,12 +223,26 @@ impl<D: Device> Mailbox<D> {
         let msg = request
             .encode()
             .map_err(|error| MailboxError::Protocol { header: 0, error })?;
-        self.send_recv(msg.as_slice())
+        if request.reply_has_data() {
+            self.send_recv(msg.as_slice())
+        } else {
+            self.send_only(msg.as_slice())
+        }
     }
 
     /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply: its header followed by
     /// the three data registers.
     pub fn send_recv(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
+        self.transact(request, true)
+    }
+
+    /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply's header alone (a
+    /// one-dword message): no data register is read (the kernel's `xe_guc_mmio_send`).
+    pub fn send_only(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
+        self.transact(request, false)
+    }
+
+    fn transact(&mut self, request: &[u32], want_data: bool) -> Result<MmioMessage, MailboxError> {
         if request.is_empty() || request.len() > MMIO_MSG_MAX_DWORDS {
             return Err(MailboxError::BadRequestLength(request.len()));
         }
@@ -237,7 +272,8 @@ impl<D: Device> Mailbox<D> {
                 _ => header,
             };
             match Reply::decode(header) {
-                Ok(Reply::Success { .. }) => return Ok(self.read_reply(header)),
+                Ok(Reply::Success { .. }) if want_data => return Ok(self.read_reply(header)),
+                Ok(Reply::Success { .. }) => return Ok(MmioMessage::from_header(header)),
                 Ok(Reply::Retry { reason }) => {
                     if retries >= self.config.max_retries {
                         error!(
@@ -328,7 +364,14 @@ impl<D: Device> Mailbox<D> {
             }
             let now = self.dev.now();
             if now.nanos_since(start) >= timeout_ns {
-                return Ok(Poll::TimedOut(value));
+                // The kernel's last look: the reply may have landed while this vCPU was away
+                // between the read above and the clock check.
+                let value = self.dev.read32(self.regs.scratch(0));
+                return Ok(if done(value) {
+                    Poll::Done(value)
+                } else {
+                    Poll::TimedOut(value)
+                });
             }
             if now == last_now {
                 stalled += 1;

@@ -34,8 +34,7 @@ impl fmt::Display for MmioError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for MmioError {}
+impl core::error::Error for MmioError {}
 
 /// A VF's MMIO BAR mapped at a run-time address, plus the clock that bounds every wait.
 ///
@@ -62,6 +61,7 @@ impl std::error::Error for MmioError {}
 /// // SAFETY: `base..base + len` is BAR 0 of our VF, mapped uncached for the driver's lifetime.
 /// let bar = unsafe { MmioBar::new(base, len, KernelClock) }.expect("BAR mapping");
 /// let info = GtInfo {
+///     tile: xe_sriov_vf::TileId(0),
 ///     kind: GtKind::Primary,
 ///     platform: PlatformClass::Newer,
 ///     discrete: true,

@@ -1,55 +1,87 @@
-//! The post-migration recovery pipeline, and [`Vf`]: one VF device with its GTs, its
+//! The post-migration recovery pipeline, and [`Vf`]: one VF with its tiles and GTs, its
 //! coordinator, its work queue and the embedder's hooks.
 //!
 //! ## Flow
 //!
 //! 1. The GuC raises `SW_INT_0` on a GT. The embedder's interrupt handler calls
 //!    [`Vf::handle_guc_interrupt`] (or [`Vf::migrated`]): wait-free, no lock, no allocation. It
-//!    marks the GT's GGTT stale and signals the [`Coordinator`], which queues the worker on the
-//!    [`WorkQueue`] at most once.
-//! 2. The embedder's queue runs [`Vf::run_worker`] in thread context. One pass recovers the GTs
-//!    it took from the coordinator, in this order, per GT:
+//!    marks that GT queued, in progress and its GGTT in need of fixes, and queues the worker on
+//!    the [`WorkQueue`] (at most once).
+//! 2. The embedder's queue runs [`Vf::run_worker`] in thread context. A pass recovers each GT
+//!    that is queued when it begins, one GT after the other, each with kernel 7.0's per-GT
+//!    sequence (`vf_post_migration_recovery` in `xe_gt_sriov_vf.c`):
 //!
 //!    | step | what | on error |
 //!    |---|---|---|
-//!    | 1 | runtime-PM reference ([`RecoveryHooks::pm_get`]), released on every path by a guard | |
-//!    | 2 | [`shutdown`](RecoveryHooks::shutdown): pause submission, stop the command transport | |
-//!    | 3 | RESFIX_START with a marker (`1 + 8-bit counter`) when the VF ABI is 1.27+ | VF_MIGRATED: re-queue; else wedge |
-//!    | 4 | re-query the configuration, validate it, compute the GGTT shift | VF_MIGRATED: re-queue; else wedge |
-//!    | 5 | another recovery imminent? then defer: no RESFIX_DONE, the queued pass finishes | |
-//!    | 6 | [`fixups`](RecoveryHooks::fixups) with the GGTT shift | wedge |
-//!    | 7 | publish "GGTT valid" and bump the fixups-complete counter | |
-//!    | 8 | [`rearm`](RecoveryHooks::rearm): interrupts, command transport, pending work | wedge |
-//!    | 9 | RESFIX_DONE (with the marker, or legacy without) | VF_MIGRATED: re-queue; else wedge |
-//!    | 10 | [`kickstart`](RecoveryHooks::kickstart): unpause submission | |
-//!    | 11 | on any error: [`abort`](RecoveryHooks::abort), then wedge exactly once | |
+//!    | 0 | runtime-PM reference ([`RecoveryHooks::pm_get`]) for the pass, released after everything else, `abort` and `wedged` included | |
+//!    | 1 | migration gate: without markers (VF ABI below 1.27) migration is unsupported unless [`RecoveryConfig::legacy`] | reported as [`PassOutcome::Unsupported`], never a wedge |
+//!    | 2 | [`RecoveryConfig::media_after_primary`]: a media GT whose tile's primary GT has a recovery pending waits for a later pass | |
+//!    | 3 | [`shutdown`](RecoveryHooks::shutdown): pause submission, stop the command transport | |
+//!    | 4 | RESFIX_START with the GT's next marker (`1 + 8-bit counter`); legacy: nothing sent | VF_MIGRATED: re-queue (*); else wedge |
+//!    | 5 | the GT is no longer queued (only now: a report before this point causes no second run) | |
+//!    | 6 | re-query the configuration and validate it; the tile's reported GGTT base is updated | VF_MIGRATED: re-queue (*); else wedge |
+//!    | 7 | the tile's GGTT fixup ([`ggtt_fixup`](RecoveryHooks::ggtt_fixup)) if the reported base differs from the applied one: exactly once per change of base | wedge, applied base unchanged |
+//!    | 8 | the GT's own fixups ([`gt_fixups`](RecoveryHooks::gt_fixups)) | wedge |
+//!    | 9 | the GT's GGTT is valid again (unless it was reported again since step 5), fixups-complete counter | |
+//!    | 10 | [`rearm`](RecoveryHooks::rearm): interrupts, command transport | wedge |
+//!    | 11 | RESFIX_DONE with the marker, always sent; legacy: without a marker, and skipped (deferred) if another recovery is imminent | VF_MIGRATED: re-queue; else wedge |
+//!    | 12 | accepted: recovery no longer pending (unless reported again since step 5: the queued run follows) | |
+//!    | 13 | [`kickstart`](RecoveryHooks::kickstart): unpause submission | |
+//!    | - | on any error: [`abort`](RecoveryHooks::abort), then wedge exactly once ([`wedged`](RecoveryHooks::wedged)) | |
 //!
-//!    [`RecoveryHooks::hold`] is called before START, the fixups, the rearm and DONE: the
-//!    kernel's debug "stoppers", which tests use to land a migration at every step.
+//!    [`RecoveryHooks::hold`] is called before steps 3 (start), 7 (fixups), 10 (rearm) and 11
+//!    (done): the kernel's debug "stoppers", which tests use to land a migration at every step.
 //! 3. A wedged device queues nothing more; after [`Vf::teardown`] nothing is queued or started.
+//!
+//! ## Where this differs from kernel 7.0, on purpose
+//!
+//! | kernel 7.0 | here | why |
+//! |---|---|---|
+//! | one worker per GT | one worker for the VF, recovering the queued GTs one after the other, each with the per-GT sequence | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT |
+//! | (*) VF_MIGRATED on RESFIX_START or during the re-query wedges | re-queues the GT | both mean the VF moved again under the recovery; a new pass is the recovery for that, a wedge is not |
+//! | `recovery_inprogress` is cleared just before RESFIX_DONE is sent | cleared once the GuC accepted RESFIX_DONE | "recovery pending" must not read false while DONE can still be refused with VF_MIGRATED |
+//! | `ggtt_need_fixes` is cleared after the fixups even if the GT was reported again meanwhile | stays set until the queued run's fixups | a report after RESFIX_START may mean the GGTT moved again |
+//! | migration unsupported: decided once at probe, interrupts ignored | decided per pass from each GT's negotiated VF ABI, reported as [`PassOutcome::Unsupported`] and counted | the crate cannot see the probe; the embedder sees every refused migration |
+//! | the per-tile GGTT base is updated by the query and the relative shift applied under the GGTT lock | the tile's applied base moves only when the embedder's fixup returned `Ok`; the hook gets both absolute bases | a failed, cancelled or deferred fixup can never lose or double a move |
+//! | no legacy recovery | the seed's legacy recovery (no markers) as an opt-in ([`RecoveryConfig::legacy`]) | for VF ABI 1.26 and older GuCs that cannot detect a second migration; see below |
+//!
+//! The legacy protocol (opt-in) has no marker, so the GuC cannot refuse a RESFIX_DONE sent for
+//! an older migration. So it keeps the seed's rule: RESFIX_DONE is skipped (the GT deferred to
+//! the queued run) when another recovery is imminent: under [`StartPolicy::AnyGt`] when the GT
+//! was reported again since its recovery began, under [`StartPolicy::AllGts`] when any GT other
+//! than those this pass has still to start is queued, or the worker is (the seed's device-wide
+//! `vf_post_migration_imminent`).
 //!
 //! ## GGTT validity
 //!
-//! Each GT has a migration sequence number, bumped by the interrupt entry, and a "fixed"
-//! sequence number, published by the worker after the fixups hook returned for the migrations it
-//! had seen when its pass began. The GGTT of a GT is valid exactly when the two are equal, so a
-//! migration that lands during the fixups can never be hidden by a late "valid" store (the
-//! kernel once cleared its need-fixes flag too early).
+//! [`Vf::ggtt_valid`] is false from the moment the GT's `SW_INT_0` is signalled (or a
+//! `VF_MIGRATED` reply is seen) until its tile's GGTT fixup for the newest reported base and the
+//! GT's own fixups returned in a run that began after the last report. See
+//! [`crate::coordinator`] for how that is kept without a lock.
 
 use core::fmt;
 
-use crate::coordinator::{Coordinator, CoordinatorError, GtId, GtSet, Signal, StartPolicy};
+use crate::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 use crate::device::{Clock, Device};
 use crate::gt::{Gt, VfError};
 use crate::sync::{AtomicUsize, Ordering};
-use crate::wire::regs::GucIntr;
-use crate::wire::{Marker, Version};
+use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
+use crate::wire::regs::{GtKind, GucIntr};
+use crate::wire::Version;
 use crate::workqueue::WorkQueue;
 
 /// An error reported by an embedder hook: an errno-style code of the embedder's choosing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HookError(pub i32);
+
+impl fmt::Display for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "hook error {}", self.0)
+    }
+}
+
+impl core::error::Error for HookError {}
 
 /// A step of the recovery, as named in errors and hold points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,8 +91,10 @@ pub enum Step {
     ResfixStart,
     /// The configuration re-query.
     QueryConfig,
-    /// The fixups hook.
-    Fixups,
+    /// The tile's GGTT fixup hook.
+    GgttFixup,
+    /// The GT's own fixups hook.
+    GtFixups,
     /// The rearm hook.
     Rearm,
     /// RESFIX_DONE.
@@ -73,7 +107,8 @@ impl Step {
         match self {
             Step::ResfixStart => "RESFIX_START",
             Step::QueryConfig => "config query",
-            Step::Fixups => "fixups",
+            Step::GgttFixup => "GGTT fixup",
+            Step::GtFixups => "GT fixups",
             Step::Rearm => "rearm",
             Step::ResfixDone => "RESFIX_DONE",
         }
@@ -84,9 +119,9 @@ impl Step {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum HoldPoint {
-    /// Before RESFIX_START (also reached, once per GT, on the legacy protocol).
+    /// Before the GT's shutdown and RESFIX_START (also reached on the legacy protocol).
     BeforeStart,
-    /// Before the fixups hook.
+    /// After the re-query, before the GGTT and GT fixups.
     BeforeFixups,
     /// Before the rearm hook.
     BeforeRearm,
@@ -107,7 +142,18 @@ pub enum RecoveryError {
         /// What went wrong.
         error: VfError,
     },
-    /// An embedder hook failed.
+    /// The tile's GGTT fixup failed; the tile's applied base stays `ggtt.old`.
+    GgttFixup {
+        /// The tile.
+        tile: TileId,
+        /// The GT whose recovery ran it.
+        gt: GtId,
+        /// The move that was asked for.
+        ggtt: GgttMove,
+        /// The hook's error.
+        error: HookError,
+    },
+    /// Another embedder hook failed.
     Hook {
         /// Which GT.
         gt: GtId,
@@ -121,40 +167,157 @@ pub enum RecoveryError {
 impl fmt::Display for RecoveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RecoveryError::Gt { gt, step, error } => {
-                write!(f, "GT{}: {} failed: {}", gt.0, step.name(), error)
-            }
-            RecoveryError::Hook { gt, step, error } => {
-                write!(f, "GT{}: {} hook failed ({})", gt.0, step.name(), error.0)
+            RecoveryError::Gt { gt, step, .. } => write!(f, "GT{}: {} failed", gt.0, step.name()),
+            RecoveryError::GgttFixup { tile, gt, ggtt, .. } => write!(
+                f,
+                "tile {} (GT{}): GGTT fixup {} failed",
+                tile.0, gt.0, ggtt
+            ),
+            RecoveryError::Hook { gt, step, .. } => {
+                write!(f, "GT{}: {} hook failed", gt.0, step.name())
             }
         }
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for RecoveryError {}
+impl core::error::Error for RecoveryError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            RecoveryError::Gt { error, .. } => Some(error),
+            RecoveryError::GgttFixup { error, .. } | RecoveryError::Hook { error, .. } => {
+                Some(error)
+            }
+        }
+    }
+}
 
-/// What the embedder does at each step. Every method has a default that is safe when the
-/// embedder has nothing to do there; a driver with real GGTT nodes, contexts or CCS overrides
-/// [`fixups`](RecoveryHooks::fixups) at least.
+/// Why [`Vf::bootstrap`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BootstrapError {
+    /// A GT's bootstrap or first configuration query failed.
+    Gt {
+        /// Which GT.
+        gt: GtId,
+        /// What went wrong.
+        error: VfError,
+    },
+    /// The two GTs of a tile report different GGTTs (they share one).
+    GgttMismatch {
+        /// The tile.
+        tile: TileId,
+        /// Its primary GT.
+        primary: GtId,
+        /// GGTT_START and GGTT_SIZE the primary GT reported.
+        primary_ggtt: (u64, u64),
+        /// Its media GT.
+        media: GtId,
+        /// GGTT_START and GGTT_SIZE the media GT reported.
+        media_ggtt: (u64, u64),
+    },
+}
+
+impl fmt::Display for BootstrapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BootstrapError::Gt { gt, .. } => write!(f, "GT{}: bootstrap failed", gt.0),
+            BootstrapError::GgttMismatch {
+                tile,
+                primary,
+                primary_ggtt,
+                media,
+                media_ggtt,
+            } => write!(
+                f,
+                "tile {}: GT{} reports GGTT {:#x}+{:#x} but GT{} reports {:#x}+{:#x}",
+                tile.0,
+                primary.0,
+                primary_ggtt.0,
+                primary_ggtt.1,
+                media.0,
+                media_ggtt.0,
+                media_ggtt.1
+            ),
+        }
+    }
+}
+
+impl core::error::Error for BootstrapError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            BootstrapError::Gt { error, .. } => Some(error),
+            BootstrapError::GgttMismatch { .. } => None,
+        }
+    }
+}
+
+/// What the embedder does at each step. Every method has a default that is right when the
+/// embedder has nothing to do there; a driver with GGTT users overrides
+/// [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) at least.
 ///
 /// Hooks run on the worker (thread context), never from the interrupt entry, and never two
-/// passes at once.
+/// passes at once. They run while the VF's GT lock is held: a hook must not call
+/// [`Vf::with_gt`] or [`Vf::bootstrap`] (it would spin for ever); everything the fixups need is
+/// in their arguments.
+///
+/// # The GGTT contract
+///
+/// The GGTT belongs to the tile. [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) is called once per
+/// change of a tile's GGTT base, with the absolute base the embedder's GGTT users are at now and
+/// the base they must move to, whatever happened in between (deferrals, re-queues, more
+/// migrations, a cancelled or failed pass): the crate remembers the base of the last fixup that
+/// returned `Ok`. A base that did not change gets no call. If the hook fails, the device is
+/// wedged and the crate still believes the users are at `ggtt.old`.
+///
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use xe_sriov_vf::{GgttMove, GtId, HookError, RecoveryHooks, TileId};
+///
+/// /// A driver with one GGTT node per tile: a ring at a fixed offset from the GGTT base.
+/// struct Driver {
+///     ring_ggtt_addr: [AtomicU64; 2],
+/// }
+///
+/// impl RecoveryHooks for Driver {
+///     fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+///         let node = &self.ring_ggtt_addr[usize::from(tile.0)];
+///         // Same offset from the new base; `ggtt.shift()` gives the signed distance too.
+///         let moved = ggtt.relocate(node.load(Ordering::Relaxed)).ok_or(HookError(-22))?;
+///         node.store(moved, Ordering::Relaxed);
+///         Ok(())
+///     }
+///     fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
+///         // Rebase this GT's context images and HWSP, reset its CT state...
+///         let _ = gt;
+///         Ok(())
+///     }
+/// }
+/// # let d = Driver { ring_ggtt_addr: [AtomicU64::new(0x20_1000), AtomicU64::new(0)] };
+/// # d.ggtt_fixup(TileId(0), GgttMove { old: 0x20_0000, new: 0x120_0000 }).unwrap();
+/// # assert_eq!(d.ring_ggtt_addr[0].load(Ordering::Relaxed), 0x120_1000);
+/// ```
 pub trait RecoveryHooks {
     /// Takes a runtime-PM reference (the device must stay powered during the pass).
     fn pm_get(&self) {}
     /// Releases the reference from [`pm_get`](RecoveryHooks::pm_get); called exactly once per
-    /// `pm_get`, on every path.
+    /// `pm_get`, on every path, after [`abort`](RecoveryHooks::abort) and
+    /// [`wedged`](RecoveryHooks::wedged).
     fn pm_put(&self) {}
     /// Pauses submission and stops the command transport of `gt`.
     fn shutdown(&self, gt: GtId) {
         let _ = gt;
     }
-    /// Applies the post-migration fixups of `gt`: move every GGTT node by `ggtt_shift` bytes,
-    /// rebase context images and rings, restore CCS. Called with shift 0 too (nothing moved,
-    /// but the GuC still waits for the fixups to be declared done).
-    fn fixups(&self, gt: GtId, ggtt_shift: i64) -> Result<(), HookError> {
-        let _ = (gt, ggtt_shift);
+    /// Moves every GGTT user of `tile` from `ggtt.old` to `ggtt.new` (same offset from the
+    /// base). Called exactly once per change of the tile's GGTT base; see the trait docs.
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        let _ = (tile, ggtt);
+        Ok(())
+    }
+    /// GT-local fixups of `gt` after its tile's GGTT is in place: rebase context images and the
+    /// HWSP, restore CCS on the primary GT. Called once per recovery run of the GT, also when the
+    /// GGTT did not move (the GuC still waits for the fixups to be declared done).
+    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
+        let _ = gt;
         Ok(())
     }
     /// Re-arms `gt`: interrupts, the command transport, re-emitting pending work.
@@ -186,24 +349,53 @@ pub struct NoHooks;
 
 impl RecoveryHooks for NoHooks {}
 
-/// How the VF handles migrations.
+/// How the VF handles migrations. [`Default`] is kernel 7.0's behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RecoveryConfig {
-    /// When the worker is queued: when every GT has reported, or on the first report.
+    /// When the worker is queued: on any GT's report (default), or when every GT has reported
+    /// (the seed).
     pub start: StartPolicy,
-    /// Refuse migration when a GT's VF ABI is older than 1.27 (no markers), as the newest kernel
-    /// does: the pass is reported as unsupported and the device is not wedged.
-    pub require_markers: bool,
+    /// Opt in to the seed's legacy recovery for GTs whose VF ABI is below 1.27 (no RESFIX_START,
+    /// RESFIX_DONE without a marker, skipped when another recovery is imminent). Off by default:
+    /// as in kernel 7.0, migration without markers is then unsupported
+    /// ([`PassOutcome::Unsupported`], counted, never a wedge).
+    pub legacy: bool,
+    /// The kernel's `needs_shared_vf_gt_wq` (Panther Lake): a tile's media GT does not start its
+    /// recovery while the primary GT's recovery is pending (the primary GT restores CCS first).
+    /// Off by default.
+    pub media_after_primary: bool,
+}
+
+impl RecoveryConfig {
+    /// Kernel 7.0's behaviour: any-GT start, markers required, no media ordering.
+    pub const KERNEL: RecoveryConfig = RecoveryConfig {
+        start: StartPolicy::AnyGt,
+        legacy: false,
+        media_after_primary: false,
+    };
 }
 
 impl Default for RecoveryConfig {
     fn default() -> Self {
-        RecoveryConfig {
-            start: StartPolicy::AnyGt,
-            require_markers: false,
-        }
+        RecoveryConfig::KERNEL
     }
+}
+
+/// What one pass did with the GTs it took, when not all of them were recovered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PassReport {
+    /// GTs whose RESFIX_DONE the GuC accepted.
+    pub recovered: GtSet,
+    /// GTs the GuC answered VF_MIGRATED: a second migration; queued again.
+    pub requeued: GtSet,
+    /// Legacy protocol: GTs whose RESFIX_DONE was skipped because another recovery is imminent;
+    /// queued again.
+    pub deferred: GtSet,
+    /// Media GTs that wait for their tile's primary GT
+    /// ([`RecoveryConfig::media_after_primary`]); still queued.
+    pub postponed: GtSet,
 }
 
 /// What one call of [`Vf::run_worker`] did.
@@ -217,26 +409,11 @@ pub enum PassOutcome {
     Empty,
     /// Every GT of the pass got its RESFIX_DONE accepted.
     Recovered(GtSet),
-    /// Another recovery was imminent: `deferred` were handed to the next pass without
-    /// RESFIX_DONE. In the same pass `recovered` finished and the GuC answered VF_MIGRATED for
-    /// `requeued` (also handed on).
-    Deferred {
-        /// GTs that finished before the deferral.
-        recovered: GtSet,
-        /// GTs handed on because another recovery is imminent.
-        deferred: GtSet,
-        /// GTs handed on because of a VF_MIGRATED reply.
-        requeued: GtSet,
-    },
-    /// The GuC answered VF_MIGRATED for `requeued`: a second migration; they go to the next
-    /// pass. `recovered` finished.
-    Requeued {
-        /// GTs that finished.
-        recovered: GtSet,
-        /// GTs handed to the next pass.
-        requeued: GtSet,
-    },
-    /// Migration was refused: a GT's VF ABI has no markers and the policy requires them.
+    /// Some GTs of the pass were handed on (re-queued, deferred or postponed); the worker is
+    /// queued again for them.
+    Incomplete(PassReport),
+    /// Migration was refused: a GT's VF ABI has no markers and [`RecoveryConfig::legacy`] is off.
+    /// Nothing was sent; the GTs stay blocked (recovery pending, GGTT not valid); not a wedge.
     Unsupported {
         /// The first such GT.
         gt: GtId,
@@ -259,16 +436,34 @@ pub struct Stats {
     pub recoveries: usize,
     /// Passes that ended with every GT recovered.
     pub completed: usize,
-    /// Passes deferred to an imminent one.
+    /// Passes in which a GT was deferred (legacy protocol).
     pub deferred: usize,
-    /// Passes that handed GTs to another after VF_MIGRATED.
+    /// Passes in which a GT was re-queued after a VF_MIGRATED reply.
     pub requeued: usize,
-    /// Passes that failed (the first one wedged the device).
+    /// Passes that failed (the device is wedged).
     pub failed: usize,
     /// Passes refused because migration is unsupported.
     pub unsupported: usize,
-    /// Fixups hooks that completed (the kernel's fixups-complete counter).
+    /// Per-GT fixups that completed.
     pub fixups_completed: usize,
+    /// Tile GGTT fixups that completed (each one a change of a tile's GGTT base).
+    pub ggtt_moves: usize,
+}
+
+/// The answer of [`Vf::wait_ggtt_valid`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum GgttWait {
+    /// The GT's GGTT is valid.
+    Valid,
+    /// Still not valid when the timeout passed (or the clock stopped advancing).
+    TimedOut,
+    /// The device is wedged: the GGTT will not become valid. Returned at once.
+    Wedged,
+    /// The VF is torn down: no recovery will run. Returned at once.
+    TornDown,
+    /// No such GT.
+    UnknownGt,
 }
 
 struct Counters {
@@ -279,7 +474,7 @@ struct Counters {
     failed: AtomicUsize,
     unsupported: AtomicUsize,
     fixups_completed: AtomicUsize,
-    marker: AtomicUsize,
+    ggtt_moves: AtomicUsize,
 }
 
 /// Releases the runtime-PM reference when dropped, so every path out of a pass releases it.
@@ -298,21 +493,43 @@ impl<H: RecoveryHooks> Drop for PmGuard<'_, H> {
     }
 }
 
-/// One VF: `N` GTs, the coordinator, the work queue `Q` and the hooks `H`.
+/// The state only the worker and bootstrap touch, under one lock.
+struct Inner<D, const N: usize> {
+    gts: [Gt<D>; N],
+    /// Per tile (index = [`TileId`]; only `0..num_tiles` used).
+    tiles: [TileGgtt; N],
+}
+
+/// How one GT's run in a pass ended, when it did not end the pass.
+enum GtRun {
+    Recovered,
+    Requeued,
+    Deferred,
+    Postponed,
+}
+
+/// A pass ends early with this outcome (failure or teardown).
+type PassResult<T> = Result<T, PassOutcome>;
+
+/// Hands the reason a pass stops, for `?`.
+fn gt_error(gt: GtId, step: Step, error: VfError) -> PassOutcome {
+    PassOutcome::Failed(RecoveryError::Gt { gt, step, error })
+}
+
+/// One VF: `N` GTs over one or more tiles, the coordinator, the work queue `Q` and the hooks `H`.
 ///
 /// Share it between the interrupt handler and the worker by reference (`&'static`, or an
-/// `Arc` with `std`). The GTs sit behind a spin lock that only the worker (one pass at a time)
-/// and the embedder's explicit [`Vf::with_gt`] / [`Vf::bootstrap`] calls take; the interrupt entry
-/// never touches it.
+/// `Arc` with `std`). The GTs and the tiles' GGTT state sit behind a spin lock that only the
+/// worker (one pass at a time) and the embedder's explicit [`Vf::with_gt`] /
+/// [`Vf::bootstrap`] / [`Vf::tile_ggtt`] calls take; the interrupt entry never touches it.
 pub struct Vf<D, H, Q, const N: usize> {
     coordinator: Coordinator,
-    gts: spin::Mutex<[Gt<D>; N]>,
+    topology: Topology<N>,
+    inner: spin::Mutex<Inner<D, N>>,
     hooks: H,
     queue: Q,
     config: RecoveryConfig,
-    migration_seq: [AtomicUsize; N],
-    fixed_seq: [AtomicUsize; N],
-    shifts: spin::Mutex<[i64; N]>,
+    signals: [AtomicUsize; N],
     counters: Counters,
 }
 
@@ -320,30 +537,40 @@ impl<D, H, Q, const N: usize> fmt::Debug for Vf<D, H, Q, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vf")
             .field("gts", &N)
+            .field("tiles", &self.topology.num_tiles())
             .field("config", &self.config)
-            .field("wedged", &self.coordinator.is_wedged())
+            .field("coordinator", &self.coordinator)
             .finish_non_exhaustive()
     }
 }
 
 impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
-    /// A VF over `gts` (index = [`GtId`]). Fails when `N` is 0 or above
-    /// [`MAX_GTS`](crate::coordinator::MAX_GTS).
+    /// A VF over `gts` (index = [`GtId`]); each GT's [`GtInfo`](crate::GtInfo) names its tile
+    /// and kind. Fails when `N` is 0 or above [`MAX_GTS`](crate::coordinator::MAX_GTS), or when
+    /// the GTs do not form tiles `0..T` each with one primary GT and at most one media GT.
     pub fn new(
         gts: [Gt<D>; N],
         hooks: H,
         queue: Q,
         config: RecoveryConfig,
-    ) -> Result<Self, CoordinatorError> {
+    ) -> Result<Self, TopologyError> {
+        let topology = Topology::new(core::array::from_fn(|n| {
+            let info = gts[n].info();
+            (info.tile, info.kind == GtKind::Primary)
+        }))?;
+        let coordinator =
+            Coordinator::new(N, config.start).map_err(|_| TopologyError::GtCount(N))?;
         Ok(Vf {
-            coordinator: Coordinator::new(N, config.start)?,
-            gts: spin::Mutex::new(gts),
+            coordinator,
+            topology,
+            inner: spin::Mutex::new(Inner {
+                gts,
+                tiles: [TileGgtt::default(); N],
+            }),
             hooks,
             queue,
             config,
-            migration_seq: core::array::from_fn(|_| AtomicUsize::new(0)),
-            fixed_seq: core::array::from_fn(|_| AtomicUsize::new(0)),
-            shifts: spin::Mutex::new([0; N]),
+            signals: core::array::from_fn(|_| AtomicUsize::new(0)),
             counters: Counters {
                 recoveries: AtomicUsize::new(0),
                 completed: AtomicUsize::new(0),
@@ -352,29 +579,80 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
                 failed: AtomicUsize::new(0),
                 unsupported: AtomicUsize::new(0),
                 fixups_completed: AtomicUsize::new(0),
-                marker: AtomicUsize::new(0),
+                ggtt_moves: AtomicUsize::new(0),
             },
         })
     }
 
-    /// Bootstraps every GT (VF_RESET, handshake) and queries its configuration. Call once,
-    /// before interrupts are enabled.
-    pub fn bootstrap(&self) -> Result<(), (GtId, VfError)> {
-        let mut gts = self.gts.lock();
-        for (i, gt) in gts.iter_mut().enumerate() {
+    /// Bootstraps every GT (VF_RESET, handshake), queries its configuration and records each
+    /// tile's GGTT (both GTs of a tile must agree). Call once, before interrupts are enabled; the
+    /// embedder's GGTT users are taken to be at the bootstrap base.
+    pub fn bootstrap(&self) -> Result<(), BootstrapError> {
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
+        let mut configs = [(0u64, 0u64); N];
+        for (i, gt) in inner.gts.iter_mut().enumerate() {
             let id = GtId(i as u8);
-            gt.bootstrap().map_err(|e| (id, e))?;
-            gt.query_config().map_err(|e| (id, e))?;
-            info!("GT{}: VF ABI {}", i, gt.version().unwrap_or_default());
+            let result = gt.bootstrap().and_then(|_| gt.query_config());
+            let config = result.map_err(|error| BootstrapError::Gt { gt: id, error })?;
+            configs[i] = (config.ggtt_start, config.ggtt_size);
+            info!(
+                "GT{}: VF ABI {}, GGTT {:#x}+{:#x}",
+                i,
+                gt.version().unwrap_or_default(),
+                config.ggtt_start,
+                config.ggtt_size
+            );
+        }
+        for t in 0..self.topology.num_tiles() {
+            let tile = TileId(t as u8);
+            let Some(primary) = self.topology.primary_of(tile) else {
+                continue;
+            };
+            let primary_ggtt = configs[usize::from(primary.0)];
+            for gt in self.topology.gts_of(tile) {
+                let ggtt = configs[usize::from(gt.0)];
+                if ggtt != primary_ggtt {
+                    error!("tile {}: GTs disagree on the GGTT", t);
+                    return Err(BootstrapError::GgttMismatch {
+                        tile,
+                        primary,
+                        primary_ggtt,
+                        media: gt,
+                        media_ggtt: ggtt,
+                    });
+                }
+            }
+            inner.tiles[t] = TileGgtt {
+                size: primary_ggtt.1,
+                applied: primary_ggtt.0,
+                reported: primary_ggtt.0,
+                moves: 0,
+            };
         }
         Ok(())
     }
 
     /// Runs `f` on GT `gt` (for example to read its configuration). Returns `None` for an
-    /// unknown GT. Takes the GT lock: not for interrupt context.
+    /// unknown GT. Takes the GT lock: not for interrupt context, not from a hook.
     pub fn with_gt<R>(&self, gt: GtId, f: impl FnOnce(&mut Gt<D>) -> R) -> Option<R> {
-        let mut gts = self.gts.lock();
-        gts.get_mut(usize::from(gt.0)).map(f)
+        let mut inner = self.inner.lock();
+        inner.gts.get_mut(usize::from(gt.0)).map(f)
+    }
+
+    /// The GGTT of `tile` as the VF knows it: where the embedder's GGTT users are (`applied`) and
+    /// where the GuC last said the GGTT is (`reported`). Takes the GT lock: not for interrupt
+    /// context, not from a hook. `None` for an unknown tile.
+    pub fn tile_ggtt(&self, tile: TileId) -> Option<TileGgtt> {
+        if usize::from(tile.0) >= self.topology.num_tiles() {
+            return None;
+        }
+        Some(self.inner.lock().tiles[usize::from(tile.0)])
+    }
+
+    /// Where the GTs sit.
+    pub const fn topology(&self) -> &Topology<N> {
+        &self.topology
     }
 
     /// The interrupt entry for a GuC interrupt vector read on `gt`: acts on `SW_INT_0` and
@@ -387,13 +665,13 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         }
     }
 
-    /// The interrupt entry proper: GT `gt` reported a migration. Marks its GGTT stale and
-    /// signals the coordinator (which queues the worker at most once). Wait-free: two atomic
-    /// read-modify-writes here plus the coordinator's bounded few; no lock, no allocation.
+    /// The interrupt entry proper: GT `gt` reported a migration. Marks its recovery pending and
+    /// its GGTT invalid and queues the worker (at most once). Wait-free: one counter increment
+    /// plus the coordinator's bounded few read-modify-writes; no lock, no allocation.
     pub fn migrated(&self, gt: GtId) -> Signal {
-        match self.migration_seq.get(usize::from(gt.0)) {
-            Some(seq) => {
-                seq.fetch_add(1, Ordering::AcqRel);
+        match self.signals.get(usize::from(gt.0)) {
+            Some(count) => {
+                count.fetch_add(1, Ordering::Relaxed);
                 self.coordinator.signal(gt, &self.queue)
             }
             None => Signal::InvalidGt,
@@ -406,228 +684,276 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         let Some(gts) = self.coordinator.begin() else {
             return PassOutcome::NotStarted;
         };
-        let outcome = if gts.is_empty() {
-            PassOutcome::Empty
-        } else {
-            self.counters.recoveries.fetch_add(1, Ordering::Relaxed);
+        if gts.is_empty() {
+            self.coordinator.finish(&self.queue);
+            return PassOutcome::Empty;
+        }
+        self.counters.recoveries.fetch_add(1, Ordering::Relaxed);
+        let outcome = {
+            // Released after abort and wedged too (the kernel puts it after the abort).
             let _pm = PmGuard::take(&self.hooks);
-            self.recover(gts)
+            let outcome = self.recover(gts).unwrap_or_else(|stop| stop);
+            self.account(&outcome);
+            outcome
         };
+        self.coordinator.finish(&self.queue);
+        outcome
+    }
+
+    /// Counts and logs a pass's outcome; on failure runs abort and the wedge.
+    fn account(&self, outcome: &PassOutcome) {
+        let c = &self.counters;
         match outcome {
             PassOutcome::Recovered(_) => {
-                self.counters.completed.fetch_add(1, Ordering::Relaxed);
+                c.completed.fetch_add(1, Ordering::Relaxed);
                 info!("migration recovery ended");
             }
-            PassOutcome::Deferred {
-                deferred, requeued, ..
-            } => {
-                self.counters.deferred.fetch_add(1, Ordering::Relaxed);
-                self.coordinator.defer(deferred, &self.queue);
-                if !requeued.is_empty() {
-                    self.counters.requeued.fetch_add(1, Ordering::Relaxed);
-                    self.coordinator.requeue(requeued, &self.queue);
+            PassOutcome::Incomplete(report) => {
+                if !report.deferred.is_empty() {
+                    c.deferred.fetch_add(1, Ordering::Relaxed);
                 }
-                debug!("migration recovery deferred");
-            }
-            PassOutcome::Requeued { requeued, .. } => {
-                self.counters.requeued.fetch_add(1, Ordering::Relaxed);
-                self.coordinator.requeue(requeued, &self.queue);
-                info!("migrated again during recovery, recovery re-queued");
+                if !report.requeued.is_empty() {
+                    c.requeued.fetch_add(1, Ordering::Relaxed);
+                }
+                debug!(
+                    "migration recovery continues: requeued {:#x}, deferred {:#x}, postponed {:#x}",
+                    report.requeued.bits(),
+                    report.deferred.bits(),
+                    report.postponed.bits()
+                );
             }
             PassOutcome::Unsupported { gt, .. } => {
-                self.counters.unsupported.fetch_add(1, Ordering::Relaxed);
+                c.unsupported.fetch_add(1, Ordering::Relaxed);
                 error!("GT{}: migration not supported (VF ABI below 1.27)", gt.0);
             }
             PassOutcome::Failed(err) => {
-                self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                self.hooks.abort(&err);
+                c.failed.fetch_add(1, Ordering::Relaxed);
+                self.hooks.abort(err);
                 if self.coordinator.wedge() {
                     error!("migration recovery failed ({}), device wedged", err);
-                    self.hooks.wedged(&err);
+                    self.hooks.wedged(err);
                 }
             }
             PassOutcome::Cancelled => debug!("migration recovery cancelled by teardown"),
             PassOutcome::NotStarted | PassOutcome::Empty => {}
         }
-        self.coordinator.finish(&self.queue);
-        outcome
     }
 
-    fn next_marker(&self) -> Marker {
-        let counter = self.counters.marker.fetch_add(1, Ordering::Relaxed);
-        Marker::from_counter(counter as u8)
-    }
-
-    fn recover(&self, gts: GtSet) -> PassOutcome {
+    fn recover(&self, gts: GtSet) -> PassResult<PassOutcome> {
         debug!("migration recovery in progress, GT mask {:#x}", gts.bits());
-        // Sequence numbers of the migrations this pass answers: read before the re-query, so
-        // the configuration we read is at least that new.
-        let seen: [usize; N] =
-            core::array::from_fn(|i| self.migration_seq[i].load(Ordering::Acquire));
-        let mut guard = self.gts.lock();
-        let all = &mut *guard;
+        let mut inner = self.inner.lock();
+        let inner = &mut *inner;
 
-        if self.config.require_markers {
+        if !self.config.legacy {
             for id in gts.iter() {
-                let Some(gt) = all.get(usize::from(id.0)) else {
-                    continue;
-                };
+                let gt = &inner.gts[usize::from(id.0)];
                 if !gt.supports_markers() {
-                    return PassOutcome::Unsupported {
+                    self.coordinator.refuse(gts);
+                    return Ok(PassOutcome::Unsupported {
                         gt: id,
                         version: gt.version(),
-                    };
+                    });
                 }
             }
         }
 
+        let mut report = PassReport::default();
+        let mut unstarted = gts;
         for id in gts.iter() {
-            self.hooks.shutdown(id);
-        }
-
-        let marker = self.next_marker();
-        let mut shifts = [0i64; N];
-        let mut requeue = GtSet::empty();
-        for id in gts.iter() {
-            let Some(gt) = all.get_mut(usize::from(id.0)) else {
-                continue;
-            };
-            if self.coordinator.is_torn_down() {
-                return PassOutcome::Cancelled;
-            }
-            self.hooks.hold(HoldPoint::BeforeStart, id);
-            if gt.supports_markers() {
-                if let Err(error) = gt.resfix_start(marker) {
-                    if error.is_vf_migrated() {
-                        requeue.insert(id);
-                        continue;
-                    }
-                    return fail(id, Step::ResfixStart, error);
+            let set = GtSet::single(id);
+            match self.recover_gt(inner, id, &mut unstarted)? {
+                GtRun::Recovered => report.recovered = report.recovered.union(set),
+                GtRun::Requeued => {
+                    report.requeued = report.requeued.union(set);
+                    self.coordinator.requeue(set, &self.queue);
+                }
+                GtRun::Deferred => {
+                    report.deferred = report.deferred.union(set);
+                    self.coordinator.defer(set, &self.queue);
+                }
+                GtRun::Postponed => {
+                    report.postponed = report.postponed.union(set);
+                    self.coordinator.postpone(set, &self.queue);
                 }
             }
-            match gt.query_config() {
-                Ok(shift) => shifts[usize::from(id.0)] = shift,
-                Err(error) if error.is_vf_migrated() => {
-                    requeue.insert(id);
-                }
-                Err(error) => return fail(id, Step::QueryConfig, error),
-            }
         }
-        let active = GtSet::from_bits(gts.bits() & !requeue.bits());
-
-        if self.coordinator.recovery_imminent() {
-            // The queued pass redoes the whole job for these GTs too.
-            return PassOutcome::Deferred {
-                recovered: GtSet::empty(),
-                deferred: active,
-                requeued: requeue,
-            };
-        }
-
-        for id in active.iter() {
-            let i = usize::from(id.0);
-            if self.coordinator.is_torn_down() {
-                return PassOutcome::Cancelled;
-            }
-            self.hooks.hold(HoldPoint::BeforeFixups, id);
-            if let Err(error) = self.hooks.fixups(id, shifts[i]) {
-                return PassOutcome::Failed(RecoveryError::Hook {
-                    gt: id,
-                    step: Step::Fixups,
-                    error,
-                });
-            }
-            self.shifts.lock()[i] = shifts[i];
-            self.fixed_seq[i].store(seen[i], Ordering::Release);
-            self.counters
-                .fixups_completed
-                .fetch_add(1, Ordering::AcqRel);
-        }
-
-        for id in active.iter() {
-            if self.coordinator.is_torn_down() {
-                return PassOutcome::Cancelled;
-            }
-            self.hooks.hold(HoldPoint::BeforeRearm, id);
-            if let Err(error) = self.hooks.rearm(id) {
-                return PassOutcome::Failed(RecoveryError::Hook {
-                    gt: id,
-                    step: Step::Rearm,
-                    error,
-                });
-            }
-        }
-
-        let mut recovered = GtSet::empty();
-        let mut deferred = GtSet::empty();
-        for id in active.iter() {
-            let Some(gt) = all.get_mut(usize::from(id.0)) else {
-                continue;
-            };
-            if self.coordinator.is_torn_down() {
-                return PassOutcome::Cancelled;
-            }
-            self.hooks.hold(HoldPoint::BeforeDone, id);
-            // The seed's rule, kept for the legacy protocol where DONE carries no marker: never
-            // declare fixups done while another recovery is on its way.
-            if self.coordinator.recovery_imminent() {
-                deferred.insert(id);
-                continue;
-            }
-            let done_marker = gt.supports_markers().then_some(marker);
-            match gt.resfix_done(done_marker) {
-                Ok(()) => {
-                    recovered.insert(id);
-                }
-                Err(error) if error.is_vf_migrated() => {
-                    requeue.insert(id);
-                }
-                Err(error) => return fail(id, Step::ResfixDone, error),
-            }
-        }
-        drop(guard);
-
-        for id in recovered.iter() {
-            self.hooks.kickstart(id);
-        }
-        if !deferred.is_empty() {
-            return PassOutcome::Deferred {
-                recovered,
-                deferred,
-                requeued: requeue,
-            };
-        }
-        if !requeue.is_empty() {
-            return PassOutcome::Requeued {
-                recovered,
-                requeued: requeue,
-            };
-        }
-        PassOutcome::Recovered(recovered)
+        Ok(if report.recovered == gts {
+            PassOutcome::Recovered(gts)
+        } else {
+            PassOutcome::Incomplete(report)
+        })
     }
 
-    /// Whether GT `gt`'s GGTT is valid: every migration signalled on it has had its fixups
-    /// applied. `false` for an unknown GT.
+    /// Stops the pass if teardown began.
+    fn check_teardown(&self) -> PassResult<()> {
+        if self.coordinator.is_torn_down() {
+            Err(PassOutcome::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One GT's recovery, kernel 7.0's per-GT sequence (see the module docs' table).
+    fn recover_gt(
+        &self,
+        inner: &mut Inner<D, N>,
+        id: GtId,
+        unstarted: &mut GtSet,
+    ) -> PassResult<GtRun> {
+        let i = usize::from(id.0);
+        let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
+        self.check_teardown()?;
+
+        // PTL: the media GT waits while the primary GT's recovery is pending.
+        if self.config.media_after_primary && inner.gts[i].info().kind == GtKind::Media {
+            if let Some(primary) = self.topology.primary_of(tile) {
+                if primary != id && self.coordinator.recovery_pending(primary) {
+                    debug!("GT{}: waiting for GT{}'s recovery", id.0, primary.0);
+                    return Ok(GtRun::Postponed);
+                }
+            }
+        }
+
+        self.hooks.hold(HoldPoint::BeforeStart, id);
+        self.check_teardown()?;
+        self.hooks.shutdown(id);
+        let gt = &mut inner.gts[i];
+        let marker = if gt.supports_markers() {
+            let marker = gt.next_marker();
+            match gt.resfix_start(marker) {
+                Ok(()) => Some(marker),
+                Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued),
+                Err(e) => return Err(gt_error(id, Step::ResfixStart, e)),
+            }
+        } else {
+            None
+        };
+        // Only now: a report from here on is a new migration for this GT.
+        self.coordinator.started(id);
+        unstarted.remove(id);
+
+        let config = match gt.query_config() {
+            Ok(config) => config,
+            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued),
+            Err(e) => return Err(gt_error(id, Step::QueryConfig, e)),
+        };
+        let t = usize::from(tile.0);
+        inner.tiles[t].reported = config.ggtt_start;
+
+        self.hooks.hold(HoldPoint::BeforeFixups, id);
+        self.check_teardown()?;
+        if let Some(ggtt) = inner.tiles[t].pending_move() {
+            info!("tile {}: moving GGTT {:#x} -> {:#x}", tile.0, ggtt.old, ggtt.new);
+            self.hooks.ggtt_fixup(tile, ggtt).map_err(|error| {
+                PassOutcome::Failed(RecoveryError::GgttFixup {
+                    tile,
+                    gt: id,
+                    ggtt,
+                    error,
+                })
+            })?;
+            let state = &mut inner.tiles[t];
+            state.applied = ggtt.new;
+            state.moves = state.moves.wrapping_add(1);
+            self.counters.ggtt_moves.fetch_add(1, Ordering::Relaxed);
+        }
+        self.hooks.gt_fixups(id).map_err(|error| {
+            PassOutcome::Failed(RecoveryError::Hook {
+                gt: id,
+                step: Step::GtFixups,
+                error,
+            })
+        })?;
+        self.coordinator.fixed(id);
+        self.counters.fixups_completed.fetch_add(1, Ordering::AcqRel);
+
+        self.hooks.hold(HoldPoint::BeforeRearm, id);
+        self.check_teardown()?;
+        self.hooks.rearm(id).map_err(|error| {
+            PassOutcome::Failed(RecoveryError::Hook {
+                gt: id,
+                step: Step::Rearm,
+                error,
+            })
+        })?;
+
+        self.hooks.hold(HoldPoint::BeforeDone, id);
+        self.check_teardown()?;
+        if marker.is_none() && self.legacy_imminent(id, *unstarted) {
+            // The seed's rule, for the legacy protocol only: a DONE without a marker cannot be
+            // refused for an older migration, so never send it while another one is on its way.
+            debug!("GT{}: another recovery imminent, RESFIX_DONE deferred", id.0);
+            return Ok(GtRun::Deferred);
+        }
+        let gt = &mut inner.gts[i];
+        match gt.resfix_done(marker) {
+            Ok(()) => {}
+            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued),
+            Err(e) => return Err(gt_error(id, Step::ResfixDone, e)),
+        }
+        if !self.coordinator.done(id) {
+            debug!("GT{}: another recovery imminent", id.0);
+        }
+        self.hooks.kickstart(id);
+        Ok(GtRun::Recovered)
+    }
+
+    /// Legacy protocol: is another recovery imminent for `gt`? See the module docs.
+    fn legacy_imminent(&self, gt: GtId, unstarted: GtSet) -> bool {
+        match self.config.start {
+            StartPolicy::AnyGt => self.coordinator.recovery_imminent_for(gt),
+            StartPolicy::AllGts => self.coordinator.recovery_imminent_except(unstarted),
+        }
+    }
+
+    /// Whether GT `gt`'s GGTT is valid: no report (or VF_MIGRATED reply) since its tile's GGTT
+    /// fixup and its own fixups last returned. `false` for an unknown GT. Wait-free.
     pub fn ggtt_valid(&self, gt: GtId) -> bool {
-        let i = usize::from(gt.0);
-        match (self.migration_seq.get(i), self.fixed_seq.get(i)) {
-            (Some(seq), Some(fixed)) => {
-                fixed.load(Ordering::Acquire) == seq.load(Ordering::Acquire)
-            }
-            _ => false,
-        }
+        usize::from(gt.0) < N && !self.coordinator.needs_fixes(gt)
     }
 
-    /// Waits until [`ggtt_valid`](Vf::ggtt_valid) or `timeout_ns` of `clock` time has passed;
-    /// returns the final state. The kernel's wait for a valid GGTT, bounded.
-    pub fn wait_ggtt_valid<C: Clock>(&self, gt: GtId, clock: &C, timeout_ns: u64) -> bool {
+    /// Whether GT `gt`'s recovery is pending: reported and not yet followed by an accepted
+    /// RESFIX_DONE, or in progress. `false` for an unknown GT and once wedged. Wait-free; fine
+    /// in interrupt context.
+    pub fn recovery_pending(&self, gt: GtId) -> bool {
+        self.coordinator.recovery_pending(gt)
+    }
+
+    /// Waits until [`ggtt_valid`](Vf::ggtt_valid), for at most `timeout_ns` of `clock` time
+    /// (the kernel's wait for a valid GGTT, bounded). Returns at once with
+    /// [`GgttWait::Wedged`], [`GgttWait::TornDown`] or [`GgttWait::UnknownGt`] when the GGTT
+    /// can no longer become valid. A clock that stops advancing for a million polls ends the
+    /// wait as [`GgttWait::TimedOut`].
+    pub fn wait_ggtt_valid<C: Clock>(&self, gt: GtId, clock: &C, timeout_ns: u64) -> GgttWait {
+        const STALL_POLLS: u32 = 1_000_000;
+        if usize::from(gt.0) >= N {
+            return GgttWait::UnknownGt;
+        }
         let start = clock.now();
+        let mut last = start;
+        let mut stalled = 0u32;
         loop {
             if self.ggtt_valid(gt) {
-                return true;
+                return GgttWait::Valid;
             }
-            if clock.now().nanos_since(start) >= timeout_ns {
-                return self.ggtt_valid(gt);
+            if self.coordinator.is_wedged() {
+                return GgttWait::Wedged;
+            }
+            if self.coordinator.is_torn_down() {
+                return GgttWait::TornDown;
+            }
+            let now = clock.now();
+            if now.nanos_since(start) >= timeout_ns {
+                return GgttWait::TimedOut;
+            }
+            if now == last {
+                stalled += 1;
+                if stalled >= STALL_POLLS {
+                    return GgttWait::TimedOut;
+                }
+            } else {
+                stalled = 0;
+                last = now;
             }
             clock.relax();
         }
@@ -638,17 +964,12 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         self.counters.fixups_completed.load(Ordering::Acquire)
     }
 
-    /// The GGTT shift of GT `gt`'s last completed fixups (0 before any).
-    pub fn last_ggtt_shift(&self, gt: GtId) -> Option<i64> {
-        self.shifts.lock().get(usize::from(gt.0)).copied()
-    }
-
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         Stats {
-            migrations_signalled: self.migration_seq.iter().fold(0usize, |sum, seq| {
-                sum.wrapping_add(seq.load(Ordering::Relaxed))
+            migrations_signalled: self.signals.iter().fold(0usize, |sum, n| {
+                sum.wrapping_add(n.load(Ordering::Relaxed))
             }),
             recoveries: c.recoveries.load(Ordering::Relaxed),
             completed: c.completed.load(Ordering::Relaxed),
@@ -657,6 +978,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             failed: c.failed.load(Ordering::Relaxed),
             unsupported: c.unsupported.load(Ordering::Relaxed),
             fixups_completed: c.fixups_completed.load(Ordering::Relaxed),
+            ggtt_moves: c.ggtt_moves.load(Ordering::Relaxed),
         }
     }
 
@@ -692,8 +1014,4 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         self.coordinator.teardown();
         self.coordinator.teardown_wait(relax)
     }
-}
-
-fn fail(gt: GtId, step: Step, error: VfError) -> PassOutcome {
-    PassOutcome::Failed(RecoveryError::Gt { gt, step, error })
 }

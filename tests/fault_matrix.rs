@@ -16,18 +16,23 @@
 //! | retry>lim | `Fault::Retry { count: MAX_RETRIES + 1 }` | wedge (`RetryLimit`) |
 //! | retry=lim | `Fault::Retry { count: MAX_RETRIES }` | recover |
 //! | flr | `Fault::FlrClear` (scratch cleared, no reply: the mailbox sends once more) | recover |
-//! | failure | `Fault::Failure(GENERIC_FAIL)` | wedge (`Remote`), except GMD_ID: the kernel carries on without it, recover |
+//! | failure | `Fault::Failure(GENERIC_FAIL)` | wedge (`Remote`) |
 //! | bad-origin | `Fault::Reply([0x70000000])`: a host-origin dword, no reply for the VF | wedge (`Timeout`) |
 //! | bad-type | `Fault::Reply([0xc0000000])`: GuC origin, undefined TYPE 4 | wedge (`Protocol`) |
 //! | bad-len | queries: SUCCESS with LENGTH one above the key's; START/DONE: SUCCESS with DATA0 1 | wedge (`KlvOverflow` / `BadReply`) |
 //! | VF_MIGRATED | `Fault::Failure(VF_MIGRATED)` | re-queue, ends `VF_RUNNING` |
-//! | mig+irq | a second migration of both GTs lands just before the step (at the hold point `BeforeStart` / `BeforeDone` for START / DONE, at the query's doorbell for a query), interrupts delivered at once | defer (no RESFIX_DONE while another recovery is imminent), ends `VF_RUNNING` |
+//! | mig+irq | a second migration of both GTs lands just before the step (at the hold point `BeforeStart` / `BeforeDone` for START / DONE, at the query's doorbell for a query), interrupts delivered at once | START: recover (an interrupt before RESFIX_START is covered by the queued recovery: no second run); query, DONE: re-queue (RESFIX_DONE, always sent with markers, is answered VF_MIGRATED) |
 //! | mig,late | the same migration, its interrupts delivered only after the pass | START: recover (the pass already answers the new migration; the late interrupt costs one redundant pass); query, DONE: re-queue (RESFIX_DONE answered VF_MIGRATED) |
+//!
+//! The GMD_ID row is the exception to every fault column: as the kernel does, any failure of
+//! the GMD_ID query is logged and the value taken as 0, so the recovery goes on (recover), unless
+//! a real second migration makes RESFIX_DONE fail (re-queue).
 //!
 //! Every cell also checks: no panic, runtime PM balanced; a wedge is `PassOutcome::Failed` at
 //! the right step on GT 0 with the expected error, `is_wedged`, exactly one `wedged` and one
-//! `abort` hook call; anything else ends with both GTs `VF_RUNNING` on the final GGTT base,
-//! both GGTTs valid, not wedged. The mock's virtual clock runs 1 ms per poll, so every timeout
+//! `abort` hook call, and the GGTT oracle agreeing with the VF's applied base; anything else ends
+//! with both GTs `VF_RUNNING`, both GGTTs valid, not wedged, and the VF's GGTT users (the
+//! oracle) exactly at the final GGTT base, moved once per change. The mock's virtual clock runs 1 ms per poll, so every timeout
 //! costs a few dozen polls and no real time.
 #![cfg(feature = "mock")]
 
@@ -39,10 +44,11 @@ use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
-    HoldPoint, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
+    HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
 };
+use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::{code, MmioMessage};
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::{GucError, KlvKey, Version};
@@ -251,24 +257,22 @@ impl Outcome {
 fn expected(row: Row, col: Col) -> Outcome {
     let wedge = Outcome::Wedge(row.step());
     match col {
+        _ if col.migrates() => match row {
+            Row::Start => Outcome::Recover,
+            Row::Query(..) | Row::Done => Outcome::Requeue,
+        },
+        // The kernel logs any failure of the GMD_ID query and carries on with 0.
+        _ if row == Row::Query(KlvKey::GmdId, 5) => Outcome::Recover,
         Col::Timeout
         | Col::BusySilence
         | Col::RetryPastLimit
         | Col::BadOrigin
         | Col::BadType
-        | Col::BadLen => wedge,
-        Col::Failure => match row {
-            // The kernel carries on without GMD_ID when the GuC refuses it.
-            Row::Query(KlvKey::GmdId, _) => Outcome::Recover,
-            _ => wedge,
-        },
+        | Col::BadLen
+        | Col::Failure => wedge,
         Col::BusyReply | Col::RetryWithinLimit | Col::Flr => Outcome::Recover,
         Col::VfMigrated => Outcome::Requeue,
-        Col::MigratePrompt => Outcome::Defer,
-        Col::MigrateLate => match row {
-            Row::Start => Outcome::Recover,
-            Row::Query(..) | Row::Done => Outcome::Requeue,
-        },
+        Col::MigratePrompt | Col::MigrateLate => unreachable!(),
     }
 }
 
@@ -386,6 +390,7 @@ impl Device for Probe {
 
 #[derive(Default)]
 struct Hooks {
+    oracle: GgttOracle<1>,
     pm_get: AtomicUsize,
     pm_put: AtomicUsize,
     wedged: AtomicUsize,
@@ -394,6 +399,9 @@ struct Hooks {
 }
 
 impl RecoveryHooks for Hooks {
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        self.oracle.fixup(tile, ggtt)
+    }
     fn pm_get(&self) {
         self.pm_get.fetch_add(1, Ordering::SeqCst);
     }
@@ -465,12 +473,13 @@ fn bench(policy: StartPolicy) -> Bench {
     let _ = hooks.trap.set(trap);
     let config = RecoveryConfig {
         start: policy,
-        require_markers: false,
+        ..RecoveryConfig::default()
     };
     let vf: &'static TestVf = Box::leak(Box::new(
         Vf::new(gts, hooks, TestQueue::new(), config).unwrap(),
     ));
     vf.bootstrap().unwrap();
+    vf.hooks().oracle.place(TileId(0), BASE);
     Bench { vf, gucs, trap }
 }
 
@@ -593,6 +602,10 @@ fn run_cell(row: Row, col: Col) -> CellResult {
                 if !matches!(outcomes.last(), Some(PassOutcome::Failed(_))) {
                     problems.push("a pass ran after the failure".into());
                 }
+                let applied = vf.tile_ggtt(TileId(0)).unwrap().applied;
+                if let Err(e) = h.oracle.check(TileId(0), applied) {
+                    problems.push(format!("GGTT oracle: {e}"));
+                }
                 Outcome::Wedge(step)
             }
             other => {
@@ -612,24 +625,21 @@ fn run_cell(row: Row, col: Col) -> CellResult {
             problems.push("abort hook called".into());
         }
         for i in 0..2u8 {
-            let start = vf.with_gt(GtId(i), |gt| gt.config().map(|c| c.ggtt_start));
-            if start != Some(Some(base)) {
-                problems.push(format!("gt{i} GGTT_START {start:x?}, want {base:#x}"));
-            }
             if !vf.ggtt_valid(GtId(i)) {
                 problems.push(format!("gt{i} GGTT not valid"));
             }
+            if vf.recovery_pending(GtId(i)) {
+                problems.push(format!("gt{i} recovery still pending"));
+            }
+        }
+        if let Err(e) = h.oracle.check(TileId(0), base) {
+            problems.push(format!("GGTT oracle: {e}"));
         }
         if !matches!(outcomes.last(), Some(PassOutcome::Recovered(_))) {
             problems.push("the last pass did not recover".into());
         }
-        let requeued = outcomes
-            .iter()
-            .any(|o| matches!(o, PassOutcome::Requeued { .. }))
-            || vf.stats().requeued > 0;
-        let deferred = outcomes
-            .iter()
-            .any(|o| matches!(o, PassOutcome::Deferred { .. }));
+        let requeued = vf.stats().requeued > 0;
+        let deferred = vf.stats().deferred > 0;
         if !problems.is_empty() {
             Outcome::Broken
         } else if requeued {
@@ -660,20 +670,13 @@ fn gts(set: GtSet) -> String {
 fn short_pass(o: &PassOutcome) -> String {
     match o {
         PassOutcome::Recovered(s) => format!("Recovered{}", gts(*s)),
-        PassOutcome::Deferred {
-            recovered,
-            deferred,
-            requeued,
-        } => format!(
-            "Deferred{}+Requeued{}+Recovered{}",
-            gts(*deferred),
-            gts(*requeued),
-            gts(*recovered)
+        PassOutcome::Incomplete(r) => format!(
+            "Incomplete(ok{} requeued{} deferred{} postponed{})",
+            gts(r.recovered),
+            gts(r.requeued),
+            gts(r.deferred),
+            gts(r.postponed)
         ),
-        PassOutcome::Requeued {
-            recovered,
-            requeued,
-        } => format!("Requeued(ok{} again{})", gts(*recovered), gts(*requeued)),
         PassOutcome::Failed(_) => "Failed".into(),
         other => format!("{other:?}"),
     }

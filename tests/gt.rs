@@ -12,6 +12,7 @@ use xe_sriov_vf::wire::{GucError, KlvKey, Marker, Version, WireError};
 
 fn info(kind: GtKind, discrete: bool, verx100: u16) -> GtInfo {
     GtInfo {
+        tile: xe_sriov_vf::TileId(0),
         kind,
         platform: PlatformClass::Newer,
         discrete,
@@ -190,14 +191,84 @@ fn handshake_rules() {
         assert_eq!(gt.bootstrap(), Err(expected));
         assert_eq!(gt.version(), None);
     }
-    // The real GuC refusing another major.
+    // The real GuC refusing another major: the follow-up MATCH_VERSION 0.0 learns what it
+    // speaks, and the error reports it.
     let g = integrated(Version::new(2, 0));
     assert_eq!(
         primary(&g).bootstrap(),
-        Err(VfError::Mailbox(MailboxError::Remote {
-            error: GucError::UnsupportedVersion,
-            hint: 0
-        }))
+        Err(VfError::VersionRefused {
+            wanted: Version::new(1, 2),
+            guc: Some(Version::new(2, 0)),
+            error: MailboxError::Remote {
+                error: GucError::UnsupportedVersion,
+                hint: 0
+            }
+        })
+    );
+    let mut sent = Vec::new();
+    g.drain_transcript(|e| {
+        if e.dir == Dir::ToGuc {
+            sent.push(e.msg.as_slice().to_vec());
+        }
+    });
+    assert_eq!(sent.last().unwrap(), &vec![0x0000_5500, 0x0000_0000]);
+}
+
+#[test]
+fn every_handshake_failure_asks_for_any_version_once() {
+    for answer in [&[0xF000_0000u32, 0x0002_1B00][..], &[0xE000_0030]] {
+        let g = integrated(Version::new(1, 27));
+        g.inject(Trigger::Action(code::MATCH_VERSION), reply(answer))
+            .unwrap();
+        let mut gt = primary(&g);
+        assert!(gt.bootstrap().is_err());
+        let mut matches = Vec::new();
+        g.drain_transcript(|e| {
+            let m = e.msg.as_slice();
+            if e.dir == Dir::ToGuc && m[0] & 0xFFFF == u32::from(code::MATCH_VERSION) {
+                matches.push(m.to_vec());
+            }
+        });
+        assert_eq!(
+            matches,
+            vec![vec![0x0000_5500, 0x0001_0200], vec![0x0000_5500, 0x0000_0000]],
+            "{answer:x?}"
+        );
+    }
+}
+
+#[test]
+fn a_later_handshake_compares_major_minor_patch_not_branch() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    let patched = Version {
+        patch: 1,
+        ..Version::new(1, 27)
+    };
+    g.set_offered(patched);
+    assert_eq!(
+        gt.bootstrap(),
+        Err(VfError::VersionChanged {
+            previous: Version::new(1, 27),
+            found: patched
+        })
+    );
+    // A GuC that answers another branch but the same major.minor.patch is accepted.
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    g.inject(
+        Trigger::Action(code::MATCH_VERSION),
+        reply(&[0xF000_0000, 0x0301_1B00]),
+    )
+    .unwrap();
+    assert_eq!(
+        gt.bootstrap(),
+        Ok(Version {
+            branch: 3,
+            ..Version::new(1, 27)
+        })
     );
 }
 
@@ -284,7 +355,7 @@ fn query_order_and_gates_follow_the_kernel() {
         let g = MockGuc::new(kind, abi, prov);
         let mut gt = gt(&g, info(kind, discrete, verx100));
         gt.bootstrap().unwrap();
-        assert_eq!(gt.query_config(), Ok(0));
+        assert_eq!(gt.query_config().map(|c| c.ggtt_start), Ok(prov.ggtt_start));
         assert_eq!(keys_queried(&g), expected, "{abi} {kind:?}");
         let c = gt.config().unwrap();
         assert_eq!(c.ggtt_start, prov.ggtt_start);
@@ -378,12 +449,12 @@ fn invalid_values_are_refused() {
         ),
         (
             Provisioning {
-                ggtt_start: 0x1234,
+                ggtt_start: 0x40_1234,
                 ..base
             },
             VfError::InvalidValue {
                 key: KlvKey::GgttStart,
-                value: 0x1234,
+                value: 0x40_1234,
             },
         ),
         (
@@ -417,18 +488,119 @@ fn invalid_values_are_refused() {
 }
 
 #[test]
-fn requery_reports_the_signed_ggtt_shift() {
+fn requery_reports_the_new_base_and_computes_no_shift() {
+    // The GGTT belongs to the tile; the GT only reports where the GuC says it is.
     let g = integrated(Version::new(1, 27));
     let mut gt = primary(&g);
     gt.bootstrap().unwrap();
     gt.query_config().unwrap();
     let start = Provisioning::integrated().ggtt_start;
     g.migrate(start + 0x4000_0000);
-    assert_eq!(gt.query_config(), Ok(0x4000_0000));
+    assert_eq!(gt.query_config().unwrap().ggtt_start, start + 0x4000_0000);
     g.migrate(start);
-    assert_eq!(gt.query_config(), Ok(-0x4000_0000));
-    assert_eq!(gt.last_ggtt_shift(), -0x4000_0000);
-    assert_eq!(gt.query_config(), Ok(0));
+    assert_eq!(gt.query_config().unwrap().ggtt_start, start);
+}
+
+#[test]
+fn ggtt_range_is_checked_at_bootstrap_and_on_every_requery() {
+    const TOP: u64 = xe_sriov_vf::gt::GUC_GGTT_TOP;
+    let base = Provisioning::integrated();
+    // (discrete, start, size): outside the GuC's range.
+    let bad = [
+        (false, 0x1F_F000, 0x1000),       // below the 2 MiB WOPCM
+        (true, 0x20_0000, 0x1000),        // below the 4 MiB discrete WOPCM
+        (false, TOP + 0x1000, 0x1000),    // above GUC_GGTT_TOP
+        (false, TOP - 0x1000, 0x2000),    // size beyond the top
+        (false, 1 << 63, 0x1000),         // far above
+        (false, u64::MAX - 0xFFF, 0x1000), // start + size overflows u64
+        (false, 0x20_0000, u64::MAX - 0xFFF),
+    ];
+    for (discrete, start, size) in bad {
+        let prov = Provisioning {
+            ggtt_start: start,
+            ggtt_size: size,
+            lmem_size: discrete.then_some(0x1_0000_0000),
+            ..base
+        };
+        let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), prov);
+        let i = info(GtKind::Primary, discrete, 2004);
+        let mut gt = gt(&g, i);
+        gt.bootstrap().unwrap();
+        assert_eq!(
+            gt.query_config(),
+            Err(VfError::GgttRange {
+                start,
+                size,
+                wopcm: i.wopcm_size()
+            }),
+            "{start:#x}+{size:#x}"
+        );
+    }
+    // At the edges: accepted.
+    for (start, size) in [(0x20_0000, TOP - 0x20_0000), (TOP - 0x1000, 0x1000)] {
+        let g = MockGuc::new(
+            GtKind::Primary,
+            Version::new(1, 27),
+            Provisioning {
+                ggtt_start: start,
+                ggtt_size: size,
+                ..base
+            },
+        );
+        let mut gt = primary(&g);
+        gt.bootstrap().unwrap();
+        assert!(gt.query_config().is_ok(), "{start:#x}+{size:#x}");
+    }
+    // A migration out of range is refused on the re-query, and the old config kept.
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    let before = gt.query_config().unwrap();
+    g.migrate(TOP);
+    assert!(matches!(gt.query_config(), Err(VfError::GgttRange { .. })));
+    assert_eq!(gt.config(), Some(&before));
+    // Meteor Lake has the 4 MiB WOPCM too.
+    assert_eq!(info(GtKind::Primary, false, 1270).wopcm_size(), 4 << 20);
+    assert_eq!(info(GtKind::Primary, false, 2004).wopcm_size(), 2 << 20);
+}
+
+#[test]
+fn requery_accepts_doorbells_from_zero_and_takes_uncompared_keys() {
+    let base = Provisioning {
+        num_doorbells: 0,
+        ..Provisioning::integrated()
+    };
+    let g = MockGuc::new(GtKind::Primary, Version::new(1, 36), base);
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    gt.query_config().unwrap();
+    // Doorbells 0 -> 64 (the kernel's `old && old != new`), and group scheduling and the paging
+    // engine count are not compared at all.
+    g.restore(Provisioning {
+        num_doorbells: 64,
+        group_scheduling_available: 0,
+        num_paging_engine_instances: 3,
+        ..base
+    });
+    g.resume();
+    let c = gt.query_config().unwrap();
+    assert_eq!(c.num_doorbells, 64);
+    assert_eq!(c.group_scheduling_available, Some(false));
+    assert_eq!(c.num_paging_engine_instances, Some(3));
+    // From 64 on, a change is a reassignment.
+    g.restore(Provisioning {
+        num_doorbells: 32,
+        ..base
+    });
+    g.resume();
+    assert!(matches!(
+        gt.query_config(),
+        Err(VfError::Reassigned {
+            key: KlvKey::NumDoorbells,
+            old: 64,
+            new: 32
+        })
+    ));
 }
 
 #[test]
@@ -463,13 +635,6 @@ fn requery_refuses_any_other_change_and_keeps_the_old_config() {
             },
             KlvKey::NumDoorbells,
         ),
-        (
-            Provisioning {
-                group_scheduling_available: 0,
-                ..base
-            },
-            KlvKey::GroupSchedulingAvailable,
-        ),
     ];
     for (moved, key) in cases {
         let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), base);
@@ -495,12 +660,25 @@ fn gmd_id_refusal_is_tolerated_like_the_kernel() {
     // VF ABI 1.1 has no GMD_ID KLV, yet a 12.70+ part asks for it: the GuC refuses, the kernel
     // logs and carries on.
     let g = integrated(Version::new(1, 1));
-    let mut i = info(GtKind::Primary, false, 1270);
+    let mut i = info(GtKind::Primary, false, 1274);
     i.platform = PlatformClass::TigerLakeToPonteVecchio;
     let mut gt = gt(&g, i);
     gt.bootstrap().unwrap();
-    assert_eq!(gt.query_config(), Ok(0));
-    assert_eq!(gt.config().unwrap().gmd_id, None);
+    assert!(gt.query_config().is_ok());
+    assert_eq!(gt.config().unwrap().gmd_id, Some(0), "the kernel's value on failure");
+    // Any failure, not only a FAILURE reply: a timeout too.
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    // The five keys before GMD_ID take a no-op fault each; GMD_ID's query times out.
+    for _ in 0..5 {
+        g.inject(Trigger::Action(code::QUERY_SINGLE_KLV), Fault::Retry { count: 0 })
+            .unwrap();
+    }
+    g.inject(Trigger::Action(code::QUERY_SINGLE_KLV), Fault::NoReply)
+        .unwrap();
+    let c = gt.query_config().unwrap();
+    assert_eq!(c.gmd_id, Some(0));
 }
 
 #[test]

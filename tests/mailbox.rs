@@ -32,26 +32,98 @@ fn success_returns_header_and_three_data_dwords() {
     assert_eq!(reply.as_slice()[1], 0x0001_1B00);
 }
 
+/// The kernel's register reads for one exchange answered after `polls` polls: the posting read,
+/// the polls, the header re-read after the wait (`header = xe_mmio_read32(mmio, reply_reg)`),
+/// and the three data registers only when the caller passed a response buffer.
+fn kernel_reads(polls: u64, data: bool) -> u64 {
+    1 + polls + 1 + if data { 3 } else { 0 }
+}
+
+/// Ours: the same without the header re-read (the polled value is the header).
+fn our_reads(polls: u64, data: bool) -> u64 {
+    1 + polls + if data { 3 } else { 0 }
+}
+
 #[test]
-fn register_accesses_are_no_more_than_the_kernels() {
+fn register_accesses_follow_the_model_and_never_exceed_the_kernels() {
     let g = guc();
     let mut mb = mailbox(&g);
+    // (request, reply carries data): MATCH_VERSION and QUERY_SINGLE_KLV read the data
+    // registers; VF_RESET, RESFIX_START and RESFIX_DONE are send-only and read none.
+    let cases = [
+        (Request::MatchVersion { wanted: Version::new(1, 2) }, true),
+        (Request::QuerySingleKlv { key: 1 }, true),
+        (Request::VfReset, false),
+    ];
+    for (request, data) in cases {
+        assert_eq!(request.reply_has_data(), data);
+        let len = request.encode().unwrap().len() as u64;
+        g.reset_access_counts();
+        let reply = mb.send(&request).unwrap();
+        assert_eq!(reply.len(), if data { 4 } else { 1 }, "{request:?}");
+        let c = g.access_counts();
+        assert_eq!(c.writes, len + 1, "{request:?}");
+        assert_eq!(c.doorbells, 1);
+        assert_eq!(c.reads, our_reads(1, data), "{request:?}");
+        assert!(c.reads < kernel_reads(1, data));
+        if request == Request::VfReset {
+            // Re-handshake so that the next query is answered.
+            mb.send(&Request::MatchVersion { wanted: Version::new(1, 2) }).unwrap();
+        }
+    }
+    // A 4-dword request writes all four scratch registers.
     g.reset_access_counts();
-    mb.send_recv(&MATCH_1_2).unwrap();
-    let c = g.access_counts();
-    // Kernel: len request writes + 1 doorbell; 1 posting read + >= 1 poll + 3 reply reads.
-    assert_eq!(c.writes, 2 + 1);
-    assert_eq!(c.doorbells, 1);
-    assert_eq!(c.reads, 1 + 1 + 3);
+    let _ = mb.send_only(&[0x0000_0508, 0x0901_0002, 0x1234_5419, 0]);
+    assert_eq!(g.access_counts().writes, 4 + 1);
 
     // With BUSY: one more read per BUSY poll, nothing else.
     g.inject(Trigger::AnyRequest, Fault::Busy { count: 3 })
         .unwrap();
     g.reset_access_counts();
-    mb.send_recv(&[0x0000_5507]).unwrap();
+    mb.send(&Request::VfReset).unwrap();
     let c = g.access_counts();
     assert_eq!(c.writes, 1 + 1);
-    assert_eq!(c.reads, 1 + (3 + 1) + 3);
+    assert_eq!(c.reads, our_reads(3 + 1, false));
+}
+
+/// A device whose reply lands while the vCPU is away: the first poll sees nothing, the clock
+/// then jumps past the deadline, and the reply is there on the next read.
+struct LateReply {
+    reads: std::sync::atomic::AtomicU32,
+    now: std::sync::atomic::AtomicU64,
+}
+
+impl Device for LateReply {
+    fn read32(&self, reg: xe_sriov_vf::Reg) -> u32 {
+        if reg == GtKind::Primary.mailbox().scratch(0) {
+            let n = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n >= 1 {
+                return 0xF000_0000;
+            }
+            return 0x0000_5507;
+        }
+        0
+    }
+    fn write32(&self, _reg: xe_sriov_vf::Reg, _value: u32) {}
+    fn now(&self) -> xe_sriov_vf::Instant {
+        // 0 at the start of the wait, 60 ms (past the 50 ms deadline) at every later look.
+        let t = self.now.swap(60_000_000, std::sync::atomic::Ordering::SeqCst);
+        xe_sriov_vf::Instant(t)
+    }
+}
+
+#[test]
+fn a_reply_that_lands_at_the_deadline_is_not_a_timeout() {
+    let dev = LateReply {
+        reads: 0.into(),
+        now: 0.into(),
+    };
+    let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), MailboxConfig::default());
+    assert_eq!(
+        mb.send(&Request::VfReset).map(|r| r.header()),
+        Ok(0xF000_0000)
+    );
+    assert_eq!(dev.reads.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[test]

@@ -1,50 +1,67 @@
-//! The recovery pipeline end to end on the mock GuC: migrations, second migrations at every hold
-//! point, the legacy protocol, deferral, wedge, hooks and GGTT validity.
+//! The recovery pipeline end to end on the mock GuC, checked from both sides: the GuC's final
+//! state, and the VF's own view (the GGTT oracle: where the VF's GGTT users ended up, moved
+//! exactly once per change of base).
+//!
+//! The regression tests named after a bug reproduce what main 2040d49 got wrong (see the
+//! CHANGELOG): a deferred pass that lost a GGTT shift, a per-GT shift that moved a tile's shared
+//! GGTT twice, one GT's interrupt deferring another GT's recovery, a VF_MIGRATED reply that left
+//! the GGTT "valid", GGTT waiters that slept through a wedge.
 #![cfg(feature = "mock")]
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::device::{Clock, Instant};
+use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, OracleError, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
-    HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
+    BootstrapError, GgttWait, HoldPoint, HookError, PassOutcome, PassReport, RecoveryConfig,
+    RecoveryError, RecoveryHooks, Step, Vf,
 };
+use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::{GtKind, GucIntr};
 use xe_sriov_vf::wire::{GucError, Version};
 use xe_sriov_vf::workqueue::TestQueue;
 
 const BASE: u64 = 0x0020_0000;
+const B: u64 = BASE + 0x10_0000;
+const C: u64 = BASE + 0x40_0000;
+const MARKERS: Version = Version::new(1, 27);
+const LEGACY: Version = Version::new(1, 26);
 
-/// Hooks that record what happened and can land a migration at a hold point.
+type HoldFn = Box<dyn FnMut(HoldPoint, GtId) + Send>;
+
+/// Hooks that record what happened, move the oracle's GGTT users, and run a test's action at a
+/// hold point.
 #[derive(Default)]
 struct Recorder {
+    oracle: GgttOracle<2>,
     pm: AtomicI64,
-    pm_max: AtomicI64,
+    pm_at_abort: AtomicI64,
+    pm_at_wedge: AtomicI64,
     calls: Mutex<Vec<String>>,
-    migrate_at: Mutex<Option<(HoldPoint, u64)>>,
-    gucs: Mutex<Vec<&'static MockGuc>>,
-    fail_fixups: AtomicBool,
+    on_hold: Mutex<Option<HoldFn>>,
+    fail_gt_fixups: AtomicBool,
+    fail_rearm: AtomicBool,
     wedged: AtomicUsize,
     aborts: AtomicUsize,
-    last_shift: AtomicI64,
-    /// When set, a migration landed by `hold` also delivers its interrupts at once.
-    prompt_irq: OnceLock<Box<dyn Fn(GtId) + Send + Sync>>,
 }
 
 impl Recorder {
     fn log(&self, s: String) {
         self.calls.lock().unwrap().push(s);
     }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
 }
 
 impl RecoveryHooks for Recorder {
     fn pm_get(&self) {
-        let now = self.pm.fetch_add(1, Ordering::SeqCst) + 1;
-        self.pm_max.fetch_max(now, Ordering::SeqCst);
+        self.pm.fetch_add(1, Ordering::SeqCst);
     }
     fn pm_put(&self) {
         self.pm.fetch_sub(1, Ordering::SeqCst);
@@ -52,143 +69,207 @@ impl RecoveryHooks for Recorder {
     fn shutdown(&self, gt: GtId) {
         self.log(format!("shutdown {}", gt.0));
     }
-    fn fixups(&self, gt: GtId, shift: i64) -> Result<(), HookError> {
-        self.log(format!("fixups {} {shift:#x}", gt.0));
-        self.last_shift.store(shift, Ordering::SeqCst);
-        if self.fail_fixups.load(Ordering::SeqCst) {
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        self.log(format!("ggtt tile{} {:#x} -> {:#x}", tile.0, ggtt.old, ggtt.new));
+        self.oracle.fixup(tile, ggtt)
+    }
+    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
+        self.log(format!("gt_fixups {}", gt.0));
+        if self.fail_gt_fixups.load(Ordering::SeqCst) {
             return Err(HookError(-5));
         }
         Ok(())
     }
     fn rearm(&self, gt: GtId) -> Result<(), HookError> {
         self.log(format!("rearm {}", gt.0));
+        if self.fail_rearm.load(Ordering::SeqCst) {
+            return Err(HookError(-7));
+        }
         Ok(())
     }
     fn kickstart(&self, gt: GtId) {
         self.log(format!("kickstart {}", gt.0));
     }
     fn abort(&self, _error: &RecoveryError) {
+        self.pm_at_abort.store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
         self.aborts.fetch_add(1, Ordering::SeqCst);
     }
     fn wedged(&self, _error: &RecoveryError) {
+        self.pm_at_wedge.store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
         self.wedged.fetch_add(1, Ordering::SeqCst);
     }
     fn hold(&self, point: HoldPoint, gt: GtId) {
-        let mut m = self.migrate_at.lock().unwrap();
-        if let Some((at, ggtt)) = *m {
-            if at == point && gt.0 == 0 {
-                *m = None;
-                for (i, guc) in self.gucs.lock().unwrap().iter().enumerate() {
-                    guc.migrate(ggtt);
-                    if let Some(signal) = self.prompt_irq.get() {
-                        guc.take_interrupts();
-                        signal(GtId(i as u8));
-                    }
-                }
-            }
+        if let Some(f) = self.on_hold.lock().unwrap().as_mut() {
+            f(point, gt);
         }
     }
 }
 
-type TestVf = Vf<&'static MockGuc, Recorder, TestQueue, 2>;
+type TestVf<const N: usize> = Vf<&'static MockGuc, Recorder, TestQueue, N>;
 
-fn gucs(abi: Version) -> [&'static MockGuc; 2] {
-    let p = Provisioning::integrated();
-    [
-        Box::leak(Box::new(MockGuc::new(GtKind::Primary, abi, p))),
-        Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, p))),
-    ]
+/// A VF on mock GuCs, leaked so that hold actions can reach it.
+struct Rig<const N: usize> {
+    vf: &'static TestVf<N>,
+    gucs: [&'static MockGuc; N],
+    /// (tile, kind) per GT.
+    layout: [(TileId, GtKind); N],
 }
 
-fn vf_with(abi: Version, config: RecoveryConfig) -> (TestVf, [&'static MockGuc; 2]) {
-    let g = gucs(abi);
-    let info = |kind| GtInfo::new(kind, false, 2004);
-    let gts = [
-        Gt::new(g[0], info(GtKind::Primary), MailboxConfig::default()),
-        Gt::new(g[1], info(GtKind::Media), MailboxConfig::default()),
-    ];
-    let hooks = Recorder::default();
-    hooks.gucs.lock().unwrap().extend(g);
-    let vf = Vf::new(gts, hooks, TestQueue::new(), config).unwrap();
+impl<const N: usize> Clone for Rig<N> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<const N: usize> Copy for Rig<N> {}
+
+/// Each tile's GGTT base for a VM-wide base `base` (tiles have GGTTs of their own).
+fn tile_base(base: u64, tile: TileId) -> u64 {
+    base + u64::from(tile.0) * 0x0800_0000
+}
+
+fn rig_with<const N: usize>(
+    layout: [(TileId, GtKind); N],
+    abi: Version,
+    config: RecoveryConfig,
+) -> Rig<N> {
+    let gucs = layout.map(|(tile, kind)| {
+        let prov = Provisioning {
+            ggtt_start: tile_base(BASE, tile),
+            ..Provisioning::integrated()
+        };
+        &*Box::leak(Box::new(MockGuc::new(kind, abi, prov)))
+    });
+    let gts: [Gt<&'static MockGuc>; N] = core::array::from_fn(|n| {
+        let (tile, kind) = layout[n];
+        Gt::new(
+            gucs[n],
+            GtInfo::new(kind, false, 2004).on_tile(tile),
+            MailboxConfig::default(),
+        )
+    });
+    let vf = Vf::new(gts, Recorder::default(), TestQueue::new(), config).unwrap();
+    let vf: &'static TestVf<N> = Box::leak(Box::new(vf));
     vf.bootstrap().unwrap();
-    (vf, g)
+    for t in 0..vf.topology().num_tiles() {
+        let tile = TileId(t as u8);
+        vf.hooks()
+            .oracle
+            .place(tile, vf.tile_ggtt(tile).unwrap().applied);
+    }
+    Rig { vf, gucs, layout }
 }
 
-fn vf(abi: Version) -> (TestVf, [&'static MockGuc; 2]) {
-    vf_with(abi, RecoveryConfig::default())
+/// One tile: GT0 primary, GT1 media, sharing one GGTT.
+fn tile_pair(abi: Version, config: RecoveryConfig) -> Rig<2> {
+    rig_with(
+        [(TileId(0), GtKind::Primary), (TileId(0), GtKind::Media)],
+        abi,
+        config,
+    )
 }
 
-/// Delivers every pending SW_INT_0 of the mocks to the VF.
-fn deliver(vf: &TestVf, g: &[&MockGuc; 2]) {
-    for (i, guc) in g.iter().enumerate() {
-        let intr = guc.take_interrupts();
-        if !intr.is_empty() {
-            vf.handle_guc_interrupt(GtId(i as u8), intr);
+fn single(abi: Version) -> Rig<1> {
+    rig_with([(TileId(0), GtKind::Primary)], abi, RecoveryConfig::default())
+}
+
+impl<const N: usize> Rig<N> {
+    fn hooks(&self) -> &'static Recorder {
+        self.vf.hooks()
+    }
+
+    /// The VM moves: every GuC restored at GGTT `base` (per tile), SW_INT_0 raised, not yet
+    /// delivered.
+    fn migrate(&self, base: u64) {
+        for (n, guc) in self.gucs.iter().enumerate() {
+            guc.migrate(tile_base(base, self.layout[n].0));
         }
     }
-}
 
-/// Runs worker passes while the queue has work, delivering interrupts in between.
-fn drain(vf: &TestVf, g: &[&MockGuc; 2]) -> Vec<PassOutcome> {
-    let mut outcomes = Vec::new();
-    for _ in 0..32 {
-        deliver(vf, g);
-        if !vf.queue().take() {
-            deliver(vf, g);
-            if !vf.queue().take() {
+    /// Delivers GT `gt`'s pending interrupt, if any.
+    fn deliver_gt(&self, gt: usize) -> Option<Signal> {
+        let intr = self.gucs[gt].take_interrupts();
+        (!intr.is_empty()).then(|| self.vf.handle_guc_interrupt(GtId(gt as u8), intr))
+    }
+
+    fn deliver(&self) {
+        for gt in 0..N {
+            self.deliver_gt(gt);
+        }
+    }
+
+    /// Runs passes while the queue has work, delivering no interrupt.
+    fn run_queued(&self) -> Vec<PassOutcome> {
+        let mut outcomes = Vec::new();
+        while outcomes.len() < 64 && self.vf.queue().take() {
+            outcomes.push(self.vf.run_worker());
+        }
+        outcomes
+    }
+
+    /// Runs passes while the queue has work, delivering interrupts in between.
+    fn drain(&self) -> Vec<PassOutcome> {
+        let mut outcomes = Vec::new();
+        for _ in 0..64 {
+            self.deliver();
+            if !self.vf.queue().take() {
                 break;
             }
+            outcomes.push(self.vf.run_worker());
         }
-        outcomes.push(vf.run_worker());
+        outcomes
     }
-    outcomes
-}
 
-fn running(g: &[&MockGuc; 2]) -> bool {
-    g.iter().all(|guc| guc.state() == VfState::Running)
-}
+    fn on_hold(&self, f: impl FnMut(HoldPoint, GtId) + Send + 'static) {
+        *self.hooks().on_hold.lock().unwrap() = Some(Box::new(f));
+    }
 
-#[test]
-fn one_migration_recovers_both_gts_and_reports_the_shift() {
-    let (vf, g) = vf(Version::new(1, 27));
-    for guc in g {
-        guc.migrate(BASE + 0x10_0000);
+    /// The GuC's current GGTT base of `tile` (its primary GT's provisioning).
+    fn guc_base(&self, tile: TileId) -> u64 {
+        let n = (0..N)
+            .find(|&n| self.layout[n] == (tile, GtKind::Primary))
+            .unwrap();
+        self.gucs[n].provisioning().ggtt_start
     }
-    assert!(
-        vf.ggtt_valid(GtId(0)),
-        "the VF cannot know before the interrupt"
-    );
-    deliver(&vf, &g);
-    assert!(!vf.ggtt_valid(GtId(0)));
-    let outcomes = drain(&vf, &g);
-    assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::all(2))]);
-    assert!(running(&g));
-    assert!(vf.ggtt_valid(GtId(0)) && vf.ggtt_valid(GtId(1)));
-    assert_eq!(vf.last_ggtt_shift(GtId(0)), Some(0x10_0000));
-    assert_eq!(vf.hooks().pm.load(Ordering::SeqCst), 0);
-    for guc in g {
-        assert_eq!(guc.last_migration_done_count(), 1);
+
+    /// The VF settled correctly: every GuC running, nothing pending, every GGTT valid, and the
+    /// VF's GGTT users on every tile exactly at the GuC's current base.
+    fn assert_settled(&self, what: &str) {
+        let vf = self.vf;
+        assert!(!vf.is_wedged(), "{what}: wedged");
+        for (n, guc) in self.gucs.iter().enumerate() {
+            let gt = GtId(n as u8);
+            assert_eq!(guc.state(), VfState::Running, "{what}: gt{n} state");
+            assert!(!vf.recovery_pending(gt), "{what}: gt{n} still pending");
+            assert!(vf.ggtt_valid(gt), "{what}: gt{n} GGTT not valid");
+        }
+        for t in 0..vf.topology().num_tiles() {
+            let tile = TileId(t as u8);
+            let base = self.guc_base(tile);
+            assert_eq!(
+                self.hooks().oracle.check(tile, base),
+                Ok(()),
+                "{what}: tile {t}: {:?}",
+                self.hooks().calls()
+            );
+            let ggtt = vf.tile_ggtt(tile).unwrap();
+            assert_eq!((ggtt.applied, ggtt.reported), (base, base), "{what}: tile {t}");
+            assert_eq!(
+                self.hooks().oracle.total_shift(tile),
+                base as i64 - tile_base(BASE, tile) as i64,
+                "{what}: tile {t}: the moves add up to the GuC's total move"
+            );
+        }
+        assert_eq!(self.hooks().pm.load(Ordering::SeqCst), 0, "{what}: PM");
+        assert!(vf.coordinator().is_idle(), "{what}");
     }
-    let calls = vf.hooks().calls.lock().unwrap().clone();
-    assert_eq!(
-        calls,
-        [
-            "shutdown 0",
-            "shutdown 1",
-            "fixups 0 0x100000",
-            "fixups 1 0x100000",
-            "rearm 0",
-            "rearm 1",
-            "kickstart 0",
-            "kickstart 1"
-        ]
-    );
-    let s = vf.stats();
-    assert_eq!(
-        (s.migrations_signalled, s.recoveries, s.completed),
-        (2, 1, 1)
-    );
-    assert_eq!(s.fixups_completed, 2);
+
+    fn ggtt_calls(&self) -> Vec<String> {
+        self.hooks()
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("ggtt"))
+            .collect()
+    }
 }
 
 const HOLD_POINTS: [HoldPoint; 4] = [
@@ -198,141 +279,610 @@ const HOLD_POINTS: [HoldPoint; 4] = [
     HoldPoint::BeforeDone,
 ];
 
-/// A first migration, then a second one landing at `point` of the first recovery, its
-/// interrupts delivered at once (`prompt`) or only after the pass. Checks what holds either way.
-fn second_migration_at(point: HoldPoint, abi: Version, prompt: bool) -> [&'static MockGuc; 2] {
-    let (vf, g) = vf(abi);
-    let vf: &'static TestVf = Box::leak(Box::new(vf));
-    if prompt {
-        let _ = vf.hooks().prompt_irq.set(Box::new(move |gt| {
-            vf.migrated(gt);
-        }));
+#[test]
+fn one_migration_moves_the_shared_ggtt_once_with_the_per_gt_sequence() {
+    let rig = tile_pair(MARKERS, RecoveryConfig::default());
+    rig.migrate(B);
+    assert!(rig.vf.ggtt_valid(GtId(0)), "the VF cannot know before the interrupt");
+    rig.deliver();
+    assert!(!rig.vf.ggtt_valid(GtId(0)) && !rig.vf.ggtt_valid(GtId(1)));
+    assert!(rig.vf.recovery_pending(GtId(0)) && rig.vf.recovery_pending(GtId(1)));
+    let outcomes = rig.drain();
+    assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::all(2))]);
+    rig.assert_settled("one migration");
+    assert_eq!(
+        rig.hooks().calls(),
+        [
+            "shutdown 0",
+            "ggtt tile0 0x200000 -> 0x300000",
+            "gt_fixups 0",
+            "rearm 0",
+            "kickstart 0",
+            "shutdown 1",
+            "gt_fixups 1",
+            "rearm 1",
+            "kickstart 1",
+        ]
+    );
+    assert_eq!(rig.hooks().oracle.moves(TileId(0)), 1);
+    for guc in rig.gucs {
+        assert_eq!(guc.last_migration_done_count(), 1);
     }
-    for guc in g {
-        guc.migrate(BASE + 0x10_0000);
+    let s = rig.vf.stats();
+    assert_eq!(
+        (s.migrations_signalled, s.recoveries, s.completed, s.ggtt_moves),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(s.fixups_completed, 2);
+}
+
+/// Regression (2040d49): a tile's primary and media GT share ONE GGTT; the old per-GT
+/// `fixups(gt, shift)` handed both GTs the same shift, so a driver that followed the docs moved
+/// the GGTT twice.
+#[test]
+fn shared_ggtt_moved_once() {
+    for base in [B, BASE + 0x2000_0000, BASE + 0x1000] {
+        let rig = tile_pair(MARKERS, RecoveryConfig::default());
+        rig.migrate(base);
+        rig.drain();
+        rig.assert_settled("shared GGTT");
+        assert_eq!(rig.ggtt_calls().len(), 1, "{:?}", rig.hooks().calls());
+        assert_eq!(rig.hooks().oracle.moves(TileId(0)), 1);
     }
-    *vf.hooks().migrate_at.lock().unwrap() = Some((point, BASE + 0x40_0000));
-    let outcomes = drain(vf, &g);
-    let what = format!("{point:?} ABI {abi} prompt={prompt}: {outcomes:?}");
-    assert!(running(&g), "{what}");
-    assert!(!vf.is_wedged(), "{what}");
-    assert!(outcomes.len() >= 2, "{what}");
-    assert_eq!(vf.hooks().pm.load(Ordering::SeqCst), 0, "{what}");
-    for i in 0..2u8 {
+}
+
+#[test]
+fn a_migration_that_keeps_the_base_runs_gt_fixups_but_no_ggtt_fixup() {
+    let rig = tile_pair(MARKERS, RecoveryConfig::default());
+    rig.migrate(BASE);
+    rig.drain();
+    rig.assert_settled("same base");
+    assert!(rig.ggtt_calls().is_empty());
+    assert_eq!(rig.vf.fixups_completed(), 2);
+}
+
+/// Regression (2040d49): one ordinary migration of a 2-GT VF, GT0's SW_INT_0 first, GT1's
+/// arriving while GT0 is at each step of its recovery. The old device-wide pass deferred GT0 and
+/// lost its shift (fixups `(gt0, 0x0)`, `(gt1, 0x100000)`); GT1's interrupt must not touch GT0's
+/// recovery at all.
+#[test]
+fn gt1_interrupt_at_each_of_gt0_steps_moves_the_ggtt_once() {
+    for point in HOLD_POINTS {
+        let rig = tile_pair(MARKERS, RecoveryConfig::default());
+        rig.migrate(B);
+        assert_eq!(rig.deliver_gt(0), Some(Signal::Queued));
+        rig.on_hold(move |p, gt| {
+            if p == point && gt == GtId(0) {
+                assert_eq!(rig.deliver_gt(1), Some(Signal::Queued));
+            }
+        });
+        let outcomes = rig.run_queued();
+        let what = format!("GT1's interrupt at GT0's {point:?}: {outcomes:?}");
         assert_eq!(
-            vf.with_gt(GtId(i), |gt| gt.config().unwrap().ggtt_start),
-            Some(BASE + 0x40_0000),
-            "{what}: gt{i} must end on the final GGTT base"
+            outcomes,
+            vec![
+                PassOutcome::Recovered(GtSet::single(GtId(0))),
+                PassOutcome::Recovered(GtSet::single(GtId(1))),
+            ],
+            "{what}"
         );
-        assert!(vf.ggtt_valid(GtId(i)), "{what}");
+        rig.assert_settled(&what);
+        assert_eq!(rig.ggtt_calls(), ["ggtt tile0 0x200000 -> 0x300000"], "{what}");
+        assert_eq!(rig.vf.stats().deferred, 0, "{what}");
     }
-    g
 }
 
+/// Regression (2040d49): a duplicate SW_INT_0 that lands before RESFIX_START made the old pass
+/// defer after storing the new base, and the next pass computed shift 0. Now the interrupt is
+/// covered by the queued recovery (queued is cleared only after RESFIX_START): no second run.
 #[test]
-fn second_migration_with_prompt_interrupt_gets_exactly_one_done() {
-    for point in HOLD_POINTS {
-        for abi in [Version::new(1, 27), Version::new(1, 26)] {
-            for guc in second_migration_at(point, abi, true) {
-                assert_eq!(guc.last_migration_done_count(), 1, "{point:?} {abi}");
+fn duplicate_sw_int_0_before_resfix_start_causes_no_second_run() {
+    for abi in [MARKERS, LEGACY] {
+        let rig = rig_with(
+            [(TileId(0), GtKind::Primary)],
+            abi,
+            RecoveryConfig {
+                legacy: true,
+                ..RecoveryConfig::default()
+            },
+        );
+        rig.migrate(B);
+        rig.deliver();
+        rig.on_hold(move |p, _| {
+            if p == HoldPoint::BeforeStart {
+                assert_eq!(rig.vf.migrated(GtId(0)), Signal::AlreadyPending);
+            }
+        });
+        let outcomes = rig.drain();
+        assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+        rig.assert_settled(&format!("duplicate before start, ABI {abi}"));
+        assert_eq!(rig.ggtt_calls(), ["ggtt tile0 0x200000 -> 0x300000"]);
+        assert_eq!(rig.gucs[0].last_migration_done_count(), 1);
+    }
+}
+
+/// Regression (2040d49): a second migration (and its interrupt) before RESFIX_START. The base
+/// went A -> B -> C before any fixup could run: one fixup A -> C.
+#[test]
+fn second_migration_before_resfix_start_is_one_move() {
+    let rig = single(MARKERS);
+    rig.migrate(B);
+    rig.deliver();
+    rig.on_hold(move |p, _| {
+        if p == HoldPoint::BeforeStart {
+            rig.migrate(C);
+            rig.deliver();
+        }
+    });
+    let outcomes = rig.drain();
+    assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+    rig.assert_settled("second migration before start");
+    assert_eq!(rig.ggtt_calls(), ["ggtt tile0 0x200000 -> 0x600000"]);
+}
+
+/// A second migration at each hold point of GT0's recovery, both GTs, with the interrupts
+/// delivered at once or only after the pass, markers and legacy: the GGTT users end at the final
+/// base, each fixup starting from where they are.
+#[test]
+fn second_migration_at_every_hold_point() {
+    for abi in [MARKERS, LEGACY] {
+        for prompt in [true, false] {
+            for point in HOLD_POINTS {
+                let rig = tile_pair(
+                    abi,
+                    RecoveryConfig {
+                        legacy: true,
+                        ..RecoveryConfig::default()
+                    },
+                );
+                rig.migrate(B);
+                rig.deliver();
+                let done = std::sync::Arc::new(AtomicBool::new(false));
+                let d = done.clone();
+                rig.on_hold(move |p, gt| {
+                    if p == point && gt == GtId(0) && !d.swap(true, Ordering::SeqCst) {
+                        rig.migrate(C);
+                        if prompt {
+                            rig.deliver();
+                        }
+                    }
+                });
+                let outcomes = rig.drain();
+                let what = format!("{point:?} ABI {abi} prompt={prompt}: {outcomes:?}");
+                rig.assert_settled(&what);
+                assert!(rig.ggtt_calls().len() <= 2, "{what}: {:?}", rig.ggtt_calls());
+                // A late interrupt for a migration a run already recovered from costs one
+                // redundant run (the GuC cannot say which migration an interrupt is for).
+                if prompt {
+                    for guc in rig.gucs {
+                        assert_eq!(guc.last_migration_done_count(), 1, "{what}");
+                    }
+                }
             }
         }
     }
 }
 
+/// Regression (2040d49): a VF_MIGRATED reply re-queued the GT but left `ggtt_valid` true while
+/// the GGTT had just moved again.
 #[test]
-fn second_migration_with_late_interrupt_still_ends_running_on_the_final_base() {
-    // A migration whose interrupt arrives after a pass already recovered from it costs one
-    // redundant pass (the GuC cannot tell the VF which migration an interrupt is for); the end
-    // state is still right.
-    for point in HOLD_POINTS {
-        for abi in [Version::new(1, 27), Version::new(1, 26)] {
-            for guc in second_migration_at(point, abi, false) {
-                assert!(guc.last_migration_done_count() >= 1, "{point:?} {abi}");
-            }
-        }
-    }
-}
-
-#[test]
-fn vf_migrated_on_done_requeues() {
-    let (vf, g) = vf(Version::new(1, 27));
-    for guc in g {
-        guc.migrate(BASE + 0x10_0000);
-    }
-    deliver(&vf, &g);
-    // The second migration's interrupts are held back: only the marker mismatch tells.
-    *vf.hooks().migrate_at.lock().unwrap() = Some((HoldPoint::BeforeDone, BASE));
-    assert!(vf.queue().take());
-    // The hook migrates both GTs but we do not deliver the interrupts before the pass ends.
-    let out = vf.run_worker();
-    // gt0 is checked at BeforeDone after the migration: imminent is false (no interrupt
-    // delivered), so DONE goes out and is answered VF_MIGRATED.
+fn vf_migrated_invalidates_the_ggtt() {
+    let rig = single(MARKERS);
+    rig.migrate(B);
+    rig.deliver();
+    // The second migration lands just before DONE, its interrupt held back: only the marker
+    // tells.
+    rig.gucs[0]
+        .inject(
+            Trigger::Action(code::RESFIX_DONE),
+            Fault::MigrateFirst { new_ggtt_start: C },
+        )
+        .unwrap();
+    assert!(rig.vf.queue().take());
+    let out = rig.vf.run_worker();
     assert_eq!(
         out,
-        PassOutcome::Requeued {
-            recovered: GtSet::empty(),
-            requeued: GtSet::all(2)
-        }
+        PassOutcome::Incomplete(PassReport {
+            requeued: GtSet::single(GtId(0)),
+            ..PassReport::default()
+        })
     );
-    assert_eq!(vf.stats().requeued, 1);
-    for guc in g {
-        guc.take_interrupts();
+    assert!(!rig.vf.ggtt_valid(GtId(0)), "the GGTT moved again");
+    assert!(rig.vf.recovery_pending(GtId(0)));
+    assert_eq!(rig.vf.stats().requeued, 1);
+    rig.gucs[0].take_interrupts();
+    assert_eq!(
+        rig.drain(),
+        vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]
+    );
+    rig.assert_settled("after VF_MIGRATED");
+    assert_eq!(
+        rig.ggtt_calls(),
+        ["ggtt tile0 0x200000 -> 0x300000", "ggtt tile0 0x300000 -> 0x600000"]
+    );
+}
+
+/// A clock whose every look is counted: a waiter that returns at once reads it at most once.
+struct CountingClock(AtomicUsize);
+
+impl Clock for CountingClock {
+    fn now(&self) -> Instant {
+        Instant(self.0.fetch_add(1, Ordering::SeqCst) as u64)
     }
-    let outcomes = drain(&vf, &g);
-    assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::all(2))]);
-    assert!(running(&g));
+    fn relax(&self) {}
+}
+
+/// Regression (2040d49): after a wedge, GGTT waiters blocked until their own timeout.
+#[test]
+fn wedge_wakes_ggtt_waiters_at_once() {
+    let rig = single(MARKERS);
+    rig.hooks().fail_gt_fixups.store(true, Ordering::SeqCst);
+    rig.migrate(B);
+    let outcomes = rig.drain();
+    assert!(matches!(
+        outcomes[..],
+        [PassOutcome::Failed(RecoveryError::Hook {
+            step: Step::GtFixups,
+            error: HookError(-5),
+            ..
+        })]
+    ));
+    assert!(!rig.vf.ggtt_valid(GtId(0)));
+    let clock = CountingClock(AtomicUsize::new(0));
+    assert_eq!(
+        rig.vf.wait_ggtt_valid(GtId(0), &clock, u64::MAX),
+        GgttWait::Wedged
+    );
+    assert!(clock.0.load(Ordering::SeqCst) <= 1);
+    assert_eq!(
+        rig.vf.wait_ggtt_valid(GtId(9), &clock, u64::MAX),
+        GgttWait::UnknownGt
+    );
 }
 
 #[test]
-fn legacy_protocol_sends_no_start_and_done_without_marker() {
-    let (vf, g) = vf(Version::new(1, 26));
-    g[0].migrate(BASE + 0x1000);
-    g[1].migrate(BASE + 0x1000);
-    let mut sent = Vec::new();
-    drain(&vf, &g);
-    g[0].drain_transcript(|e| sent.push(e.msg.as_slice()[0]));
-    assert!(sent.contains(&0x0000_5508), "{sent:x?}");
-    assert!(!sent
-        .iter()
-        .any(|dw| dw & 0xFFFF == code::RESFIX_START as u32));
-    assert!(running(&g));
+fn ggtt_waiters_see_valid_and_time_out() {
+    let rig = single(MARKERS);
+    let clock = CountingClock(AtomicUsize::new(0));
+    assert_eq!(rig.vf.wait_ggtt_valid(GtId(0), &clock, 10), GgttWait::Valid);
+    rig.migrate(B);
+    rig.deliver();
+    assert_eq!(
+        rig.vf.wait_ggtt_valid(GtId(0), &clock, 10),
+        GgttWait::TimedOut
+    );
+    rig.drain();
+    assert_eq!(rig.vf.wait_ggtt_valid(GtId(0), &clock, 10), GgttWait::Valid);
+    assert!(rig.vf.teardown(|| false));
+    rig.migrate(C);
+    rig.deliver();
+    assert_eq!(
+        rig.vf.wait_ggtt_valid(GtId(0), &clock, u64::MAX),
+        GgttWait::Valid,
+        "a report after teardown is ignored"
+    );
+}
+
+/// With markers, RESFIX_DONE is always sent; an interrupt after RESFIX_START keeps the GT "in
+/// progress" with its GGTT invalid, and the queued run follows.
+#[test]
+fn report_after_start_keeps_the_gt_pending_and_runs_again() {
+    let rig = single(MARKERS);
+    rig.migrate(B);
+    rig.deliver();
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    rig.on_hold(move |p, gt| {
+        if p == HoldPoint::BeforeRearm && s.lock().unwrap().is_empty() {
+            // A late duplicate of the same migration.
+            assert_eq!(rig.vf.migrated(gt), Signal::Queued);
+            s.lock().unwrap().push(());
+        }
+    });
+    assert!(rig.vf.queue().take());
+    assert_eq!(
+        rig.vf.run_worker(),
+        PassOutcome::Recovered(GtSet::single(GtId(0)))
+    );
+    assert_eq!(rig.gucs[0].state(), VfState::Running, "DONE was sent");
+    assert!(rig.vf.recovery_pending(GtId(0)), "another recovery imminent");
+    assert!(!rig.vf.ggtt_valid(GtId(0)));
+    let outcomes = rig.drain();
+    assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+    rig.assert_settled("report after start");
+    assert_eq!(rig.ggtt_calls().len(), 1);
 }
 
 #[test]
-fn require_markers_refuses_legacy_migration_without_wedging() {
-    let (vf, g) = vf_with(
-        Version::new(1, 26),
+fn recovery_pending_until_done_is_accepted() {
+    let rig = single(MARKERS);
+    rig.migrate(B);
+    rig.deliver();
+    let pending_at = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let p2 = pending_at.clone();
+    rig.on_hold(move |p, gt| {
+        p2.lock().unwrap().push((p, rig.vf.recovery_pending(gt)));
+    });
+    rig.drain();
+    assert!(pending_at.lock().unwrap().iter().all(|&(_, pending)| pending));
+    rig.assert_settled("pending");
+}
+
+#[test]
+fn legacy_is_refused_by_default_without_wedging() {
+    let rig = single(LEGACY);
+    rig.migrate(B);
+    let outcomes = rig.drain();
+    assert!(matches!(
+        outcomes[..],
+        [PassOutcome::Unsupported {
+            gt: GtId(0),
+            version: Some(v),
+        }] if v == LEGACY
+    ));
+    assert!(!rig.vf.is_wedged());
+    assert_eq!(rig.gucs[0].state(), VfState::ResfixBlocked);
+    assert_eq!(rig.vf.stats().unsupported, 1);
+    assert!(rig.vf.recovery_pending(GtId(0)), "the VF is still blocked");
+    assert!(!rig.vf.ggtt_valid(GtId(0)));
+    assert!(rig.ggtt_calls().is_empty());
+    assert_eq!(rig.hooks().pm.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn legacy_opt_in_sends_no_start_and_done_without_marker() {
+    let rig = rig_with(
+        [(TileId(0), GtKind::Primary), (TileId(0), GtKind::Media)],
+        LEGACY,
         RecoveryConfig {
-            start: StartPolicy::AnyGt,
-            require_markers: true,
+            legacy: true,
+            ..RecoveryConfig::default()
         },
     );
-    g[0].migrate(BASE);
-    let outcomes = drain(&vf, &g);
-    assert!(matches!(
+    rig.migrate(B);
+    rig.drain();
+    let mut sent = Vec::new();
+    rig.gucs[0].drain_transcript(|e| sent.push(e.msg.as_slice()[0]));
+    assert!(sent.contains(&0x0000_5508), "{sent:x?}");
+    assert!(!sent.iter().any(|dw| dw & 0xFFFF == code::RESFIX_START as u32));
+    rig.assert_settled("legacy");
+}
+
+#[test]
+fn legacy_defers_done_when_its_gt_is_reported_again() {
+    let rig = rig_with(
+        [(TileId(0), GtKind::Primary)],
+        LEGACY,
+        RecoveryConfig {
+            legacy: true,
+            ..RecoveryConfig::default()
+        },
+    );
+    rig.migrate(B);
+    rig.deliver();
+    let once = std::sync::Arc::new(AtomicBool::new(false));
+    let o = once.clone();
+    rig.on_hold(move |p, _| {
+        if p == HoldPoint::BeforeDone && !o.swap(true, Ordering::SeqCst) {
+            rig.migrate(C);
+            rig.deliver();
+        }
+    });
+    let outcomes = rig.drain();
+    assert_eq!(
         outcomes[0],
-        PassOutcome::Unsupported { gt: GtId(0), .. }
+        PassOutcome::Incomplete(PassReport {
+            deferred: GtSet::single(GtId(0)),
+            ..PassReport::default()
+        })
+    );
+    rig.assert_settled("legacy deferral");
+    assert_eq!(rig.gucs[0].last_migration_done_count(), 1);
+    assert_eq!(
+        rig.ggtt_calls(),
+        ["ggtt tile0 0x200000 -> 0x300000", "ggtt tile0 0x300000 -> 0x600000"]
+    );
+    assert_eq!(rig.vf.stats().deferred, 1);
+}
+
+/// The kernel's `needs_shared_vf_gt_wq` (PTL): with the option, the media GT does not start
+/// while the primary GT's recovery is pending, even when the media GT comes first.
+#[test]
+fn media_after_primary_orders_the_tile() {
+    let layout = [(TileId(0), GtKind::Media), (TileId(0), GtKind::Primary)];
+    let starts_and_ends = |rig: &Rig<2>| -> Vec<String> {
+        rig.hooks()
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("shutdown") || c.starts_with("kickstart"))
+            .collect()
+    };
+    let rig = rig_with(
+        layout,
+        MARKERS,
+        RecoveryConfig {
+            media_after_primary: true,
+            ..RecoveryConfig::default()
+        },
+    );
+    rig.migrate(B);
+    let outcomes = rig.drain();
+    assert_eq!(starts_and_ends(&rig), ["shutdown 1", "kickstart 1", "shutdown 0", "kickstart 0"]);
+    assert_eq!(
+        outcomes[0],
+        PassOutcome::Incomplete(PassReport {
+            recovered: GtSet::single(GtId(1)),
+            postponed: GtSet::single(GtId(0)),
+            ..PassReport::default()
+        })
+    );
+    rig.assert_settled("media after primary");
+    assert_eq!(rig.ggtt_calls().len(), 1);
+
+    let rig = rig_with(layout, MARKERS, RecoveryConfig::default());
+    rig.migrate(B);
+    rig.drain();
+    assert_eq!(starts_and_ends(&rig), ["shutdown 0", "kickstart 0", "shutdown 1", "kickstart 1"]);
+    rig.assert_settled("default order");
+}
+
+#[test]
+fn two_tiles_move_independently() {
+    let rig = rig_with(
+        [
+            (TileId(0), GtKind::Primary),
+            (TileId(0), GtKind::Media),
+            (TileId(1), GtKind::Primary),
+            (TileId(1), GtKind::Media),
+        ],
+        MARKERS,
+        RecoveryConfig::default(),
+    );
+    assert_eq!(rig.vf.topology().num_tiles(), 2);
+    rig.migrate(B);
+    rig.drain();
+    rig.assert_settled("two tiles");
+    let mut calls = rig.ggtt_calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        ["ggtt tile0 0x200000 -> 0x300000", "ggtt tile1 0x8200000 -> 0x8300000"]
+    );
+}
+
+#[test]
+fn tile_fixup_failure_wedges_and_keeps_the_applied_base() {
+    let rig = tile_pair(MARKERS, RecoveryConfig::default());
+    rig.hooks().oracle.fail_next_fixup(HookError(-12));
+    rig.migrate(B);
+    let outcomes = rig.drain();
+    assert_eq!(
+        outcomes,
+        vec![PassOutcome::Failed(RecoveryError::GgttFixup {
+            tile: TileId(0),
+            gt: GtId(0),
+            ggtt: GgttMove { old: BASE, new: B },
+            error: HookError(-12),
+        })]
+    );
+    let ggtt = rig.vf.tile_ggtt(TileId(0)).unwrap();
+    assert_eq!((ggtt.applied, ggtt.reported), (BASE, B));
+    assert_eq!(rig.hooks().oracle.base(TileId(0)), Some(BASE));
+    assert!(rig.vf.is_wedged());
+    assert_eq!(rig.hooks().wedged.load(Ordering::SeqCst), 1);
+    // The PM reference covers abort and wedged, and is released after them.
+    assert_eq!(rig.hooks().pm_at_abort.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.hooks().pm_at_wedge.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.hooks().pm.load(Ordering::SeqCst), 0);
+}
+
+/// A pass cancelled by teardown after its query, or failing after it, never loses track of where
+/// the GGTT users are: the applied base moves only with a fixup that returned Ok.
+#[test]
+fn cancelled_or_failed_pass_keeps_the_ggtt_truth() {
+    let rig = single(MARKERS);
+    rig.migrate(B);
+    rig.deliver();
+    rig.on_hold(move |p, _| {
+        if p == HoldPoint::BeforeFixups {
+            rig.vf.coordinator().teardown();
+        }
+    });
+    assert_eq!(rig.drain(), vec![PassOutcome::Cancelled]);
+    let ggtt = rig.vf.tile_ggtt(TileId(0)).unwrap();
+    assert_eq!((ggtt.applied, ggtt.reported), (BASE, B));
+    assert!(ggtt.pending_move().is_some());
+    assert!(rig.ggtt_calls().is_empty());
+
+    let rig = single(MARKERS);
+    rig.hooks().fail_rearm.store(true, Ordering::SeqCst);
+    rig.migrate(B);
+    assert!(matches!(
+        rig.drain()[..],
+        [PassOutcome::Failed(RecoveryError::Hook {
+            step: Step::Rearm,
+            ..
+        })]
     ));
-    assert!(!vf.is_wedged());
-    assert_eq!(g[0].state(), VfState::ResfixBlocked);
-    assert_eq!(vf.stats().unsupported, 1);
+    let ggtt = rig.vf.tile_ggtt(TileId(0)).unwrap();
+    assert_eq!((ggtt.applied, ggtt.reported), (B, B), "the fixup itself returned Ok");
+    assert_eq!(rig.hooks().oracle.check(TileId(0), B), Ok(()));
+}
+
+#[test]
+fn bootstrap_rejects_gts_that_disagree_on_their_tiles_ggtt() {
+    let p = Provisioning::integrated();
+    let prim: &'static MockGuc = Box::leak(Box::new(MockGuc::new(GtKind::Primary, MARKERS, p)));
+    let media: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+        GtKind::Media,
+        MARKERS,
+        Provisioning {
+            ggtt_start: p.ggtt_start + 0x1000,
+            ..p
+        },
+    )));
+    let info = |kind| GtInfo::new(kind, false, 2004);
+    let gts = [
+        Gt::new(prim, info(GtKind::Primary), MailboxConfig::default()),
+        Gt::new(media, info(GtKind::Media), MailboxConfig::default()),
+    ];
+    let vf = Vf::new(gts, Recorder::default(), TestQueue::new(), RecoveryConfig::default()).unwrap();
+    let err = vf.bootstrap().unwrap_err();
+    assert_eq!(
+        err,
+        BootstrapError::GgttMismatch {
+            tile: TileId(0),
+            primary: GtId(0),
+            primary_ggtt: (p.ggtt_start, p.ggtt_size),
+            media: GtId(1),
+            media_ggtt: (p.ggtt_start + 0x1000, p.ggtt_size),
+        }
+    );
+    assert!(err.to_string().contains("0x200000") && err.to_string().contains("0x201000"));
+}
+
+#[test]
+fn bootstrap_errors_name_the_gt_and_chain_their_cause() {
+    let rig_guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+        GtKind::Primary,
+        MARKERS,
+        Provisioning {
+            ggtt_start: 0x1000,
+            ..Provisioning::integrated()
+        },
+    )));
+    let gts = [Gt::new(
+        rig_guc,
+        GtInfo::new(GtKind::Primary, false, 2004),
+        MailboxConfig::default(),
+    )];
+    let vf = Vf::new(gts, Recorder::default(), TestQueue::new(), RecoveryConfig::default()).unwrap();
+    let err = vf.bootstrap().unwrap_err();
+    assert!(matches!(
+        err,
+        BootstrapError::Gt {
+            gt: GtId(0),
+            error: VfError::GgttRange { start: 0x1000, .. }
+        }
+    ));
+    let source = std::error::Error::source(&err).unwrap();
+    assert!(source.to_string().contains("outside"), "{source}");
 }
 
 #[test]
 fn failures_wedge_exactly_once_and_stop_queueing() {
-    let (vf, g) = vf(Version::new(1, 27));
-    g[0].inject(
-        Trigger::Action(code::RESFIX_DONE),
-        Fault::Failure {
-            error: GucError::GenericFail,
-            hint: 0,
-        },
-    )
-    .unwrap();
-    g[0].migrate(BASE);
-    g[1].migrate(BASE);
-    let outcomes = drain(&vf, &g);
+    let rig = tile_pair(MARKERS, RecoveryConfig::default());
+    rig.gucs[0]
+        .inject(
+            Trigger::Action(code::RESFIX_DONE),
+            Fault::Failure {
+                error: GucError::GenericFail,
+                hint: 0,
+            },
+        )
+        .unwrap();
+    rig.migrate(B);
+    let outcomes = rig.drain();
     assert!(matches!(
         outcomes.last(),
         Some(PassOutcome::Failed(RecoveryError::Gt {
@@ -341,57 +891,76 @@ fn failures_wedge_exactly_once_and_stop_queueing() {
             ..
         }))
     ));
-    assert!(vf.is_wedged());
-    assert_eq!(vf.hooks().wedged.load(Ordering::SeqCst), 1);
-    assert_eq!(vf.hooks().aborts.load(Ordering::SeqCst), 1);
-    assert_eq!(vf.hooks().pm.load(Ordering::SeqCst), 0);
-    // A wedged device queues nothing more.
-    g[0].migrate(BASE + 0x1000);
-    assert_eq!(
-        vf.handle_guc_interrupt(GtId(0), g[0].take_interrupts()),
-        Signal::Ignored
-    );
-    assert!(!vf.queue().take());
+    assert!(rig.vf.is_wedged());
+    assert_eq!(rig.hooks().wedged.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.hooks().aborts.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.hooks().pm.load(Ordering::SeqCst), 0);
+    rig.migrate(C);
+    assert_eq!(rig.deliver_gt(0), Some(Signal::Ignored));
+    assert!(!rig.vf.queue().take());
+    // The GGTT moved once before DONE failed; the oracle agrees with the VF's bookkeeping.
+    assert_eq!(rig.hooks().oracle.check(TileId(0), B), Ok(()));
 }
 
 #[test]
-fn fixups_hook_failure_wedges_and_ggtt_stays_invalid() {
-    let (vf, g) = vf(Version::new(1, 27));
-    vf.hooks().fail_fixups.store(true, Ordering::SeqCst);
-    g[0].migrate(BASE + 0x2000);
-    let outcomes = drain(&vf, &g);
+fn oracle_catches_a_doubled_move() {
+    // The oracle is what the recovery tests lean on: show it fails on the bug it exists for.
+    let oracle: GgttOracle<1> = GgttOracle::new();
+    oracle.place(TileId(0), BASE);
+    let mv = GgttMove { old: BASE, new: B };
+    oracle.fixup(TileId(0), mv).unwrap();
+    // A per-GT shift applied by the media GT too: from the pre-move base, or shifted again.
+    assert!(oracle.fixup(TileId(0), mv).is_err());
     assert!(matches!(
-        outcomes[0],
-        PassOutcome::Failed(RecoveryError::Hook {
-            step: Step::Fixups,
-            error: HookError(-5),
-            ..
-        })
+        oracle.check(TileId(0), B),
+        Err(OracleError::WrongOldBase { .. })
     ));
-    assert!(!vf.ggtt_valid(GtId(0)));
-    assert!(vf.ggtt_valid(GtId(1)));
+    // A lost move leaves the users behind.
+    let lost: GgttOracle<1> = GgttOracle::new();
+    lost.place(TileId(0), BASE);
+    assert!(matches!(
+        lost.check(TileId(0), B),
+        Err(OracleError::Misplaced { node: 0, at: BASE, expected: B, .. })
+    ));
 }
 
 #[test]
 fn other_interrupt_bits_are_ignored_and_bad_gts_rejected() {
-    let (vf, _g) = vf(Version::new(1, 27));
+    let rig = tile_pair(MARKERS, RecoveryConfig::default());
     assert_eq!(
-        vf.handle_guc_interrupt(GtId(0), GucIntr::GUC2HOST),
+        rig.vf.handle_guc_interrupt(GtId(0), GucIntr::GUC2HOST),
         Signal::Ignored
     );
-    assert_eq!(vf.migrated(GtId(7)), Signal::InvalidGt);
-    assert!(!vf.ggtt_valid(GtId(7)));
-    assert_eq!(vf.run_worker(), PassOutcome::NotStarted);
+    assert_eq!(rig.vf.migrated(GtId(7)), Signal::InvalidGt);
+    assert!(!rig.vf.ggtt_valid(GtId(7)));
+    assert!(!rig.vf.recovery_pending(GtId(7)));
+    assert_eq!(rig.vf.tile_ggtt(TileId(1)), None);
+    assert_eq!(rig.vf.run_worker(), PassOutcome::NotStarted);
 }
 
 #[test]
 fn teardown_stops_queueing() {
-    let (vf, g) = vf(Version::new(1, 27));
-    assert!(vf.teardown(|| false));
-    g[0].migrate(BASE);
-    assert_eq!(
-        vf.handle_guc_interrupt(GtId(0), g[0].take_interrupts()),
-        Signal::Ignored
+    let rig = single(MARKERS);
+    assert!(rig.vf.teardown(|| false));
+    rig.migrate(B);
+    assert_eq!(rig.deliver_gt(0), Some(Signal::Ignored));
+    assert_eq!(rig.vf.run_worker(), PassOutcome::NotStarted);
+}
+
+#[test]
+fn all_gts_policy_moves_the_shared_ggtt_once() {
+    let rig = tile_pair(
+        MARKERS,
+        RecoveryConfig {
+            start: StartPolicy::AllGts,
+            ..RecoveryConfig::default()
+        },
     );
-    assert_eq!(vf.run_worker(), PassOutcome::NotStarted);
+    rig.migrate(B);
+    assert_eq!(rig.deliver_gt(0), Some(Signal::WaitingForOtherGts));
+    assert!(!rig.vf.queue().take());
+    assert_eq!(rig.deliver_gt(1), Some(Signal::Queued));
+    assert_eq!(rig.drain(), vec![PassOutcome::Recovered(GtSet::all(2))]);
+    rig.assert_settled("all GTs");
+    assert_eq!(rig.ggtt_calls().len(), 1);
 }

@@ -113,7 +113,10 @@
 //! `gt0 irq SW_INT_0`.
 
 mod guc;
+mod oracle;
 mod types;
+
+pub use oracle::{GgttOracle, OracleError, NODE_OFFSETS};
 
 pub use types::{
     gmd_id, AccessCounts, Dir, Fault, MockError, Provisioning, TranscriptEntry, TranscriptLine,

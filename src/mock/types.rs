@@ -209,8 +209,7 @@ impl fmt::Display for MockError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for MockError {}
+impl core::error::Error for MockError {}
 
 /// Register accesses seen through [`Device`](crate::device::Device), mapped or not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -67,6 +67,14 @@ impl MmioMessage {
         }
     }
 
+    /// A one-dword message (a header alone). Total.
+    pub const fn from_header(header: u32) -> MmioMessage {
+        MmioMessage {
+            dw: [header, 0, 0, 0],
+            len: 1,
+        }
+    }
+
     /// The dwords, header first.
     pub fn as_slice(&self) -> &[u32] {
         &self.dw[..usize::from(self.len).min(MMIO_MSG_MAX_DWORDS)]
@@ -263,6 +271,15 @@ impl Request {
             Request::ResfixStart { .. } => code::RESFIX_START,
             Request::ResfixDone { .. } => code::RESFIX_DONE,
         }
+    }
+
+    /// Whether the SUCCESS reply carries data the VF reads (MATCH_VERSION's version dword,
+    /// QUERY_SINGLE_KLV's value): the kernel reads the data registers only for these.
+    pub const fn reply_has_data(&self) -> bool {
+        matches!(
+            self,
+            Request::MatchVersion { .. } | Request::QuerySingleKlv { .. }
+        )
     }
 
     /// Encodes the request. Fails only for a MATCH_VERSION whose `patch` is not 0.

@@ -113,8 +113,7 @@ impl fmt::Display for WireError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for WireError {}
+impl core::error::Error for WireError {}
 
 /// Extracts bits `hi..=lo` of `value`.
 #[inline]
