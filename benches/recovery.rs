@@ -38,6 +38,7 @@ struct Setup {
 
 fn info(kind: GtKind) -> GtInfo {
     GtInfo {
+        tile: xe_sriov_vf::TileId(0),
         kind,
         platform: PlatformClass::Newer,
         discrete: DISCRETE,

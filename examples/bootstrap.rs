@@ -29,6 +29,7 @@ fn main() {
     let mut failed = false;
     for (n, (kind, guc)) in gucs.iter().enumerate() {
         let info = GtInfo {
+            tile: xe_sriov_vf::TileId(0),
             kind: *kind,
             platform: PlatformClass::Newer,
             discrete: true,

@@ -34,12 +34,13 @@
 //!   `xe_sriov_vf.c`. Timeline lines start with `[`.
 //! - `--trace` adds every mailbox message as `gt<N> > 0x%08x ...` (what the VF sends) and
 //!   `gt<N> < 0x%08x ...` (each reply it reads, BUSY and RETRY included), and
-//!   `gt<N> irq SW_INT_0` when the host delivers a migration interrupt.
+//!   `gt<N> irq SW_INT_0` when the host delivers a migration interrupt, and
+//!   `tile<N> ggtt 0x%x -> 0x%x` when a tile's GGTT fixup runs.
 //! - The last line is always
-//!   `summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,...`.
+//!   `summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale>`.
 //!
-//! Exit status: 0 when every GT ends `VF_RUNNING` and nothing is wedged, 1 otherwise, 2 on bad
-//! arguments.
+//! Exit status: 0 when every GT ends `VF_RUNNING`, nothing is wedged and the GGTT oracle says
+//! `ggtt=ok`, 1 otherwise, 2 on bad arguments.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -52,7 +53,9 @@ use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Dir, Fault, MockGuc, Provisioning, TranscriptEntry, Trigger, VfState};
+use xe_sriov_vf::mock::{
+    Dir, Fault, GgttOracle, MockGuc, Provisioning, TranscriptEntry, Trigger, VfState,
+};
 use xe_sriov_vf::recovery::{
     HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Vf,
 };
@@ -61,11 +64,20 @@ use xe_sriov_vf::wire::hxg::Reply;
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::{GucError, KlvKey, Request, Version};
 use xe_sriov_vf::workqueue::ThreadQueue;
+use xe_sriov_vf::{GgttMove, TileId};
 
 /// The GGTT base the mocks are provisioned with (`Provisioning::integrated`).
 const BASE: u64 = 0x0020_0000;
-/// How far each VM migration moves the GGTT base (16 MiB; any 4K multiple would do).
+/// How far each VM migration moves the GGTT base (16 MiB; any 4K multiple would do). Bases
+/// cycle through 64 steps so that any number of migrations stays inside the GuC's GGTT range.
 const STRIDE: u64 = 0x0100_0000;
+/// How far above tile 0's GGTT base tile t's is, per t.
+const TILE_STRIDE: u64 = 0x1000_0000;
+
+/// Tile `tile`'s GGTT base after VM migration `k` (0 = bootstrap).
+fn ggtt_base(k: u64, tile: u8) -> u64 {
+    BASE + u64::from(tile) * TILE_STRIDE + (k % 64) * STRIDE
+}
 /// How long the host waits for the VF to settle after a migration, in real time.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the held worker waits for the host to land the mid-recovery migration.
@@ -80,18 +92,28 @@ USAGE:
     cargo run --example simulate --features mock,std -- [OPTIONS]
 
 OPTIONS:
-    --gts N                   GTs in the VM, 1..=8 (default 2). gt0 is the primary GT, the
-                              others are media GTs (other mailbox registers), each with its own
-                              mock GuC.
+    --tiles T                 Tiles in the VM, 1..=4 (default 1, or as many as --gts needs:
+                              ceil(N / 2)). Each tile has a GGTT of its own (tile t's base is
+                              256 MiB above tile 0's).
+    --gts N                   GTs in the VM, T..=2T (default 2). Tile by tile, in the kernel's
+                              order: each tile's primary GT, then its media GT (the first N - T
+                              tiles have one), which shares the tile's GGTT. Each GT has its own
+                              mock GuC and mailbox registers.
     --migrations M            VM migrations the host performs (default 1). Each one migrates
                               every GT (new 4K-aligned GGTT base, +16 MiB each time) and then
                               delivers SW_INT_0 of every GT; the host waits (up to 5 s) for the VF
                               to settle before the next one.
-    --abi MAJOR.MINOR         VF ABI the mock GuCs offer (default 1.27). Below 1.27 the VF
-                              negotiates the legacy protocol: no RESFIX_START, RESFIX_DONE without
-                              a marker.
-    --require-markers         RecoveryConfig::require_markers: refuse migration when the VF ABI
-                              is below 1.27, as the newest kernel does (the run then exits 1).
+    --abi MAJOR.MINOR         VF ABI the mock GuCs offer (default 1.27). Below 1.27 there are no
+                              RESFIX markers: as in kernel 7.0, migration is then refused (the
+                              run exits 1, not wedged) unless --legacy.
+    --legacy                  RecoveryConfig::legacy: below VF ABI 1.27, recover with the seed's
+                              legacy protocol (no RESFIX_START, RESFIX_DONE without a marker).
+    --require-markers         Accepted for compatibility; refusing migration without markers is
+                              the default now.
+    --seed S                  Seed of the host's choices (default 1): the order in which each
+                              migration's interrupts are delivered and the short delays between
+                              them, so that one GT's interrupt can land in the middle of another
+                              GT's recovery.
     --migrate-during-recovery[=fixups|done]
                               A second VM migration lands between RESFIX_START and RESFIX_DONE:
                               the hold hook of the first recovery pass (HoldPoint::BeforeFixups,
@@ -124,15 +146,20 @@ OUTPUT:
         gt<N> < 0x%08x ...          a reply the VF read (header + the data it carries),
                                     BUSY (0xb...) and RETRY (0xd...) included
         gt<N> irq SW_INT_0          the host delivered a migration interrupt
+        tile<N> ggtt 0x%x -> 0x%x   the tile's GGTT fixup ran (old applied base -> new base)
+    A reply line carries the reply's own dwords: the header and its data (a KLV reply:
+    1 + LENGTH dwords; MATCH_VERSION: 2; others: 1).
     The last line:
-        summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,...
+        summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale>
     migrations counts VM migrations (all GTs at once count as one; the mid-recovery migration of
     --migrate-during-recovery counts too), recoveries/deferred/requeued are Vf::stats(), states
-    are the mock GuCs' VF states, gt0 first.
+    are the mock GuCs' VF states, gt0 first; ggtt is the GGTT oracle's verdict: ok when on every
+    tile the VF's GGTT users sit at the GuC's final GGTT base, each change of base applied once.
 
 EXIT STATUS:
-    0  every GT ends VF_RUNNING and the device is not wedged
-    1  otherwise (wedged, migration refused, bootstrap failed, the VF did not settle in time)
+    0  every GT ends VF_RUNNING, the device is not wedged and ggtt=ok
+    1  otherwise (wedged, migration refused, bootstrap failed, the VF did not settle in time,
+       ggtt=stale)
     2  bad arguments
 ";
 
@@ -174,9 +201,12 @@ struct FaultSpec {
 #[derive(Clone, Debug)]
 struct Options {
     gts: usize,
+    /// `None`: the fewest tiles that hold `gts`.
+    tiles: Option<usize>,
     migrations: u64,
     abi: Version,
-    require_markers: bool,
+    legacy: bool,
+    seed: u64,
     migrate_during_recovery: Option<HoldPoint>,
     faults: Vec<FaultSpec>,
     policy: StartPolicy,
@@ -187,9 +217,11 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             gts: 2,
+            tiles: None,
             migrations: 1,
             abi: Version::new(1, 27),
-            require_markers: false,
+            legacy: false,
+            seed: 1,
             migrate_during_recovery: None,
             faults: Vec::new(),
             policy: StartPolicy::AnyGt,
@@ -321,6 +353,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                     _ => return Err(format!("--gts: '{v}' is not in 1..=8")),
                 };
             }
+            "--tiles" => {
+                let v = value("--tiles")?;
+                o.tiles = match parse_num(&v) {
+                    Some(n @ 1..=4) => Some(n as usize),
+                    _ => return Err(format!("--tiles: '{v}' is not in 1..=4")),
+                };
+            }
+            "--seed" => {
+                let v = value("--seed")?;
+                o.seed = parse_num(&v).ok_or_else(|| format!("--seed: '{v}' is not a number"))?;
+            }
+            "--legacy" if inline.is_none() => o.legacy = true,
             "--migrations" => {
                 let v = value("--migrations")?;
                 o.migrations = match parse_num(&v) {
@@ -336,7 +380,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 o.abi =
                     parsed.ok_or_else(|| format!("--abi: '{v}' is not MAJOR.MINOR (e.g. 1.27)"))?;
             }
-            "--require-markers" if inline.is_none() => o.require_markers = true,
+            // The kernel-7.0 gate is the default now; kept as a no-op alias.
+            "--require-markers" if inline.is_none() => {}
             "--migrate-during-recovery" => {
                 o.migrate_during_recovery = Some(match inline.as_deref() {
                     None | Some("fixups") => HoldPoint::BeforeFixups,
@@ -367,6 +412,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
             _ => return Err(format!("unknown argument '{arg}'")),
         }
     }
+    let tiles = o.tiles.unwrap_or(o.gts.div_ceil(2));
+    if o.gts < tiles || o.gts > 2 * tiles {
+        return Err(format!(
+            "--gts {} does not fit {tiles} tile(s): each tile has a primary GT and at most one media GT",
+            o.gts
+        ));
+    }
+    o.tiles = Some(tiles);
     Ok(Parsed::Run(o))
 }
 
@@ -664,6 +717,12 @@ struct Sim<'a> {
     pm_put: AtomicUsize,
     /// Set when something went wrong that the summary must not hide.
     failures: Mutex<Vec<String>>,
+    /// Each GT's (tile, kind).
+    layout: Vec<(TileId, GtKind)>,
+    /// The VF's GGTT users per tile: moved by the GGTT fixup hook, checked at the end.
+    oracle: GgttOracle<4>,
+    /// The host's choices (xorshift64).
+    rng: Mutex<u64>,
 }
 
 impl<'a> Sim<'a> {
@@ -706,7 +765,7 @@ impl<'a> Sim<'a> {
     /// worker off the registers meanwhile), then each GT's interrupt is delivered.
     fn migrate_vm<const N: usize>(&self, vf: &SimVf<'_, N>, why: &str) {
         let k = self.migrations.fetch_add(1, Ordering::SeqCst) + 1;
-        let base = BASE + k * STRIDE;
+        let base = ggtt_base(k, 0);
         {
             let mut log = self.lock();
             log.line(&format!(
@@ -716,6 +775,7 @@ impl<'a> Sim<'a> {
             for (i, guc) in self.gucs.iter().enumerate() {
                 let before = guc.state();
                 let old = guc.provisioning().ggtt_start;
+                let base = ggtt_base(k, self.layout[i].0 .0);
                 guc.migrate(base);
                 log.drain(i as u8, guc);
                 log.line(&format!(
@@ -727,9 +787,29 @@ impl<'a> Sim<'a> {
         self.deliver(vf);
     }
 
-    /// The interrupt controller: delivers every pending GuC interrupt vector to the VF.
+    /// The next of the host's random choices, below `n`.
+    fn draw(&self, n: u64) -> u64 {
+        let mut x = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x % n.max(1)
+    }
+
+    /// The interrupt controller: delivers every pending GuC interrupt vector to the VF, in an
+    /// order it draws, sometimes after a short delay (so that one GT's interrupt can land in the
+    /// middle of another GT's recovery).
     fn deliver<const N: usize>(&self, vf: &SimVf<'_, N>) {
-        for (i, guc) in self.gucs.iter().enumerate() {
+        let mut order: Vec<usize> = (0..self.gucs.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = self.draw(i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        for i in order {
+            let guc = &self.gucs[i];
+            if !guc.pending_interrupts().is_empty() && self.draw(2) == 0 {
+                std::thread::sleep(Duration::from_micros(self.draw(300)));
+            }
             let mut log = self.lock();
             let intr = guc.take_interrupts();
             if intr.is_empty() {
@@ -809,33 +889,30 @@ impl<'a> Sim<'a> {
             PassOutcome::NotStarted => return,
             PassOutcome::Empty => "empty (waiting for the other GTs)".to_string(),
             PassOutcome::Recovered(set) => format!("recovered {}", gt_list(set)),
-            PassOutcome::Deferred {
-                recovered,
-                deferred,
-                requeued,
-            } => {
-                let mut line = format!(
-                    "deferred {} (another recovery imminent: no RESFIX_DONE, the next pass redoes them)",
-                    gt_list(deferred)
-                );
-                if !requeued.is_empty() {
-                    line += &format!("; VF_MIGRATED: {} re-queued", gt_list(requeued));
+            PassOutcome::Incomplete(r) => {
+                let mut parts = Vec::new();
+                if !r.recovered.is_empty() {
+                    parts.push(format!("{} recovered", gt_list(r.recovered)));
                 }
-                if !recovered.is_empty() {
-                    line += &format!("; {} recovered", gt_list(recovered));
+                if !r.requeued.is_empty() {
+                    parts.push(format!("VF_MIGRATED: {} re-queued", gt_list(r.requeued)));
                 }
-                line
+                if !r.deferred.is_empty() {
+                    parts.push(format!(
+                        "deferred {} (another recovery imminent: no RESFIX_DONE, the next pass redoes them)",
+                        gt_list(r.deferred)
+                    ));
+                }
+                if !r.postponed.is_empty() {
+                    parts.push(format!(
+                        "{} waits for its tile's primary GT",
+                        gt_list(r.postponed)
+                    ));
+                }
+                parts.join("; ")
             }
-            PassOutcome::Requeued {
-                recovered,
-                requeued,
-            } => format!(
-                "VF_MIGRATED: {} re-queued, {} recovered",
-                gt_list(requeued),
-                gt_list(recovered)
-            ),
             PassOutcome::Unsupported { gt, version } => format!(
-                "migration refused: gt{} speaks VF ABI {}, no RESFIX markers (--require-markers)",
+                "migration refused: gt{} speaks VF ABI {}, no RESFIX markers (--legacy opts in)",
                 gt.0,
                 version.map_or("?".to_string(), |v| v.to_string())
             ),
@@ -948,9 +1025,35 @@ impl RecoveryHooks for SimHooks<'_> {
     fn pm_put(&self) {
         self.sim.pm_put.fetch_add(1, Ordering::SeqCst);
     }
-    fn fixups(&self, gt: GtId, ggtt_shift: i64) -> Result<(), HookError> {
-        self.sim
-            .frag(gt, format!("fixups shift {}", signed_hex(ggtt_shift)));
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        {
+            let log = self.sim.lock();
+            if log.trace {
+                log.line(&format!(
+                    "tile{} ggtt {:#x} -> {:#x}",
+                    tile.0, ggtt.old, ggtt.new
+                ));
+            }
+        }
+        if let Some(gt) = self
+            .sim
+            .layout
+            .iter()
+            .position(|l| *l == (tile, GtKind::Primary))
+        {
+            self.sim.frag(
+                GtId(gt as u8),
+                format!(
+                    "tile{} GGTT moved {ggtt} (shift {})",
+                    tile.0,
+                    signed_hex(ggtt.shift())
+                ),
+            );
+        }
+        self.sim.oracle.fixup(tile, ggtt)
+    }
+    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
+        self.sim.frag(gt, "fixups".into());
         Ok(())
     }
     fn rearm(&self, gt: GtId) -> Result<(), HookError> {
@@ -976,16 +1079,31 @@ impl RecoveryHooks for SimHooks<'_> {
 
 type SimVf<'s, const N: usize> = Vf<TracedGuc<'s>, SimHooks<'s>, ThreadQueue, N>;
 
-fn run<const N: usize>(opts: &Options) -> u8 {
-    let kind = |i: usize| {
-        if i == 0 {
-            GtKind::Primary
-        } else {
-            GtKind::Media
+/// Each GT's tile and kind, tile by tile: the primary GT, then the media GT for the first
+/// `gts - tiles` tiles.
+fn layout(gts: usize, tiles: usize) -> Vec<(TileId, GtKind)> {
+    let mut out = Vec::new();
+    for t in 0..tiles {
+        out.push((TileId(t as u8), GtKind::Primary));
+        if t < gts - tiles {
+            out.push((TileId(t as u8), GtKind::Media));
         }
-    };
+    }
+    out
+}
+
+fn run<const N: usize>(opts: &Options) -> u8 {
+    let tiles = opts.tiles.unwrap_or(1);
+    let layout = layout(N, tiles);
+    let kind = |i: usize| layout[i].1;
     let gucs: Vec<MockGuc> = (0..N)
-        .map(|i| MockGuc::new(kind(i), opts.abi, Provisioning::integrated()))
+        .map(|i| {
+            let prov = Provisioning {
+                ggtt_start: ggtt_base(0, layout[i].0 .0),
+                ..Provisioning::integrated()
+            };
+            MockGuc::new(kind(i), opts.abi, prov)
+        })
         .collect();
     let sim = Sim {
         gucs: &gucs,
@@ -1005,6 +1123,9 @@ fn run<const N: usize>(opts: &Options) -> u8 {
         pm_get: AtomicUsize::new(0),
         pm_put: AtomicUsize::new(0),
         failures: Mutex::new(Vec::new()),
+        layout: layout.clone(),
+        oracle: GgttOracle::new(),
+        rng: Mutex::new(opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
     };
     let sim = &sim;
 
@@ -1019,6 +1140,7 @@ fn run<const N: usize>(opts: &Options) -> u8 {
 
     let gts: [Gt<TracedGuc<'_>>; N] = core::array::from_fn(|i| {
         let info = GtInfo {
+            tile: layout[i].0,
             kind: kind(i),
             platform: PlatformClass::Newer,
             discrete: false,
@@ -1032,7 +1154,8 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     });
     let config = RecoveryConfig {
         start: opts.policy,
-        require_markers: opts.require_markers,
+        legacy: opts.legacy,
+        ..RecoveryConfig::default()
     };
     let vf: SimVf<'_, N> = match Vf::new(gts, SimHooks { sim }, ThreadQueue::new(), config) {
         Ok(vf) => vf,
@@ -1043,13 +1166,20 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     };
 
     sim.lock().line(&format!(
-        "[host] VM with {N} GT{} (gt0 primary{}), mock GuC VF ABI {}, policy {:?}{}, {} migration{}",
+        "[host] VM with {N} GT{} on {} tile{} ({}), mock GuC VF ABI {}, policy {:?}{}, {} migration{}",
         if N == 1 { "" } else { "s" },
-        if N > 1 { ", the others media" } else { "" },
+        tiles,
+        if tiles == 1 { "" } else { "s" },
+        layout
+            .iter()
+            .enumerate()
+            .map(|(i, (t, k))| format!("gt{i} tile{} {}", t.0, if *k == GtKind::Primary { "primary" } else { "media" }))
+            .collect::<Vec<_>>()
+            .join(", "),
         opts.abi,
         opts.policy,
-        if opts.require_markers {
-            ", markers required"
+        if opts.legacy {
+            ", legacy recovery allowed"
         } else {
             ""
         },
@@ -1078,6 +1208,12 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     let mut ok = true;
     match boot {
         Ok(()) => {
+            for t in 0..tiles {
+                let tile = TileId(t as u8);
+                if let Some(ggtt) = vf.tile_ggtt(tile) {
+                    sim.oracle.place(tile, ggtt.applied);
+                }
+            }
             for i in 0..N {
                 let line = vf.with_gt(GtId(i as u8), |gt| {
                     let v = gt.version().map_or("?".to_string(), |v| v.to_string());
@@ -1105,9 +1241,11 @@ fn run<const N: usize>(opts: &Options) -> u8 {
                 inject(spec);
             }
         }
-        Err((gt, e)) => {
-            sim.lock()
-                .line(&format!("[gt{}] bootstrap failed: {e}", gt.0));
+        Err(e) => {
+            let source = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            sim.lock().line(&format!("[vf] {e}{source}"));
             ok = false;
         }
     }
@@ -1167,20 +1305,35 @@ fn run<const N: usize>(opts: &Options) -> u8 {
         stats.unsupported,
         stats.fixups_completed,
     ));
+    // The VF's view: on every tile, its GGTT users at the GuC's current base, moved once per
+    // change (the oracle refuses a fixup that does not start where they are).
+    let mut ggtt_ok = ok;
+    for t in 0..tiles {
+        let tile = TileId(t as u8);
+        let Some(primary) = layout.iter().position(|l| *l == (tile, GtKind::Primary)) else {
+            continue;
+        };
+        let base = gucs[primary].provisioning().ggtt_start;
+        if let Err(e) = sim.oracle.check(tile, base) {
+            log.line(&format!("[vf] GGTT users: {e}"));
+            ggtt_ok = false;
+        }
+    }
     let list: Vec<String> = states.iter().map(|s| s.to_string()).collect();
     log.line(&format!(
-        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={}",
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={} ggtt={}",
         sim.migrations.load(Ordering::SeqCst),
         stats.recoveries,
         stats.deferred,
         stats.requeued,
         if wedged { "yes" } else { "no" },
-        list.join(",")
+        list.join(","),
+        if ggtt_ok { "ok" } else { "stale" }
     ));
     drop(log);
     let failures = sim.failures.lock().unwrap_or_else(|e| e.into_inner());
     let all_running = states.iter().all(|s| *s == VfState::Running);
-    u8::from(!(ok && all_running && !wedged && failures.is_empty()))
+    u8::from(!(ok && all_running && !wedged && ggtt_ok && failures.is_empty()))
 }
 
 fn main() -> ExitCode {

@@ -68,11 +68,19 @@ struct DriverHooks {
 }
 
 impl RecoveryHooks for DriverHooks {
-    fn fixups(&self, gt: GtId, ggtt_shift: i64) -> Result<(), xe_sriov_vf::HookError> {
-        println!(
-            "  recovery pass: gt{} fixups, GGTT shift {ggtt_shift:#x}",
-            gt.0
-        );
+    fn ggtt_fixup(
+        &self,
+        tile: xe_sriov_vf::TileId,
+        ggtt: xe_sriov_vf::GgttMove,
+    ) -> Result<(), xe_sriov_vf::HookError> {
+        // Once per change of the tile's GGTT base: move every GGTT node of the tile.
+        println!("  recovery pass: tile{} GGTT {ggtt}", tile.0);
+        common::GGTT_USERS.fixup(tile, ggtt)
+    }
+
+    fn gt_fixups(&self, gt: GtId) -> Result<(), xe_sriov_vf::HookError> {
+        // GT-local state: context images, HWSP, CT.
+        println!("  recovery pass: gt{} fixups", gt.0);
         Ok(())
     }
 
@@ -90,10 +98,11 @@ fn main() -> ExitCode {
         second_migration: SecondMigration::armed(),
     };
     let vf = Vf::new(gts, hooks, PollingQueue::new(), RecoveryConfig::default()).expect("2 GTs");
-    if let Err((gt, error)) = vf.bootstrap() {
-        println!("gt{}: bootstrap failed: {error}", gt.0);
+    if let Err(error) = vf.bootstrap() {
+        println!("bootstrap failed: {error}");
         return ExitCode::FAILURE;
     }
+    common::place_ggtt_users();
 
     // The main loop; the migration happens on its 3rd turn. Bounded for the demo.
     let mut idle_turns = 0;

@@ -1025,7 +1025,10 @@ mod tests {
         // After RESFIX_START: a new run, and the GGTT stays invalid through this run's fixups.
         assert_eq!(c.signal(gt, &q), Signal::Queued);
         assert!(c.recovery_imminent_for(gt));
-        assert!(!c.fixed(gt), "fixups of the older run do not validate the GGTT");
+        assert!(
+            !c.fixed(gt),
+            "fixups of the older run do not validate the GGTT"
+        );
         assert!(c.needs_fixes(gt));
         assert!(!c.done(gt), "another recovery imminent: stays in progress");
         assert!(c.recovery_pending(gt));
@@ -1101,7 +1104,10 @@ mod tests {
             run_gt(&c, GtId(1));
             c.finish(&q);
             assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-            assert_eq!((c.requeues(), c.deferrals()), [(1, 0), (0, 1), (0, 0)][kind]);
+            assert_eq!(
+                (c.requeues(), c.deferrals()),
+                [(1, 0), (0, 1), (0, 0)][kind]
+            );
         }
     }
 
@@ -1157,7 +1163,10 @@ mod tests {
         assert!(c.wedge());
         assert!(!c.wedge());
         assert!(c.is_wedged() && !c.recovery_imminent());
-        assert!(!c.recovery_pending(GtId(0)), "nothing is pending on a wedged device");
+        assert!(
+            !c.recovery_pending(GtId(0)),
+            "nothing is pending on a wedged device"
+        );
         assert!(c.needs_fixes(GtId(0)), "its GGTT never became valid");
         let calls = q.calls();
         assert_eq!(c.signal(GtId(1), &q), Signal::Ignored);

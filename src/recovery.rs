@@ -843,7 +843,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         self.hooks.hold(HoldPoint::BeforeFixups, id);
         self.check_teardown()?;
         if let Some(ggtt) = inner.tiles[t].pending_move() {
-            info!("tile {}: moving GGTT {:#x} -> {:#x}", tile.0, ggtt.old, ggtt.new);
+            info!(
+                "tile {}: moving GGTT {:#x} -> {:#x}",
+                tile.0, ggtt.old, ggtt.new
+            );
             self.hooks.ggtt_fixup(tile, ggtt).map_err(|error| {
                 PassOutcome::Failed(RecoveryError::GgttFixup {
                     tile,
@@ -865,7 +868,9 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             })
         })?;
         self.coordinator.fixed(id);
-        self.counters.fixups_completed.fetch_add(1, Ordering::AcqRel);
+        self.counters
+            .fixups_completed
+            .fetch_add(1, Ordering::AcqRel);
 
         self.hooks.hold(HoldPoint::BeforeRearm, id);
         self.check_teardown()?;
@@ -882,7 +887,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         if marker.is_none() && self.legacy_imminent(id, *unstarted) {
             // The seed's rule, for the legacy protocol only: a DONE without a marker cannot be
             // refused for an older migration, so never send it while another one is on its way.
-            debug!("GT{}: another recovery imminent, RESFIX_DONE deferred", id.0);
+            debug!(
+                "GT{}: another recovery imminent, RESFIX_DONE deferred",
+                id.0
+            );
             return Ok(GtRun::Deferred);
         }
         let gt = &mut inner.gts[i];
@@ -968,9 +976,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         Stats {
-            migrations_signalled: self.signals.iter().fold(0usize, |sum, n| {
-                sum.wrapping_add(n.load(Ordering::Relaxed))
-            }),
+            migrations_signalled: self
+                .signals
+                .iter()
+                .fold(0usize, |sum, n| sum.wrapping_add(n.load(Ordering::Relaxed))),
             recoveries: c.recoveries.load(Ordering::Relaxed),
             completed: c.completed.load(Ordering::Relaxed),
             deferred: c.deferred.load(Ordering::Relaxed),

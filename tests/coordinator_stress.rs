@@ -79,27 +79,24 @@ struct Shared {
     deferred: AtomicUsize,
 }
 
+/// One pass, in kernel 7.0's per-GT order: RESFIX_START (`started`), the re-query (reading the
+/// ghost migration count), the fixups (`fixed`), RESFIX_DONE (`done`).
 fn pass(s: &Shared, rng: &mut Rng) {
     let Some(gts) = s.coord.begin() else {
         return;
     };
     assert_eq!(s.in_pass.fetch_add(1, SeqCst), 0, "two passes at once");
-    let seen: Vec<usize> = s.migrations.iter().map(|m| m.load(SeqCst)).collect();
-    rng.jitter(); // the recovery itself
-    if s.coord.recovery_imminent() {
-        s.coord.defer(gts, &s.queue);
-        // The coordinator counts deferrals that give GTs back, not those of an empty pass.
-        if !gts.is_empty() {
-            s.deferred.fetch_add(1, SeqCst);
-        }
-    } else {
-        for g in gts.iter() {
-            let i = g.0 as usize;
-            s.covered[i].fetch_max(seen[i], SeqCst);
-        }
-        if !gts.is_empty() {
-            s.completed.fetch_add(1, SeqCst);
-        }
+    for g in gts.iter() {
+        let i = g.0 as usize;
+        s.coord.started(g);
+        let seen = s.migrations[i].load(SeqCst);
+        rng.jitter(); // the recovery itself
+        s.coord.fixed(g);
+        s.coord.done(g);
+        s.covered[i].fetch_max(seen, SeqCst);
+    }
+    if !gts.is_empty() {
+        s.completed.fetch_add(1, SeqCst);
     }
     assert_eq!(s.in_pass.fetch_sub(1, SeqCst), 1);
     s.coord.finish(&s.queue);

@@ -231,7 +231,10 @@ fn every_handshake_failure_asks_for_any_version_once() {
         });
         assert_eq!(
             matches,
-            vec![vec![0x0000_5500, 0x0001_0200], vec![0x0000_5500, 0x0000_0000]],
+            vec![
+                vec![0x0000_5500, 0x0001_0200],
+                vec![0x0000_5500, 0x0000_0000]
+            ],
             "{answer:x?}"
         );
     }
@@ -507,11 +510,11 @@ fn ggtt_range_is_checked_at_bootstrap_and_on_every_requery() {
     let base = Provisioning::integrated();
     // (discrete, start, size): outside the GuC's range.
     let bad = [
-        (false, 0x1F_F000, 0x1000),       // below the 2 MiB WOPCM
-        (true, 0x20_0000, 0x1000),        // below the 4 MiB discrete WOPCM
-        (false, TOP + 0x1000, 0x1000),    // above GUC_GGTT_TOP
-        (false, TOP - 0x1000, 0x2000),    // size beyond the top
-        (false, 1 << 63, 0x1000),         // far above
+        (false, 0x1F_F000, 0x1000),        // below the 2 MiB WOPCM
+        (true, 0x20_0000, 0x1000),         // below the 4 MiB discrete WOPCM
+        (false, TOP + 0x1000, 0x1000),     // above GUC_GGTT_TOP
+        (false, TOP - 0x1000, 0x2000),     // size beyond the top
+        (false, 1 << 63, 0x1000),          // far above
         (false, u64::MAX - 0xFFF, 0x1000), // start + size overflows u64
         (false, 0x20_0000, u64::MAX - 0xFFF),
     ];
@@ -665,15 +668,22 @@ fn gmd_id_refusal_is_tolerated_like_the_kernel() {
     let mut gt = gt(&g, i);
     gt.bootstrap().unwrap();
     assert!(gt.query_config().is_ok());
-    assert_eq!(gt.config().unwrap().gmd_id, Some(0), "the kernel's value on failure");
+    assert_eq!(
+        gt.config().unwrap().gmd_id,
+        Some(0),
+        "the kernel's value on failure"
+    );
     // Any failure, not only a FAILURE reply: a timeout too.
     let g = integrated(Version::new(1, 27));
     let mut gt = primary(&g);
     gt.bootstrap().unwrap();
     // The five keys before GMD_ID take a no-op fault each; GMD_ID's query times out.
     for _ in 0..5 {
-        g.inject(Trigger::Action(code::QUERY_SINGLE_KLV), Fault::Retry { count: 0 })
-            .unwrap();
+        g.inject(
+            Trigger::Action(code::QUERY_SINGLE_KLV),
+            Fault::Retry { count: 0 },
+        )
+        .unwrap();
     }
     g.inject(Trigger::Action(code::QUERY_SINGLE_KLV), Fault::NoReply)
         .unwrap();

@@ -14,7 +14,9 @@
 //! interrupt). A pass reads the counters of the GTs it took *after* `begin()` (the recovery
 //! re-queries the GuC), and, when it completes (no deferral), records them as covered. After all
 //! threads are joined and the queue is drained, every GT's covered count must equal its ghost
-//! count, unless the GT is still legitimately waiting for the other GTs under `AllGts`.
+//! count, its GGTT must be valid and its recovery not pending, unless the GT is still
+//! legitimately waiting for the other GTs under `AllGts`. A pass follows kernel 7.0's per-GT
+//! order: `started` (after RESFIX_START), the re-query, `fixed`, then `done` or a `requeue`.
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -60,9 +62,6 @@ struct Harness {
     /// Set once a sticky flag is in and the coordinator went idle: nothing may be queued or
     /// begin after.
     closed: AtomicBool,
-    /// `AllGts`: a pass gave GTs back (defer/requeue), so the next pass is owed and may take an
-    /// incomplete set.
-    owed: AtomicBool,
 }
 
 impl Harness {
@@ -76,7 +75,6 @@ impl Harness {
             in_pass: AtomicUsize::new(0),
             begun: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
-            owed: AtomicBool::new(false),
         })
     }
 
@@ -88,7 +86,7 @@ impl Harness {
         s
     }
 
-    /// One run of the work item.
+    /// One run of the work item: kernel 7.0's per-GT sequence, as the coordinator sees it.
     fn run(&self) {
         let Some(gts) = self.coord.begin() else {
             return;
@@ -99,43 +97,23 @@ impl Harness {
         );
         self.begun.fetch_add(1, SeqCst);
         assert_eq!(self.in_pass.fetch_add(1, SeqCst), 0, "two passes at once");
-        let owed = self.owed.swap(false, SeqCst);
-        if self.coord.policy() == StartPolicy::AllGts {
-            assert!(
-                gts.is_empty() || gts == GtSet::all(NUM_GTS) || owed,
-                "AllGts pass took a partial set {gts:?} that no deferral or requeue owed"
-            );
-        }
-        // Re-query the GuC of every GT taken.
-        let mut seen = [0usize; NUM_GTS];
-        for g in gts.iter() {
-            seen[g.0 as usize] = self.migrations[g.0 as usize].load(SeqCst);
-        }
-        match self.mode {
-            PassMode::Wedge if !gts.is_empty() => {
-                self.coord.wedge();
-            }
-            _ if self.coord.recovery_imminent() => {
-                self.owed.store(!gts.is_empty(), SeqCst);
-                self.coord.defer(gts, &self.queue);
-            }
-            _ => {
-                let mut again = GtSet::empty();
-                for g in gts.iter() {
-                    let i = g.0 as usize;
-                    if self.mode == PassMode::GucReplies
-                        && self.migrations[i].load(SeqCst) != seen[i]
-                    {
-                        // RESFIX_DONE answered VF_MIGRATED.
-                        again.insert(g);
-                    } else {
-                        let c = self.covered[i].load(SeqCst);
-                        self.covered[i].store(c.max(seen[i]), SeqCst);
-                    }
-                }
-                if !again.is_empty() {
-                    self.owed.store(true, SeqCst);
-                    self.coord.requeue(again, &self.queue);
+        if self.mode == PassMode::Wedge && !gts.is_empty() {
+            self.coord.wedge();
+        } else {
+            for g in gts.iter() {
+                let i = g.0 as usize;
+                // RESFIX_START, then the GT is no longer queued, then the re-query reads the
+                // GuC's state (at least as new as every report absorbed so far).
+                self.coord.started(g);
+                let seen = self.migrations[i].load(SeqCst);
+                self.coord.fixed(g);
+                if self.mode == PassMode::GucReplies && self.migrations[i].load(SeqCst) != seen {
+                    // RESFIX_DONE answered VF_MIGRATED.
+                    self.coord.requeue(GtSet::single(g), &self.queue);
+                } else {
+                    self.coord.done(g);
+                    let c = self.covered[i].load(SeqCst);
+                    self.covered[i].store(c.max(seen), SeqCst);
                 }
             }
         }
@@ -187,6 +165,12 @@ impl Harness {
                 self.covered[g].load(SeqCst),
                 self.migrations[g].load(SeqCst),
                 "migration of GT {g} lost"
+            );
+            let gt = GtId(g as u8);
+            assert!(!self.coord.needs_fixes(gt), "GT {g}: GGTT left invalid");
+            assert!(
+                !self.coord.recovery_pending(gt),
+                "GT {g}: recovery left pending"
             );
         }
     }

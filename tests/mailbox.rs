@@ -51,7 +51,12 @@ fn register_accesses_follow_the_model_and_never_exceed_the_kernels() {
     // (request, reply carries data): MATCH_VERSION and QUERY_SINGLE_KLV read the data
     // registers; VF_RESET, RESFIX_START and RESFIX_DONE are send-only and read none.
     let cases = [
-        (Request::MatchVersion { wanted: Version::new(1, 2) }, true),
+        (
+            Request::MatchVersion {
+                wanted: Version::new(1, 2),
+            },
+            true,
+        ),
         (Request::QuerySingleKlv { key: 1 }, true),
         (Request::VfReset, false),
     ];
@@ -68,7 +73,10 @@ fn register_accesses_follow_the_model_and_never_exceed_the_kernels() {
         assert!(c.reads < kernel_reads(1, data));
         if request == Request::VfReset {
             // Re-handshake so that the next query is answered.
-            mb.send(&Request::MatchVersion { wanted: Version::new(1, 2) }).unwrap();
+            mb.send(&Request::MatchVersion {
+                wanted: Version::new(1, 2),
+            })
+            .unwrap();
         }
     }
     // A 4-dword request writes all four scratch registers.
@@ -107,7 +115,9 @@ impl Device for LateReply {
     fn write32(&self, _reg: xe_sriov_vf::Reg, _value: u32) {}
     fn now(&self) -> xe_sriov_vf::Instant {
         // 0 at the start of the wait, 60 ms (past the 50 ms deadline) at every later look.
-        let t = self.now.swap(60_000_000, std::sync::atomic::Ordering::SeqCst);
+        let t = self
+            .now
+            .swap(60_000_000, std::sync::atomic::Ordering::SeqCst);
         xe_sriov_vf::Instant(t)
     }
 }

@@ -70,7 +70,10 @@ impl RecoveryHooks for Recorder {
         self.log(format!("shutdown {}", gt.0));
     }
     fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        self.log(format!("ggtt tile{} {:#x} -> {:#x}", tile.0, ggtt.old, ggtt.new));
+        self.log(format!(
+            "ggtt tile{} {:#x} -> {:#x}",
+            tile.0, ggtt.old, ggtt.new
+        ));
         self.oracle.fixup(tile, ggtt)
     }
     fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
@@ -91,11 +94,13 @@ impl RecoveryHooks for Recorder {
         self.log(format!("kickstart {}", gt.0));
     }
     fn abort(&self, _error: &RecoveryError) {
-        self.pm_at_abort.store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.pm_at_abort
+            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
         self.aborts.fetch_add(1, Ordering::SeqCst);
     }
     fn wedged(&self, _error: &RecoveryError) {
-        self.pm_at_wedge.store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.pm_at_wedge
+            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
         self.wedged.fetch_add(1, Ordering::SeqCst);
     }
     fn hold(&self, point: HoldPoint, gt: GtId) {
@@ -169,7 +174,11 @@ fn tile_pair(abi: Version, config: RecoveryConfig) -> Rig<2> {
 }
 
 fn single(abi: Version) -> Rig<1> {
-    rig_with([(TileId(0), GtKind::Primary)], abi, RecoveryConfig::default())
+    rig_with(
+        [(TileId(0), GtKind::Primary)],
+        abi,
+        RecoveryConfig::default(),
+    )
 }
 
 impl<const N: usize> Rig<N> {
@@ -252,7 +261,11 @@ impl<const N: usize> Rig<N> {
                 self.hooks().calls()
             );
             let ggtt = vf.tile_ggtt(tile).unwrap();
-            assert_eq!((ggtt.applied, ggtt.reported), (base, base), "{what}: tile {t}");
+            assert_eq!(
+                (ggtt.applied, ggtt.reported),
+                (base, base),
+                "{what}: tile {t}"
+            );
             assert_eq!(
                 self.hooks().oracle.total_shift(tile),
                 base as i64 - tile_base(BASE, tile) as i64,
@@ -283,7 +296,10 @@ const HOLD_POINTS: [HoldPoint; 4] = [
 fn one_migration_moves_the_shared_ggtt_once_with_the_per_gt_sequence() {
     let rig = tile_pair(MARKERS, RecoveryConfig::default());
     rig.migrate(B);
-    assert!(rig.vf.ggtt_valid(GtId(0)), "the VF cannot know before the interrupt");
+    assert!(
+        rig.vf.ggtt_valid(GtId(0)),
+        "the VF cannot know before the interrupt"
+    );
     rig.deliver();
     assert!(!rig.vf.ggtt_valid(GtId(0)) && !rig.vf.ggtt_valid(GtId(1)));
     assert!(rig.vf.recovery_pending(GtId(0)) && rig.vf.recovery_pending(GtId(1)));
@@ -310,7 +326,12 @@ fn one_migration_moves_the_shared_ggtt_once_with_the_per_gt_sequence() {
     }
     let s = rig.vf.stats();
     assert_eq!(
-        (s.migrations_signalled, s.recoveries, s.completed, s.ggtt_moves),
+        (
+            s.migrations_signalled,
+            s.recoveries,
+            s.completed,
+            s.ggtt_moves
+        ),
         (2, 1, 1, 1)
     );
     assert_eq!(s.fixups_completed, 2);
@@ -367,7 +388,11 @@ fn gt1_interrupt_at_each_of_gt0_steps_moves_the_ggtt_once() {
             "{what}"
         );
         rig.assert_settled(&what);
-        assert_eq!(rig.ggtt_calls(), ["ggtt tile0 0x200000 -> 0x300000"], "{what}");
+        assert_eq!(
+            rig.ggtt_calls(),
+            ["ggtt tile0 0x200000 -> 0x300000"],
+            "{what}"
+        );
         assert_eq!(rig.vf.stats().deferred, 0, "{what}");
     }
 }
@@ -394,7 +419,10 @@ fn duplicate_sw_int_0_before_resfix_start_causes_no_second_run() {
             }
         });
         let outcomes = rig.drain();
-        assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+        assert_eq!(
+            outcomes,
+            vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]
+        );
         rig.assert_settled(&format!("duplicate before start, ABI {abi}"));
         assert_eq!(rig.ggtt_calls(), ["ggtt tile0 0x200000 -> 0x300000"]);
         assert_eq!(rig.gucs[0].last_migration_done_count(), 1);
@@ -415,7 +443,10 @@ fn second_migration_before_resfix_start_is_one_move() {
         }
     });
     let outcomes = rig.drain();
-    assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+    assert_eq!(
+        outcomes,
+        vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]
+    );
     rig.assert_settled("second migration before start");
     assert_eq!(rig.ggtt_calls(), ["ggtt tile0 0x200000 -> 0x600000"]);
 }
@@ -450,7 +481,11 @@ fn second_migration_at_every_hold_point() {
                 let outcomes = rig.drain();
                 let what = format!("{point:?} ABI {abi} prompt={prompt}: {outcomes:?}");
                 rig.assert_settled(&what);
-                assert!(rig.ggtt_calls().len() <= 2, "{what}: {:?}", rig.ggtt_calls());
+                assert!(
+                    rig.ggtt_calls().len() <= 2,
+                    "{what}: {:?}",
+                    rig.ggtt_calls()
+                );
                 // A late interrupt for a migration a run already recovered from costs one
                 // redundant run (the GuC cannot say which migration an interrupt is for).
                 if prompt {
@@ -498,7 +533,10 @@ fn vf_migrated_invalidates_the_ggtt() {
     rig.assert_settled("after VF_MIGRATED");
     assert_eq!(
         rig.ggtt_calls(),
-        ["ggtt tile0 0x200000 -> 0x300000", "ggtt tile0 0x300000 -> 0x600000"]
+        [
+            "ggtt tile0 0x200000 -> 0x300000",
+            "ggtt tile0 0x300000 -> 0x600000"
+        ]
     );
 }
 
@@ -585,10 +623,16 @@ fn report_after_start_keeps_the_gt_pending_and_runs_again() {
         PassOutcome::Recovered(GtSet::single(GtId(0)))
     );
     assert_eq!(rig.gucs[0].state(), VfState::Running, "DONE was sent");
-    assert!(rig.vf.recovery_pending(GtId(0)), "another recovery imminent");
+    assert!(
+        rig.vf.recovery_pending(GtId(0)),
+        "another recovery imminent"
+    );
     assert!(!rig.vf.ggtt_valid(GtId(0)));
     let outcomes = rig.drain();
-    assert_eq!(outcomes, vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+    assert_eq!(
+        outcomes,
+        vec![PassOutcome::Recovered(GtSet::single(GtId(0)))]
+    );
     rig.assert_settled("report after start");
     assert_eq!(rig.ggtt_calls().len(), 1);
 }
@@ -604,7 +648,11 @@ fn recovery_pending_until_done_is_accepted() {
         p2.lock().unwrap().push((p, rig.vf.recovery_pending(gt)));
     });
     rig.drain();
-    assert!(pending_at.lock().unwrap().iter().all(|&(_, pending)| pending));
+    assert!(pending_at
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|&(_, pending)| pending));
     rig.assert_settled("pending");
 }
 
@@ -644,7 +692,9 @@ fn legacy_opt_in_sends_no_start_and_done_without_marker() {
     let mut sent = Vec::new();
     rig.gucs[0].drain_transcript(|e| sent.push(e.msg.as_slice()[0]));
     assert!(sent.contains(&0x0000_5508), "{sent:x?}");
-    assert!(!sent.iter().any(|dw| dw & 0xFFFF == code::RESFIX_START as u32));
+    assert!(!sent
+        .iter()
+        .any(|dw| dw & 0xFFFF == code::RESFIX_START as u32));
     rig.assert_settled("legacy");
 }
 
@@ -680,7 +730,10 @@ fn legacy_defers_done_when_its_gt_is_reported_again() {
     assert_eq!(rig.gucs[0].last_migration_done_count(), 1);
     assert_eq!(
         rig.ggtt_calls(),
-        ["ggtt tile0 0x200000 -> 0x300000", "ggtt tile0 0x300000 -> 0x600000"]
+        [
+            "ggtt tile0 0x200000 -> 0x300000",
+            "ggtt tile0 0x300000 -> 0x600000"
+        ]
     );
     assert_eq!(rig.vf.stats().deferred, 1);
 }
@@ -707,7 +760,10 @@ fn media_after_primary_orders_the_tile() {
     );
     rig.migrate(B);
     let outcomes = rig.drain();
-    assert_eq!(starts_and_ends(&rig), ["shutdown 1", "kickstart 1", "shutdown 0", "kickstart 0"]);
+    assert_eq!(
+        starts_and_ends(&rig),
+        ["shutdown 1", "kickstart 1", "shutdown 0", "kickstart 0"]
+    );
     assert_eq!(
         outcomes[0],
         PassOutcome::Incomplete(PassReport {
@@ -722,7 +778,10 @@ fn media_after_primary_orders_the_tile() {
     let rig = rig_with(layout, MARKERS, RecoveryConfig::default());
     rig.migrate(B);
     rig.drain();
-    assert_eq!(starts_and_ends(&rig), ["shutdown 0", "kickstart 0", "shutdown 1", "kickstart 1"]);
+    assert_eq!(
+        starts_and_ends(&rig),
+        ["shutdown 0", "kickstart 0", "shutdown 1", "kickstart 1"]
+    );
     rig.assert_settled("default order");
 }
 
@@ -746,7 +805,10 @@ fn two_tiles_move_independently() {
     calls.sort();
     assert_eq!(
         calls,
-        ["ggtt tile0 0x200000 -> 0x300000", "ggtt tile1 0x8200000 -> 0x8300000"]
+        [
+            "ggtt tile0 0x200000 -> 0x300000",
+            "ggtt tile1 0x8200000 -> 0x8300000"
+        ]
     );
 }
 
@@ -805,7 +867,11 @@ fn cancelled_or_failed_pass_keeps_the_ggtt_truth() {
         })]
     ));
     let ggtt = rig.vf.tile_ggtt(TileId(0)).unwrap();
-    assert_eq!((ggtt.applied, ggtt.reported), (B, B), "the fixup itself returned Ok");
+    assert_eq!(
+        (ggtt.applied, ggtt.reported),
+        (B, B),
+        "the fixup itself returned Ok"
+    );
     assert_eq!(rig.hooks().oracle.check(TileId(0), B), Ok(()));
 }
 
@@ -826,7 +892,13 @@ fn bootstrap_rejects_gts_that_disagree_on_their_tiles_ggtt() {
         Gt::new(prim, info(GtKind::Primary), MailboxConfig::default()),
         Gt::new(media, info(GtKind::Media), MailboxConfig::default()),
     ];
-    let vf = Vf::new(gts, Recorder::default(), TestQueue::new(), RecoveryConfig::default()).unwrap();
+    let vf = Vf::new(
+        gts,
+        Recorder::default(),
+        TestQueue::new(),
+        RecoveryConfig::default(),
+    )
+    .unwrap();
     let err = vf.bootstrap().unwrap_err();
     assert_eq!(
         err,
@@ -856,7 +928,13 @@ fn bootstrap_errors_name_the_gt_and_chain_their_cause() {
         GtInfo::new(GtKind::Primary, false, 2004),
         MailboxConfig::default(),
     )];
-    let vf = Vf::new(gts, Recorder::default(), TestQueue::new(), RecoveryConfig::default()).unwrap();
+    let vf = Vf::new(
+        gts,
+        Recorder::default(),
+        TestQueue::new(),
+        RecoveryConfig::default(),
+    )
+    .unwrap();
     let err = vf.bootstrap().unwrap_err();
     assert!(matches!(
         err,
@@ -920,7 +998,12 @@ fn oracle_catches_a_doubled_move() {
     lost.place(TileId(0), BASE);
     assert!(matches!(
         lost.check(TileId(0), B),
-        Err(OracleError::Misplaced { node: 0, at: BASE, expected: B, .. })
+        Err(OracleError::Misplaced {
+            node: 0,
+            at: BASE,
+            expected: B,
+            ..
+        })
     ));
 }
 

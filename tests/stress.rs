@@ -53,7 +53,7 @@ const TILE_STRIDE: u64 = 0x0800_0000;
 /// GT `i` of `n`: its tile and kind (see the module docs).
 fn layout(i: usize, n: usize) -> (TileId, GtKind) {
     let tile = TileId((i / 2) as u8);
-    let kind = if i % 2 == 0 || (n == 3 && i == 2) {
+    let kind = if i.is_multiple_of(2) || (n == 3 && i == 2) {
         GtKind::Primary
     } else {
         GtKind::Media
@@ -390,7 +390,11 @@ fn stress<const N: usize>(run: Run, seed: u64) {
             "{what}: tile {t}: the moves add up to the GuC's"
         );
         let ggtt = vf.tile_ggtt(tile).unwrap();
-        assert_eq!((ggtt.applied, ggtt.reported), (base, base), "{what}: tile {t}");
+        assert_eq!(
+            (ggtt.applied, ggtt.reported),
+            (base, base),
+            "{what}: tile {t}"
+        );
         assert!(
             h.oracle.moves(tile) <= run.migrations as usize,
             "{what}: tile {t}: at most one move per change of base"
@@ -510,7 +514,6 @@ fn stress_any_gt_policy() {
 /// hardening issue (#8), which this policy still has. Run it with `--ignored`.
 #[test]
 #[ignore = "AllGts can strand a GT on a late interrupt (the hardening issue)"]
-
 fn stress_all_gts_policy() {
     let policy = StartPolicy::AllGts;
     stress::<2>(

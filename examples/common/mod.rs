@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{GgttOracle, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::Version;
-use xe_sriov_vf::{GtId, HoldPoint, RecoveryHooks, Vf, WorkQueue};
+use xe_sriov_vf::{GtId, HoldPoint, RecoveryHooks, TileId, Vf, WorkQueue};
 
 /// The GGTT base before any migration (the mock's integrated provisioning).
 pub const GGTT_BEFORE: u64 = 0x0020_0000;
@@ -27,6 +27,15 @@ pub static GUCS: [MockGuc; 2] = [
     MockGuc::new(GtKind::Primary, ABI, Provisioning::integrated()),
     MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
 ];
+
+/// The demo's GGTT users (the mock's oracle): the example's `ggtt_fixup` moves them, the
+/// verdict checks they sit at the GuC's final base, moved once per change of base.
+pub static GGTT_USERS: GgttOracle<1> = GgttOracle::new();
+
+/// Maps the demo's GGTT users at the bootstrap base (call after `Vf::bootstrap`).
+pub fn place_ggtt_users() {
+    GGTT_USERS.place(TileId(0), GGTT_BEFORE);
+}
 
 /// VM migrations so far (all GTs at once count as one, as in the simulator's summary).
 static VM_MIGRATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -77,7 +86,8 @@ pub fn all_running() -> bool {
 }
 
 /// Prints each GT's final state and the summary line; success only if every GT is VF_RUNNING
-/// on the final GGTT base, the device is not wedged, and `also` holds.
+/// on the final GGTT base, the demo's GGTT users sit there too, the device is not wedged, and
+/// `also` holds.
 pub fn verdict<H: RecoveryHooks, Q: WorkQueue>(
     vf: &Vf<&'static MockGuc, H, Q, 2>,
     also: bool,
@@ -96,16 +106,21 @@ pub fn verdict<H: RecoveryHooks, Q: WorkQueue>(
     }
     let s = vf.stats();
     let states: Vec<&str> = GUCS.iter().map(|g| g.state().name()).collect();
+    let ggtt = GGTT_USERS.check(TileId(0), GGTT_SECOND);
+    if let Err(e) = ggtt {
+        println!("GGTT users: {e}");
+    }
     println!(
-        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={}",
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={} ggtt={}",
         VM_MIGRATIONS.load(Ordering::Acquire),
         s.recoveries,
         s.deferred,
         s.requeued,
         if vf.is_wedged() { "yes" } else { "no" },
-        states.join(",")
+        states.join(","),
+        if ggtt.is_ok() { "ok" } else { "stale" }
     );
-    if all_running() && !vf.is_wedged() && on_final_base && also {
+    if all_running() && !vf.is_wedged() && on_final_base && ggtt.is_ok() && also {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -98,8 +98,11 @@ fn success0() -> Option<MmioMessage> {
     one(reply_dw(Reply::Success { data0: 0 }))
 }
 
+/// A KLV reply as the GuC writes it: the header and its LENGTH value dwords (1 + LENGTH).
 fn klv(len: u16, value: [u32; 3]) -> Option<MmioMessage> {
-    KlvReply { len, value }.encode().ok()
+    let full = KlvReply { len, value }.encode().ok()?;
+    let n = 1 + usize::from(len).min(3);
+    MmioMessage::from_slice(&full.as_slice()[..n]).ok()
 }
 
 fn klv32(v: u32) -> Option<MmioMessage> {

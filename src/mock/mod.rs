@@ -52,7 +52,8 @@
 //!
 //! A doorbell processes the request at once: state changes apply at the doorbell, even when an
 //! injected BUSY delays the reply. Replies overwrite scratch 0..len-1 only: MATCH_VERSION
-//! writes 2 dwords, QUERY_SINGLE_KLV 4, everything else 1.
+//! writes 2 dwords, QUERY_SINGLE_KLV 1 + LENGTH (3 for a 64-bit key, 2 for a 32-bit one),
+//! everything else 1; the transcript's reply entries carry exactly those dwords.
 //!
 //! | request (decoded with [`Request::decode`]) | VF state / version | reply | effect |
 //! |---|---|---|---|

@@ -136,7 +136,7 @@ struct State<const T: usize> {
     fail_next: Option<HookError>,
 }
 
-/// A model of the VF's GGTT users on `T` tiles; see the [module docs](self).
+/// A model of the VF's GGTT users on `T` tiles; see the [`mock`](crate::mock) docs.
 pub struct GgttOracle<const T: usize> {
     state: Mutex<State<T>>,
 }
@@ -258,7 +258,10 @@ impl<const T: usize> GgttOracle<T> {
     /// Where `tile`'s nodes' base is now.
     pub fn base(&self, tile: TileId) -> Option<u64> {
         let s = self.state.lock();
-        s.tiles.get(usize::from(tile.0)).filter(|t| t.placed).map(|t| t.base)
+        s.tiles
+            .get(usize::from(tile.0))
+            .filter(|t| t.placed)
+            .map(|t| t.base)
     }
 
     /// How many fixups moved `tile`.
@@ -270,7 +273,9 @@ impl<const T: usize> GgttOracle<T> {
     /// The sum of the shifts applied to `tile` (equals the GuC's total move once settled).
     pub fn total_shift(&self, tile: TileId) -> i64 {
         let s = self.state.lock();
-        s.tiles.get(usize::from(tile.0)).map_or(0, |t| t.total_shift)
+        s.tiles
+            .get(usize::from(tile.0))
+            .map_or(0, |t| t.total_shift)
     }
 
     /// The first error recorded, if any.

@@ -22,12 +22,12 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{MockGuc, Provisioning, TranscriptEntry, VfState};
+use xe_sriov_vf::mock::{GgttOracle, MockGuc, Provisioning, TranscriptEntry, VfState};
 use xe_sriov_vf::wire::regs::{GtKind, GucIntr};
 use xe_sriov_vf::wire::Version;
 use xe_sriov_vf::{
-    GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks, Signal,
-    Stats, Vf,
+    GgttMove, GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks,
+    Signal, Stats, TileId, Vf,
 };
 
 use crate::{apic, interrupts, println, stack};
@@ -175,6 +175,9 @@ fn migrate_vm(n: u8, ggtt_start: u64) {
 pub struct GuestHooks {
     second_migration: AtomicBool,
     pm_refs: AtomicU32,
+    /// The guest's GGTT users (the crate's oracle): moved only by `ggtt_fixup`, checked at the
+    /// end against the GuC's final base.
+    ggtt_users: GgttOracle<1>,
 }
 
 impl RecoveryHooks for GuestHooks {
@@ -184,8 +187,12 @@ impl RecoveryHooks for GuestHooks {
     fn pm_put(&self) {
         self.pm_refs.fetch_sub(1, Ordering::AcqRel);
     }
-    fn fixups(&self, gt: GtId, ggtt_shift: i64) -> Result<(), HookError> {
-        log(Event::Fixups { gt: gt.0, shift: ggtt_shift });
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        log(Event::Ggtt { tile: tile.0, old: ggtt.old, new: ggtt.new });
+        self.ggtt_users.fixup(tile, ggtt)
+    }
+    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
+        log(Event::Fixups { gt: gt.0 });
         Ok(())
     }
     /// Runs in the worker with the GT lock held and IF = 1. Migrates both GTs again and lets the
@@ -218,7 +225,9 @@ pub enum Event {
     /// The hold hook landed the second migration.
     Hold { point: HoldPoint, gt: u8 },
     /// The fixups hook ran.
-    Fixups { gt: u8, shift: i64 },
+    Fixups { gt: u8 },
+    /// The tile's GGTT fixup ran.
+    Ggtt { tile: u8, old: u64, new: u64 },
     /// A worker pass ended.
     Pass { n: u32, outcome: PassOutcome },
 }
@@ -265,7 +274,8 @@ fn flush_log() {
             Event::Hold { point, gt } => {
                 println!("hv: migration 2 lands mid-recovery, at {point:?} of gt{gt}; SW_INT_0 via the APIC timer")
             }
-            Event::Fixups { gt, shift } => println!("worker: gt{gt} fixups, GGTT shift {shift:#x}"),
+            Event::Fixups { gt } => println!("worker: gt{gt} fixups"),
+            Event::Ggtt { tile, old, new } => println!("tile{tile} ggtt {old:#x} -> {new:#x}"),
             Event::Pass { n, outcome } => println!("worker: pass {n}: {outcome:?}"),
         }
     }
@@ -283,6 +293,8 @@ pub struct Outcome {
     pub states: [VfState; GTS],
     pub ggtt: [Option<u64>; GTS],
     pub ggtt_valid: [bool; GTS],
+    /// The oracle's verdict on the guest's GGTT users at the final base.
+    pub ggtt_users_ok: bool,
     pub passes: u32,
     pub pm_refs: u32,
     /// Deepest boot-stack use below the scenario's frame: bootstrap, and the recovery (main loop,
@@ -303,6 +315,7 @@ impl Outcome {
             && !self.wedged
             && self.ggtt.iter().all(|g| *g == Some(GGTT_SECOND))
             && self.ggtt_valid.iter().all(|v| *v)
+            && self.ggtt_users_ok
             && self.vm_migrations == 2
             && self.stats.migrations_signalled == 2 * GTS
             && self.stats.failed == 0
@@ -323,7 +336,7 @@ impl Outcome {
         for (i, s) in self.states.iter().enumerate() {
             crate::print!("{}{}", if i > 0 { "," } else { "" }, s.name());
         }
-        println!();
+        println!(" ggtt={}", if self.ggtt_users_ok { "ok" } else { "stale" });
     }
 }
 
@@ -332,13 +345,17 @@ impl Outcome {
 /// interrupts disabled, after the IDT and the IRQ target are set up. `Err` = could not even
 /// start (printed by the caller).
 pub fn run() -> Result<Outcome, &'static str> {
-    let info = |kind| GtInfo { kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
+    let info = |kind| GtInfo { tile: TileId(0), kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
     let vf: &'static GuestVf = VF.call_once(|| {
         let gts = [
             Gt::new(IrqSafeGuc { gt: 0 }, info(GtKind::Primary), MailboxConfig::default()),
             Gt::new(IrqSafeGuc { gt: 1 }, info(GtKind::Media), MailboxConfig::default()),
         ];
-        let hooks = GuestHooks { second_migration: AtomicBool::new(true), pm_refs: AtomicU32::new(0) };
+        let hooks = GuestHooks {
+            second_migration: AtomicBool::new(true),
+            pm_refs: AtomicU32::new(0),
+            ggtt_users: GgttOracle::new(),
+        };
         match Vf::new(gts, hooks, PollingQueue::new(), RecoveryConfig::default()) {
             Ok(vf) => vf,
             Err(_) => {
@@ -354,9 +371,12 @@ pub fn run() -> Result<Outcome, &'static str> {
     let boot_result = bootstrap(vf);
     let bootstrap_stack = depth_below(sp);
     flush_log();
-    if let Err((gt, error)) = boot_result {
-        println!("FAIL: gt{} bootstrap: {error}", gt.0);
+    if let Err(error) = boot_result {
+        println!("FAIL: bootstrap: {error}");
         return Err("bootstrap failed");
+    }
+    if let Some(ggtt) = vf.tile_ggtt(TileId(0)) {
+        vf.hooks().ggtt_users.place(TileId(0), ggtt.applied);
     }
     for gt in 0..GTS as u8 {
         vf.with_gt(GtId(gt), |g| {
@@ -387,6 +407,7 @@ pub fn run() -> Result<Outcome, &'static str> {
         states,
         ggtt: core::array::from_fn(|gt| vf.with_gt(GtId(gt as u8), |g| g.config().map(|c| c.ggtt_start)).flatten()),
         ggtt_valid: core::array::from_fn(|gt| vf.ggtt_valid(GtId(gt as u8))),
+        ggtt_users_ok: vf.hooks().ggtt_users.check(TileId(0), GGTT_SECOND).is_ok(),
         passes,
         pm_refs: vf.hooks().pm_refs.load(Ordering::Acquire),
         bootstrap_stack,
@@ -400,7 +421,7 @@ pub fn run() -> Result<Outcome, &'static str> {
 /// Bootstraps both GTs. Not inlined, so that its frame (and the crate code inlined into it) lies
 /// below the stack pointer at which [`run`] repainted the stack.
 #[inline(never)]
-fn bootstrap(vf: &GuestVf) -> Result<(), (GtId, xe_sriov_vf::VfError)> {
+fn bootstrap(vf: &GuestVf) -> Result<(), xe_sriov_vf::BootstrapError> {
     vf.bootstrap()
 }
 
