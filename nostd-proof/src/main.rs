@@ -140,7 +140,7 @@ mod vf {
     /// Returns 0 on success, else the failed check's code (10 and up).
     #[inline(never)]
     pub fn migration_roundtrip() -> i32 {
-        let info = |kind| GtInfo { kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
+        let info = |kind| GtInfo { tile: xe_sriov_vf::TileId(0), kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
         let gts = [
             Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
             Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
