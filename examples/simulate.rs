@@ -950,6 +950,17 @@ impl<'a> Sim<'a> {
             }
             let states = self.states();
             let k = self.migrations.load(Ordering::SeqCst);
+            let awaited = vf.awaiting_reports();
+            if !awaited.is_empty() && states.iter().all(|s| *s == VfState::Running) {
+                // `--policy all`: every interrupt is delivered, yet a GT waits for the others'
+                // reports: a late interrupt for a migration a device-wide pass already covered.
+                // End the wait as an embedder would.
+                self.lock().line(&format!(
+                    "[vf] awaiting the reports of GTs {awaited:?} with every GuC running: start_now"
+                ));
+                vf.start_now();
+                continue;
+            }
             if idle && states.iter().all(|s| *s == VfState::Running) {
                 let log = self.lock();
                 let list: Vec<String> = states

@@ -60,7 +60,8 @@
 //!   `queue.queue()`.
 //! - `begin()` (worker): if exactly `WORK` is set among `WORK`, `RUNNING` and the sticky flags,
 //!   one compare-and-swap clears `WORK` (and every `R`) and sets `RUNNING`, and the pass gets
-//!   the queued GTs. The `Q` bits stay: each is cleared by that GT's `started`.
+//!   the queued GTs (under `AllGts`: every GT, whose `Q|P|F` it sets). The `Q` bits stay: each
+//!   is cleared by that GT's `started`.
 //! - `started`, `fixed`, `done` (worker, inside a pass): see the table above; one read-modify-write
 //!   each.
 //! - `requeue`, `defer`, `postpone` (worker): set `Q|P|F` of the GTs and `WORK`, under either
@@ -79,8 +80,12 @@
 //! 2. **A queued GT always leads to a run.** Under `AnyGt` `Q` is set together with `WORK` (or
 //!    `WORK` was already set and no `begin()` has consumed it), and a `begin()` refused because a
 //!    pass is running leaves `WORK` for that pass's `finish()`, which queues again. Under
-//!    `AllGts` a complete set of `R` bits is never left without `WORK`, and a hand-back always
-//!    sets `WORK`.
+//!    `AllGts` a complete set of `R` bits is never left without `WORK`, a hand-back always
+//!    sets `WORK`, and an incomplete set is visible ([`Coordinator::awaiting_reports`]) until
+//!    the missing reports, or [`Coordinator::start_now`], complete it.
+//! 6. **`AllGts` strands no GuC.** Once every report of a VM migration was delivered, every GT
+//!    has had a RESFIX_START after the migration or is queued with `WORK` set or a pass running
+//!    (see the `AllGts` section below; tests/loom.rs checks it with a ghost GuC per GT).
 //! 3. **Never two passes.** `RUNNING` is set only by a successful `begin()` that saw it clear.
 //! 4. **Nothing after teardown or wedge.** Once a sticky flag is in the word, no `signal` queues,
 //!    no `begin()` succeeds, no `finish()`, `requeue`, `defer` or `postpone` queues. Every caller
@@ -92,16 +97,30 @@
 //! 5. **One GT's report never re-runs another GT.** Under `AnyGt` a report touches only its own
 //!    GT's bits and `WORK`; the pass it queues recovers the GTs that are queued, nothing else.
 //!
-//! # `AllGts`: the seed's mask, and why a hand-back owes a pass
+//! # `AllGts`: the seed's mask, a device-wide pass, and why a hand-back owes a pass
 //!
 //! Under `AllGts` every report sets its GT's `R` bit, also one that its GT's queued recovery
 //! covers (the seed's `gt_flags` mask); the worker is queued when every `R` is set, and a pass
-//! clears them as it begins. A GT handed back by a pass (re-queued after `VF_MIGRATED`,
-//! deferred, postponed) is owed a pass: one could instead wait for the new migration's
-//! interrupts to report every GT again (the seed does), but interrupts coalesce, so that wait may
-//! never end. The price, under `AllGts` only, is that a late interrupt arriving after its GT's
-//! RESFIX_START leaves that GT queued until the other GTs next report; until then the GT counts
-//! as "recovery pending" and its GGTT as not valid. `AnyGt` is the default.
+//! clears them as it begins. The pass is device-wide, as the seed's worker is: `begin` hands it
+//! every GT, reported or not. That is what makes the policy lossless. A migration's report on a
+//! GT either finds that GT queued (its RESFIX_START is still to come) or sets its `R` bit; a
+//! pass that clears the bit began after the report, and being device-wide it then sends *every*
+//! GT a RESFIX_START after the report, so no GT's migration depends on a report that was
+//! already consumed. (With a pass that took only the queued GTs, a VF_MIGRATED re-queue of GT 1
+//! followed by GT 1's interrupt and then, late, GT 0's left GT 0 blocked for good: the owed
+//! pass consumed GT 1's report without starting GT 0, and GT 0's report then waited for a GT 1
+//! report that never came.)
+//!
+//! A GT handed back by a pass (re-queued after `VF_MIGRATED`, deferred, postponed) is owed a
+//! pass: one could instead wait for the new migration's interrupts to report every GT again
+//! (the seed does), but interrupts coalesce, so that wait may never end.
+//!
+//! What the policy cannot do is tell a report that is slow from one that is lost, or from a late
+//! interrupt whose migration a pass already covered: in all three cases a GT that reported
+//! waits for the others, counts as "recovery pending" and its GGTT as not valid.
+//! [`Coordinator::awaiting_reports`] shows the wait and [`Coordinator::start_now`] ends it (the
+//! pass is device-wide, so it also recovers a GT whose interrupt was lost). `AnyGt`, the
+//! default, never waits.
 //!
 //! # Why the interrupt entry is wait-free
 //!
@@ -312,10 +331,11 @@ const fn mask_of(n: usize) -> usize {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum StartPolicy {
-    /// Queue only when every GT has reported the migration; the pass then recovers all of them
-    /// (the Linux seed, about 6.13). GTs a pass hands back are owed a pass that does not wait; a
-    /// late interrupt can leave its GT queued until the other GTs next report (see the module
-    /// docs, "Why a hand-back owes a pass under `AllGts`").
+    /// Queue only when every GT has reported the migration; the pass is device-wide: it
+    /// recovers every GT (the Linux seed, about 6.13). GTs a pass hands back are owed a pass
+    /// that does not wait. A lost or late interrupt leaves the GTs that reported waiting for the
+    /// others: see [`Coordinator::awaiting_reports`] and [`Coordinator::start_now`], and the
+    /// module docs.
     AllGts,
     /// Queue on any GT's report; a pass recovers the GTs that are queued, and one GT's report
     /// never re-runs or defers another GT's recovery (kernel 7.0's per-GT recovery).
@@ -562,17 +582,22 @@ impl Coordinator {
                 return None;
             }
             let mask = self.gt_mask();
-            let take = cur & mask;
-            let new = (cur & !(WORK | r_of(mask))) | RUNNING;
-            #[cfg(not(xe_sriov_vf_planted_bug))]
+            let take = match self.policy {
+                StartPolicy::AnyGt => cur & mask,
+                // The seed's device-wide pass: every GT, queued from now until its own
+                // RESFIX_START like a reported one (see the module docs).
+                StartPolicy::AllGts => mask,
+            };
+            let new = (cur & !(WORK | r_of(mask))) | take | p_of(take) | f_of(take) | RUNNING;
+            // Planted bug for tests/loom.rs: the GTs' queued flags cleared as the pass begins
+            // instead of after each GT's RESFIX_START (what kernel commit "Reset recovery_queued
+            // after issuing RESFIX_START" fixed): a report that lands before RESFIX_START then
+            // queues a second, redundant run.
+            #[cfg(xe_sriov_vf_planted_bug)]
+            let new = new & !take;
             let result = self
                 .state
                 .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire);
-            // Planted bug for tests/loom.rs: the seed's "clear the flags with one blind store"
-            // (a swap of a value computed from an earlier load) loses whatever changed in
-            // between: a GT's queued bit set by a signal, or a signal's in-flight count.
-            #[cfg(xe_sriov_vf_planted_bug)]
-            let result = Ok::<usize, usize>(self.state.swap(new & !mask, Ordering::AcqRel));
             match result {
                 Ok(_) => {
                     // Only the pass that set RUNNING writes here, and passes are ordered by
@@ -842,17 +867,55 @@ impl Coordinator {
         s & STICKY == 0 && self.q_bit(gt).is_some_and(|q| s & q != 0)
     }
 
-    /// Whether any GT other than `except` is queued, or the worker is (the seed's device-wide
-    /// `vf_post_migration_imminent`, used by the legacy protocol under
-    /// [`StartPolicy::AllGts`]). `false` once torn down or wedged.
-    pub fn recovery_imminent_except(&self, except: GtSet) -> bool {
+    /// [`StartPolicy::AllGts`]: whether the device-wide worker will run again: some GT reported
+    /// since the running pass began, or the worker is queued (the seed's
+    /// `vf_post_migration_imminent`: `gt_flags != 0 || work_pending`, used by the legacy
+    /// protocol). Under [`StartPolicy::AnyGt`]: whether the worker is queued. `false` once torn
+    /// down or wedged.
+    pub fn recovery_imminent(&self) -> bool {
         let s = self.state.load(Ordering::Acquire);
-        s & STICKY == 0 && s & ((self.gt_mask() & !except.bits()) | WORK) != 0
+        s & STICKY == 0 && s & (r_of(self.gt_mask()) | WORK) != 0
     }
 
-    /// Whether any GT is queued or the worker is. `false` once torn down or wedged.
-    pub fn recovery_imminent(&self) -> bool {
-        self.recovery_imminent_except(GtSet::empty())
+    /// [`StartPolicy::AllGts`]: the GTs that reported since the last pass began (the seed's
+    /// `gt_flags` mask). Always empty under [`StartPolicy::AnyGt`].
+    pub fn reported_gts(&self) -> GtSet {
+        GtSet((self.state.load(Ordering::Acquire) >> (3 * MAX_GTS)) & self.gt_mask())
+    }
+
+    /// [`StartPolicy::AllGts`]: the GTs the coordinator is waiting for. Non-empty only while
+    /// some GT's recovery is queued, no pass is queued or running, and these GTs have not
+    /// reported since the last pass began: the device-wide pass starts when they do.
+    ///
+    /// An interrupt that is lost, or a late one that arrives after a pass already covered its
+    /// migration, leaves the coordinator in this state: the GuCs of the GTs that *did* report are
+    /// waiting for nothing, or (a lost interrupt) keep the VF blocked. Only the embedder can tell
+    /// the two apart from a report that is merely slow; [`start_now`](Self::start_now) ends the
+    /// wait. Always empty under [`StartPolicy::AnyGt`] and once torn down or wedged.
+    pub fn awaiting_reports(&self) -> GtSet {
+        let s = self.state.load(Ordering::Acquire);
+        let m = self.gt_mask();
+        if self.policy != StartPolicy::AllGts || s & RUN_FLAGS != 0 || s & m == 0 {
+            return GtSet::empty();
+        }
+        GtSet(!(s >> (3 * MAX_GTS)) & m)
+    }
+
+    /// [`StartPolicy::AllGts`]: starts the device-wide pass without waiting for the GTs in
+    /// [`awaiting_reports`](Self::awaiting_reports) (a time-out of the embedder's, for example).
+    /// Queues the worker if some GT's recovery is queued and the worker is not; returns whether
+    /// this call queued it. Harmless under [`StartPolicy::AnyGt`], where a queued GT always has
+    /// the worker queued already. Thread context; does nothing once torn down or wedged.
+    pub fn start_now<Q: WorkQueue + ?Sized>(&self, queue: &Q) -> bool {
+        let queued = GtSet(self.state.load(Ordering::Acquire) & self.gt_mask());
+        let flipped = self.give_back(queued, queue, None);
+        if flipped {
+            info!(
+                "migration recovery started without waiting for GT mask {:#x}",
+                !queued.bits() & self.gt_mask()
+            );
+        }
+        flipped
     }
 
     /// The device's GT count.
@@ -1076,10 +1139,48 @@ mod tests {
         assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
         run_gt(&c, GtId(1));
         c.finish(&q);
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        // Device-wide: the pass takes every GT, not only the re-reported one.
+        assert_eq!(c.begin(), Some(GtSet::all(2)));
+        assert!(c.recovery_pending(GtId(1)) && c.needs_fixes(GtId(1)));
         run_gt(&c, GtId(0));
+        run_gt(&c, GtId(1));
         c.finish(&q);
         assert!(c.pending_gts().is_empty() && !c.recovery_pending(GtId(0)));
+        assert!(c.in_progress_gts().is_empty() && c.needs_fixes_gts().is_empty());
+    }
+
+    #[test]
+    fn all_gts_awaiting_reports_and_start_now() {
+        let c = coord(3, StartPolicy::AllGts);
+        let q = TestQueue::new();
+        assert!(c.awaiting_reports().is_empty());
+        assert!(!c.start_now(&q), "nothing queued: nothing to start");
+        c.signal(GtId(1), &q);
+        assert_eq!(c.awaiting_reports(), GtSet::from_bits(0b101));
+        c.signal(GtId(0), &q);
+        assert_eq!(c.awaiting_reports(), GtSet::single(GtId(2)));
+        // GT 2's interrupt is lost: the embedder ends the wait.
+        assert!(c.start_now(&q));
+        assert_eq!(q.calls(), 1);
+        assert!(
+            c.awaiting_reports().is_empty(),
+            "queued: waiting for nobody"
+        );
+        assert!(!c.start_now(&q), "already queued");
+        assert_eq!(c.begin(), Some(GtSet::all(3)), "GT 2 is recovered too");
+        assert!(c.awaiting_reports().is_empty(), "running");
+        for g in 0..3 {
+            assert_eq!(run_gt(&c, GtId(g)), (true, true));
+        }
+        c.finish(&q);
+        assert!(c.pending_gts().is_empty() && c.in_progress_gts().is_empty());
+        // Never under AnyGt; never once wedged.
+        let any = coord(2, StartPolicy::AnyGt);
+        any.signal(GtId(0), &q);
+        assert!(any.awaiting_reports().is_empty());
+        c.signal(GtId(0), &q);
+        c.wedge();
+        assert!(c.awaiting_reports().is_empty() && !c.start_now(&q));
     }
 
     #[test]
@@ -1100,7 +1201,12 @@ mod tests {
             }
             assert!(c.is_queued() && c.needs_fixes(GtId(1)) && c.recovery_pending(GtId(1)));
             c.finish(&q);
-            assert_eq!(c.begin(), Some(one), "kind {kind}: owed, no wait for GT 0");
+            assert_eq!(
+                c.begin(),
+                Some(GtSet::all(2)),
+                "kind {kind}: owed, no wait for GT 0; device-wide"
+            );
+            run_gt(&c, GtId(0));
             run_gt(&c, GtId(1));
             c.finish(&q);
             assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);

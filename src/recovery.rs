@@ -48,9 +48,19 @@
 //! The legacy protocol (opt-in) has no marker, so the GuC cannot refuse a RESFIX_DONE sent for
 //! an older migration. So it keeps the seed's rule: RESFIX_DONE is skipped (the GT deferred to
 //! the queued run) when another recovery is imminent: under [`StartPolicy::AnyGt`] when the GT
-//! was reported again since its recovery began, under [`StartPolicy::AllGts`] when any GT other
-//! than those this pass has still to start is queued, or the worker is (the seed's device-wide
-//! `vf_post_migration_imminent`).
+//! was reported again since its recovery began, under [`StartPolicy::AllGts`] when any GT
+//! reported since the pass began, or the worker is queued (the seed's device-wide
+//! `vf_post_migration_imminent`: `gt_flags != 0 || work_pending`).
+//!
+//! ## Under [`StartPolicy::AllGts`] (the seed's policy)
+//!
+//! The worker is queued once every GT has reported, and a pass is device-wide, as the seed's:
+//! it recovers every GT, reported or not (each with the per-GT sequence above). That is what
+//! makes the policy lossless: a report absorbed by a GT's queued recovery, or consumed by the
+//! pass that began after it, is always followed by a RESFIX_START of *every* GT. A GT handed
+//! back (re-queued, deferred, postponed) is owed a pass that does not wait for reports. What the
+//! policy cannot do is tell a lost or late interrupt from a slow one: a GT that reported waits
+//! for the others, see [`Vf::awaiting_reports`] and [`Vf::start_now`].
 //!
 //! ## GGTT validity
 //!
@@ -758,10 +768,9 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         }
 
         let mut report = PassReport::default();
-        let mut unstarted = gts;
         for id in gts.iter() {
             let set = GtSet::single(id);
-            match self.recover_gt(inner, id, &mut unstarted)? {
+            match self.recover_gt(inner, id)? {
                 GtRun::Recovered => report.recovered = report.recovered.union(set),
                 GtRun::Requeued => {
                     report.requeued = report.requeued.union(set);
@@ -794,12 +803,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     }
 
     /// One GT's recovery, kernel 7.0's per-GT sequence (see the module docs' table).
-    fn recover_gt(
-        &self,
-        inner: &mut Inner<D, N>,
-        id: GtId,
-        unstarted: &mut GtSet,
-    ) -> PassResult<GtRun> {
+    fn recover_gt(&self, inner: &mut Inner<D, N>, id: GtId) -> PassResult<GtRun> {
         let i = usize::from(id.0);
         let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
         self.check_teardown()?;
@@ -830,7 +834,6 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         };
         // Only now: a report from here on is a new migration for this GT.
         self.coordinator.started(id);
-        unstarted.remove(id);
 
         let config = match gt.query_config() {
             Ok(config) => config,
@@ -884,7 +887,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
 
         self.hooks.hold(HoldPoint::BeforeDone, id);
         self.check_teardown()?;
-        if marker.is_none() && self.legacy_imminent(id, *unstarted) {
+        if marker.is_none() && self.legacy_imminent(id) {
             // The seed's rule, for the legacy protocol only: a DONE without a marker cannot be
             // refused for an older migration, so never send it while another one is on its way.
             debug!(
@@ -907,10 +910,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     }
 
     /// Legacy protocol: is another recovery imminent for `gt`? See the module docs.
-    fn legacy_imminent(&self, gt: GtId, unstarted: GtSet) -> bool {
+    fn legacy_imminent(&self, gt: GtId) -> bool {
         match self.config.start {
             StartPolicy::AnyGt => self.coordinator.recovery_imminent_for(gt),
-            StartPolicy::AllGts => self.coordinator.recovery_imminent_except(unstarted),
+            StartPolicy::AllGts => self.coordinator.recovery_imminent(),
         }
     }
 
@@ -989,6 +992,22 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             fixups_completed: c.fixups_completed.load(Ordering::Relaxed),
             ggtt_moves: c.ggtt_moves.load(Ordering::Relaxed),
         }
+    }
+
+    /// [`StartPolicy::AllGts`]: the GTs whose report the VF is waiting for before it starts the
+    /// device-wide pass (see [`Coordinator::awaiting_reports`]). Non-empty means some GT reported
+    /// a migration and nothing is queued or running: if the missing report does not come (a
+    /// lost interrupt, or a late one for a migration a pass already covered), call
+    /// [`start_now`](Vf::start_now). Always empty under [`StartPolicy::AnyGt`]. Wait-free.
+    pub fn awaiting_reports(&self) -> GtSet {
+        self.coordinator.awaiting_reports()
+    }
+
+    /// [`StartPolicy::AllGts`]: queues the device-wide pass now, without waiting for the GTs in
+    /// [`awaiting_reports`](Vf::awaiting_reports); returns whether this call queued it. The pass
+    /// recovers every GT, so a GT whose interrupt was lost is recovered too. Thread context.
+    pub fn start_now(&self) -> bool {
+        self.coordinator.start_now(&self.queue)
     }
 
     /// The coordinator.

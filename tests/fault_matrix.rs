@@ -755,14 +755,58 @@ fn fault_matrix() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// `StartPolicy::AllGts` liveness. A pass that defers or re-queues GTs owes them a pass; it does
-// not wait for every GT to report again (interrupts coalesce, so that report may never come).
-// These scenarios once left a GT `VF_RESFIX_BLOCKED` with nothing queued.
+// `StartPolicy::AllGts` liveness. Passes are device-wide (every GT, as the seed's worker), and a
+// pass that defers or re-queues GTs owes them a pass that does not wait for every GT to report
+// again (interrupts coalesce, so that report may never come). Each scenario below once left a GT
+// `VF_RESFIX_BLOCKED` with nothing queued; each ends with the oracle checked.
+
+/// Delivers GT `i`'s pending interrupt, if any.
+fn deliver_one(vf: &TestVf, gucs: &[&MockGuc; 2], i: usize) {
+    let intr = gucs[i].take_interrupts();
+    if !intr.is_empty() {
+        vf.handle_guc_interrupt(GtId(i as u8), intr);
+    }
+}
+
+/// Runs passes while work is queued, delivering no interrupt.
+fn run_queued(vf: &TestVf) -> Vec<PassOutcome> {
+    let mut passes = Vec::new();
+    while vf.queue().take() && passes.len() < 32 {
+        passes.push(vf.run_worker());
+    }
+    passes
+}
+
+/// Both GTs running, both on `base`, the oracle's GGTT users at `base`, moved once per change.
+fn assert_settled_on(b: &Bench, base: u64, what: &str) {
+    let (vf, gucs) = (b.vf, b.gucs);
+    assert_eq!(
+        [gucs[0].state(), gucs[1].state()],
+        [VfState::Running; 2],
+        "{what}: {:?}",
+        vf.coordinator()
+    );
+    for g in 0..2u8 {
+        assert_eq!(
+            vf.with_gt(GtId(g), |gt| gt.config().unwrap().ggtt_start),
+            Some(base),
+            "{what}: GT {g}"
+        );
+    }
+    let oracle = &vf.hooks().oracle;
+    assert_eq!(oracle.check(TileId(0), base), Ok(()), "{what}");
+    assert_eq!(
+        oracle.total_shift(TileId(0)),
+        (base - BASE) as i64,
+        "{what}"
+    );
+    assert_eq!(vf.tile_ggtt(TileId(0)).unwrap().applied, base, "{what}");
+}
 
 /// Migration 1 is recovered by pass 1; migration 2 lands at its BeforeFixups and only GT 0's
-/// interrupt arrives during the pass, so pass 1 defers both GTs and the owed pass 2 recovers
-/// them. GT 1's interrupt for migration 2 arrives only after that: a late interrupt.
-fn all_gts_stale_bit() -> Bench {
+/// interrupt arrives during the pass. GT 1's interrupt for migration 2 arrives only after the
+/// passes: a late interrupt, for a migration the device-wide pass already covered.
+fn all_gts_late_interrupt() -> Bench {
     let b = bench(StartPolicy::AllGts);
     let (vf, gucs) = (b.vf, b.gucs);
     b.trap.at_hold(
@@ -772,97 +816,70 @@ fn all_gts_stale_bit() -> Bench {
             for g in gucs {
                 g.migrate(MOVED2);
             }
-            vf.handle_guc_interrupt(GtId(0), gucs[0].take_interrupts());
+            deliver_one(vf, &gucs, 0);
         }),
     );
     for g in gucs {
         g.migrate(MOVED);
     }
     deliver(vf, &gucs);
-    let mut passes = Vec::new();
-    while vf.queue().take() {
-        passes.push(vf.run_worker());
-    }
-    assert!(!passes.is_empty());
-    // GT 1's interrupt for migration 2 arrives now.
-    vf.handle_guc_interrupt(GtId(1), gucs[1].take_interrupts());
+    assert!(!run_queued(vf).is_empty());
+    deliver_one(vf, &gucs, 1);
     b
 }
 
-/// The late interrupt cannot be told from a new migration: under AllGts it waits for GT 0's
-/// next report, and until then GT 1's GGTT is conservatively "not valid" (documented in the
-/// coordinator's module docs). Both GTs run on the final base meanwhile, and the next report
-/// clears it.
+/// The late interrupt cannot be told from the first report of a new migration: under AllGts
+/// GT 1 waits for GT 0's report, and until then its GGTT is conservatively "not valid". Both
+/// GTs run on the final base meanwhile; `awaiting_reports` shows the wait and `start_now` ends
+/// it with one more device-wide pass that moves nothing.
 #[test]
-fn all_gts_late_interrupt_after_an_owed_pass_is_conservative_until_the_next_report() {
-    let b = all_gts_stale_bit();
-    let (vf, gucs) = (b.vf, b.gucs);
-    let more = drain(vf, &gucs);
-    assert!(more.is_empty(), "{more:?}");
-    assert_eq!([gucs[0].state(), gucs[1].state()], [VfState::Running; 2]);
-    for g in 0..2u8 {
-        assert_eq!(
-            vf.with_gt(GtId(g), |gt| gt.config().unwrap().ggtt_start),
-            Some(MOVED2)
-        );
-    }
-    assert!(vf.ggtt_valid(GtId(0)));
-    assert!(!vf.ggtt_valid(GtId(1)));
+fn all_gts_late_interrupt_waits_visibly_and_start_now_ends_it() {
+    let b = all_gts_late_interrupt();
+    let vf = b.vf;
+    assert!(run_queued(vf).is_empty());
+    assert_settled_on(&b, MOVED2, "after the late interrupt");
+    assert!(vf.ggtt_valid(GtId(0)) && !vf.ggtt_valid(GtId(1)));
     assert_eq!(vf.coordinator().pending_gts(), GtSet::single(GtId(1)));
-    // The next migration: GT 0's report completes the set, and everything is valid again.
-    for g in gucs {
-        g.migrate(MOVED);
-    }
-    deliver(vf, &gucs);
-    drain(vf, &gucs);
-    assert_eq!([gucs[0].state(), gucs[1].state()], [VfState::Running; 2]);
+    assert_eq!(vf.awaiting_reports(), GtSet::single(GtId(0)));
+    let moves = vf.hooks().oracle.moves(TileId(0));
+    assert!(vf.start_now());
+    let passes = run_queued(vf);
+    assert_eq!(passes, [PassOutcome::Recovered(GtSet::all(2))]);
     assert!(vf.ggtt_valid(GtId(0)) && vf.ggtt_valid(GtId(1)));
-    assert!(vf.coordinator().pending_gts().is_empty());
+    assert!(vf.coordinator().pending_gts().is_empty() && vf.awaiting_reports().is_empty());
+    assert_settled_on(&b, MOVED2, "after start_now");
+    assert_eq!(vf.hooks().oracle.moves(TileId(0)), moves, "nothing moved");
 }
 
-/// The consequence: with the stale bit, the next migration's first interrupt completes the set
-/// at once; if the other GT's interrupt then arrives while that pass runs, after GT 0's
-/// RESFIX_DONE, the pass defers GT 1 alone, which gives back an incomplete set: nothing is
-/// queued and GT 1 stays `VF_RESFIX_BLOCKED` (the GuC blocks its submissions) until yet another
-/// migration.
+/// The next migration's first interrupt completes the set the late interrupt began; the other
+/// GT's interrupt then arrives while that pass runs, at GT 1's BeforeDone: its report is counted
+/// for the next device-wide pass, which recovers both GTs again.
 #[test]
-
-fn all_gts_deferral_of_one_gt_after_a_late_interrupt_still_recovers_it() {
-    let b = all_gts_stale_bit();
+fn all_gts_next_migration_after_a_late_interrupt_recovers_every_gt() {
+    let b = all_gts_late_interrupt();
     let (vf, gucs) = (b.vf, b.gucs);
     const MOVED3: u64 = MOVED2 + 0x0100_0000;
     for g in gucs {
         g.migrate(MOVED3);
     }
-    // GT 1's interrupt arrives while the pass is at GT 1's BeforeDone.
     b.trap.at_hold(
         HoldPoint::BeforeDone,
         GtId(1),
-        Box::new(move || {
-            vf.handle_guc_interrupt(GtId(1), gucs[1].take_interrupts());
-        }),
+        Box::new(move || deliver_one(vf, &gucs, 1)),
     );
-    vf.handle_guc_interrupt(GtId(0), gucs[0].take_interrupts());
-    // Today the stale bit completes the set and a pass runs before GT 1's interrupt.
-    let mut first = Vec::new();
-    while vf.queue().take() {
-        first.push(vf.run_worker());
-    }
-    let outcomes = drain(vf, &gucs);
-    assert_eq!(
-        [gucs[0].state(), gucs[1].state()],
-        [VfState::Running; 2],
-        "passes {first:?} then {outcomes:?}, {:?}",
-        vf.coordinator()
-    );
+    deliver_one(vf, &gucs, 0);
+    let first = run_queued(vf);
+    let more = drain(vf, &gucs);
+    assert_settled_on(&b, MOVED3, &format!("passes {first:?} then {more:?}"));
+    assert!(vf.awaiting_reports().is_empty() || vf.start_now());
+    run_queued(vf);
+    assert!(vf.ggtt_valid(GtId(0)) && vf.ggtt_valid(GtId(1)));
 }
 
-/// Under `StartPolicy::AllGts`, a VF_MIGRATED re-queue of some GTs only sets their bits; the
-/// pass is queued only once every GT has reported again. A GuC that answers VF_MIGRATED on one
-/// GT without a fresh SW_INT_0 on every GT leaves that GT `VF_RESFIX_BLOCKED` with nothing
-/// queued. (Under AnyGt, and in the kernel's per-GT worker, the re-queue always runs.)
+/// A VF_MIGRATED reply to one GT's RESFIX_START, with no fresh interrupt: the re-queue runs
+/// without waiting for every GT to report again. (Under AnyGt, and in the kernel's per-GT
+/// worker, the re-queue always runs.)
 #[test]
-
 fn all_gts_vf_migrated_requeue_of_one_gt_runs_without_waiting() {
     let b = bench(StartPolicy::AllGts);
     let (vf, gucs) = (b.vf, b.gucs);
@@ -879,10 +896,46 @@ fn all_gts_vf_migrated_requeue_of_one_gt_runs_without_waiting() {
         g.migrate(MOVED);
     }
     let outcomes = drain(vf, &gucs);
-    assert_eq!(
-        [gucs[0].state(), gucs[1].state()],
-        [VfState::Running; 2],
-        "passes {outcomes:?}, {:?}",
-        vf.coordinator()
+    assert_settled_on(&b, MOVED, &format!("passes {outcomes:?}"));
+}
+
+/// The hardening issue's order: pass 1 recovers GT 0; a second VM migration lands at GT 1's
+/// BeforeDone, so GT 1's RESFIX_DONE is answered VF_MIGRATED and GT 1 is re-queued. The second
+/// migration's interrupts arrive GT 1 first (absorbed by its re-queued recovery), GT 0 only
+/// after the owed pass. On main 2040d49 the owed pass recovered GT 1 alone and GT 0's late
+/// report then waited for a GT 1 report that never came: GT 0 `VF_RESFIX_BLOCKED` for good.
+#[test]
+fn all_gts_vf_migrated_requeue_then_gt1_before_gt0() {
+    let b = bench(StartPolicy::AllGts);
+    let (vf, gucs) = (b.vf, b.gucs);
+    b.trap.at_hold(
+        HoldPoint::BeforeDone,
+        GtId(1),
+        Box::new(move || {
+            for g in gucs {
+                g.migrate(MOVED2);
+            }
+        }),
     );
+    for g in gucs {
+        g.migrate(MOVED);
+    }
+    deliver(vf, &gucs);
+    let pass1 = vf.queue().take().then(|| vf.run_worker());
+    let Some(PassOutcome::Incomplete(report)) = pass1 else {
+        panic!("pass 1: {pass1:?}");
+    };
+    assert_eq!(report.requeued, GtSet::single(GtId(1)));
+    deliver_one(vf, &gucs, 1);
+    let owed = run_queued(vf);
+    assert!(!owed.is_empty(), "the re-queue owes a pass");
+    deliver_one(vf, &gucs, 0);
+    let late = run_queued(vf);
+    assert_settled_on(&b, MOVED2, &format!("owed {owed:?}, late {late:?}"));
+    if !vf.awaiting_reports().is_empty() {
+        assert!(vf.start_now());
+        run_queued(vf);
+    }
+    assert!(vf.ggtt_valid(GtId(0)) && vf.ggtt_valid(GtId(1)));
+    assert_settled_on(&b, MOVED2, "at the end");
 }

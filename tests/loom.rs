@@ -4,19 +4,22 @@
 //! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom`
 //! (`LOOM_MAX_PREEMPTIONS` overrides the default bound of 3).
 //!
-//! The planted bug (`begin()` clears the GT bits with a blind swap of a value computed from an
-//! earlier load, like the seed's `WRITE_ONCE(gt_flags, 0)`) must make the `planted_*` model fail:
+//! The planted bug (`begin()` clears the queued flags of the GTs it takes, instead of each GT's
+//! `started()` after its RESFIX_START) must make the `planted_*` model fail:
 //! `RUSTFLAGS="--cfg loom --cfg xe_sriov_vf_planted_bug" cargo test --release --test loom -- planted`
 //! exits non-zero.
 //!
 //! How "no migration is lost" is checked: each GT has a ghost counter standing for the GuC's
 //! migration state, bumped *before* the GT's `signal()` (the GuC changes state, then raises the
-//! interrupt). A pass reads the counters of the GTs it took *after* `begin()` (the recovery
-//! re-queries the GuC), and, when it completes (no deferral), records them as covered. After all
-//! threads are joined and the queue is drained, every GT's covered count must equal its ghost
-//! count, its GGTT must be valid and its recovery not pending, unless the GT is still
-//! legitimately waiting for the other GTs under `AllGts`. A pass follows kernel 7.0's per-GT
-//! order: `started` (after RESFIX_START), the re-query, `fixed`, then `done` or a `requeue`.
+//! interrupt; a VM migration changes every GT's state, then the interrupts come, in any order).
+//! A pass reads the counters of the GTs it took *after* `started()` (the recovery re-queries the
+//! GuC after RESFIX_START), and, when the GT completes (no re-queue), records them as covered.
+//! After all threads are joined and the queue is drained, every GT's covered count must equal
+//! its ghost count: a migration not covered is a GuC left blocking the VF. Under `AllGts` a GT may
+//! still wait for the others' reports (a late interrupt for a migration already covered): then
+//! `start_now` must bring every GT's GGTT back to valid and its recovery to not pending. A pass
+//! follows kernel 7.0's per-GT order: `started` (after RESFIX_START), the re-query, `fixed`, then
+//! `done` or a `requeue`.
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -62,6 +65,11 @@ struct Harness {
     /// Set once a sticky flag is in and the coordinator went idle: nothing may be queued or
     /// begin after.
     closed: AtomicBool,
+    /// Ghost "RESFIX_START sent" per GT: set just before `started()`, cleared at `begin()`.
+    start_sent: [AtomicBool; NUM_GTS],
+    /// Every migration of the model is a VM migration (every GT's state changes, every GT
+    /// reports): then no GT may be left uncovered, whatever the policy.
+    vm_wide: bool,
 }
 
 impl Harness {
@@ -75,7 +83,27 @@ impl Harness {
             in_pass: AtomicUsize::new(0),
             begun: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            start_sent: [AtomicBool::new(false), AtomicBool::new(false)],
+            vm_wide: true,
         })
+    }
+
+    /// A harness whose migrations may hit one GT alone (so `AllGts` may legitimately wait).
+    fn per_gt(policy: StartPolicy, mode: PassMode) -> Arc<Self> {
+        let mut h = Harness::new(policy, mode);
+        Arc::get_mut(&mut h).unwrap().vm_wide = false;
+        h
+    }
+
+    /// A VM migration: every GT's GuC state changes, then the interrupts arrive in `order`.
+    fn migrate_vm(&self, order: [usize; NUM_GTS]) {
+        for m in &self.migrations {
+            m.fetch_add(1, SeqCst);
+        }
+        for g in order {
+            let s = self.coord.signal(GtId(g as u8), &self.queue);
+            assert_ne!(s, Signal::InvalidGt);
+        }
     }
 
     /// GT `g` is migrated: the GuC state changes, then its interrupt handler runs.
@@ -100,10 +128,14 @@ impl Harness {
         if self.mode == PassMode::Wedge && !gts.is_empty() {
             self.coord.wedge();
         } else {
+            for s in &self.start_sent {
+                s.store(false, SeqCst);
+            }
             for g in gts.iter() {
                 let i = g.0 as usize;
                 // RESFIX_START, then the GT is no longer queued, then the re-query reads the
                 // GuC's state (at least as new as every report absorbed so far).
+                self.start_sent[i].store(true, SeqCst);
                 self.coord.started(g);
                 let seen = self.migrations[i].load(SeqCst);
                 self.coord.fixed(g);
@@ -153,20 +185,39 @@ impl Harness {
     /// No migration lost (only meaningful without teardown/wedge).
     fn check_nothing_lost(&self) {
         let pending = self.coord.pending_gts();
+        let awaited = self.coord.awaiting_reports();
         match self.coord.policy() {
             StartPolicy::AnyGt => assert!(pending.is_empty(), "GT bits {pending:?} left behind"),
-            StartPolicy::AllGts => assert_ne!(pending, GtSet::all(NUM_GTS), "complete set left"),
+            StartPolicy::AllGts => assert!(
+                pending.is_empty() || !awaited.is_empty(),
+                "GTs {pending:?} pending, none awaited: stranded"
+            ),
         }
         for g in 0..NUM_GTS {
-            if pending.contains(GtId(g as u8)) {
-                continue; // AllGts: waiting for the other GTs, legitimately.
+            let gt = GtId(g as u8);
+            if !self.vm_wide && pending.contains(gt) {
+                continue; // AllGts: a lone GT migration waits for the other GTs, legitimately.
             }
+            assert_eq!(
+                self.covered[g].load(SeqCst),
+                self.migrations[g].load(SeqCst),
+                "migration of GT {g} lost: its GuC blocks the VF with nothing queued ({:?})",
+                self.coord
+            );
+        }
+        if !awaited.is_empty() {
+            // The embedder's way out of a wait that will not end.
+            assert!(self.coord.start_now(&self.queue));
+            self.drain();
+            assert!(self.coord.pending_gts().is_empty());
+        }
+        for g in 0..NUM_GTS {
+            let gt = GtId(g as u8);
             assert_eq!(
                 self.covered[g].load(SeqCst),
                 self.migrations[g].load(SeqCst),
                 "migration of GT {g} lost"
             );
-            let gt = GtId(g as u8);
             assert!(!self.coord.needs_fixes(gt), "GT {g}: GGTT left invalid");
             assert!(
                 !self.coord.recovery_pending(gt),
@@ -225,7 +276,7 @@ fn concurrent_signals_all_gts() {
 #[test]
 fn all_gts_late_flip() {
     model(|| {
-        let h = Harness::new(StartPolicy::AllGts, PassMode::Normal);
+        let h = Harness::per_gt(StartPolicy::AllGts, PassMode::Normal);
         assert_eq!(h.migrate(0), Signal::WaitingForOtherGts);
         let a = {
             let h = h.clone();
@@ -249,34 +300,53 @@ fn all_gts_late_flip() {
     });
 }
 
-/// The model the planted bug must fail: a GT reports while `begin()` takes the other GT's bit.
-/// It is model (1) under `AnyGt`, where the lost bit has no later signal to hide behind.
+/// The model the planted bug must fail: a duplicate `SW_INT_0` (no new migration) lands while
+/// the pass that covers it has begun but not yet sent the GT's RESFIX_START. Kernel commit
+/// "Reset recovery_queued after issuing RESFIX_START": that report causes no second run.
 #[test]
-fn planted_bug_target_lost_bit_any_gt() {
-    concurrent_signals(StartPolicy::AnyGt);
+fn planted_bug_target_duplicate_report_before_start() {
+    model(|| {
+        let h = Harness::new(StartPolicy::AnyGt, PassMode::Normal);
+        h.migrate(0);
+        let dup = {
+            let h = h.clone();
+            thread::spawn(move || {
+                h.coord.signal(GtId(0), &h.queue);
+                // Read after the report: `false` means the report came before RESFIX_START.
+                !h.start_sent[0].load(SeqCst)
+            })
+        };
+        let w = spawn_worker(&h, 1);
+        let before_start = dup.join().unwrap();
+        w.join().unwrap();
+        h.drain();
+        h.check_nothing_lost();
+        if before_start {
+            assert_eq!(
+                h.begun.load(SeqCst),
+                1,
+                "a report before RESFIX_START caused a second run"
+            );
+        }
+    });
 }
 
-/// (2) A second migration lands at every point of a running pass.
-fn second_migration(policy: StartPolicy, mode: PassMode) {
+/// (2) A second VM migration lands at every point of a running pass; its interrupts arrive in
+/// `order` (every GT under AllGts, GT `order[0]` alone under AnyGt).
+fn second_migration(policy: StartPolicy, mode: PassMode, order: [usize; NUM_GTS], looks: usize) {
     model(move || {
         let h = Harness::new(policy, mode);
         // First migration: every GT reports, a pass is queued.
-        for g in 0..NUM_GTS {
-            h.migrate(g);
-        }
+        h.migrate_vm([0, 1]);
         assert!(h.queue.is_pending());
-        let w = spawn_worker(&h, 1);
-        // Second migration (every GT again under AllGts, one GT under AnyGt).
-        let gts = if policy == StartPolicy::AllGts {
-            NUM_GTS
-        } else {
-            1
-        };
+        let w = spawn_worker(&h, looks);
         let s = {
             let h = h.clone();
             thread::spawn(move || {
-                for g in 0..gts {
-                    h.migrate(g);
+                if policy == StartPolicy::AllGts {
+                    h.migrate_vm(order);
+                } else {
+                    h.migrate(order[0]);
                 }
             })
         };
@@ -289,22 +359,30 @@ fn second_migration(policy: StartPolicy, mode: PassMode) {
 
 #[test]
 fn second_migration_any_gt() {
-    second_migration(StartPolicy::AnyGt, PassMode::Normal);
+    second_migration(StartPolicy::AnyGt, PassMode::Normal, [0, 1], 1);
 }
 
 #[test]
 fn second_migration_all_gts() {
-    second_migration(StartPolicy::AllGts, PassMode::Normal);
+    second_migration(StartPolicy::AllGts, PassMode::Normal, [0, 1], 1);
 }
 
 #[test]
 fn second_migration_guc_replies_any_gt() {
-    second_migration(StartPolicy::AnyGt, PassMode::GucReplies);
+    second_migration(StartPolicy::AnyGt, PassMode::GucReplies, [0, 1], 1);
 }
 
 #[test]
 fn second_migration_guc_replies_all_gts() {
-    second_migration(StartPolicy::AllGts, PassMode::GucReplies);
+    second_migration(StartPolicy::AllGts, PassMode::GucReplies, [0, 1], 1);
+}
+
+/// The hardening issue's order: a VF_MIGRATED re-queue, and the second migration's interrupts
+/// arriving GT 1 first, GT 0 late, possibly after the owed pass began (the worker looks twice).
+/// On main 2040d49, and with passes that take only the queued GTs, this stranded GT 0.
+#[test]
+fn second_migration_guc_replies_all_gts_gt1_first() {
+    second_migration(StartPolicy::AllGts, PassMode::GucReplies, [1, 0], 2);
 }
 
 /// Waits until idle (loom-friendly spin) and closes the harness: from now on no pass may begin
