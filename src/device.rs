@@ -30,14 +30,98 @@ impl fmt::Debug for Reg {
 }
 
 /// A point on the device's monotonic clock, in nanoseconds since an arbitrary origin.
+///
+/// Readings are compared modulo 2^64: a clock may wrap past `u64::MAX` back to small values
+/// and still count as going forward (see [`nanos_since`](Instant::nanos_since)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Instant(pub u64);
 
+/// Half the clock's range: a step of at least this much (modulo 2^64) is "backwards".
+const HALF_RANGE: u64 = 1 << 63;
+
 impl Instant {
-    /// Nanoseconds from `earlier` to `self`; zero if the clock appears to have gone backwards.
+    /// Nanoseconds from `earlier` to `self`, modulo 2^64: a clock that wrapped past `u64::MAX`
+    /// in between still gives the time that passed. Zero if `self` is behind `earlier` (a step
+    /// of 2^63 ns or more, about 292 years, counts as going backwards).
     pub const fn nanos_since(self, earlier: Instant) -> u64 {
-        self.0.saturating_sub(earlier.0)
+        let d = self.0.wrapping_sub(earlier.0);
+        if d < HALF_RANGE {
+            d
+        } else {
+            0
+        }
+    }
+
+    /// Whether `self` is strictly later than `earlier`, modulo 2^64 (see
+    /// [`nanos_since`](Instant::nanos_since)).
+    pub const fn is_after(self, earlier: Instant) -> bool {
+        self.nanos_since(earlier) != 0
+    }
+}
+
+/// How the crate measures a wait against a [`Clock`] (or [`Device::now`]) that an embedder
+/// wrote, whatever it does: every wait in the crate runs on one of these.
+///
+/// Feed it every reading with [`observe`](Stopwatch::observe). It keeps two numbers:
+///
+/// - **elapsed**: the sum of the forward steps between consecutive readings (modulo 2^64, so a
+///   wrap past `u64::MAX` is a small forward step). A step backwards adds nothing and the next
+///   step is measured from the new reading. So a clock that jumps back and runs on is not
+///   under-counted (the wait still ends after about its timeout of real time), and a wrap is
+///   not a hang.
+/// - **stalled polls**: consecutive readings that are not later than every reading before them
+///   in this wait (a stopped clock, one that went backwards and has not caught up, one that
+///   jitters between a few values). A wait ends as "clock stalled" once this reaches its
+///   bound, so a clock that never makes progress cannot hold a wait for ever.
+///
+/// | the clock | what a wait does |
+/// |---|---|
+/// | monotonic | ends at its timeout |
+/// | stopped | ends after the stall bound of polls |
+/// | jumps backwards once, then monotonic | ends at its timeout (the time before and after the jump both count), or after the stall bound if that comes first |
+/// | jitters between values | ends after the stall bound, or earlier at its timeout (the forward steps of the jitter count) |
+/// | wraps past `u64::MAX` | ends at its timeout, as if it had not wrapped |
+/// | runs backwards all the time | ends after the stall bound |
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stopwatch {
+    prev: Instant,
+    high: Instant,
+    elapsed: u64,
+    stalled: u32,
+}
+
+impl Stopwatch {
+    /// A stopwatch started at the reading `now`.
+    pub const fn start(now: Instant) -> Stopwatch {
+        Stopwatch {
+            prev: now,
+            high: now,
+            elapsed: 0,
+            stalled: 0,
+        }
+    }
+
+    /// Takes the next reading into account.
+    pub fn observe(&mut self, now: Instant) {
+        self.elapsed = self.elapsed.saturating_add(now.nanos_since(self.prev));
+        self.prev = now;
+        if now.is_after(self.high) {
+            self.high = now;
+            self.stalled = 0;
+        } else {
+            self.stalled = self.stalled.saturating_add(1);
+        }
+    }
+
+    /// Nanoseconds elapsed so far (see the type docs).
+    pub const fn elapsed_ns(&self) -> u64 {
+        self.elapsed
+    }
+
+    /// Consecutive readings so far that were not later than every earlier one.
+    pub const fn stalled_polls(&self) -> u32 {
+        self.stalled
     }
 }
 
@@ -59,7 +143,9 @@ pub trait Device {
     /// Writes `value` to the 32-bit register at `reg`; writes to unmapped offsets are dropped.
     fn write32(&self, reg: Reg, value: u32);
 
-    /// The current time on a monotonic clock. Every wait in the crate is bounded against this.
+    /// The current time on a monotonic clock. Every wait in the crate is bounded against this,
+    /// through a [`Stopwatch`]: a clock that stops, jitters, runs backwards or wraps still ends
+    /// every wait (the table in the [`Stopwatch`] docs says how).
     fn now(&self) -> Instant;
 
     /// Called between two polls of a register while waiting for the GuC. The default is a CPU
@@ -95,6 +181,11 @@ forward_device!(std::sync::Arc<D>);
 
 /// A monotonic time source, for devices that get register access and time from different places
 /// (see [`MmioBar`](crate::mmio::MmioBar)).
+///
+/// Nanoseconds from any origin; the crate copes with any clock an embedder can write: every wait
+/// measured against it runs on a [`Stopwatch`], whose docs say what a wait does with a clock
+/// that is monotonic, stopped, backwards, jittering or wrapping. A wait that cannot trust the
+/// clock ends with a typed "clock stalled" answer instead of spinning.
 pub trait Clock {
     /// The current time.
     fn now(&self) -> Instant;

@@ -108,7 +108,7 @@ pub mod workqueue;
 pub mod mock;
 
 pub use coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
-pub use device::{Clock, Device, Instant, Reg};
+pub use device::{Clock, Device, Instant, Reg, Stopwatch};
 pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};
 pub use mailbox::{Mailbox, MailboxConfig, MailboxError};
 pub use recovery::{

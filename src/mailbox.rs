@@ -33,13 +33,15 @@
 //!
 //! Every wait is bounded by the device clock. As the kernel's `__xe_mmio_wait32` does, once the
 //! deadline has passed the register is read once more and a match then still counts (a vCPU
-//! descheduled between its last read and the clock check must not report a false timeout). A
-//! clock that stops advancing for [`stall_polls`](MailboxConfig::stall_polls) consecutive polls
-//! ends the wait with [`MailboxError::ClockStalled`] instead of spinning forever.
+//! descheduled between its last read and the clock check must not report a false timeout). The
+//! wait runs on a [`Stopwatch`]: a clock that makes no progress
+//! (stopped, backwards, jittering) for [`stall_polls`](MailboxConfig::stall_polls) consecutive
+//! polls ends the wait with [`MailboxError::ClockStalled`] instead of spinning forever, and a
+//! clock that wraps past `u64::MAX` times out as if it had not wrapped.
 
 use core::fmt;
 
-use crate::device::Device;
+use crate::device::{Device, Stopwatch};
 use crate::wire::action::{MmioMessage, Request, MMIO_MSG_MAX_DWORDS};
 use crate::wire::hxg::{MsgType, Reply};
 use crate::wire::regs::{MailboxRegs, SCRATCH_COUNT};
@@ -59,7 +61,8 @@ pub struct MailboxConfig {
     /// Whether a timeout with the scratch register cleared (FLR) is followed by one resend
     /// (kernel: yes).
     pub resend_after_flr: bool,
-    /// Consecutive polls with no clock progress after which a wait is abandoned.
+    /// Consecutive polls with no clock progress after which a wait is abandoned (see
+    /// [`Stopwatch`]). 0 acts as 1.
     pub stall_polls: u32,
 }
 
@@ -354,16 +357,14 @@ impl<D: Device> Mailbox<D> {
 
     /// Polls scratch 0 until `done(value)`, for at most `timeout_ns` of device time.
     fn poll(&self, timeout_ns: u64, done: impl Fn(u32) -> bool) -> Result<Poll, MailboxError> {
-        let start = self.dev.now();
-        let mut last_now = start;
-        let mut stalled = 0u32;
+        let mut watch = Stopwatch::start(self.dev.now());
         loop {
             let value = self.dev.read32(self.regs.scratch(0));
             if done(value) {
                 return Ok(Poll::Done(value));
             }
-            let now = self.dev.now();
-            if now.nanos_since(start) >= timeout_ns {
+            watch.observe(self.dev.now());
+            if watch.elapsed_ns() >= timeout_ns {
                 // The kernel's last look: the reply may have landed while this vCPU was away
                 // between the read above and the clock check.
                 let value = self.dev.read32(self.regs.scratch(0));
@@ -373,15 +374,9 @@ impl<D: Device> Mailbox<D> {
                     Poll::TimedOut(value)
                 });
             }
-            if now == last_now {
-                stalled += 1;
-                if stalled >= self.config.stall_polls {
-                    error!("device clock stalled while polling the GuC mailbox");
-                    return Err(MailboxError::ClockStalled);
-                }
-            } else {
-                stalled = 0;
-                last_now = now;
+            if watch.stalled_polls() >= self.config.stall_polls.max(1) {
+                error!("device clock stalled while polling the GuC mailbox");
+                return Err(MailboxError::ClockStalled);
             }
             self.dev.relax();
         }

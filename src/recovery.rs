@@ -72,7 +72,7 @@
 use core::fmt;
 
 use crate::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
-use crate::device::{Clock, Device};
+use crate::device::{Clock, Device, Stopwatch};
 use crate::gt::{Gt, VfError};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
@@ -460,14 +460,21 @@ pub struct Stats {
     pub ggtt_moves: usize,
 }
 
+/// Consecutive polls without clock progress after which [`Vf::wait_ggtt_valid`] gives up with
+/// [`GgttWait::ClockStalled`] (the mailbox's default bound).
+pub const GGTT_WAIT_STALL_POLLS: u32 = 1_000_000;
+
 /// The answer of [`Vf::wait_ggtt_valid`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum GgttWait {
     /// The GT's GGTT is valid.
     Valid,
-    /// Still not valid when the timeout passed (or the clock stopped advancing).
+    /// Still not valid when the timeout passed.
     TimedOut,
+    /// The clock made no progress for [`GGTT_WAIT_STALL_POLLS`] consecutive polls (stopped,
+    /// running backwards or jittering; see [`Stopwatch`]): the wait cannot be measured.
+    ClockStalled,
     /// The device is wedged: the GGTT will not become valid. Returned at once.
     Wedged,
     /// The VF is torn down: no recovery will run. Returned at once.
@@ -933,16 +940,14 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     /// Waits until [`ggtt_valid`](Vf::ggtt_valid), for at most `timeout_ns` of `clock` time
     /// (the kernel's wait for a valid GGTT, bounded). Returns at once with
     /// [`GgttWait::Wedged`], [`GgttWait::TornDown`] or [`GgttWait::UnknownGt`] when the GGTT
-    /// can no longer become valid. A clock that stops advancing for a million polls ends the
-    /// wait as [`GgttWait::TimedOut`].
+    /// can no longer become valid. The wait runs on a [`Stopwatch`]: a clock that makes no
+    /// progress for [`GGTT_WAIT_STALL_POLLS`] polls ends it as [`GgttWait::ClockStalled`], one
+    /// that wraps past `u64::MAX` times out as if it had not.
     pub fn wait_ggtt_valid<C: Clock>(&self, gt: GtId, clock: &C, timeout_ns: u64) -> GgttWait {
-        const STALL_POLLS: u32 = 1_000_000;
         if usize::from(gt.0) >= N {
             return GgttWait::UnknownGt;
         }
-        let start = clock.now();
-        let mut last = start;
-        let mut stalled = 0u32;
+        let mut watch = Stopwatch::start(clock.now());
         loop {
             if self.ggtt_valid(gt) {
                 return GgttWait::Valid;
@@ -953,18 +958,12 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             if self.coordinator.is_torn_down() {
                 return GgttWait::TornDown;
             }
-            let now = clock.now();
-            if now.nanos_since(start) >= timeout_ns {
+            watch.observe(clock.now());
+            if watch.elapsed_ns() >= timeout_ns {
                 return GgttWait::TimedOut;
             }
-            if now == last {
-                stalled += 1;
-                if stalled >= STALL_POLLS {
-                    return GgttWait::TimedOut;
-                }
-            } else {
-                stalled = 0;
-                last = now;
+            if watch.stalled_polls() >= GGTT_WAIT_STALL_POLLS {
+                return GgttWait::ClockStalled;
             }
             clock.relax();
         }
