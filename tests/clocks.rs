@@ -157,28 +157,34 @@ fn instant_compares_modulo_2_pow_64() {
     );
 }
 
+/// One request to a GuC that never answers, with the clock `shape` and stall bound `stall`:
+/// the mailbox's answer and how many clock readings it took.
+fn silent_request(shape: Shape, stall: u32) -> (Result<(), MailboxError>, u64) {
+    let guc = MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    );
+    guc.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
+    let dev = ScriptDevice {
+        guc: &guc,
+        clock: ScriptClock::new(shape),
+    };
+    let cfg = MailboxConfig {
+        stall_polls: stall,
+        resend_after_flr: false,
+        ..MailboxConfig::KERNEL
+    };
+    let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
+    let result = mb.send_recv(&[0x0000_5507]).map(|_| ());
+    (result, dev.clock.reads())
+}
+
 #[test]
 fn mailbox_waits_end_for_every_clock_shape() {
     const STALL: u32 = 1000;
     for shape in Shape::ALL {
-        let guc = MockGuc::new(
-            GtKind::Primary,
-            Version::new(1, 27),
-            Provisioning::integrated(),
-        );
-        guc.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
-        let dev = ScriptDevice {
-            guc: &guc,
-            clock: ScriptClock::new(shape),
-        };
-        let cfg = MailboxConfig {
-            stall_polls: STALL,
-            resend_after_flr: false,
-            ..MailboxConfig::KERNEL
-        };
-        let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
-        let result = mb.send_recv(&[0x0000_5507]);
-        let reads = dev.clock.reads();
+        let (result, reads) = silent_request(shape, STALL);
         if times_out(shape) {
             assert!(
                 matches!(result, Err(MailboxError::Timeout { .. })),
@@ -197,27 +203,16 @@ fn mailbox_waits_end_for_every_clock_shape() {
 
 #[test]
 fn a_stall_bound_of_zero_acts_as_one() {
-    let guc = MockGuc::new(
-        GtKind::Primary,
-        Version::new(1, 27),
-        Provisioning::integrated(),
-    );
-    guc.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
-    let dev = ScriptDevice {
-        guc: &guc,
-        clock: ScriptClock::new(Shape::Monotonic),
-    };
-    let cfg = MailboxConfig {
-        stall_polls: 0,
-        resend_after_flr: false,
-        ..MailboxConfig::KERNEL
-    };
-    let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
     // A healthy clock never stalls, whatever the bound.
-    assert!(matches!(
-        mb.send_recv(&[0x0000_5507]),
-        Err(MailboxError::Timeout { .. })
-    ));
+    let (result, _) = silent_request(Shape::Monotonic, 0);
+    assert!(
+        matches!(result, Err(MailboxError::Timeout { .. })),
+        "{result:?}"
+    );
+    // And a stopped one stalls after one reading without progress.
+    let (result, reads) = silent_request(Shape::Stopped, 0);
+    assert_eq!(result, Err(MailboxError::ClockStalled));
+    assert!(reads <= 3, "{reads}");
 }
 
 #[test]
