@@ -1226,9 +1226,9 @@ fn run<const N: usize>(opts: &Options) -> u8 {
                 }
             }
             for i in 0..N {
-                let line = vf.with_gt(GtId(i as u8), |gt| {
-                    let v = gt.version().map_or("?".to_string(), |v| v.to_string());
-                    match gt.config() {
+                let line = vf.gt_view(GtId(i as u8)).map(|gt| {
+                    let v = gt.version.map_or("?".to_string(), |v| v.to_string());
+                    match gt.config {
                         Some(c) => format!(
                             "[gt{i}] VF ABI {v} ({}), GGTT {:#x}+{:#x}, {} contexts, {} doorbells",
                             if gt.supports_markers() {

@@ -112,8 +112,8 @@ pub use device::{Clock, Device, Instant, Reg, Stopwatch};
 pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};
 pub use mailbox::{Mailbox, MailboxConfig, MailboxError};
 pub use recovery::{
-    BootstrapError, GgttWait, HoldPoint, HookError, NoHooks, PassOutcome, PassReport,
-    RecoveryConfig, RecoveryError, RecoveryHooks, Stats, Step, Vf,
+    BootstrapError, GgttWait, GtAccessError, GtView, HoldPoint, HookError, NoHooks, PassOutcome,
+    PassReport, RecoveryConfig, RecoveryError, RecoveryHooks, Stats, Step, Vf,
 };
 pub use tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 pub use workqueue::{PollingQueue, WorkQueue};

@@ -73,7 +73,7 @@ use core::fmt;
 
 use crate::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 use crate::device::{Clock, Device, Stopwatch};
-use crate::gt::{Gt, VfError};
+use crate::gt::{Gt, GtInfo, VfConfig, VfError};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 use crate::wire::regs::{GtKind, GucIntr};
@@ -172,6 +172,16 @@ pub enum RecoveryError {
         /// The hook's error.
         error: HookError,
     },
+    /// The GuC answered `VF_MIGRATED` to this GT more than
+    /// [`RecoveryConfig::max_requeues`] times in a row without a new `SW_INT_0` from it.
+    RequeueLimit {
+        /// Which GT.
+        gt: GtId,
+        /// The re-queues in a row, this one included.
+        requeues: u32,
+        /// The step whose reply was the last `VF_MIGRATED`.
+        step: Step,
+    },
 }
 
 impl fmt::Display for RecoveryError {
@@ -186,6 +196,13 @@ impl fmt::Display for RecoveryError {
             RecoveryError::Hook { gt, step, .. } => {
                 write!(f, "GT{}: {} hook failed", gt.0, step.name())
             }
+            RecoveryError::RequeueLimit { gt, requeues, step } => write!(
+                f,
+                "GT{}: VF_MIGRATED {} times in a row without a new interrupt (last on {})",
+                gt.0,
+                requeues,
+                step.name()
+            ),
         }
     }
 }
@@ -197,6 +214,7 @@ impl core::error::Error for RecoveryError {
             RecoveryError::GgttFixup { error, .. } | RecoveryError::Hook { error, .. } => {
                 Some(error)
             }
+            RecoveryError::RequeueLimit { .. } => None,
         }
     }
 }
@@ -375,14 +393,32 @@ pub struct RecoveryConfig {
     /// recovery while the primary GT's recovery is pending (the primary GT restores CCS first).
     /// Off by default.
     pub media_after_primary: bool,
+    /// How many times in a row one GT may be re-queued by a `VF_MIGRATED` reply without a new
+    /// `SW_INT_0` from that GT in between, before the recovery gives up and wedges with
+    /// [`RecoveryError::RequeueLimit`]. Default [`RecoveryConfig::DEFAULT_MAX_REQUEUES`];
+    /// `u32::MAX` is "no bound" (kernel 7.0 has none).
+    ///
+    /// A real second migration also raises `SW_INT_0`, which starts the count again, so the
+    /// bound only ends a loop in which the GuC refuses every RESFIX_START or RESFIX_DONE with
+    /// `VF_MIGRATED` and nothing else happens: a broken GuC or marker path, which would
+    /// otherwise keep the VF blocked and the worker busy for ever with no error.
+    pub max_requeues: u32,
 }
 
 impl RecoveryConfig {
-    /// Kernel 7.0's behaviour: any-GT start, markers required, no media ordering.
+    /// The default of [`max_requeues`](RecoveryConfig::max_requeues): 8. A VM is migrated at most
+    /// a few times within one recovery, and each real migration resets the count with its
+    /// interrupt; 8 re-queues without an interrupt cost a few milliseconds of mailbox time at the
+    /// GuC's real turnaround, and then the embedder learns of the loop.
+    pub const DEFAULT_MAX_REQUEUES: u32 = 8;
+
+    /// Kernel 7.0's behaviour: any-GT start, markers required, no media ordering; plus the
+    /// re-queue bound (kernel 7.0 has none, see [`max_requeues`](RecoveryConfig::max_requeues)).
     pub const KERNEL: RecoveryConfig = RecoveryConfig {
         start: StartPolicy::AnyGt,
         legacy: false,
         media_after_primary: false,
+        max_requeues: RecoveryConfig::DEFAULT_MAX_REQUEUES,
     };
 }
 
@@ -515,12 +551,16 @@ struct Inner<D, const N: usize> {
     gts: [Gt<D>; N],
     /// Per tile (index = [`TileId`]; only `0..num_tiles` used).
     tiles: [TileGgtt; N],
+    /// Per GT: re-queues in a row without a new interrupt, and the GT's interrupt count at the
+    /// last re-queue.
+    requeue_streak: [(u32, usize); N],
 }
 
 /// How one GT's run in a pass ended, when it did not end the pass.
 enum GtRun {
     Recovered,
-    Requeued,
+    /// VF_MIGRATED on this step.
+    Requeued(Step),
     Deferred,
     Postponed,
 }
@@ -533,16 +573,76 @@ fn gt_error(gt: GtId, step: Step, error: VfError) -> PassOutcome {
     PassOutcome::Failed(RecoveryError::Gt { gt, step, error })
 }
 
+/// What the VF last learned of one GT, as [`Vf::gt_view`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GtView {
+    /// Where the GT sits.
+    pub info: GtInfo,
+    /// The VF ABI version negotiated at bootstrap.
+    pub version: Option<Version>,
+    /// The configuration of the last successful query (bootstrap or a recovery's re-query).
+    pub config: Option<VfConfig>,
+}
+
+impl GtView {
+    /// Whether the negotiated VF ABI has RESFIX markers (1.27+), as [`Gt::supports_markers`].
+    pub fn supports_markers(&self) -> bool {
+        self.version
+            .is_some_and(|v| v.at_least(crate::gt::MARKERS_ABI.major, crate::gt::MARKERS_ABI.minor))
+    }
+}
+
+/// The copies [`Vf::gt_view`] and [`Vf::tile_ggtt`] read: updated by the worker at each step,
+/// under a lock held only for the copy (never across a wait or a hook).
+struct Views<const N: usize> {
+    gts: [GtView; N],
+    tiles: [TileGgtt; N],
+}
+
+/// Why [`Vf::with_gt`] did not run its closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum GtAccessError {
+    /// No such GT.
+    UnknownGt,
+    /// A recovery pass (or another `with_gt`, or the bootstrap) holds the GTs right now: try
+    /// again later. Returned at once, never waited for.
+    Busy,
+}
+
+impl fmt::Display for GtAccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GtAccessError::UnknownGt => "no such GT",
+            GtAccessError::Busy => "the GTs are busy (a recovery pass holds them)",
+        })
+    }
+}
+
+impl core::error::Error for GtAccessError {}
+
 /// One VF: `N` GTs over one or more tiles, the coordinator, the work queue `Q` and the hooks `H`.
 ///
 /// Share it between the interrupt handler and the worker by reference (`&'static`, or an
-/// `Arc` with `std`). The GTs and the tiles' GGTT state sit behind a spin lock that only the
-/// worker (one pass at a time) and the embedder's explicit [`Vf::with_gt`] /
-/// [`Vf::bootstrap`] / [`Vf::tile_ggtt`] calls take; the interrupt entry never touches it.
+/// `Arc` with `std`). The GTs and the tiles' GGTT state belong to the worker while a pass runs
+/// (behind a lock that nobody but the worker ever waits for: [`Vf::with_gt`] answers
+/// [`GtAccessError::Busy`] at once instead). What the embedder reads ([`Vf::gt_view`],
+/// [`Vf::tile_ggtt`]) are copies the worker publishes as it goes, readable from any thread and
+/// from every hook. The interrupt entry touches neither.
+///
+/// | call | interrupt context | thread context | from a hook |
+/// |---|---|---|---|
+/// | [`Vf::migrated`], [`Vf::handle_guc_interrupt`], [`Vf::recovery_pending`], [`Vf::ggtt_valid`], [`Vf::awaiting_reports`], [`Vf::stats`] | yes (wait-free) | yes | yes |
+/// | [`Vf::gt_view`], [`Vf::tile_ggtt`] | no (a short lock) | yes | yes |
+/// | [`Vf::with_gt`] | no | yes (never waits: `Busy` during a pass) | answers `Busy` |
+/// | [`Vf::wait_ggtt_valid`] | no | yes | no: the GGTT becomes valid only after the hook returns |
+/// | [`Vf::run_worker`], [`Vf::bootstrap`], [`Vf::start_now`], [`Vf::teardown`] | no | yes | no |
 pub struct Vf<D, H, Q, const N: usize> {
     coordinator: Coordinator,
     topology: Topology<N>,
     inner: spin::Mutex<Inner<D, N>>,
+    views: spin::Mutex<Views<N>>,
     hooks: H,
     queue: Q,
     config: RecoveryConfig,
@@ -562,7 +662,7 @@ impl<D, H, Q, const N: usize> fmt::Debug for Vf<D, H, Q, N> {
 }
 
 impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
-    /// A VF over `gts` (index = [`GtId`]); each GT's [`GtInfo`](crate::GtInfo) names its tile
+    /// A VF over `gts` (index = [`GtId`]); each GT's [`GtInfo`] names its tile
     /// and kind. Fails when `N` is 0 or above [`MAX_GTS`](crate::coordinator::MAX_GTS), or when
     /// the GTs do not form tiles `0..T` each with one primary GT and at most one media GT.
     pub fn new(
@@ -580,9 +680,18 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         Ok(Vf {
             coordinator,
             topology,
+            views: spin::Mutex::new(Views {
+                gts: core::array::from_fn(|n| GtView {
+                    info: *gts[n].info(),
+                    version: None,
+                    config: None,
+                }),
+                tiles: [TileGgtt::default(); N],
+            }),
             inner: spin::Mutex::new(Inner {
                 gts,
                 tiles: [TileGgtt::default(); N],
+                requeue_streak: [(0, 0); N],
             }),
             hooks,
             queue,
@@ -647,24 +756,57 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
                 moves: 0,
             };
         }
+        let mut views = self.views.lock();
+        for (i, gt) in inner.gts.iter().enumerate() {
+            views.gts[i].version = gt.version();
+            views.gts[i].config = gt.config().copied();
+        }
+        views.tiles = inner.tiles;
         Ok(())
     }
 
-    /// Runs `f` on GT `gt` (for example to read its configuration). Returns `None` for an
-    /// unknown GT. Takes the GT lock: not for interrupt context, not from a hook.
-    pub fn with_gt<R>(&self, gt: GtId, f: impl FnOnce(&mut Gt<D>) -> R) -> Option<R> {
-        let mut inner = self.inner.lock();
-        inner.gts.get_mut(usize::from(gt.0)).map(f)
+    /// Publishes GT `i`'s configuration and its tile's GGTT state for the readers.
+    fn publish(&self, inner: &Inner<D, N>, i: usize, t: usize) {
+        let mut views = self.views.lock();
+        views.gts[i].config = inner.gts[i].config().copied();
+        views.tiles[t] = inner.tiles[t];
+    }
+
+    /// Runs `f` on GT `gt` with exclusive access (for example to send a request of the
+    /// embedder's own through its mailbox). Never waits: while a recovery pass (or the bootstrap,
+    /// or another `with_gt`) holds the GTs it answers [`GtAccessError::Busy`] at once, so a task
+    /// cannot spin behind a worker that yielded; from a hook it is always `Busy`. To read what the
+    /// VF knows of a GT, [`gt_view`](Vf::gt_view) never fails. `f` runs with the GTs held: a pass
+    /// that begins meanwhile waits for it, so keep it short.
+    pub fn with_gt<R>(
+        &self,
+        gt: GtId,
+        f: impl FnOnce(&mut Gt<D>) -> R,
+    ) -> Result<R, GtAccessError> {
+        if usize::from(gt.0) >= N {
+            return Err(GtAccessError::UnknownGt);
+        }
+        let mut inner = self.inner.try_lock().ok_or(GtAccessError::Busy)?;
+        Ok(f(&mut inner.gts[usize::from(gt.0)]))
+    }
+
+    /// What the VF last learned of GT `gt`: its place, VF ABI version and the configuration of
+    /// the last successful query (published by the worker right after each re-query). `None`
+    /// for an unknown GT. Thread context, and from any hook (the lock behind it is held only
+    /// to copy, never across a wait or a hook); not from interrupt context.
+    pub fn gt_view(&self, gt: GtId) -> Option<GtView> {
+        self.views.lock().gts.get(usize::from(gt.0)).copied()
     }
 
     /// The GGTT of `tile` as the VF knows it: where the embedder's GGTT users are (`applied`) and
-    /// where the GuC last said the GGTT is (`reported`). Takes the GT lock: not for interrupt
-    /// context, not from a hook. `None` for an unknown tile.
+    /// where the GuC last said the GGTT is (`reported`), as published by the worker (`applied`
+    /// right after an accepted GGTT fixup). `None` for an unknown tile. Thread context and any
+    /// hook, as [`gt_view`](Vf::gt_view).
     pub fn tile_ggtt(&self, tile: TileId) -> Option<TileGgtt> {
         if usize::from(tile.0) >= self.topology.num_tiles() {
             return None;
         }
-        Some(self.inner.lock().tiles[usize::from(tile.0)])
+        Some(self.views.lock().tiles[usize::from(tile.0)])
     }
 
     /// Where the GTs sit.
@@ -777,9 +919,28 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         let mut report = PassReport::default();
         for id in gts.iter() {
             let set = GtSet::single(id);
+            let i = usize::from(id.0);
             match self.recover_gt(inner, id)? {
-                GtRun::Recovered => report.recovered = report.recovered.union(set),
-                GtRun::Requeued => {
+                GtRun::Recovered => {
+                    inner.requeue_streak[i].0 = 0;
+                    report.recovered = report.recovered.union(set);
+                }
+                GtRun::Requeued(step) => {
+                    let signals = self.signals[i].load(Ordering::Relaxed);
+                    let (streak, seen) = &mut inner.requeue_streak[i];
+                    *streak = if *seen == signals {
+                        streak.saturating_add(1)
+                    } else {
+                        1
+                    };
+                    *seen = signals;
+                    if *streak > self.config.max_requeues {
+                        return Err(PassOutcome::Failed(RecoveryError::RequeueLimit {
+                            gt: id,
+                            requeues: *streak,
+                            step,
+                        }));
+                    }
                     report.requeued = report.requeued.union(set);
                     self.coordinator.requeue(set, &self.queue);
                 }
@@ -833,7 +994,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             let marker = gt.next_marker();
             match gt.resfix_start(marker) {
                 Ok(()) => Some(marker),
-                Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued),
+                Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued(Step::ResfixStart)),
                 Err(e) => return Err(gt_error(id, Step::ResfixStart, e)),
             }
         } else {
@@ -844,11 +1005,12 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
 
         let config = match gt.query_config() {
             Ok(config) => config,
-            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued),
+            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued(Step::QueryConfig)),
             Err(e) => return Err(gt_error(id, Step::QueryConfig, e)),
         };
         let t = usize::from(tile.0);
         inner.tiles[t].reported = config.ggtt_start;
+        self.publish(inner, i, t);
 
         self.hooks.hold(HoldPoint::BeforeFixups, id);
         self.check_teardown()?;
@@ -869,6 +1031,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
             state.applied = ggtt.new;
             state.moves = state.moves.wrapping_add(1);
             self.counters.ggtt_moves.fetch_add(1, Ordering::Relaxed);
+            self.publish(inner, i, t);
         }
         self.hooks.gt_fixups(id).map_err(|error| {
             PassOutcome::Failed(RecoveryError::Hook {
@@ -906,7 +1069,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         let gt = &mut inner.gts[i];
         match gt.resfix_done(marker) {
             Ok(()) => {}
-            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued),
+            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued(Step::ResfixDone)),
             Err(e) => return Err(gt_error(id, Step::ResfixDone, e)),
         }
         if !self.coordinator.done(id) {

@@ -788,7 +788,9 @@ fn assert_settled_on(b: &Bench, base: u64, what: &str) {
     );
     for g in 0..2u8 {
         assert_eq!(
-            vf.with_gt(GtId(g), |gt| gt.config().unwrap().ggtt_start),
+            vf.gt_view(GtId(g))
+                .and_then(|v| v.config)
+                .map(|c| c.ggtt_start),
             Some(base),
             "{what}: GT {g}"
         );

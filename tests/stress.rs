@@ -377,8 +377,8 @@ fn stress<const N: usize>(run: Run, seed: u64) {
             "{what}: gt{i}: RESFIX_DONEs accepted after the final (prompt) migration"
         );
         assert_eq!(
-            vf.with_gt(gt, |gt| gt.config().map(|c| c.ggtt_start)),
-            Some(Some(tile_base(last_base, layout(i, N).0))),
+            vf.gt_view(gt).and_then(|v| v.config).map(|c| c.ggtt_start),
+            Some(tile_base(last_base, layout(i, N).0)),
             "{what}: gt{i} must end on the last GGTT base"
         );
         assert!(vf.ggtt_valid(gt), "{what}: gt{i} GGTT valid");

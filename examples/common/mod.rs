@@ -95,8 +95,9 @@ pub fn verdict<H: RecoveryHooks, Q: WorkQueue>(
     let mut on_final_base = true;
     for gt in 0..2u8 {
         let start = vf
-            .with_gt(GtId(gt), |g| g.config().map(|c| c.ggtt_start))
-            .flatten();
+            .gt_view(GtId(gt))
+            .and_then(|v| v.config)
+            .map(|c| c.ggtt_start);
         on_final_base &= start == Some(GGTT_SECOND);
         println!(
             "gt{gt}: GGTT start {:#x}, {}",

@@ -379,10 +379,10 @@ pub fn run() -> Result<Outcome, &'static str> {
         vf.hooks().ggtt_users.place(TileId(0), ggtt.applied);
     }
     for gt in 0..GTS as u8 {
-        vf.with_gt(GtId(gt), |g| {
-            let ggtt = g.config().map_or(0, |c| c.ggtt_start);
-            println!("vf: gt{gt} VF ABI {}, GGTT start {ggtt:#x}", g.version().unwrap_or_default());
-        });
+        if let Some(g) = vf.gt_view(GtId(gt)) {
+            let ggtt = g.config.map_or(0, |c| c.ggtt_start);
+            println!("vf: gt{gt} VF ABI {}, GGTT start {ggtt:#x}", g.version.unwrap_or_default());
+        }
     }
 
     // Measure only what follows: repaint the free boot stack and IST1.
@@ -405,7 +405,7 @@ pub fn run() -> Result<Outcome, &'static str> {
         stats: vf.stats(),
         wedged: vf.is_wedged(),
         states,
-        ggtt: core::array::from_fn(|gt| vf.with_gt(GtId(gt as u8), |g| g.config().map(|c| c.ggtt_start)).flatten()),
+        ggtt: core::array::from_fn(|gt| vf.gt_view(GtId(gt as u8)).and_then(|g| g.config).map(|c| c.ggtt_start)),
         ggtt_valid: core::array::from_fn(|gt| vf.ggtt_valid(GtId(gt as u8))),
         ggtt_users_ok: vf.hooks().ggtt_users.check(TileId(0), GGTT_SECOND).is_ok(),
         passes,

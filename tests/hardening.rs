@@ -1,0 +1,309 @@
+//! The hardening issue's attacks that are not about clocks (tests/clocks.rs) or AllGts
+//! (tests/fault_matrix.rs, tests/loom.rs): a GuC that answers `VF_MIGRATED` for ever, the runtime
+//! PM reference around `abort` and `wedged`, and hooks that read the VF. Each ends with the
+//! VF-view oracle checked.
+#![cfg(all(feature = "mock", feature = "std"))]
+
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, OnceLock};
+use std::time::Duration;
+
+use xe_sriov_vf::coordinator::{GtId, GtSet};
+use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::recovery::{
+    GtAccessError, HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks,
+    Step, Vf,
+};
+use xe_sriov_vf::tile::{GgttMove, TileId};
+use xe_sriov_vf::wire::action::code;
+use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::{GucError, Version};
+use xe_sriov_vf::workqueue::TestQueue;
+
+const BASE: u64 = 0x0020_0000;
+const MOVED: u64 = 0x0120_0000;
+
+/// Hooks: the oracle, a runtime-PM count as `abort` and `wedged` see it, and a GuC that answers
+/// `VF_MIGRATED` to every RESFIX_DONE while `always_migrated` is set.
+struct Hooks {
+    oracle: GgttOracle<1>,
+    guc: &'static MockGuc,
+    always_migrated: AtomicBool,
+    pm: AtomicIsize,
+    pm_in_abort: AtomicIsize,
+    pm_in_wedged: AtomicIsize,
+    wedged: AtomicUsize,
+    /// When set, the GGTT fixup hook reads the VF through its public accessors.
+    reader: OnceLock<&'static TestVf>,
+    /// What it read: the GT's published GGTT start, the tile's applied base, `with_gt`'s answer.
+    seen: Mutex<Vec<Seen>>,
+}
+
+impl RecoveryHooks for Hooks {
+    fn pm_get(&self) {
+        self.pm.fetch_add(1, Ordering::SeqCst);
+    }
+    fn pm_put(&self) {
+        self.pm.fetch_sub(1, Ordering::SeqCst);
+    }
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        if let Some(vf) = self.reader.get() {
+            let start = vf
+                .gt_view(GtId(0))
+                .and_then(|v| v.config)
+                .map(|c| c.ggtt_start);
+            let applied = vf.tile_ggtt(tile).map(|t| t.applied);
+            let access = vf.with_gt(GtId(0), |_| ());
+            self.seen.lock().unwrap().push((start, applied, access));
+        }
+        self.oracle.fixup(tile, ggtt)
+    }
+    fn abort(&self, _error: &RecoveryError) {
+        self.pm_in_abort
+            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+    fn wedged(&self, _error: &RecoveryError) {
+        self.wedged.fetch_add(1, Ordering::SeqCst);
+        self.pm_in_wedged
+            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+    fn hold(&self, point: HoldPoint, _gt: GtId) {
+        if point == HoldPoint::BeforeDone && self.always_migrated.load(Ordering::SeqCst) {
+            self.guc
+                .inject(
+                    Trigger::Action(code::RESFIX_DONE),
+                    Fault::Failure {
+                        error: GucError::VfMigrated,
+                        hint: 0,
+                    },
+                )
+                .unwrap();
+        }
+    }
+}
+
+/// One read from inside the GGTT fixup hook.
+type Seen = (Option<u64>, Option<u64>, Result<(), GtAccessError>);
+
+type TestVf = Vf<&'static MockGuc, Hooks, TestQueue, 1>;
+
+fn rig(config: RecoveryConfig) -> (&'static TestVf, &'static MockGuc) {
+    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    )));
+    let gt = Gt::new(
+        guc,
+        GtInfo::new(GtKind::Primary, false, 2004),
+        MailboxConfig::KERNEL,
+    );
+    let hooks = Hooks {
+        oracle: GgttOracle::new(),
+        guc,
+        always_migrated: AtomicBool::new(false),
+        pm: AtomicIsize::new(0),
+        pm_in_abort: AtomicIsize::new(-1),
+        pm_in_wedged: AtomicIsize::new(-1),
+        wedged: AtomicUsize::new(0),
+        reader: OnceLock::new(),
+        seen: Mutex::new(Vec::new()),
+    };
+    let vf: &'static TestVf = Box::leak(Box::new(
+        Vf::new([gt], hooks, TestQueue::new(), config).unwrap(),
+    ));
+    vf.bootstrap().unwrap();
+    vf.hooks().oracle.place(TileId(0), BASE);
+    (vf, guc)
+}
+
+/// Runs passes while work is queued (bounded); delivers no interrupt.
+fn run_queued(vf: &TestVf) -> Vec<PassOutcome> {
+    let mut passes = Vec::new();
+    while vf.queue().take() && passes.len() < 64 {
+        passes.push(vf.run_worker());
+    }
+    passes
+}
+
+fn migrate(vf: &TestVf, guc: &MockGuc, base: u64) {
+    guc.migrate(base);
+    vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+}
+
+fn requeued() -> PassOutcome {
+    PassOutcome::Incomplete(xe_sriov_vf::recovery::PassReport {
+        requeued: GtSet::single(GtId(0)),
+        ..Default::default()
+    })
+}
+
+/// On main 2040d49 a GuC answering VF_MIGRATED to every RESFIX_DONE kept the VF re-queueing
+/// for ever (10,000 passes, no error). Now the 9th re-queue in a row without an interrupt
+/// wedges with a typed error naming the GT, the count and the step.
+#[test]
+fn endless_vf_migrated_wedges_after_the_requeue_bound() {
+    let (vf, guc) = rig(RecoveryConfig::default());
+    vf.hooks().always_migrated.store(true, Ordering::SeqCst);
+    migrate(vf, guc, MOVED);
+    let passes = run_queued(vf);
+    let limit = RecoveryConfig::DEFAULT_MAX_REQUEUES as usize;
+    assert_eq!(passes.len(), limit + 1, "{passes:?}");
+    assert!(
+        passes[..limit].iter().all(|p| *p == requeued()),
+        "{passes:?}"
+    );
+    assert_eq!(
+        passes[limit],
+        PassOutcome::Failed(RecoveryError::RequeueLimit {
+            gt: GtId(0),
+            requeues: limit as u32 + 1,
+            step: Step::ResfixDone,
+        })
+    );
+    let h = vf.hooks();
+    assert!(vf.is_wedged());
+    assert_eq!(h.wedged.load(Ordering::SeqCst), 1);
+    assert_eq!(h.pm.load(Ordering::SeqCst), 0, "runtime PM balanced");
+    // The VF's memory: moved once, to the GuC's base, whatever the GuC then refused.
+    assert_eq!(h.oracle.check(TileId(0), MOVED), Ok(()));
+    assert_eq!(h.oracle.moves(TileId(0)), 1);
+    assert_eq!(guc.state(), VfState::ResfixBlocked);
+    let text = passes[limit].to_string_lossy();
+    assert!(text.contains("9 times"), "{text}");
+}
+
+/// Each real migration raises SW_INT_0, which starts the count again: a VM migrated while the
+/// GuC keeps answering VF_MIGRATED is not wedged early, and recovers once the GuC accepts.
+#[test]
+fn a_new_interrupt_restarts_the_requeue_count() {
+    let config = RecoveryConfig {
+        max_requeues: 3,
+        ..RecoveryConfig::default()
+    };
+    let (vf, guc) = rig(config);
+    let h = vf.hooks();
+    h.always_migrated.store(true, Ordering::SeqCst);
+    migrate(vf, guc, MOVED);
+    let mut passes = Vec::new();
+    for k in 0..3u64 {
+        // Three re-queues, then a real migration (with its interrupt) before the fourth.
+        for _ in 0..3 {
+            assert!(vf.queue().take());
+            passes.push(vf.run_worker());
+        }
+        migrate(vf, guc, MOVED + (k + 1) * 0x0010_0000);
+    }
+    assert!(passes.iter().all(|p| *p == requeued()), "{passes:?}");
+    h.always_migrated.store(false, Ordering::SeqCst);
+    guc.clear_faults();
+    let rest = run_queued(vf);
+    assert_eq!(
+        rest.last(),
+        Some(&PassOutcome::Recovered(GtSet::single(GtId(0))))
+    );
+    assert!(!vf.is_wedged());
+    assert_eq!(guc.state(), VfState::Running);
+    let last = MOVED + 3 * 0x0010_0000;
+    assert_eq!(h.oracle.check(TileId(0), last), Ok(()));
+    assert_eq!(h.oracle.total_shift(TileId(0)), (last - BASE) as i64);
+    assert_eq!(h.pm.load(Ordering::SeqCst), 0);
+}
+
+/// `u32::MAX` is "no bound" (kernel 7.0): 100 re-queues in a row and no wedge.
+#[test]
+fn no_requeue_bound_when_asked() {
+    let config = RecoveryConfig {
+        max_requeues: u32::MAX,
+        ..RecoveryConfig::default()
+    };
+    let (vf, guc) = rig(config);
+    vf.hooks().always_migrated.store(true, Ordering::SeqCst);
+    migrate(vf, guc, MOVED);
+    for _ in 0..100 {
+        assert!(vf.queue().take());
+        assert_eq!(vf.run_worker(), requeued());
+    }
+    assert!(!vf.is_wedged());
+}
+
+/// The kernel releases the runtime-PM reference after the abort: inside `abort` and `wedged`
+/// the reference is still held (on main 2040d49 both saw 0).
+#[test]
+fn runtime_pm_covers_abort_and_wedged() {
+    let (vf, guc) = rig(RecoveryConfig::default());
+    guc.inject(
+        Trigger::Action(code::RESFIX_START),
+        Fault::Failure {
+            error: GucError::UnknownAction,
+            hint: 0,
+        },
+    )
+    .unwrap();
+    migrate(vf, guc, MOVED);
+    let passes = run_queued(vf);
+    assert!(matches!(passes[..], [PassOutcome::Failed(_)]), "{passes:?}");
+    let h = vf.hooks();
+    assert_eq!(h.pm_in_abort.load(Ordering::SeqCst), 1);
+    assert_eq!(h.pm_in_wedged.load(Ordering::SeqCst), 1);
+    assert_eq!(h.pm.load(Ordering::SeqCst), 0);
+    // Nothing moved: the pass failed before the re-query.
+    assert_eq!(h.oracle.check(TileId(0), BASE), Ok(()));
+}
+
+/// On main 2040d49 the GT spin lock was held around every hook, so a hook calling `with_gt`
+/// (then the only way to read a GT's configuration) spun for ever. Now a hook reads the
+/// published views (already showing the new configuration; the applied base still the old one
+/// inside the GGTT fixup) and `with_gt` answers `Busy` at once. The pass runs on a thread with a
+/// watchdog, so a deadlock fails the test instead of hanging it.
+#[test]
+fn hooks_read_the_vf_without_deadlock() {
+    let (vf, guc) = rig(RecoveryConfig::default());
+    let h = vf.hooks();
+    assert!(h.reader.set(vf).is_ok());
+    assert_eq!(
+        vf.gt_view(GtId(0))
+            .and_then(|v| v.config)
+            .map(|c| c.ggtt_start),
+        Some(BASE)
+    );
+    assert!(vf.gt_view(GtId(0)).unwrap().supports_markers());
+    assert_eq!(vf.with_gt(GtId(0), |g| g.supports_markers()), Ok(true));
+    assert_eq!(vf.with_gt(GtId(7), |_| ()), Err(GtAccessError::UnknownGt));
+    migrate(vf, guc, MOVED);
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let passes = run_queued(vf);
+        let _ = done.send(passes);
+    });
+    let passes = finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the pass deadlocked on a hook that reads the VF");
+    assert_eq!(passes, [PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+    assert_eq!(
+        *h.seen.lock().unwrap(),
+        [(Some(MOVED), Some(BASE), Err(GtAccessError::Busy))]
+    );
+    assert_eq!(vf.tile_ggtt(TileId(0)).map(|t| t.applied), Some(MOVED));
+    assert_eq!(h.oracle.check(TileId(0), MOVED), Ok(()));
+    assert_eq!(
+        vf.with_gt(GtId(0), |_| ()),
+        Ok(()),
+        "free again after the pass"
+    );
+}
+
+trait Lossy {
+    fn to_string_lossy(&self) -> String;
+}
+
+impl Lossy for PassOutcome {
+    fn to_string_lossy(&self) -> String {
+        match self {
+            PassOutcome::Failed(e) => e.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+}
