@@ -307,3 +307,59 @@ impl Lossy for PassOutcome {
         }
     }
 }
+
+/// BUSY, then FAILURE: the GuC started on the request, then refused it (on main 2040d49 the
+/// mock could not script this and nothing exercised it). The mailbox reports the FAILURE, not
+/// a busy timeout; a VF_MIGRATED after BUSY on RESFIX_DONE re-queues like a prompt one.
+#[test]
+fn busy_then_failure_is_the_failure() {
+    use xe_sriov_vf::mailbox::{Mailbox, MailboxError};
+    let guc = MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    );
+    guc.set_relax_step(1_000_000);
+    let mut mb = Mailbox::new(&guc, GtKind::Primary.mailbox(), MailboxConfig::KERNEL);
+    for (error, want) in [
+        (GucError::VfMigrated, MailboxError::VfMigrated { hint: 7 }),
+        (
+            GucError::GenericFail,
+            MailboxError::Remote {
+                error: GucError::GenericFail,
+                hint: 7,
+            },
+        ),
+    ] {
+        guc.inject(
+            Trigger::AnyRequest,
+            Fault::BusyThenFailure {
+                count: 3,
+                error,
+                hint: 7,
+            },
+        )
+        .unwrap();
+        assert_eq!(mb.send_recv(&[0x0000_5503]).map(|_| ()), Err(want));
+    }
+
+    let (vf, guc) = rig(RecoveryConfig::default());
+    guc.inject(
+        Trigger::Action(code::RESFIX_DONE),
+        Fault::BusyThenFailure {
+            count: 2,
+            error: GucError::VfMigrated,
+            hint: 0,
+        },
+    )
+    .unwrap();
+    migrate(vf, guc, MOVED);
+    let passes = run_queued(vf);
+    assert_eq!(
+        passes,
+        [requeued(), PassOutcome::Recovered(GtSet::single(GtId(0)))]
+    );
+    assert_eq!(guc.state(), VfState::Running);
+    assert_eq!(vf.hooks().oracle.check(TileId(0), MOVED), Ok(()));
+    assert_eq!(vf.hooks().oracle.moves(TileId(0)), 1);
+}

@@ -508,6 +508,18 @@ impl Inner {
                 }
                 self.place_opt(one(reply_dw(Reply::Retry { reason: 0 })));
             }
+            Some(Fault::BusyThenFailure { count, error, hint }) => {
+                let reply = failure(error, hint);
+                if count == 0 {
+                    self.place_opt(reply);
+                } else {
+                    self.phase = Phase::Busy {
+                        left: count,
+                        counter: 0,
+                        then: reply,
+                    };
+                }
+            }
             Some(Fault::Failure { error, hint }) => self.place_opt(failure(error, hint)),
             Some(Fault::Reply(m)) => self.place(m),
             Some(Fault::MigrateFirst { new_ggtt_start }) => {

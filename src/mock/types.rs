@@ -174,6 +174,18 @@ pub enum Fault {
         /// RETRY answers in a row.
         count: u32,
     },
+    /// The GuC starts on the request (BUSY on the next `count` reads of scratch 0, the counter
+    /// going 1, 2, ..., `count`), then refuses it: RESPONSE_FAILURE with this error and hint.
+    /// No effect. With [`GucError::VfMigrated`] this is a second migration noticed while the
+    /// GuC was busy with the request.
+    BusyThenFailure {
+        /// BUSY reads before the FAILURE.
+        count: u32,
+        /// The error code.
+        error: GucError,
+        /// The 12-bit hint.
+        hint: u16,
+    },
     /// Answer RESPONSE_FAILURE with this error and hint (masked to 12 bits). No effect.
     Failure {
         /// The error code.
