@@ -941,3 +941,31 @@ fn all_gts_vf_migrated_requeue_then_gt1_before_gt0() {
     assert!(vf.ggtt_valid(GtId(0)) && vf.ggtt_valid(GtId(1)));
     assert_settled_on(&b, MOVED2, "at the end");
 }
+
+/// AllGts with one GT's interrupt lost: the VF waits visibly (`awaiting_reports` names the GT
+/// whose report is missing, both GuCs stay blocked), and `start_now` ends it: the device-wide
+/// pass recovers the GT whose interrupt never came too.
+#[test]
+fn all_gts_lost_interrupt_is_visible_and_start_now_recovers_every_gt() {
+    let b = bench(StartPolicy::AllGts);
+    let (vf, gucs) = (b.vf, b.gucs);
+    for g in gucs {
+        g.migrate(MOVED);
+    }
+    deliver_one(vf, &gucs, 0);
+    let _lost = gucs[1].take_interrupts();
+    assert!(
+        run_queued(vf).is_empty(),
+        "nothing may start before every GT reported"
+    );
+    assert_eq!(vf.awaiting_reports(), GtSet::single(GtId(1)));
+    assert_eq!(
+        [gucs[0].state(), gucs[1].state()],
+        [VfState::ResfixBlocked; 2]
+    );
+    assert!(vf.recovery_pending(GtId(0)) && !vf.ggtt_valid(GtId(0)));
+    assert!(vf.start_now());
+    assert_eq!(run_queued(vf), [PassOutcome::Recovered(GtSet::all(2))]);
+    assert_settled_on(&b, MOVED, "after start_now");
+    assert!(vf.awaiting_reports().is_empty() && vf.ggtt_valid(GtId(1)));
+}
