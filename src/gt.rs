@@ -38,6 +38,10 @@
 //!
 //!   The new configuration replaces the old one only once all of it is valid.
 
+use crate::wire::self_cfg::{
+    decode_control_ctb_reply, decode_self_cfg_reply, encode_control_ctb, encode_self_cfg,
+    CtbControl, SelfCfgError, SelfCfgKey,
+};
 use core::fmt;
 
 use crate::device::Device;
@@ -252,6 +256,17 @@ pub enum VfError {
         /// The WOPCM size in force.
         wopcm: u64,
     },
+    /// A HOST2GUC_SELF_CFG exchange for `key` was refused or answered wrongly (NUM 0: key not
+    /// recognised, the kernel's `-ENOKEY`; NUM above 1: `-EPROTO`). The mailbox's own failures
+    /// are [`VfError::Mailbox`].
+    SelfCfg {
+        /// The key.
+        key: SelfCfgKey,
+        /// What went wrong.
+        error: SelfCfgError,
+    },
+    /// A HOST2GUC_CONTROL_CTB exchange was answered wrongly.
+    ControlCtb(SelfCfgError),
     /// A re-query found a changed value that must not change (`-EREMCHG`).
     Reassigned {
         /// Key.
@@ -322,6 +337,8 @@ impl fmt::Display for VfError {
             VfError::Reassigned { key, old, new } => {
                 write!(f, "unexpected reassignment of {key}: {old:#x} -> {new:#x}")
             }
+            VfError::SelfCfg { key, .. } => write!(f, "self-config of {key} failed"),
+            VfError::ControlCtb(_) => f.write_str("CTB control failed"),
         }
     }
 }
@@ -331,6 +348,7 @@ impl core::error::Error for VfError {
         match self {
             VfError::Mailbox(e) | VfError::VersionRefused { error: e, .. } => Some(e),
             VfError::BadReply { error, .. } => Some(error),
+            VfError::SelfCfg { error, .. } | VfError::ControlCtb(error) => Some(error),
             _ => None,
         }
     }
@@ -604,6 +622,42 @@ impl<D: Device> Gt<D> {
     pub fn resfix_done(&mut self, marker: Option<Marker>) -> Result<(), VfError> {
         self.version.ok_or(VfError::NotBootstrapped)?;
         self.send_empty(Request::ResfixDone { marker })
+    }
+
+    /// HOST2GUC_SELF_CFG: tells this GT's GuC `value` for `key` (the kernel's `guc_self_cfg`,
+    /// over the mailbox, before CTB is enabled). A send-only exchange: the reply's NUM (1 =
+    /// accepted) is in its header. Needs a completed bootstrap.
+    pub fn self_cfg(&mut self, key: SelfCfgKey, value: u64) -> Result<(), VfError> {
+        self.version.ok_or(VfError::NotBootstrapped)?;
+        let msg = encode_self_cfg(key, value).map_err(|error| VfError::SelfCfg { key, error })?;
+        debug!(
+            "HOST2GUC_SELF_CFG key {:#06x} value {:#x}",
+            key.raw(),
+            value
+        );
+        let reply = self.mailbox.send_only(msg.as_slice())?;
+        decode_self_cfg_reply(reply.as_slice()).map_err(|error| VfError::SelfCfg { key, error })
+    }
+
+    /// Registers the tile's memirq page with this GT's GuC: MEMIRQ_SOURCE_ADDR, then
+    /// MEMIRQ_STATUS_ADDR (the kernel's `xe_memirq_init_guc` order), with the GGTT addresses of
+    /// this GuC's source byte and status vector (see
+    /// [`Memirq::registration`](crate::memirq::Memirq::registration)). Call it once, after the
+    /// bootstrap and before CTB is enabled; nothing is re-registered after a migration.
+    pub fn register_memirq(&mut self, source_addr: u64, status_addr: u64) -> Result<(), VfError> {
+        self.self_cfg(SelfCfgKey::MemirqSourceAddr, source_addr)?;
+        self.self_cfg(SelfCfgKey::MemirqStatusAddr, status_addr)
+    }
+
+    /// HOST2GUC_CONTROL_CTB: enables or disables CT buffer communication (after the CTB
+    /// addresses were given with [`self_cfg`](Gt::self_cfg)). The crate does not implement CTB;
+    /// this is the one MMIO step of bringing it up. Needs a completed bootstrap.
+    pub fn control_ctb(&mut self, control: CtbControl) -> Result<(), VfError> {
+        self.version.ok_or(VfError::NotBootstrapped)?;
+        let reply = self
+            .mailbox
+            .send_only(encode_control_ctb(control).as_slice())?;
+        decode_control_ctb_reply(reply.as_slice()).map_err(VfError::ControlCtb)
     }
 
     fn send_empty(&mut self, request: Request) -> Result<(), VfError> {

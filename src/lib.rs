@@ -98,6 +98,7 @@ pub mod coordinator;
 pub mod device;
 pub mod gt;
 pub mod mailbox;
+pub mod memirq;
 pub mod mmio;
 pub mod recovery;
 pub mod tile;

@@ -171,3 +171,75 @@ impl<C: Clock> Device for MmioBar<C> {
         self.clock.relax()
     }
 }
+
+/// One tile's memirq page in real memory: the CPU view of the 4 KiB page the GPU writes (see
+/// [`crate::memirq`]). Every access is one volatile access through the pointer given to
+/// [`MemirqMem::new`] (its provenance is kept: no integer round trip); offsets at or beyond the
+/// page read 0 and drop writes.
+pub struct MemirqMem {
+    base: core::ptr::NonNull<u8>,
+}
+
+// SAFETY: the page is plain memory shared with the GPU; `MemirqMem` only performs volatile
+// single-byte and aligned 4-byte accesses inside it, which are sound from any thread (the
+// contract of `new` forbids other Rust references to it).
+unsafe impl Send for MemirqMem {}
+// SAFETY: as for `Send`: concurrent volatile accesses from several CPUs are what the page is for.
+unsafe impl Sync for MemirqMem {}
+
+impl fmt::Debug for MemirqMem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemirqMem")
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+impl MemirqMem {
+    /// The page at `base`.
+    ///
+    /// # Safety
+    ///
+    /// `base` must point to [`PAGE_SIZE`](crate::wire::memirq::PAGE_SIZE) bytes of memory that
+    /// stay mapped, readable and writable for as long as the returned value (and anything that
+    /// borrows it) lives, and that no Rust reference covers meanwhile (the GPU writes it).
+    pub unsafe fn new(base: core::ptr::NonNull<u8>) -> Result<MemirqMem, MmioError> {
+        if base.as_ptr().align_offset(4) != 0 {
+            return Err(MmioError::Misaligned);
+        }
+        Ok(MemirqMem { base })
+    }
+}
+
+impl crate::memirq::MemirqPage for MemirqMem {
+    fn read8(&self, offset: usize) -> u8 {
+        if offset >= crate::wire::memirq::PAGE_SIZE {
+            return 0;
+        }
+        // SAFETY: `offset` is inside the page that `new`'s contract keeps mapped and readable.
+        unsafe { self.base.as_ptr().add(offset).read_volatile() }
+    }
+
+    fn write8(&self, offset: usize, value: u8) {
+        if offset >= crate::wire::memirq::PAGE_SIZE {
+            return;
+        }
+        // SAFETY: `offset` is inside the page that `new`'s contract keeps mapped and writable.
+        unsafe { self.base.as_ptr().add(offset).write_volatile(value) }
+    }
+
+    fn write32(&self, offset: usize, value: u32) {
+        if !offset.is_multiple_of(4) || offset > crate::wire::memirq::PAGE_SIZE - 4 {
+            return;
+        }
+        // SAFETY: the 4 bytes at `offset` are inside the page, and `base` is 4-byte aligned
+        // (checked by `new`), so the `u32` access is aligned.
+        unsafe {
+            self.base
+                .as_ptr()
+                .add(offset)
+                .cast::<u32>()
+                .write_volatile(value.to_le())
+        }
+    }
+}

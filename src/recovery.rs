@@ -74,6 +74,7 @@ use core::fmt;
 use crate::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 use crate::device::{Clock, Device, Stopwatch};
 use crate::gt::{Gt, GtInfo, VfConfig, VfError};
+use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 use crate::wire::regs::{GtKind, GucIntr};
@@ -638,7 +639,7 @@ impl core::error::Error for GtAccessError {}
 /// | [`Vf::with_gt`] | no | yes (never waits: `Busy` during a pass) | answers `Busy` |
 /// | [`Vf::wait_ggtt_valid`] | no | yes | no: the GGTT becomes valid only after the hook returns |
 /// | [`Vf::run_worker`], [`Vf::bootstrap`], [`Vf::start_now`], [`Vf::teardown`] | no | yes | no |
-pub struct Vf<D, H, Q, const N: usize> {
+pub struct Vf<D, H, Q, const N: usize, M = NoMemirq> {
     coordinator: Coordinator,
     topology: Topology<N>,
     inner: spin::Mutex<Inner<D, N>>,
@@ -648,9 +649,10 @@ pub struct Vf<D, H, Q, const N: usize> {
     config: RecoveryConfig,
     signals: [AtomicUsize; N],
     counters: Counters,
+    memirq: M,
 }
 
-impl<D, H, Q, const N: usize> fmt::Debug for Vf<D, H, Q, N> {
+impl<D, H, Q, const N: usize, M> fmt::Debug for Vf<D, H, Q, N, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vf")
             .field("gts", &N)
@@ -662,14 +664,32 @@ impl<D, H, Q, const N: usize> fmt::Debug for Vf<D, H, Q, N> {
 }
 
 impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
-    /// A VF over `gts` (index = [`GtId`]); each GT's [`GtInfo`] names its tile
-    /// and kind. Fails when `N` is 0 or above [`MAX_GTS`](crate::coordinator::MAX_GTS), or when
-    /// the GTs do not form tiles `0..T` each with one primary GT and at most one media GT.
+    /// A VF over `gts` (index = [`GtId`]) whose GuC interrupts come from a register (no memirq;
+    /// see [`Vf::with_memirq`]); each GT's [`GtInfo`] names its tile and kind. Fails when `N` is
+    /// 0 or above [`MAX_GTS`](crate::coordinator::MAX_GTS), or when the GTs do not form tiles
+    /// `0..T` each with one primary GT and at most one media GT.
     pub fn new(
         gts: [Gt<D>; N],
         hooks: H,
         queue: Q,
         config: RecoveryConfig,
+    ) -> Result<Self, TopologyError> {
+        Vf::with_memirq(gts, hooks, queue, config, NoMemirq)
+    }
+}
+
+impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf<D, H, Q, N, M> {
+    /// A VF whose GuC interrupts arrive in memirq pages (`memirq`: one [`Memirq`](crate::memirq::Memirq)
+    /// for a one-tile VF, an array of them, one per tile, otherwise): every VF that can migrate.
+    /// [`recovery_pending`](Vf::recovery_pending) and [`ggtt_valid`](Vf::ggtt_valid) then also
+    /// read each GT's SW_INT_0 byte, and [`handle_memirq`](Vf::handle_memirq) is the interrupt
+    /// handler. Fails as [`Vf::new`].
+    pub fn with_memirq(
+        gts: [Gt<D>; N],
+        hooks: H,
+        queue: Q,
+        config: RecoveryConfig,
+        memirq: M,
     ) -> Result<Self, TopologyError> {
         let topology = Topology::new(core::array::from_fn(|n| {
             let info = gts[n].info();
@@ -707,7 +727,41 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
                 fixups_completed: AtomicUsize::new(0),
                 ggtt_moves: AtomicUsize::new(0),
             },
+            memirq,
         })
+    }
+
+    /// Registers the memirq pages with every GT's GuC (two HOST2GUC_SELF_CFG each, see
+    /// [`Gt::register_memirq`]), after [`bootstrap`](Vf::bootstrap) and before CTB is enabled.
+    /// A GT without a page in `M` is skipped. Until this succeeded no GuC interrupt reaches a
+    /// memirq VF: a migration would leave it blocked with nothing in the crate running.
+    pub fn register_memirq(&self) -> Result<(), BootstrapError> {
+        let mut inner = self.inner.lock();
+        for (i, gt) in inner.gts.iter_mut().enumerate() {
+            let id = GtId(i as u8);
+            if let Some((source, status)) = self.memirq.registration(id) {
+                gt.register_memirq(source, status)
+                    .map_err(|error| BootstrapError::Gt { gt: id, error })?;
+                debug!(
+                    "GT{}: memirq registered (source {:#x}, status {:#x})",
+                    i, source, status
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The memirq pages.
+    pub const fn memirq(&self) -> &M {
+        &self.memirq
+    }
+
+    /// The interrupt handler of the VF's memirq pages (the tiles' MSI): for each GuC whose
+    /// SW_INT_0 byte is set, calls [`migrated`](Vf::migrated) and clears the byte after it
+    /// returned; reports GUC2HOST for the embedder's CT path. Wait-free; safe in a hard
+    /// interrupt handler. See [`crate::memirq`].
+    pub fn handle_memirq(&self) -> MemirqReport {
+        self.memirq.handle(&mut |gt| self.migrated(gt))
     }
 
     /// Bootstraps every GT (VF_RESET, handshake), queries its configuration and records each
@@ -979,7 +1033,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
         // PTL: the media GT waits while the primary GT's recovery is pending.
         if self.config.media_after_primary && inner.gts[i].info().kind == GtKind::Media {
             if let Some(primary) = self.topology.primary_of(tile) {
-                if primary != id && self.coordinator.recovery_pending(primary) {
+                if primary != id && self.recovery_pending(primary) {
                     debug!("GT{}: waiting for GT{}'s recovery", id.0, primary.0);
                     return Ok(GtRun::Postponed);
                 }
@@ -1090,14 +1144,18 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     /// Whether GT `gt`'s GGTT is valid: no report (or VF_MIGRATED reply) since its tile's GGTT
     /// fixup and its own fixups last returned. `false` for an unknown GT. Wait-free.
     pub fn ggtt_valid(&self, gt: GtId) -> bool {
-        usize::from(gt.0) < N && !self.coordinator.needs_fixes(gt)
+        usize::from(gt.0) < N
+            && !self.memirq.sw_int0_pending(gt)
+            && !self.coordinator.needs_fixes(gt)
     }
 
     /// Whether GT `gt`'s recovery is pending: reported and not yet followed by an accepted
     /// RESFIX_DONE, or in progress. `false` for an unknown GT and once wedged. Wait-free; fine
     /// in interrupt context.
     pub fn recovery_pending(&self, gt: GtId) -> bool {
-        self.coordinator.recovery_pending(gt)
+        usize::from(gt.0) < N
+            && !self.coordinator.is_wedged()
+            && (self.memirq.sw_int0_pending(gt) || self.coordinator.recovery_pending(gt))
     }
 
     /// Waits until [`ggtt_valid`](Vf::ggtt_valid), for at most `timeout_ns` of `clock` time

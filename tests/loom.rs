@@ -474,3 +474,107 @@ fn wedge_race_any_gt() {
 fn wedge_race_all_gts() {
     wedge_race(StartPolicy::AllGts);
 }
+
+/// The three bytes of a GuC unit's memirq page that the model touches (primary GuC: SW_INT_0
+/// at 0x190, GUC2HOST at 0x19F, source at 0x419), as loom atomics; every other byte reads 0.
+struct ModelPage {
+    sw_int0: loom::sync::atomic::AtomicU8,
+    guc2host: loom::sync::atomic::AtomicU8,
+    source: loom::sync::atomic::AtomicU8,
+}
+
+impl ModelPage {
+    fn slot(&self, offset: usize) -> Option<&loom::sync::atomic::AtomicU8> {
+        match offset {
+            0x190 => Some(&self.sw_int0),
+            0x19F => Some(&self.guc2host),
+            0x419 => Some(&self.source),
+            _ => None,
+        }
+    }
+}
+
+impl xe_sriov_vf::memirq::MemirqPage for ModelPage {
+    fn read8(&self, offset: usize) -> u8 {
+        self.slot(offset).map_or(0, |b| b.load(SeqCst))
+    }
+    fn write8(&self, offset: usize, value: u8) {
+        if let Some(b) = self.slot(offset) {
+            b.store(value, SeqCst);
+        }
+    }
+    fn write32(&self, _offset: usize, _value: u32) {}
+}
+
+/// (5) memirq: the GuC writes SW_INT_0 (status byte, then source byte) while the tile's handler
+/// runs and an observer checks "recovery pending" (the byte peek, then the coordinator, as
+/// `Vf::recovery_pending` does): from the GuC's write until the worker's `done`, the observer
+/// must never see "not pending" (the clear-after rule), and the migration must be recovered.
+#[test]
+fn memirq_byte_handler_clear_against_pending_checks() {
+    use xe_sriov_vf::memirq::Memirq;
+    model(|| {
+        let page = ModelPage {
+            sw_int0: loom::sync::atomic::AtomicU8::new(0),
+            guc2host: loom::sync::atomic::AtomicU8::new(0),
+            source: loom::sync::atomic::AtomicU8::new(0),
+        };
+        let h = Arc::new((
+            Harness::new(StartPolicy::AnyGt, PassMode::Normal),
+            Memirq::new(page, 0x30_0000, GtId(0), None),
+            AtomicBool::new(false), // the GuC wrote the status byte
+            AtomicBool::new(false), // the worker is about to call done()
+        ));
+        let guc = {
+            let h = h.clone();
+            thread::spawn(move || {
+                let page = h.1.page();
+                h.0.migrations[0].fetch_add(1, SeqCst);
+                xe_sriov_vf::memirq::MemirqPage::write8(page, 0x190, 0xFF);
+                h.2.store(true, SeqCst);
+                xe_sriov_vf::memirq::MemirqPage::write8(page, 0x419, 0xFF);
+            })
+        };
+        let handler = {
+            let h = h.clone();
+            thread::spawn(move || {
+                h.1.handle(|gt| h.0.coord.signal(gt, &h.0.queue));
+            })
+        };
+        let observer = {
+            let h = h.clone();
+            thread::spawn(move || {
+                if h.2.load(SeqCst) {
+                    let pending =
+                        h.1.sw_int0_pending(GtId(0)) || h.0.coord.recovery_pending(GtId(0));
+                    assert!(
+                        pending || h.3.load(SeqCst),
+                        "recovery read as not pending after the GuC's write, before done()"
+                    );
+                }
+            })
+        };
+        // The worker: one look at the queue; `done` is announced first.
+        if h.0.queue.take() {
+            if let Some(gts) = h.0.coord.begin() {
+                h.0.begun.fetch_add(1, SeqCst);
+                for g in gts.iter() {
+                    h.0.coord.started(g);
+                    let seen = h.0.migrations[0].load(SeqCst);
+                    h.0.coord.fixed(g);
+                    h.3.store(true, SeqCst);
+                    h.0.coord.done(g);
+                    h.0.covered[0].store(seen, SeqCst);
+                }
+                h.0.coord.finish(&h.0.queue);
+            }
+        }
+        guc.join().unwrap();
+        handler.join().unwrap();
+        observer.join().unwrap();
+        // The handler may have run before the GuC's write: run it again, as the next MSI would.
+        h.1.handle(|gt| h.0.coord.signal(gt, &h.0.queue));
+        h.0.drain();
+        h.0.check_nothing_lost();
+    });
+}

@@ -113,3 +113,31 @@ fn a_mailbox_with_no_guc_behind_it_times_out_in_bounded_time() {
         assert_eq!(mem.get(0x19_0240 / 4), 0x0000_5507);
     });
 }
+
+#[test]
+fn memirq_mem_reads_writes_and_bounds() {
+    use xe_sriov_vf::memirq::MemirqPage;
+    use xe_sriov_vf::mmio::{MemirqMem, MmioError};
+    let mut buf = vec![0u32; 1024].into_boxed_slice();
+    let base = core::ptr::NonNull::new(buf.as_mut_ptr().cast::<u8>()).unwrap();
+    // SAFETY: `buf` is 4 KiB, 4-byte aligned, outlives `page`, and is not touched meanwhile.
+    let page = unsafe { MemirqMem::new(base) }.unwrap();
+    page.write8(0x190, 0xFF);
+    page.write32(0x440, 0x0000_FFFF);
+    page.write8(4096, 0xFF); // dropped
+    page.write32(0x441, 1); // misaligned: dropped
+    page.write32(4094, 1); // out of bounds: dropped
+    assert_eq!(page.read8(0x190), 0xFF);
+    assert_eq!(page.read8(4096), 0);
+    assert_eq!(page.read8(usize::MAX), 0);
+    let _ = page; // no access after this point
+    assert_eq!(buf[0x190 / 4], 0xFF);
+    assert_eq!(buf[0x440 / 4], 0x0000_FFFF);
+    assert_eq!(buf.iter().filter(|w| **w != 0).count(), 2);
+    let odd = core::ptr::NonNull::new(base.as_ptr().wrapping_add(1)).unwrap();
+    // SAFETY: refused before any access.
+    assert_eq!(
+        unsafe { MemirqMem::new(odd) }.err(),
+        Some(MmioError::Misaligned)
+    );
+}

@@ -17,18 +17,8 @@ use xe_sriov_vf::wire::hxg::{Header, Message, MsgType, Origin, Reply};
 use xe_sriov_vf::wire::klv::{encode_klv, KlvIter};
 use xe_sriov_vf::wire::{GucError, KlvHeader, KlvKey, Marker, Request, Version, WireError};
 
-const DEFAULT_CASES: u32 = 512;
-
-fn config() -> ProptestConfig {
-    let mut c = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        c.cases = DEFAULT_CASES;
-    }
-    c
-}
-
-const SUCCESS_0: u32 = 0xF000_0000;
-const MASK_28: u32 = 0x0FFF_FFFF;
+mod props_common;
+use props_common::{config, MASK_28, SUCCESS_0};
 
 // ---------------------------------------------------------------- strategies
 

@@ -1,10 +1,15 @@
 //! The simulated GuC's state and its request processing. Everything here runs under the
 //! [`MockGuc`](super::MockGuc) lock; no function here can panic.
 
+use super::page::MockMemirqPage;
 use crate::device::{Instant, Reg};
 use crate::wire::action::{code, KlvReply, MmioMessage};
 use crate::wire::hxg::{Header, Message, Origin, Reply};
+use crate::wire::memirq::{GucUnit, PAGE_SIZE};
 use crate::wire::regs::{GtKind, GucIntr, MailboxRegs, SCRATCH_COUNT};
+use crate::wire::self_cfg::{
+    self as self_cfg, decode_control_ctb, decode_self_cfg, CtbControl, SelfCfgError, SelfCfgKey,
+};
 use crate::wire::{GucError, KlvKey, Marker, Request, Version, WireError};
 
 use super::types::{AccessCounts, Dir, Fault, Provisioning, TranscriptEntry, Trigger, VfState};
@@ -74,6 +79,33 @@ pub(crate) struct Inner {
     reply: Option<MmioMessage>,
     /// Whether scratch 0 reads are replies: from a doorbell to the next host scratch write.
     armed: bool,
+    /// MEMIRQ_SOURCE_ADDR and MEMIRQ_STATUS_ADDR as the VF registered them.
+    memirq_source: Option<u64>,
+    memirq_status: Option<u64>,
+    /// The tile's memirq page and its GGTT address, once attached.
+    page: Option<(&'static MockMemirqPage, u64)>,
+    /// The other self-config values received (CTB addresses and sizes), by key.
+    self_cfg: heapless::Vec<(SelfCfgKey, u64), 8>,
+    ctb_enabled: bool,
+}
+
+/// How a mock GuC's memirq registration stands (see [`MockGuc::memirq_registration`](super::MockGuc::memirq_registration)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemirqRegistration {
+    /// Neither address registered: interrupts go to the register vector.
+    None,
+    /// Only one of the two addresses registered.
+    Partial,
+    /// Both registered, matching the attached page's layout for this GuC's unit.
+    Ok,
+    /// Both registered, but not at the attached page's layout for this GuC's unit (or no page
+    /// is attached): what the VF registered.
+    Wrong {
+        /// The registered source address.
+        source: u64,
+        /// The registered status address.
+        status: u64,
+    },
 }
 
 /// A GuC-origin header dword for `reply`; never fails (fields are masked by construction, and
@@ -130,6 +162,11 @@ impl Inner {
             retry: None,
             faults: heapless::Vec::new(),
             irq: GucIntr::empty(),
+            memirq_source: None,
+            memirq_status: None,
+            page: None,
+            self_cfg: heapless::Vec::new(),
+            ctb_enabled: false,
             now: 0,
             relax_step: DEFAULT_RELAX_NS,
             counts: AccessCounts {
@@ -205,6 +242,9 @@ impl Inner {
     }
     pub(crate) fn pending_irq(&self) -> GucIntr {
         self.irq
+    }
+    pub(crate) fn raise_irq(&mut self, intr: GucIntr) {
+        self.irq |= intr;
     }
     pub(crate) fn take_irq(&mut self) -> GucIntr {
         core::mem::replace(&mut self.irq, GucIntr::empty())
@@ -310,7 +350,9 @@ impl Inner {
                 self.set_state(VfState::ResfixBlocked);
                 self.migrations = self.migrations.saturating_add(1);
                 self.done_since_migration = 0;
-                self.irq |= GucIntr::SW_INT_0;
+                if !self.write_memirq(GucIntr::SW_INT_0) {
+                    self.irq |= GucIntr::SW_INT_0;
+                }
                 debug!(
                     "mock GuC: migration {} done, SW_INT_0 raised",
                     self.migrations
@@ -321,6 +363,110 @@ impl Inner {
             }
             _ => {}
         }
+    }
+
+    /// Delivers `intr` through the memirq page, where one is attached and both addresses are
+    /// registered: the status byte(s) first, then the source byte, as the GuC does. Returns
+    /// whether it did (else the caller raises the register vector). Writes go where the VF's
+    /// registration points, inside the attached page only.
+    pub(crate) fn write_memirq(&mut self, intr: GucIntr) -> bool {
+        let (Some((page, base)), Some(source), Some(status)) =
+            (self.page, self.memirq_source, self.memirq_status)
+        else {
+            return false;
+        };
+        let at = |addr: u64| -> Option<usize> {
+            let off = addr.checked_sub(base)?;
+            (off < PAGE_SIZE as u64).then_some(off as usize)
+        };
+        for bit in 0..16u8 {
+            if intr.bits() & (1 << bit) != 0 {
+                if let Some(o) = status.checked_add(u64::from(bit)).and_then(at) {
+                    page.set_byte(o, 0xFF);
+                }
+            }
+        }
+        if let Some(o) = at(source) {
+            page.set_byte(o, 0xFF);
+        }
+        true
+    }
+
+    pub(crate) fn attach_memirq(&mut self, page: &'static MockMemirqPage, ggtt: u64) {
+        self.page = Some((page, ggtt));
+    }
+
+    pub(crate) fn memirq_registration(&self) -> MemirqRegistration {
+        match (self.memirq_source, self.memirq_status) {
+            (None, None) => MemirqRegistration::None,
+            (Some(source), Some(status)) => {
+                let unit = GucUnit::for_gt(self.kind);
+                match self.page {
+                    Some((_, base))
+                        if unit.source_addr(base) == Some(source)
+                            && unit.status_addr(base) == Some(status) =>
+                    {
+                        MemirqRegistration::Ok
+                    }
+                    _ => MemirqRegistration::Wrong { source, status },
+                }
+            }
+            _ => MemirqRegistration::Partial,
+        }
+    }
+
+    pub(crate) fn ctb_enabled(&self) -> bool {
+        self.ctb_enabled
+    }
+
+    pub(crate) fn self_cfg_value(&self, key: SelfCfgKey) -> Option<u64> {
+        match key {
+            SelfCfgKey::MemirqSourceAddr => self.memirq_source,
+            SelfCfgKey::MemirqStatusAddr => self.memirq_status,
+            _ => self
+                .self_cfg
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| *v),
+        }
+    }
+
+    /// HOST2GUC_SELF_CFG and HOST2GUC_CONTROL_CTB, parsed strictly: the reply, or `None` when
+    /// `dws` is neither.
+    fn self_config(&mut self, dws: &[u32]) -> Option<Option<MmioMessage>> {
+        let action = dws.first().map(|&dw| dw & 0xFFFF)?;
+        let reply = |num: u32| one(reply_dw(Reply::Success { data0: num }));
+        if action == u32::from(self_cfg::code::SELF_CFG) {
+            return Some(match decode_self_cfg(dws) {
+                Ok(req) => {
+                    let (key, value) = (req.key(), req.value());
+                    match key {
+                        SelfCfgKey::MemirqSourceAddr => self.memirq_source = Some(value),
+                        SelfCfgKey::MemirqStatusAddr => self.memirq_status = Some(value),
+                        _ => {
+                            if let Some(slot) = self.self_cfg.iter_mut().find(|(k, _)| *k == key) {
+                                slot.1 = value;
+                            } else {
+                                let _ = self.self_cfg.push((key, value));
+                            }
+                        }
+                    }
+                    reply(self_cfg::SELF_CFG_ACCEPTED)
+                }
+                Err(SelfCfgError::UnknownKey(_)) => reply(self_cfg::SELF_CFG_NOT_RECOGNISED),
+                Err(_) => failure(GucError::InvalidParams, 0),
+            });
+        }
+        if action == u32::from(self_cfg::code::CONTROL_CTB) {
+            return Some(match decode_control_ctb(dws) {
+                Ok(control) => {
+                    self.ctb_enabled = control == CtbControl::Enable;
+                    reply(0)
+                }
+                Err(_) => failure(GucError::InvalidParams, 0),
+            });
+        }
+        None
     }
 
     pub(crate) fn migrate(&mut self, new_ggtt_start: u64) {
@@ -557,6 +703,9 @@ impl Inner {
             if !self.negotiated.unwrap_or(self.offered).at_least(1, 27) {
                 return failure(GucError::UnknownAction, 0);
             }
+        }
+        if let Some(reply) = self.self_config(dws) {
+            return reply;
         }
         match Request::decode(dws) {
             Ok(req) => {

@@ -115,9 +115,12 @@
 
 mod guc;
 mod oracle;
+mod page;
 mod types;
 
+pub use guc::MemirqRegistration;
 pub use oracle::{GgttOracle, OracleError, NODE_OFFSETS};
+pub use page::MockMemirqPage;
 
 pub use types::{
     gmd_id, AccessCounts, Dir, Fault, MockError, Provisioning, TranscriptEntry, TranscriptLine,
@@ -267,6 +270,39 @@ impl MockGuc {
             .lock()
             .inject(trigger, fault)
             .map_err(|()| MockError::QueueFull)
+    }
+
+    /// Attaches the tile's memirq page, at GGTT address `ggtt`: once the VF has registered both
+    /// memirq addresses ([`Gt::register_memirq`](crate::gt::Gt::register_memirq)), a migration
+    /// writes SW_INT_0 into the page (status byte, then source byte, where the registration
+    /// points) instead of raising the register vector. The tile's two mocks share one page.
+    pub fn attach_memirq(&self, page: &'static MockMemirqPage, ggtt: u64) {
+        self.inner.lock().attach_memirq(page, ggtt)
+    }
+
+    /// How the VF's memirq registration stands, checked against the attached page's layout for
+    /// this GuC's unit (a registration at the wrong addresses is visible here).
+    pub fn memirq_registration(&self) -> MemirqRegistration {
+        self.inner.lock().memirq_registration()
+    }
+
+    /// A value the VF gave with HOST2GUC_SELF_CFG, if any.
+    pub fn self_cfg_value(&self, key: crate::wire::self_cfg::SelfCfgKey) -> Option<u64> {
+        self.inner.lock().self_cfg_value(key)
+    }
+
+    /// Whether the VF enabled CTB (HOST2GUC_CONTROL_CTB).
+    pub fn ctb_enabled(&self) -> bool {
+        self.inner.lock().ctb_enabled()
+    }
+
+    /// Raises GUC2HOST (a CT message for the VF): in the memirq page when registered, else in
+    /// the register vector.
+    pub fn raise_guc2host(&self) {
+        let mut g = self.inner.lock();
+        if !g.write_memirq(GucIntr::GUC2HOST) {
+            g.raise_irq(GucIntr::GUC2HOST);
+        }
     }
 
     /// Faults still queued.

@@ -11,12 +11,19 @@
 //! - [`klv`]: key-length-value items and the VF configuration keys.
 //! - [`error`]: GuC error codes carried by a FAILURE reply.
 //! - [`regs`]: the register map (mailbox scratch and doorbell registers, interrupt vector bits).
+//! - [`memirq`]: the memory-based interrupt page (status vectors, source bytes, enable mask) and
+//!   the GuC units in it.
+//! - [`self_cfg`]: HOST2GUC_SELF_CFG (memirq and CTB addresses) and HOST2GUC_CONTROL_CTB.
 
 pub mod action;
 pub mod error;
 pub mod hxg;
 pub mod klv;
+/// Memory-based interrupts: the memirq page layout and the GuC status vectors in it.
+pub mod memirq;
 pub mod regs;
+/// HOST2GUC_SELF_CFG and HOST2GUC_CONTROL_CTB: registering memirq and CT buffers with a GuC.
+pub mod self_cfg;
 
 pub use action::{Marker, Request, Version};
 pub use error::GucError;

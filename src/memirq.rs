@@ -1,0 +1,355 @@
+//! Memory-based interrupts (memirq): the interrupt path of every VF that can migrate.
+//!
+//! A VF with graphics IP 12.50 or newer (Meteor Lake, Lunar Lake, Battlemage, Panther Lake: every
+//! part on which the kernel supports VF migration) has no GuC interrupt register. Its GuCs report
+//! interrupts as bytes in a 4 KiB page of system memory that the VF provides, one page per tile
+//! (layout in [`wire::memirq`](crate::wire::memirq)). A GuC writes `0xFF` into the byte of the
+//! interrupt in its unit's status vector, then `0xFF` into its unit's source byte, then raises the
+//! tile's MSI. Kernel 7.0 refuses VF migration without memirq.
+//!
+//! # What the embedder does
+//!
+//! 1. Allocate a zeroed 4 KiB page of system memory per tile, which the GPU reads and writes
+//!    uncached, and map it into the VF's GGTT range (any 4 KiB-aligned GGTT address of the VF).
+//! 2. Give the crate its CPU view (a [`MemirqPage`]: [`MemirqMem`](crate::mmio::MemirqMem) over
+//!    the real memory, or the mock's page) and its GGTT address: [`Memirq::new`], one per tile.
+//! 3. Register it with each GuC of the tile before CTB is enabled: [`Gt::register_memirq`]
+//!    (two HOST2GUC_SELF_CFG requests through the GT's mailbox; the kernel's
+//!    `xe_memirq_init_guc`). Nothing is re-registered after a migration (as the kernel).
+//! 4. Enable it ([`Memirq::enable`]) and route the tile's MSI to a handler that calls
+//!    [`Vf::handle_memirq`](crate::recovery::Vf::handle_memirq) (or [`Memirq::handle`]).
+//!
+//! If the page is not registered, no GuC interrupt ever arrives: a migration then leaves the VF
+//! blocked by the GuC and nothing in the crate runs. [`Vf::recovery_pending`] stays `false`
+//! and the embedder sees its GPU work stall; the simulator reports such a run as not settled.
+//!
+//! # The handler, and why SW_INT_0 is cleared last
+//!
+//! [`Memirq::handle`] is wait-free (a bounded number of byte accesses and the migration entry,
+//! no lock, no allocation): safe in a hard interrupt handler. In the kernel's order, for each GuC
+//! unit of the tile whose source byte is set: clear the source byte; if GUC2HOST is set, clear it
+//! and report it (the embedder's CT receive path: the crate does not implement CTB); if SW_INT_0
+//! is set, call the migration entry for that GT *first* and clear the byte only *after* it
+//! returned. So from the moment the GuC wrote the byte until the entry has marked the GT's
+//! recovery pending, the byte itself says "pending" ([`Memirq::sw_int0_pending`] peeks it without
+//! clearing, and the VF's [`recovery_pending`](crate::recovery::Vf::recovery_pending) and
+//! [`ggtt_valid`](crate::recovery::Vf::ggtt_valid) read it): there is no window in which an
+//! observer sees neither. A byte that is neither 0 nor 0xFF is counted
+//! ([`Memirq::garbage_bytes`]) and treated as set.
+//!
+//! Engine units (render, copy, ...) are the embedder's: their unit numbers are the embedder's
+//! own, and [`Memirq::take_unit`] scans one (clear the source byte, collect and clear its set
+//! status bytes) for them.
+//!
+//! [`Gt::register_memirq`]: crate::gt::Gt::register_memirq
+//! [`Vf::recovery_pending`]: crate::recovery::Vf::recovery_pending
+
+use crate::coordinator::{GtId, Signal};
+use crate::sync::{AtomicUsize, Ordering};
+use crate::wire::memirq::{self as layout, GucUnit};
+use crate::wire::regs::{GtKind, GucIntr};
+
+/// Byte access to one tile's memirq page as the CPU sees it.
+///
+/// Offsets are bytes from the start of the page; an implementation ignores writes and reads 0
+/// at offsets at or beyond [`wire::memirq::PAGE_SIZE`](crate::wire::memirq::PAGE_SIZE). Every
+/// access must be a single volatile (or atomic) access of the memory the GPU writes: the crate
+/// polls and clears bytes the GuC sets concurrently.
+pub trait MemirqPage {
+    /// Reads the byte at `offset`.
+    fn read8(&self, offset: usize) -> u8;
+    /// Writes the byte at `offset`.
+    fn write8(&self, offset: usize, value: u8);
+    /// Writes the 32-bit little-endian word at `offset` (4-byte aligned; the enable mask).
+    fn write32(&self, offset: usize, value: u32);
+}
+
+impl<P: MemirqPage + ?Sized> MemirqPage for &P {
+    fn read8(&self, offset: usize) -> u8 {
+        (**self).read8(offset)
+    }
+    fn write8(&self, offset: usize, value: u8) {
+        (**self).write8(offset, value)
+    }
+    fn write32(&self, offset: usize, value: u32) {
+        (**self).write32(offset, value)
+    }
+}
+
+/// What one run of [`Memirq::handle`] saw, per GT of the tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MemirqReport {
+    /// GTs whose SW_INT_0 was set (the migration entry ran for each).
+    pub sw_int0: crate::coordinator::GtSet,
+    /// GTs whose GUC2HOST was set (hand these to the CT receive path).
+    pub guc2host: crate::coordinator::GtSet,
+    /// Bytes seen that were neither 0 nor 0xFF (treated as set).
+    pub garbage: u32,
+    /// GuC source bytes found set with an all-clear vector: a SW_INT_0 the clear-after rule
+    /// overwrote, reported as one (see [`Memirq::handle`]).
+    pub overwritten: u32,
+}
+
+/// One tile's memirq page: its CPU view, its GGTT address and the tile's GTs.
+pub struct Memirq<P> {
+    page: P,
+    ggtt_addr: u64,
+    primary: GtId,
+    media: Option<GtId>,
+    garbage: AtomicUsize,
+}
+
+impl<P: core::fmt::Debug> core::fmt::Debug for Memirq<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Memirq")
+            .field("page", &self.page)
+            .field("ggtt_addr", &self.ggtt_addr)
+            .field("primary", &self.primary)
+            .field("media", &self.media)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Defines `Memirq::new`, `const` where the atomics allow it (not under loom).
+macro_rules! define_memirq_new {
+    ($($const:ident)?) => {
+        impl<P: MemirqPage> Memirq<P> {
+            /// The memirq page of a tile whose primary GT is `primary` (GuC unit 25) and media
+            /// GT, if any, is `media` (unit 24). `ggtt_addr` is the page's GGTT address, as the
+            /// GuCs will be told by [`Gt::register_memirq`](crate::gt::Gt::register_memirq).
+            pub $($const)? fn new(page: P, ggtt_addr: u64, primary: GtId, media: Option<GtId>) -> Self {
+                Memirq {
+                    page,
+                    ggtt_addr,
+                    primary,
+                    media,
+                    garbage: AtomicUsize::new(0),
+                }
+            }
+        }
+    };
+}
+
+#[cfg(not(loom))]
+define_memirq_new!(const);
+#[cfg(loom)]
+define_memirq_new!();
+
+impl<P: MemirqPage> Memirq<P> {
+    /// The page's CPU view.
+    pub const fn page(&self) -> &P {
+        &self.page
+    }
+
+    /// The page's GGTT address.
+    pub const fn ggtt_addr(&self) -> u64 {
+        self.ggtt_addr
+    }
+
+    /// The GuC unit of `gt` on this tile, or `None` if `gt` is not one of the tile's GTs.
+    pub fn unit_of(&self, gt: GtId) -> Option<GucUnit> {
+        if gt == self.primary {
+            Some(GucUnit::for_gt(GtKind::Primary))
+        } else if Some(gt) == self.media {
+            Some(GucUnit::for_gt(GtKind::Media))
+        } else {
+            None
+        }
+    }
+
+    /// The GGTT addresses `gt`'s GuC must be told (source byte, status vector), for
+    /// [`Gt::register_memirq`](crate::gt::Gt::register_memirq). `None` if `gt` is not on this
+    /// tile or the addresses overflow.
+    pub fn registration(&self, gt: GtId) -> Option<(u64, u64)> {
+        let unit = self.unit_of(gt)?;
+        Some((
+            unit.source_addr(self.ggtt_addr)?,
+            unit.status_addr(self.ggtt_addr)?,
+        ))
+    }
+
+    /// Writes the enable mask (0x0000FFFF).
+    pub fn enable(&self) {
+        self.page.write32(layout::ENABLE_OFFSET, layout::ENABLE);
+    }
+
+    /// Writes the disable mask (0).
+    pub fn disable(&self) {
+        self.page.write32(layout::ENABLE_OFFSET, layout::DISABLE);
+    }
+
+    /// Whether `gt`'s SW_INT_0 byte is set, read without clearing it (the kernel's memirq peek).
+    /// `false` for a GT not on this tile. Wait-free; fine in interrupt context.
+    pub fn sw_int0_pending(&self, gt: GtId) -> bool {
+        self.unit_of(gt)
+            .is_some_and(|u| layout::byte_is_set(self.page.read8(u.sw_int_0_offset())))
+    }
+
+    /// Bytes seen so far that were neither 0 nor 0xFF.
+    pub fn garbage_bytes(&self) -> usize {
+        self.garbage.load(Ordering::Relaxed)
+    }
+
+    /// Reads a byte, counting it if it is garbage; returns whether it is set.
+    fn check(&self, offset: usize, report: &mut MemirqReport) -> bool {
+        let b = self.page.read8(offset);
+        if layout::byte_is_garbage(b) {
+            report.garbage += 1;
+            self.garbage.fetch_add(1, Ordering::Relaxed);
+        }
+        layout::byte_is_set(b)
+    }
+
+    /// The tile's interrupt handler for its GuC units, in the kernel's order (see the module
+    /// docs): `migrated(gt)` is the migration entry (normally
+    /// [`Vf::migrated`](crate::recovery::Vf::migrated)); SW_INT_0 is cleared after it returned.
+    /// Wait-free; safe in a hard interrupt handler.
+    ///
+    /// One deliberate difference from the kernel: clearing SW_INT_0 after the entry can
+    /// overwrite a SW_INT_0 the GuC wrote while the entry ran (a second migration in that
+    /// window). The GuC writes the vector before the source byte, so such a write leaves the
+    /// source byte set over an all-clear vector; the handler looks at each unit once more, and
+    /// takes "source set, vector clear" as a SW_INT_0 ([`MemirqReport::overwritten`]). The kernel
+    /// drops it, and the VF stays blocked if no RESFIX_DONE is pending to be refused.
+    pub fn handle(&self, mut migrated: impl FnMut(GtId) -> Signal) -> MemirqReport {
+        let mut report = MemirqReport::default();
+        for gt in [Some(self.primary), self.media].into_iter().flatten() {
+            let Some(unit) = self.unit_of(gt) else {
+                continue;
+            };
+            // Twice at most (wait-free): once, and once more if the GuC wrote again while the
+            // migration entry ran (its source byte is set again).
+            for _ in 0..2 {
+                if !self.check(unit.source_offset(), &mut report) {
+                    break;
+                }
+                self.page.write8(unit.source_offset(), layout::CLEAR);
+                let empty = self.vector_clear(unit);
+                if self.check(unit.guc2host_offset(), &mut report) {
+                    self.page.write8(unit.guc2host_offset(), layout::CLEAR);
+                    report.guc2host.insert(gt);
+                }
+                if self.check(unit.sw_int_0_offset(), &mut report) {
+                    let _ = migrated(gt);
+                    // Only now: until here the byte itself said "recovery pending".
+                    self.page.write8(unit.sw_int_0_offset(), layout::CLEAR);
+                    report.sw_int0.insert(gt);
+                } else if empty {
+                    // A source byte with nothing in its vector: the GuC wrote SW_INT_0 while
+                    // the entry ran and the clear above overwrote it (the GuC writes the vector
+                    // first). Taken as a SW_INT_0: a spurious report costs one recovery pass, a
+                    // lost one would leave the VF blocked. (The kernel drops it.)
+                    let _ = migrated(gt);
+                    report.sw_int0.insert(gt);
+                    report.overwritten = report.overwritten.saturating_add(1);
+                }
+            }
+        }
+        report
+    }
+
+    /// Scans an engine unit (one of the embedder's): if its source byte is set, clears it, then
+    /// clears every set byte of its status vector and returns them as a bit mask (bit `b` = byte
+    /// `b`). `None` when the source byte is clear or `unit` is out of range (>= 64).
+    pub fn take_unit(&self, unit: u8) -> Option<u16> {
+        let source = layout::source_offset(unit)?;
+        let status = layout::status_offset(unit)?;
+        if !layout::byte_is_set(self.page.read8(source)) {
+            return None;
+        }
+        self.page.write8(source, layout::CLEAR);
+        let mut bits = 0u16;
+        for b in 0..layout::STATUS_BYTES_PER_UNIT {
+            let v = self.page.read8(status + b);
+            if layout::byte_is_garbage(v) {
+                self.garbage.fetch_add(1, Ordering::Relaxed);
+            }
+            if layout::byte_is_set(v) {
+                self.page.write8(status + b, layout::CLEAR);
+                bits |= 1 << b;
+            }
+        }
+        Some(bits)
+    }
+
+    /// Whether every byte of `unit`'s status vector is 0.
+    fn vector_clear(&self, unit: GucUnit) -> bool {
+        (0..layout::STATUS_BYTES_PER_UNIT).all(|b| self.page.read8(unit.status_offset() + b) == 0)
+    }
+
+    /// The GuC interrupts set in `gt`'s status vector right now, read without clearing.
+    pub fn peek_guc(&self, gt: GtId) -> GucIntr {
+        let Some(unit) = self.unit_of(gt) else {
+            return GucIntr::empty();
+        };
+        let mut v = [0u8; layout::STATUS_BYTES_PER_UNIT];
+        for (b, slot) in v.iter_mut().enumerate() {
+            *slot = self.page.read8(unit.status_offset() + b);
+        }
+        layout::decode_status(&v).intr
+    }
+}
+
+/// What the VF reads to learn of a GT's SW_INT_0 before any handler ran: the memirq pages of
+/// its tiles, or nothing (the legacy MMIO interrupt path). Implemented by [`NoMemirq`], by one
+/// [`Memirq`] (a one-tile VF) and by an array of them (one per tile).
+pub trait MemirqSet {
+    /// Whether `gt`'s SW_INT_0 byte is set (peek, no clear). Wait-free.
+    fn sw_int0_pending(&self, gt: GtId) -> bool;
+    /// Runs the handler of every tile (see [`Memirq::handle`]).
+    fn handle(&self, migrated: &mut dyn FnMut(GtId) -> Signal) -> MemirqReport;
+    /// The GGTT addresses (source byte, status vector) `gt`'s GuC must be told, or `None`
+    /// when `gt` has no memirq page here (see [`Memirq::registration`]).
+    fn registration(&self, gt: GtId) -> Option<(u64, u64)>;
+}
+
+/// No memirq: interrupts come through [`Vf::handle_guc_interrupt`](crate::recovery::Vf::handle_guc_interrupt)
+/// from a register (parts before graphics IP 12.50, which cannot migrate under kernel 7.0's
+/// gate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoMemirq;
+
+impl MemirqSet for NoMemirq {
+    fn sw_int0_pending(&self, _gt: GtId) -> bool {
+        false
+    }
+    fn handle(&self, _migrated: &mut dyn FnMut(GtId) -> Signal) -> MemirqReport {
+        MemirqReport::default()
+    }
+    fn registration(&self, _gt: GtId) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+impl<P: MemirqPage> MemirqSet for Memirq<P> {
+    fn sw_int0_pending(&self, gt: GtId) -> bool {
+        Memirq::sw_int0_pending(self, gt)
+    }
+    fn handle(&self, migrated: &mut dyn FnMut(GtId) -> Signal) -> MemirqReport {
+        Memirq::handle(self, migrated)
+    }
+    fn registration(&self, gt: GtId) -> Option<(u64, u64)> {
+        Memirq::registration(self, gt)
+    }
+}
+
+impl<P: MemirqPage, const T: usize> MemirqSet for [Memirq<P>; T] {
+    fn sw_int0_pending(&self, gt: GtId) -> bool {
+        self.iter().any(|m| m.sw_int0_pending(gt))
+    }
+    fn handle(&self, migrated: &mut dyn FnMut(GtId) -> Signal) -> MemirqReport {
+        let mut all = MemirqReport::default();
+        for m in self {
+            let r = m.handle(&mut *migrated);
+            all.sw_int0 = all.sw_int0.union(r.sw_int0);
+            all.guc2host = all.guc2host.union(r.guc2host);
+            all.garbage += r.garbage;
+            all.overwritten += r.overwritten;
+        }
+        all
+    }
+    fn registration(&self, gt: GtId) -> Option<(u64, u64)> {
+        self.iter().find_map(|m| m.registration(gt))
+    }
+}
