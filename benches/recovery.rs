@@ -56,7 +56,13 @@ fn setup() -> Setup {
         Gt::new(gucs[0], info(GtKind::Primary), MailboxConfig::default()),
         Gt::new(gucs[1], info(GtKind::Media), MailboxConfig::default()),
     ];
-    let vf = Vf::new(gts, NoHooks, TestQueue::new(), RecoveryConfig::default()).unwrap();
+    let vf = Vf::new(
+        gts,
+        NoHooks,
+        TestQueue::new(),
+        RecoveryConfig::default().with_mmio_irq(),
+    )
+    .unwrap();
     vf.bootstrap().unwrap();
     Setup {
         vf,

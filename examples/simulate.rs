@@ -53,15 +53,19 @@ use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::memirq::{Memirq, MemirqReport, MemirqSet};
 use xe_sriov_vf::mock::{
-    Dir, Fault, GgttOracle, MockGuc, Provisioning, TranscriptEntry, Trigger, VfState,
+    Dir, Fault, GgttOracle, MockGuc, MockMemirqPage, Provisioning, TranscriptEntry, Trigger,
+    VfState,
 };
 use xe_sriov_vf::recovery::{
-    HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Vf,
+    HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Unsupported,
+    Vf,
 };
 use xe_sriov_vf::wire::action::{code, KlvReply, MmioMessage};
 use xe_sriov_vf::wire::hxg::Reply;
-use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::regs::{GtKind, GucIntr};
+use xe_sriov_vf::wire::self_cfg::decode_self_cfg;
 use xe_sriov_vf::wire::{GucError, KlvKey, Request, Version};
 use xe_sriov_vf::workqueue::ThreadQueue;
 use xe_sriov_vf::{GgttMove, TileId};
@@ -136,6 +140,10 @@ OPTIONS:
                               Several faults on the same STEP hit consecutive requests.
     --policy any|all          StartPolicy: queue the worker on the first GT's interrupt (any,
                               default) or once every GT reported (all, the 6.13 seed).
+    --irq memirq|mmio         How SW_INT_0 reaches the VF: as bytes in each tile's memirq page,
+                              registered with every GuC by HOST2GUC_SELF_CFG after bootstrap
+                              (memirq, default: every VF that can migrate), or from the GuC
+                              interrupt register (mmio: parts before graphics IP 12.50).
     --trace                   Also print every mailbox message and interrupt (see OUTPUT).
     -h, --help                This text.
 
@@ -211,6 +219,8 @@ struct Options {
     faults: Vec<FaultSpec>,
     policy: StartPolicy,
     trace: bool,
+    /// GuC interrupts through memirq pages (default) or the register vector (`--irq mmio`).
+    memirq: bool,
 }
 
 impl Default for Options {
@@ -226,6 +236,7 @@ impl Default for Options {
             faults: Vec::new(),
             policy: StartPolicy::AnyGt,
             trace: false,
+            memirq: true,
         }
     }
 }
@@ -400,6 +411,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                     return Err(format!("at most {MAX_FAULTS} --fault options"));
                 }
             }
+            "--irq" => {
+                let v = value("--irq")?;
+                o.memirq = match v.as_str() {
+                    "memirq" => true,
+                    "mmio" => false,
+                    _ => return Err(format!("--irq: '{v}' is not memirq or mmio")),
+                };
+            }
             "--policy" => {
                 let v = value("--policy")?;
                 o.policy = match v.as_str() {
@@ -491,7 +510,10 @@ impl Narrative {
                 format!("RESFIX_DONE marker {}", m.get())
             }
             Some(Request::ResfixDone { marker: None }) => "RESFIX_DONE (legacy, no marker)".into(),
-            None => format!("request {:#010x}", sent.header()),
+            None => match decode_self_cfg(sent.as_slice()) {
+                Ok(cfg) => format!("SELF_CFG {} {:#x}", cfg.key().name(), cfg.value()),
+                Err(_) => format!("request {:#010x}", sent.header()),
+            },
         }
     }
 
@@ -627,6 +649,11 @@ impl Narrative {
                     _ => format!("malformed SUCCESS {header:#010x}"),
                 },
                 Some(Request::ResfixDone { .. }) if data0 == 0 => "accepted".into(),
+                None if decode_self_cfg(sent.as_slice()).is_ok() => match data0 {
+                    1 => "accepted".into(),
+                    0 => "key not recognised".into(),
+                    n => format!("NUM {n} (protocol error)"),
+                },
                 _ if data0 == 0 => "ok".into(),
                 _ => format!("SUCCESS with DATA0 {data0:#x} (malformed)"),
             },
@@ -704,6 +731,35 @@ struct HoldState {
     armed: Option<HoldPoint>,
     requested: bool,
     done: bool,
+}
+
+/// The VF's memirq pages, one per tile (none with `--irq mmio`): the crate's `MemirqSet` over a
+/// `Vec`, since the tile count is a run-time option here.
+struct Tiles(Vec<Memirq<&'static MockMemirqPage>>);
+
+impl MemirqSet for Tiles {
+    fn sw_int0_pending(&self, gt: GtId) -> bool {
+        self.0.iter().any(|m| m.sw_int0_pending(gt))
+    }
+    fn handle(&self, migrated: &mut dyn FnMut(GtId) -> Signal) -> MemirqReport {
+        let mut all = MemirqReport::default();
+        for m in &self.0 {
+            let r = m.handle(&mut *migrated);
+            all.sw_int0 = all.sw_int0.union(r.sw_int0);
+            all.guc2host = all.guc2host.union(r.guc2host);
+            all.garbage += r.garbage;
+            all.overwritten += r.overwritten;
+        }
+        all
+    }
+    fn registration(&self, gt: GtId) -> Option<(u64, u64)> {
+        self.0.iter().find_map(|m| m.registration(gt))
+    }
+}
+
+/// Where each tile's memirq page sits in the VF's GGTT (just above the WOPCM).
+fn page_ggtt(tile: u8) -> u64 {
+    0x0010_0000 + u64::from(tile) * 0x1000
 }
 
 struct Sim<'a> {
@@ -805,6 +861,9 @@ impl<'a> Sim<'a> {
             let j = self.draw(i as u64 + 1) as usize;
             order.swap(i, j);
         }
+        if !vf.memirq().0.is_empty() {
+            return self.deliver_memirq(vf);
+        }
         for i in order {
             let guc = &self.gucs[i];
             if !guc.pending_interrupts().is_empty() && self.draw(2) == 0 {
@@ -825,14 +884,51 @@ impl<'a> Sim<'a> {
                 log.line(&entry.line(i as u8).to_string());
             }
             let signal = vf.handle_guc_interrupt(GtId(i as u8), intr);
-            let what = match signal {
-                Signal::Queued => "recovery queued",
-                Signal::AlreadyPending => "recovery already queued",
-                Signal::WaitingForOtherGts => "marked, waiting for the other GTs",
-                Signal::Ignored => "ignored (device wedged)",
-                Signal::InvalidGt => "invalid GT",
-            };
-            log.line(&format!("[gt{i}] SW_INT_0 -> {what}"));
+            log.line(&format!("[gt{i}] SW_INT_0 -> {}", signal_text(signal)));
+        }
+    }
+
+    /// The tiles' MSIs: runs each tile's memirq handler (tiles in an order it draws, sometimes
+    /// after a short delay), which calls the migration entry for every GuC whose SW_INT_0 byte
+    /// is set and clears the byte after it returned.
+    fn deliver_memirq<const N: usize>(&self, vf: &SimVf<'_, N>) {
+        let tiles = &vf.memirq().0;
+        let mut order: Vec<usize> = (0..tiles.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = self.draw(i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        for t in order {
+            let m = &tiles[t];
+            let pending = (0..self.gucs.len()).any(|i| m.sw_int0_pending(GtId(i as u8)));
+            if pending && self.draw(2) == 0 {
+                std::thread::sleep(Duration::from_micros(self.draw(300)));
+            }
+            let mut log = self.lock();
+            m.handle(|gt| {
+                let i = usize::from(gt.0);
+                let guc = &self.gucs[i];
+                log.drain(gt.0, guc);
+                if log.trace {
+                    let entry = log.irq[i].take().unwrap_or(TranscriptEntry {
+                        at: guc.now(),
+                        dir: Dir::Interrupt(GucIntr::SW_INT_0),
+                        msg: MmioMessage::from_array([
+                            u32::from(GucIntr::SW_INT_0.bits()),
+                            0,
+                            0,
+                            0,
+                        ]),
+                    });
+                    log.line(&entry.line(gt.0).to_string());
+                }
+                let signal = vf.migrated(gt);
+                log.line(&format!(
+                    "[gt{i}] SW_INT_0 (memirq) -> {}",
+                    signal_text(signal)
+                ));
+                signal
+            });
         }
     }
 
@@ -911,11 +1007,18 @@ impl<'a> Sim<'a> {
                 }
                 parts.join("; ")
             }
-            PassOutcome::Unsupported { gt, version } => format!(
+            PassOutcome::Unsupported {
+                gt,
+                version,
+                reason: Unsupported::NoMarkers,
+            } => format!(
                 "migration refused: gt{} speaks VF ABI {}, no RESFIX markers (--legacy opts in)",
                 gt.0,
                 version.map_or("?".to_string(), |v| v.to_string())
             ),
+            PassOutcome::Unsupported { gt, .. } => {
+                format!("migration refused: gt{} has no memirq page", gt.0)
+            }
             PassOutcome::Failed(e) => format!("FAILED: {e}; device wedged"),
             PassOutcome::Cancelled => "cancelled by teardown".to_string(),
         };
@@ -977,15 +1080,31 @@ impl<'a> Sim<'a> {
             }
             if start.elapsed() > SETTLE_TIMEOUT {
                 let list: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+                let silent = (0..self.gucs.len()).all(|i| !vf.recovery_pending(GtId(i as u8)));
                 return Err(format!(
                     "the VF did not settle within {SETTLE_TIMEOUT:?} after migration {k} \
-                     (states {}, coordinator {:?})",
+                     (states {}, coordinator {:?}){}",
                     list.join(","),
-                    vf.coordinator()
+                    vf.coordinator(),
+                    if silent {
+                        "; no GuC interrupt reached the VF (with memirq: is the page registered?)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             std::thread::sleep(Duration::from_micros(50));
         }
+    }
+}
+
+fn signal_text(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Queued => "recovery queued",
+        Signal::AlreadyPending => "recovery already queued",
+        Signal::WaitingForOtherGts => "marked, waiting for the other GTs",
+        Signal::Ignored => "ignored (device wedged)",
+        Signal::InvalidGt => "invalid GT",
     }
 }
 
@@ -1088,7 +1207,7 @@ impl RecoveryHooks for SimHooks<'_> {
     }
 }
 
-type SimVf<'s, const N: usize> = Vf<TracedGuc<'s>, SimHooks<'s>, ThreadQueue, N>;
+type SimVf<'s, const N: usize> = Vf<TracedGuc<'s>, SimHooks<'s>, ThreadQueue, N, Tiles>;
 
 /// Each GT's tile and kind, tile by tile: the primary GT, then the media GT for the first
 /// `gts - tiles` tiles.
@@ -1166,15 +1285,41 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     let config = RecoveryConfig {
         start: opts.policy,
         legacy: opts.legacy,
+        // --irq mmio: SW_INT_0 from the register, which kernel 7.0 does not migrate with.
+        mmio_irq: !opts.memirq,
         ..RecoveryConfig::default()
     };
-    let vf: SimVf<'_, N> = match Vf::new(gts, SimHooks { sim }, ThreadQueue::new(), config) {
-        Ok(vf) => vf,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-    };
+    let pages = Tiles(if opts.memirq {
+        (0..tiles)
+            .map(|t| {
+                let page: &'static MockMemirqPage = Box::leak(Box::default());
+                let tile = TileId(t as u8);
+                let on_tile = |k: GtKind| {
+                    layout
+                        .iter()
+                        .position(|&(lt, lk)| lt == tile && lk == k)
+                        .map(|i| GtId(i as u8))
+                };
+                for (i, g) in gucs.iter().enumerate() {
+                    if layout[i].0 == tile {
+                        g.attach_memirq(page, page_ggtt(tile.0));
+                    }
+                }
+                let primary = on_tile(GtKind::Primary).unwrap_or(GtId(0));
+                Memirq::new(page, page_ggtt(tile.0), primary, on_tile(GtKind::Media))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    });
+    let vf: SimVf<'_, N> =
+        match Vf::with_memirq(gts, SimHooks { sim }, ThreadQueue::new(), config, pages) {
+            Ok(vf) => vf,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        };
 
     sim.lock().line(&format!(
         "[host] VM with {N} GT{} on {} tile{} ({}), mock GuC VF ABI {}, policy {:?}{}, {} migration{}",
@@ -1211,7 +1356,14 @@ fn run<const N: usize>(opts: &Options) -> u8 {
         ));
     }
 
-    let boot = vf.bootstrap();
+    let boot = vf.bootstrap().and_then(|()| {
+        // Register each tile's page with its GuCs (before CTB would be enabled), then enable it.
+        vf.register_memirq()?;
+        for m in &vf.memirq().0 {
+            m.enable();
+        }
+        Ok(())
+    });
     {
         let mut log = sim.lock();
         sim.print_narratives(&mut log, "bootstrap");

@@ -16,11 +16,11 @@
 //!
 //! | layer | module | what it is |
 //! |---|---|---|
-//! | wire formats | [`wire`] | HXG header, VF actions, KLV, GuC error codes, register map. Pure encode/decode, no I/O, never panics on any input. |
-//! | device access | [`device`], [`mmio`] | The offset-based [`Device`] trait (32-bit register read/write and a clock) and the one real-hardware implementation over a mapped BAR. |
+//! | wire formats | [`wire`] | HXG header, VF actions, KLV, GuC error codes, register map, memirq page layout, GuC self-config. Pure encode/decode, no I/O, never panics on any input. |
+//! | device access | [`device`], [`mmio`] | The offset-based [`Device`] trait (32-bit register read/write and a clock, every wait measured by a [`Stopwatch`]) and the real-hardware implementations: a mapped BAR, and a memirq page in memory. |
 //! | transport | [`mailbox`] | The MMIO mailbox: send one request, poll for the reply, handle BUSY / RETRY / FLR / timeouts with bounded waits. |
 //! | per-GT VF logic | [`gt`] | A GT owns a GuC: bootstrap (VF_RESET, version handshake), configuration query and validation, RESFIX messages. |
-//! | per-tile state | [`tile`] | A tile owns the GGTT its GTs share: the base the embedder's GGTT users are at and the newest base a GuC reported; ids and topology. |
+//! | per-tile state | [`tile`], [`memirq`] | A tile owns the GGTT its GTs share (the base the embedder's GGTT users are at and the newest base a GuC reported; ids and topology) and the memirq page through which its GuCs raise SW_INT_0 (the wait-free handler and the peek). |
 //! | migration | [`coordinator`], [`recovery`] | The lock-free coordinator (wait-free interrupt entry) and the recovery pipeline with embedder hooks. |
 //! | scheduling | [`workqueue`] | The [`WorkQueue`] trait and ready-made queues. |
 //! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection, and the GGTT oracle that checks where the VF's GGTT users ended up. |
@@ -29,14 +29,16 @@
 //!
 //! A VF with one tile (a primary and a media GT sharing one GGTT) on the mock GuC, one
 //! migration, recovered by polling, with the mock's [`GgttOracle`](mock::GgttOracle) standing in
-//! for the embedder's GGTT users. A real embedder replaces the mocks with an
-//! [`MmioBar`](mmio::MmioBar) per GT (or one shared), the oracle with its GGTT and context
-//! fixups ([`RecoveryHooks`]), and calls [`Vf::handle_guc_interrupt`] from its interrupt
-//! handler.
+//! for the embedder's GGTT users. SW_INT_0 arrives as it does on every part that can migrate: as
+//! bytes in the tile's memirq page. A real embedder replaces the mocks with an
+//! [`MmioBar`](mmio::MmioBar) per GT (or one shared) and a [`MemirqMem`](mmio::MemirqMem) over
+//! the page it allocated and mapped into the VF's GGTT, the oracle with its GGTT and context
+//! fixups ([`RecoveryHooks`]), and calls [`Vf::handle_memirq`] from the tile's MSI handler.
 //!
 //! ```
 //! # #[cfg(feature = "mock")] {
-//! use xe_sriov_vf::mock::{GgttOracle, MockGuc, Provisioning, VfState};
+//! use xe_sriov_vf::memirq::Memirq;
+//! use xe_sriov_vf::mock::{GgttOracle, MockGuc, MockMemirqPage, Provisioning, VfState};
 //! use xe_sriov_vf::wire::regs::GtKind;
 //! use xe_sriov_vf::wire::Version;
 //! use xe_sriov_vf::{
@@ -47,23 +49,34 @@
 //!     MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::integrated()),
 //!     MockGuc::new(GtKind::Media, Version::new(1, 27), Provisioning::integrated()),
 //! ];
+//! // The tile's memirq page, mapped at GGTT address 0x100000.
+//! static PAGE: MockMemirqPage = MockMemirqPage::new();
+//! for guc in &GUCS {
+//!     guc.attach_memirq(&PAGE, 0x0010_0000);
+//! }
 //! // An integrated part with graphics IP 20.04 (Lunar Lake): both GTs on tile 0.
 //! let info = |kind| GtInfo::new(kind, false, 2004);
 //! let gts = [
 //!     Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
 //!     Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
 //! ];
+//! let memirq = Memirq::new(&PAGE, 0x0010_0000, GtId(0), Some(GtId(1)));
 //! let oracle: GgttOracle<1> = GgttOracle::new();
-//! let vf = Vf::new(gts, oracle, PollingQueue::new(), RecoveryConfig::default()).unwrap();
+//! let config = RecoveryConfig::default();
+//! let vf = Vf::with_memirq(gts, oracle, PollingQueue::new(), config, memirq).unwrap();
 //! vf.bootstrap().unwrap();
+//! vf.register_memirq().unwrap(); // HOST2GUC_SELF_CFG, before CTB is enabled
+//! vf.memirq().enable();
 //! vf.hooks().place(TileId(0), 0x0020_0000);
 //!
-//! // The VM is migrated: the GuC of each GT raises SW_INT_0.
-//! for (n, guc) in GUCS.iter().enumerate() {
+//! // The VM is migrated: each GuC writes SW_INT_0 into the page.
+//! for guc in &GUCS {
 //!     guc.migrate(0x4000_0000);
-//!     // In the interrupt handler (wait-free):
-//!     vf.handle_guc_interrupt(GtId(n as u8), guc.take_interrupts());
 //! }
+//! assert!(vf.recovery_pending(GtId(0)), "the byte alone says so");
+//! // In the tile's MSI handler (wait-free):
+//! let seen = vf.handle_memirq();
+//! assert_eq!(seen.sw_int0.len(), 2);
 //! // In thread context (idle loop, event loop, deferred task...):
 //! while vf.queue().take() {
 //!     assert!(matches!(vf.run_worker(), PassOutcome::Recovered(_)));
@@ -112,9 +125,10 @@ pub use coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 pub use device::{Clock, Device, Instant, Reg, Stopwatch};
 pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};
 pub use mailbox::{Mailbox, MailboxConfig, MailboxError};
+pub use memirq::{Memirq, MemirqPage, MemirqReport, MemirqSet, NoMemirq};
 pub use recovery::{
     BootstrapError, GgttWait, GtAccessError, GtView, HoldPoint, HookError, NoHooks, PassOutcome,
-    PassReport, RecoveryConfig, RecoveryError, RecoveryHooks, Stats, Step, Vf,
+    PassReport, RecoveryConfig, RecoveryError, RecoveryHooks, Stats, Step, Unsupported, Vf,
 };
 pub use tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 pub use workqueue::{PollingQueue, WorkQueue};

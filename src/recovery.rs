@@ -404,6 +404,12 @@ pub struct RecoveryConfig {
     /// `VF_MIGRATED` and nothing else happens: a broken GuC or marker path, which would
     /// otherwise keep the VF blocked and the worker busy for ever with no error.
     pub max_requeues: u32,
+    /// Opt in to migration with GuC interrupts from the interrupt register
+    /// ([`Vf::handle_guc_interrupt`]) for GTs without a memirq page: parts before graphics IP
+    /// 12.50, or an embedder that delivers SW_INT_0 its own way. Off by default: kernel 7.0
+    /// refuses VF migration without memirq, and a migration of such a GT is then
+    /// [`PassOutcome::Unsupported`] ([`Unsupported::NoMemirq`]).
+    pub mmio_irq: bool,
 }
 
 impl RecoveryConfig {
@@ -413,19 +419,47 @@ impl RecoveryConfig {
     /// GuC's real turnaround, and then the embedder learns of the loop.
     pub const DEFAULT_MAX_REQUEUES: u32 = 8;
 
-    /// Kernel 7.0's behaviour: any-GT start, markers required, no media ordering; plus the
+    /// Kernel 7.0's behaviour: any-GT start, markers and memirq required, no media ordering; plus the
     /// re-queue bound (kernel 7.0 has none, see [`max_requeues`](RecoveryConfig::max_requeues)).
     pub const KERNEL: RecoveryConfig = RecoveryConfig {
         start: StartPolicy::AnyGt,
         legacy: false,
         media_after_primary: false,
         max_requeues: RecoveryConfig::DEFAULT_MAX_REQUEUES,
+        mmio_irq: false,
     };
+
+    /// `self` with [`mmio_irq`](RecoveryConfig::mmio_irq) on.
+    pub const fn with_mmio_irq(self) -> RecoveryConfig {
+        RecoveryConfig {
+            mmio_irq: true,
+            ..self
+        }
+    }
 }
 
 impl Default for RecoveryConfig {
     fn default() -> Self {
         RecoveryConfig::KERNEL
+    }
+}
+
+/// Why migration is not supported for a GT (kernel 7.0's `xe_sriov_vf_migration_supported`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Unsupported {
+    /// The negotiated VF ABI is below 1.27 (no RESFIX markers).
+    NoMarkers,
+    /// The GT has no memirq page: its GuC interrupts come from a register.
+    NoMemirq,
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unsupported::NoMarkers => "VF ABI below 1.27 (no RESFIX markers)",
+            Unsupported::NoMemirq => "no memory-based interrupts",
+        })
     }
 }
 
@@ -459,13 +493,17 @@ pub enum PassOutcome {
     /// Some GTs of the pass were handed on (re-queued, deferred or postponed); the worker is
     /// queued again for them.
     Incomplete(PassReport),
-    /// Migration was refused: a GT's VF ABI has no markers and [`RecoveryConfig::legacy`] is off.
-    /// Nothing was sent; the GTs stay blocked (recovery pending, GGTT not valid); not a wedge.
+    /// Migration was refused, as kernel 7.0 refuses it: a GT's VF ABI has no markers and
+    /// [`RecoveryConfig::legacy`] is off, or the GT has no memirq page and
+    /// [`RecoveryConfig::mmio_irq`] is off. Nothing was sent; the GTs stay blocked (recovery
+    /// pending, GGTT not valid); not a wedge.
     Unsupported {
         /// The first such GT.
         gt: GtId,
         /// Its VF ABI.
         version: Option<Version>,
+        /// Why.
+        reason: Unsupported,
     },
     /// The pass failed; the device is wedged.
     Failed(RecoveryError),
@@ -935,9 +973,16 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                     report.postponed.bits()
                 );
             }
-            PassOutcome::Unsupported { gt, .. } => {
+            PassOutcome::Unsupported { gt, reason, .. } => {
                 c.unsupported.fetch_add(1, Ordering::Relaxed);
-                error!("GT{}: migration not supported (VF ABI below 1.27)", gt.0);
+                match reason {
+                    Unsupported::NoMarkers => {
+                        error!("GT{}: migration not supported (VF ABI below 1.27)", gt.0)
+                    }
+                    Unsupported::NoMemirq => {
+                        error!("GT{}: migration not supported (no memirq)", gt.0)
+                    }
+                }
             }
             PassOutcome::Failed(err) => {
                 c.failed.fetch_add(1, Ordering::Relaxed);
@@ -957,16 +1002,22 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         let mut inner = self.inner.lock();
         let inner = &mut *inner;
 
-        if !self.config.legacy {
-            for id in gts.iter() {
-                let gt = &inner.gts[usize::from(id.0)];
-                if !gt.supports_markers() {
-                    self.coordinator.refuse(gts);
-                    return Ok(PassOutcome::Unsupported {
-                        gt: id,
-                        version: gt.version(),
-                    });
-                }
+        for id in gts.iter() {
+            let gt = &inner.gts[usize::from(id.0)];
+            let reason = if !self.config.legacy && !gt.supports_markers() {
+                Some(Unsupported::NoMarkers)
+            } else if !self.config.mmio_irq && self.memirq.registration(id).is_none() {
+                Some(Unsupported::NoMemirq)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.coordinator.refuse(gts);
+                return Ok(PassOutcome::Unsupported {
+                    gt: id,
+                    version: gt.version(),
+                    reason,
+                });
             }
         }
 

@@ -227,8 +227,13 @@ fn ggtt_waits_end_for_every_clock_shape() {
         GtInfo::new(GtKind::Primary, false, 2004),
         MailboxConfig::KERNEL,
     );
-    let vf: Vf<&MockGuc, NoHooks, TestQueue, 1> =
-        Vf::new([gt], NoHooks, TestQueue::new(), RecoveryConfig::default()).unwrap();
+    let vf: Vf<&MockGuc, NoHooks, TestQueue, 1> = Vf::new(
+        [gt],
+        NoHooks,
+        TestQueue::new(),
+        RecoveryConfig::default().with_mmio_irq(),
+    )
+    .unwrap();
     vf.bootstrap().unwrap();
     guc.migrate(0x0100_0000);
     vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());

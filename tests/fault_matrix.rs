@@ -473,7 +473,7 @@ fn bench(policy: StartPolicy) -> Bench {
     let _ = hooks.trap.set(trap);
     let config = RecoveryConfig {
         start: policy,
-        ..RecoveryConfig::default()
+        ..RecoveryConfig::default().with_mmio_irq()
     };
     let vf: &'static TestVf = Box::leak(Box::new(
         Vf::new(gts, hooks, TestQueue::new(), config).unwrap(),

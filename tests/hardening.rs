@@ -112,7 +112,7 @@ fn rig(config: RecoveryConfig) -> (&'static TestVf, &'static MockGuc) {
         seen: Mutex::new(Vec::new()),
     };
     let vf: &'static TestVf = Box::leak(Box::new(
-        Vf::new([gt], hooks, TestQueue::new(), config).unwrap(),
+        Vf::new([gt], hooks, TestQueue::new(), config.with_mmio_irq()).unwrap(),
     ));
     vf.bootstrap().unwrap();
     vf.hooks().oracle.place(TileId(0), BASE);

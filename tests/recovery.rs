@@ -18,7 +18,7 @@ use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, OracleError, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
     BootstrapError, GgttWait, HoldPoint, HookError, PassOutcome, PassReport, RecoveryConfig,
-    RecoveryError, RecoveryHooks, Step, Vf,
+    RecoveryError, RecoveryHooks, Step, Unsupported, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -152,7 +152,14 @@ fn rig_with<const N: usize>(
             MailboxConfig::default(),
         )
     });
-    let vf = Vf::new(gts, Recorder::default(), TestQueue::new(), config).unwrap();
+    // These rigs deliver SW_INT_0 from the register vector (tests/memirq.rs has the memirq path).
+    let vf = Vf::new(
+        gts,
+        Recorder::default(),
+        TestQueue::new(),
+        config.with_mmio_irq(),
+    )
+    .unwrap();
     let vf: &'static TestVf<N> = Box::leak(Box::new(vf));
     vf.bootstrap().unwrap();
     for t in 0..vf.topology().num_tiles() {
@@ -666,6 +673,7 @@ fn legacy_is_refused_by_default_without_wedging() {
         [PassOutcome::Unsupported {
             gt: GtId(0),
             version: Some(v),
+            reason: Unsupported::NoMarkers,
         }] if v == LEGACY
     ));
     assert!(!rig.vf.is_wedged());
@@ -1046,4 +1054,44 @@ fn all_gts_policy_moves_the_shared_ggtt_once() {
     assert_eq!(rig.drain(), vec![PassOutcome::Recovered(GtSet::all(2))]);
     rig.assert_settled("all GTs");
     assert_eq!(rig.ggtt_calls().len(), 1);
+}
+
+/// Kernel 7.0's gate, the default: migration also needs memirq. A VF built with `Vf::new` (SW_INT_0
+/// from the register) and the default config refuses migration, typed and counted, not wedged;
+/// `RecoveryConfig::mmio_irq` opts in (every other rig here does).
+#[test]
+fn migration_without_memirq_is_refused_by_default() {
+    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+        GtKind::Primary,
+        MARKERS,
+        Provisioning::integrated(),
+    )));
+    let gt = Gt::new(
+        guc,
+        GtInfo::new(GtKind::Primary, false, 2004),
+        MailboxConfig::KERNEL,
+    );
+    let vf = Vf::new(
+        [gt],
+        Recorder::default(),
+        TestQueue::new(),
+        RecoveryConfig::default(),
+    )
+    .unwrap();
+    vf.bootstrap().unwrap();
+    guc.migrate(B);
+    vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+    assert!(vf.queue().take());
+    assert_eq!(
+        vf.run_worker(),
+        PassOutcome::Unsupported {
+            gt: GtId(0),
+            version: Some(MARKERS),
+            reason: Unsupported::NoMemirq,
+        }
+    );
+    assert!(!vf.is_wedged());
+    assert_eq!(vf.stats().unsupported, 1);
+    assert_eq!(guc.state(), VfState::ResfixBlocked);
+    assert!(vf.recovery_pending(GtId(0)) && !vf.ggtt_valid(GtId(0)));
 }

@@ -280,7 +280,7 @@ fn stress<const N: usize>(run: Run, seed: u64) {
     let config = RecoveryConfig {
         start: run.policy,
         legacy: true,
-        ..RecoveryConfig::default()
+        ..RecoveryConfig::default().with_mmio_irq()
     };
     let vf: StressVf<'_, N> = Vf::new(gts, hooks, ThreadQueue::new(), config).unwrap();
     vf.bootstrap().unwrap();

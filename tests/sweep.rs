@@ -201,7 +201,7 @@ fn rig(
     });
     let config = RecoveryConfig {
         legacy,
-        ..RecoveryConfig::default()
+        ..RecoveryConfig::default().with_mmio_irq()
     };
     let vf: &'static TestVf = Box::leak(Box::new(
         Vf::new(gts, Hooks::default(), TestQueue::new(), config).unwrap(),
