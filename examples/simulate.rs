@@ -145,6 +145,10 @@ OPTIONS:
                               (memirq, default: every VF that can migrate), or from the GuC
                               interrupt register (mmio: parts before graphics IP 12.50).
     --trace                   Also print every mailbox message and interrupt (see OUTPUT).
+    --log LEVEL               The crate's own log lines (off, error, warn, info, debug, trace;
+                              off by default) on stderr, each starting with 'xe-sriov-vf ',
+                              through the `log` facade: build with --features mock,std,log.
+                              Stdout (timeline, trace, summary) is unchanged.
     -h, --help                This text.
 
 OUTPUT:
@@ -221,6 +225,19 @@ struct Options {
     trace: bool,
     /// GuC interrupts through memirq pages (default) or the register vector (`--irq mmio`).
     memirq: bool,
+    /// `--log LEVEL`: the crate's own log lines on stderr (feature `log`).
+    log: Option<LogLevel>,
+}
+
+/// A `--log` level (the `log` facade's, spelled the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum LogLevel {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
 }
 
 impl Default for Options {
@@ -237,6 +254,7 @@ impl Default for Options {
             policy: StartPolicy::AnyGt,
             trace: false,
             memirq: true,
+            log: None,
         }
     }
 }
@@ -428,6 +446,25 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 };
             }
             "--trace" if inline.is_none() => o.trace = true,
+            "--log" => {
+                let v = value("--log")?;
+                o.log = Some(match v.as_str() {
+                    "off" => LogLevel::Off,
+                    "error" => LogLevel::Error,
+                    "warn" => LogLevel::Warn,
+                    "info" => LogLevel::Info,
+                    "debug" => LogLevel::Debug,
+                    "trace" => LogLevel::Trace,
+                    _ => return Err(format!("--log: '{v}' is not off|error|warn|info|debug|trace")),
+                });
+                if !cfg!(feature = "log") && o.log != Some(LogLevel::Off) {
+                    return Err(
+                        "--log needs the crate's `log` backend: cargo run --example simulate \
+                         --features mock,std,log -- --log LEVEL"
+                            .into(),
+                    );
+                }
+            }
             _ => return Err(format!("unknown argument '{arg}'")),
         }
     }
@@ -1499,6 +1536,48 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     u8::from(!(ok && all_running && !wedged && ggtt_ok && failures.is_empty()))
 }
 
+/// The `log` facade's logger for `--log`: the crate's lines on stderr, prefixed so that they
+/// cannot be mistaken for the timeline, the trace or the summary (all on stdout).
+#[cfg(feature = "log")]
+struct StderrLogger;
+
+#[cfg(feature = "log")]
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "xe-sriov-vf {:<5} {}: {}",
+                record.level(),
+                record.target(),
+                record.args()
+            );
+        }
+    }
+    fn flush(&self) {}
+}
+
+#[cfg(feature = "log")]
+fn install_logger(level: LogLevel) {
+    static LOGGER: StderrLogger = StderrLogger;
+    let filter = match level {
+        LogLevel::Off => log::LevelFilter::Off,
+        LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Trace => log::LevelFilter::Trace,
+    };
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(filter);
+    }
+}
+
+#[cfg(not(feature = "log"))]
+fn install_logger(_level: LogLevel) {}
+
 fn main() -> ExitCode {
     let opts = match parse_args(std::env::args().skip(1)) {
         Ok(Parsed::Run(o)) => o,
@@ -1512,6 +1591,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(level) = opts.log {
+        install_logger(level);
+    }
     let code = match opts.gts {
         1 => run::<1>(&opts),
         2 => run::<2>(&opts),
