@@ -2,7 +2,11 @@
 //! `--cfg loom` so that the models in `tests/loom.rs` explore every interleaving.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(all(loom, feature = "mock"))]
+pub(crate) use loom::sync::atomic::AtomicU8;
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(all(not(loom), feature = "mock"))]
+pub(crate) use core::sync::atomic::AtomicU8;
