@@ -12,10 +12,16 @@
 //! status, and writes the value back to acknowledge (the kernel then unmasks the line). Here an
 //! `mpsc` channel stands in for the event queue and its IRQ fds.
 //!
-//! The demo: two GTs (primary + media) on the mock GuC, a migration, and a second migration that
-//! lands while the first recovery is about to send RESFIX_DONE. The driver only sees the second
-//! migration's interrupts after the pass, so the GuC answers VF_MIGRATED and the pass re-queues.
-//! Exits non-zero unless both GTs end in VF_RUNNING and the device is not wedged.
+//! The device's interrupt status is the tile's memirq page (memory-based interrupts, as on every
+//! part that can migrate): the GuCs write their SW_INT_0 bytes into it and raise the tile's MSI;
+//! the IRQ event scans the page with `Vf::handle_memirq`.
+//!
+//! The demo: two GTs (primary + media) of one tile on the mock GuC, a migration, and a second
+//! migration that lands while the first recovery is about to send RESFIX_DONE. The driver only
+//! handles the second migration's MSIs after the pass (its bytes sit in the page meanwhile), so
+//! the GuC answers VF_MIGRATED and the pass re-queues. Exits non-zero unless both GTs end in
+//! VF_RUNNING on the final GGTT base, the GGTT users moved there, every SW_INT_0 was delivered
+//! and the device is not wedged.
 
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -23,7 +29,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use xe_sriov_vf::mock::MockGuc;
 
 mod common;
-use common::{SecondMigration, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
+use common::{SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND};
 use xe_sriov_vf::{GtId, HoldPoint, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
 
 // =============================================================================================
@@ -33,20 +39,32 @@ use xe_sriov_vf::{GtId, HoldPoint, PollingQueue, RecoveryConfig, RecoveryHooks, 
 /// What an event is about (Redox: the user data given to `EventQueue::subscribe`).
 #[derive(Clone, Copy, Debug)]
 enum Source {
-    /// The interrupt line of GT `n`'s GuC (an fd on `/scheme/irq/N`) became readable.
-    Irq(u8),
+    /// The tile's MSI (an fd on `/scheme/irq/N`, the vector `pcid` allocated) became readable.
+    TileMsi,
 }
 
 /// The device: its GTs (on the mock GuC here; on hardware an `MmioBar` over the BAR the driver
-/// mapped through `pcid`), the hooks, and a polling queue: the loop itself is the worker.
-type DriverVf = Vf<&'static MockGuc, DriverHooks, PollingQueue, 2>;
+/// mapped through `pcid`), the hooks, a polling queue (the loop itself is the worker), and the
+/// tile's memirq page (the mock's here; on hardware a `MemirqMem` over the page the driver
+/// allocated, e.g. with `syscall::physalloc` + `physmap`, and mapped into the VF's GGTT).
+type DriverVf = Vf<&'static MockGuc, DriverHooks, PollingQueue, 2, TileMemirq>;
 
-/// One IRQ event: read the line (Redox: `irq_file.read(&mut count)`), read and clear the GuC
-/// interrupt vector, tell the coordinator, acknowledge (Redox: `irq_file.write(&count)`).
-fn on_irq(vf: &DriverVf, gt: u8) {
-    let intr = GUCS[usize::from(gt)].take_interrupts(); // MMIO read + clear on hardware
-    let signal = vf.handle_guc_interrupt(GtId(gt), intr);
-    println!("  event: irq gt{gt} {intr:?} -> {signal:?}");
+/// One IRQ event: read the line (Redox: `irq_file.read(&mut count)`), scan the memirq page
+/// (`handle_memirq`: tells the coordinator of every GuC whose SW_INT_0 byte is set, then clears
+/// the byte), acknowledge (Redox: `irq_file.write(&count)`). GUC2HOST bytes would go to the CT
+/// receive path. Parts before graphics IP 12.50 (no memirq) read and clear each GT's GuC
+/// interrupt register here instead and call `vf.handle_guc_interrupt(GtId(gt), intr)` (see
+/// `unikernel_poll --irq mmio`).
+fn on_irq(vf: &DriverVf) {
+    let seen = vf.handle_memirq();
+    if seen.sw_int0.is_empty() {
+        println!("  event: tile0 MSI, nothing set in the memirq page (already handled)");
+    } else {
+        println!(
+            "  event: tile0 MSI, memirq SW_INT_0 on GTs {:?}",
+            seen.sw_int0
+        );
+    }
 }
 
 /// The driver's main loop (Redox: `for event in event_queue { .. }`).
@@ -55,7 +73,7 @@ fn event_loop(vf: &DriverVf, events: &Receiver<Source>) {
         // Acknowledge every event that is ready.
         while let Ok(event) = events.try_recv() {
             match event {
-                Source::Irq(gt) => on_irq(vf, gt),
+                Source::TileMsi => on_irq(vf),
             }
         }
         // Run one recovery pass if one is due, then look at the events again: a migration
@@ -74,11 +92,12 @@ fn event_loop(vf: &DriverVf, events: &Receiver<Source>) {
 //    that land a second migration mid-recovery.
 // =============================================================================================
 
-/// The destination host migrates the VM; the kernel queues one IRQ event per GuC interrupt.
+/// The destination host migrates the VM: each GuC writes its SW_INT_0 byte into the memirq
+/// page and raises the tile's MSI; the kernel queues one IRQ event per MSI.
 fn migrate_vm(kernel: &Sender<Source>, ggtt_start: u64) {
     common::migrate_vm(ggtt_start);
-    for gt in 0..2u8 {
-        let _ = kernel.send(Source::Irq(gt));
+    for _guc in 0..2 {
+        let _ = kernel.send(Source::TileMsi);
     }
 }
 
@@ -113,18 +132,34 @@ impl RecoveryHooks for DriverHooks {
 }
 
 fn main() -> ExitCode {
-    println!("redox-style: event loop -> acknowledge IRQ -> drain the polling queue");
+    println!("redox-style: event loop -> scan the memirq page on MSI -> drain the polling queue");
     let (kernel, events) = mpsc::channel();
     let gts = common::two_gts();
     let hooks = DriverHooks {
         kernel: kernel.clone(),
         second_migration: SecondMigration::armed(),
     };
-    let vf = Vf::new(gts, hooks, PollingQueue::new(), RecoveryConfig::default()).expect("2 GTs");
+    // Real hardware: `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0),
+    // Some(GtId(1)))` over the driver's page.
+    let memirq = common::tile_memirq();
+    let vf = Vf::with_memirq(
+        gts,
+        hooks,
+        PollingQueue::new(),
+        RecoveryConfig::default(),
+        memirq,
+    )
+    .expect("2 GTs");
     if let Err(error) = vf.bootstrap() {
         println!("bootstrap failed: {error}");
         return ExitCode::FAILURE;
     }
+    // HOST2GUC_SELF_CFG: tell both GuCs where their bytes are, before CTB is enabled.
+    if let Err(error) = vf.register_memirq() {
+        println!("memirq registration failed: {error}");
+        return ExitCode::FAILURE;
+    }
+    vf.memirq().enable();
     common::place_ggtt_users();
 
     println!("migration 1: GGTT {GGTT_BEFORE:#x} -> {GGTT_FIRST:#x}");

@@ -455,7 +455,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                     "info" => LogLevel::Info,
                     "debug" => LogLevel::Debug,
                     "trace" => LogLevel::Trace,
-                    _ => return Err(format!("--log: '{v}' is not off|error|warn|info|debug|trace")),
+                    _ => {
+                        return Err(format!(
+                            "--log: '{v}' is not off|error|warn|info|debug|trace"
+                        ))
+                    }
                 });
                 if !cfg!(feature = "log") && o.log != Some(LogLevel::Off) {
                     return Err(

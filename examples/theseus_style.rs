@@ -1,6 +1,6 @@
-//! Embedding the crate the way a Theseus driver handles interrupts: the GuC interrupt handler
-//! only signals the coordinator and unblocks a *deferred interrupt task*; the task runs the
-//! recovery.
+//! Embedding the crate the way a Theseus driver handles interrupts: the tile's MSI handler scans
+//! the memirq page (memory-based interrupts, as on every part that can migrate), which only
+//! signals the coordinator and unblocks a *deferred interrupt task*; the task runs the recovery.
 //!
 //! ```text
 //! cargo run --example theseus_style --features mock
@@ -13,9 +13,10 @@
 //! the task (`thread::park` = block, `Thread::unpark` = `TaskRef::unblock`), and a plain
 //! function stands in for the `extern "x86-interrupt"` handler.
 //!
-//! The demo: two GTs (primary + media) on the mock GuC, a migration, and a second migration that
-//! lands while the first recovery is about to send RESFIX_DONE. Exits non-zero unless both GTs
-//! end in VF_RUNNING and the device is not wedged.
+//! The demo: two GTs (primary + media) of one tile on the mock GuC, sharing the tile's memirq
+//! page, a migration, and a second migration that lands while the first recovery is about to
+//! send RESFIX_DONE. Exits non-zero unless both GTs end in VF_RUNNING on the final GGTT base, the
+//! GGTT users moved there, every SW_INT_0 was delivered and the device is not wedged.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,11 +26,11 @@ use std::time::{Duration, Instant};
 
 use xe_sriov_vf::mock::MockGuc;
 mod common;
-use common::{all_running, SecondMigration, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
+use common::{all_running, SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND};
 
 use xe_sriov_vf::{
-    GtId, HoldPoint, PassOutcome, PollingQueue, RecoveryConfig, RecoveryError, RecoveryHooks,
-    Signal, Vf, WorkQueue,
+    GtId, HoldPoint, MemirqReport, PassOutcome, PollingQueue, RecoveryConfig, RecoveryError,
+    RecoveryHooks, Vf, WorkQueue,
 };
 
 // =============================================================================================
@@ -55,25 +56,31 @@ impl WorkQueue for DeferredTaskQueue {
     }
 }
 
-/// The device: its GTs (on the mock GuC here; an `MmioBar` on hardware), the hooks, the queue.
-type DriverVf = Vf<&'static MockGuc, DriverHooks, DeferredTaskQueue, 2>;
+/// The device: its GTs (on the mock GuC here; an `MmioBar` on hardware), the hooks, the queue,
+/// and the tile's memirq page (the mock's page here; a `MemirqMem` on hardware).
+type DriverVf = Vf<&'static MockGuc, DriverHooks, DeferredTaskQueue, 2, TileMemirq>;
 
 /// Theseus keeps driver state in statics the handler can reach (handlers take no argument).
 static VF: OnceLock<DriverVf> = OnceLock::new();
 
-/// The GuC interrupt handler of GT `gt` (Theseus: an `extern "x86-interrupt" fn` registered
-/// with `register_interrupt_handler(GUC_IRQ_VECTOR[gt], ..)`). Reads and clears the GuC
-/// interrupt vector and hands it to the coordinator: wait-free, no lock, no allocation; the
-/// coordinator calls `DeferredTaskQueue::queue` at most once per recovery.
-fn guc_interrupt_handler(gt: u8) -> Signal {
+/// The tile's MSI handler (Theseus: an `extern "x86-interrupt" fn` registered with
+/// `register_interrupt_handler(TILE_MSI_VECTOR, ..)`). Scans the tile's memirq page: for each
+/// GuC whose SW_INT_0 byte is set it signals the coordinator, and clears the byte only after
+/// that returned. Wait-free, no lock, no allocation; the coordinator calls
+/// `DeferredTaskQueue::queue` at most once per recovery. GUC2HOST bytes (CT messages) come back
+/// in the report, for the driver's CT receive path.
+///
+/// Parts before graphics IP 12.50 have no memirq (and cannot migrate under kernel 7.0's gate):
+/// there each GT's GuC has its own interrupt, whose handler reads and clears the GuC interrupt
+/// register and calls `vf.handle_guc_interrupt(GtId(gt), intr)` instead (see
+/// `unikernel_poll --irq mmio`).
+fn memirq_msi_handler() -> MemirqReport {
     let Some(vf) = VF.get() else {
-        return Signal::Ignored;
+        return MemirqReport::default();
     };
-    // Read and clear the GuC interrupt vector (an MMIO read + write on hardware).
-    let intr = GUCS[usize::from(gt)].take_interrupts();
-    let signal = vf.handle_guc_interrupt(GtId(gt), intr);
+    let seen = vf.handle_memirq();
     // Theseus: `eoi(Some(irq))`, then return.
-    signal
+    seen
 }
 
 /// The deferred action (Theseus: `deferred_interrupt_action`, run by the task each time it is
@@ -114,13 +121,12 @@ fn spawn_deferred_task(stop: &'static AtomicBool) -> thread::JoinHandle<()> {
 //    GuCs and the verdict are in examples/common).
 // =============================================================================================
 
-/// The destination host migrates the VM: every GuC raises SW_INT_0, the CPU runs the handlers.
+/// The destination host migrates the VM: every GuC writes SW_INT_0 into the tile's memirq page
+/// and raises the tile's MSI; the CPU runs the MSI handler (once: it sees both GuCs' bytes).
 fn migrate_vm(ggtt_start: u64) {
     common::migrate_vm(ggtt_start);
-    for gt in 0..2u8 {
-        let signal = guc_interrupt_handler(gt);
-        println!("  irq gt{gt} SW_INT_0 -> {signal:?}");
-    }
+    let seen = memirq_msi_handler();
+    println!("  irq tile0 MSI: memirq SW_INT_0 on GTs {:?}", seen.sw_int0);
 }
 
 /// Hooks: nothing to fix up in this demo but the GGTT shift report; `hold` lands the second
@@ -156,7 +162,7 @@ impl RecoveryHooks for DriverHooks {
 }
 
 fn main() -> ExitCode {
-    println!("theseus-style: interrupt handler -> unblock deferred task -> recovery pass");
+    println!("theseus-style: memirq MSI handler -> unblock deferred task -> recovery pass");
     let gts = common::two_gts();
     let queue = DeferredTaskQueue {
         pending: PollingQueue::new(),
@@ -165,15 +171,27 @@ fn main() -> ExitCode {
     let hooks = DriverHooks {
         second_migration: SecondMigration::armed(),
     };
-    let vf =
-        VF.get_or_init(|| Vf::new(gts, hooks, queue, RecoveryConfig::default()).expect("2 GTs"));
+    // The tile's memirq page. Real hardware: a zeroed, GPU-visible 4 KiB page mapped at
+    // `page_ggtt` in the VF's GGTT, and
+    // `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0), Some(GtId(1)))`.
+    let memirq = common::tile_memirq();
+    let vf = VF.get_or_init(|| {
+        Vf::with_memirq(gts, hooks, queue, RecoveryConfig::default(), memirq).expect("2 GTs")
+    });
     if let Err(error) = vf.bootstrap() {
         println!("bootstrap failed: {error}");
         return ExitCode::FAILURE;
     }
+    // Tell both GuCs where their bytes are (HOST2GUC_SELF_CFG), before CTB is enabled; without
+    // this no GuC interrupt ever arrives.
+    if let Err(error) = vf.register_memirq() {
+        println!("memirq registration failed: {error}");
+        return ExitCode::FAILURE;
+    }
+    vf.memirq().enable();
     common::place_ggtt_users();
 
-    // Theseus: `register_interrupt_handler(..)` for each GT's GuC interrupt, before enabling it.
+    // Theseus: `register_interrupt_handler(..)` for the tile's MSI, before enabling it.
     static STOP: AtomicBool = AtomicBool::new(false);
     let task = spawn_deferred_task(&STOP);
     let _ = vf.queue().task.set(task.thread().clone());

@@ -1,16 +1,25 @@
 //! Embedding the crate in a unikernel without interrupts: one thread, one main loop that polls
-//! every GT's GuC interrupt status and runs the recovery passes that are due through a
+//! the GuC interrupt status and runs the recovery passes that are due through a
 //! [`PollingQueue`]. Needs only the crate's `mock` feature (the crate itself stays `no_std`; only
 //! this demo binary prints with std).
 //!
 //! ```text
-//! cargo run --example unikernel_poll --features mock
+//! cargo run --example unikernel_poll --features mock                # memirq (default)
+//! cargo run --example unikernel_poll --features mock -- --irq mmio  # GuC interrupt register
 //! ```
 //!
-//! The demo: two GTs (primary + media) on the mock GuC, a migration, and a second migration that
-//! lands while the first recovery is about to send RESFIX_DONE. Nobody polls during the pass, so
-//! the GuC answers VF_MIGRATED and the pass re-queues. Exits non-zero unless both GTs end in
-//! VF_RUNNING and the device is not wedged.
+//! By default the GuC status is the tile's memirq page (memory-based interrupts, as on every
+//! part that can migrate, graphics IP 12.50 and newer): the GuCs write their SW_INT_0 bytes into
+//! it, and polling it is `Vf::handle_memirq`, the same call a tile's MSI handler makes. With
+//! `--irq mmio` the VF has no memirq page (`Vf::new`, with `RecoveryConfig::with_mmio_irq`) and
+//! the loop reads and clears each GT's GuC interrupt register instead: the path of parts before
+//! graphics IP 12.50, which have no memirq (and which kernel 7.0 does not let migrate).
+//!
+//! The demo: two GTs (primary + media) of one tile on the mock GuC, a migration, and a second
+//! migration that lands while the first recovery is about to send RESFIX_DONE. Nobody polls
+//! during the pass, so the GuC answers VF_MIGRATED and the pass re-queues. Exits non-zero unless
+//! both GTs end in VF_RUNNING on the final GGTT base, the GGTT users moved there, every SW_INT_0
+//! was delivered and the device is not wedged.
 
 use std::process::ExitCode;
 
@@ -18,24 +27,50 @@ use xe_sriov_vf::mock::MockGuc;
 
 mod common;
 use common::{SecondMigration, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
-use xe_sriov_vf::{GtId, HoldPoint, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
+use xe_sriov_vf::{GtId, HoldPoint, MemirqSet, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
 
 // =============================================================================================
 // 1. The integration: statics and the main loop.
 // =============================================================================================
 
-/// The device: its GTs (on the mock GuC here; an `MmioBar` on hardware), the hooks, a polling
-/// queue (a flag: `const`-constructible, no thread behind it).
-type DriverVf = Vf<&'static MockGuc, DriverHooks, PollingQueue, 2>;
+/// How SW_INT_0 reaches the VF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IrqPath {
+    /// Bytes in the tile's memirq page (graphics IP 12.50 and newer: every part that can
+    /// migrate). The default.
+    Memirq,
+    /// The GuC interrupt register of each GT (parts before graphics IP 12.50).
+    Mmio,
+}
 
-/// Polls the GuC interrupt status of every GT (what the interrupt would have said) and hands it
-/// to the coordinator. On hardware: read and clear the GT's GuC interrupt register.
-fn poll_guc_interrupts(vf: &DriverVf) {
-    for (gt, guc) in (0u8..).zip(&GUCS) {
-        let intr = guc.take_interrupts();
-        if !intr.is_empty() {
-            let signal = vf.handle_guc_interrupt(GtId(gt), intr);
-            println!("  poll: gt{gt} {intr:?} -> {signal:?}");
+/// The device: its GTs (on the mock GuC here; an `MmioBar` on hardware), the hooks, a polling
+/// queue (a flag: `const`-constructible, no thread behind it), and its memirq pages `M`: the
+/// tile's `Memirq` (the mock's page here; real hardware:
+/// `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0), Some(GtId(1)))`), or
+/// `NoMemirq` on the register path.
+type DriverVf<M> = Vf<&'static MockGuc, DriverHooks, PollingQueue, 2, M>;
+
+/// Polls the GuC interrupt status (what the interrupt would have said) and hands it to the
+/// coordinator.
+fn poll_guc_interrupts<M: MemirqSet>(vf: &DriverVf<M>, irq: IrqPath) {
+    match irq {
+        // Scan the tile's memirq page: every GuC whose SW_INT_0 byte is set is signalled, and
+        // its byte cleared after that (wait-free: the same call serves as the MSI handler).
+        IrqPath::Memirq => {
+            let seen = vf.handle_memirq();
+            if !seen.sw_int0.is_empty() {
+                println!("  poll: memirq SW_INT_0 on GTs {:?}", seen.sw_int0);
+            }
+        }
+        // Before graphics IP 12.50: read and clear each GT's GuC interrupt register.
+        IrqPath::Mmio => {
+            for (gt, guc) in (0u8..).zip(&GUCS) {
+                let intr = guc.take_interrupts(); // MMIO read + clear on hardware
+                if !intr.is_empty() {
+                    let signal = vf.handle_guc_interrupt(GtId(gt), intr);
+                    println!("  poll: gt{gt} register {intr:?} -> {signal:?}");
+                }
+            }
         }
     }
 }
@@ -43,8 +78,8 @@ fn poll_guc_interrupts(vf: &DriverVf) {
 /// One turn of the unikernel's main loop: poll, then run one recovery pass if one is due.
 /// Returns whether it did anything (else the unikernel does other work, or halts until the next
 /// tick).
-fn main_loop_turn(vf: &DriverVf) -> bool {
-    poll_guc_interrupts(vf);
+fn main_loop_turn<M: MemirqSet>(vf: &DriverVf<M>, irq: IrqPath) -> bool {
+    poll_guc_interrupts(vf, irq);
     if vf.queue().take() {
         let outcome = vf.run_worker();
         println!("  recovery pass: {outcome:?}");
@@ -57,7 +92,8 @@ fn main_loop_turn(vf: &DriverVf) -> bool {
 // 2. The demo: two mock GuCs and hooks that land a second migration mid-recovery.
 // =============================================================================================
 
-/// The destination host migrates the VM: every GuC raises SW_INT_0 (nobody is told: we poll).
+/// The destination host migrates the VM: every GuC raises SW_INT_0 (in the memirq page once the
+/// VF registered it, else in its interrupt register; nobody is told: we poll).
 fn migrate_vm(ggtt_start: u64) {
     common::migrate_vm(ggtt_start);
 }
@@ -92,16 +128,53 @@ impl RecoveryHooks for DriverHooks {
 }
 
 fn main() -> ExitCode {
-    println!("unikernel: one loop polls the GuC interrupt status and drains the polling queue");
+    let mut args = std::env::args().skip(1);
+    let irq = match (args.next().as_deref(), args.next().as_deref(), args.next()) {
+        (None, _, _) | (Some("--irq"), Some("memirq"), None) => IrqPath::Memirq,
+        (Some("--irq"), Some("mmio"), None) => IrqPath::Mmio,
+        _ => {
+            eprintln!("usage: unikernel_poll [--irq memirq|mmio]");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "unikernel: one loop polls the GuC interrupt status ({irq:?}) and drains the polling queue"
+    );
     let gts = common::two_gts();
     let hooks = DriverHooks {
         second_migration: SecondMigration::armed(),
     };
-    let vf = Vf::new(gts, hooks, PollingQueue::new(), RecoveryConfig::default()).expect("2 GTs");
-    if let Err(error) = vf.bootstrap() {
-        println!("bootstrap failed: {error}");
-        return ExitCode::FAILURE;
+    let config = RecoveryConfig::default();
+    match irq {
+        IrqPath::Memirq => {
+            let memirq = common::tile_memirq();
+            let vf =
+                Vf::with_memirq(gts, hooks, PollingQueue::new(), config, memirq).expect("2 GTs");
+            // Bootstrap, then HOST2GUC_SELF_CFG: tell both GuCs where their bytes are, before
+            // CTB is enabled (without it no GuC interrupt ever arrives); then enable the page.
+            if let Err(error) = vf.bootstrap().and_then(|()| vf.register_memirq()) {
+                println!("bootstrap or memirq registration failed: {error}");
+                return ExitCode::FAILURE;
+            }
+            vf.memirq().enable();
+            run(&vf, irq)
+        }
+        IrqPath::Mmio => {
+            // No memirq page: opt in to migration with register interrupts (kernel 7.0 refuses
+            // it, so by default the pass would end `Unsupported { reason: NoMemirq }`).
+            let config = config.with_mmio_irq();
+            let vf = Vf::new(gts, hooks, PollingQueue::new(), config).expect("2 GTs");
+            if let Err(error) = vf.bootstrap() {
+                println!("bootstrap failed: {error}");
+                return ExitCode::FAILURE;
+            }
+            run(&vf, irq)
+        }
     }
+}
+
+/// The main loop of a bootstrapped VF, then the verdict.
+fn run<M: MemirqSet>(vf: &DriverVf<M>, irq: IrqPath) -> ExitCode {
     common::place_ggtt_users();
 
     // The main loop; the migration happens on its 3rd turn. Bounded for the demo.
@@ -111,7 +184,7 @@ fn main() -> ExitCode {
             println!("migration 1: GGTT {GGTT_BEFORE:#x} -> {GGTT_FIRST:#x}");
             migrate_vm(GGTT_FIRST);
         }
-        idle_turns = if main_loop_turn(&vf) {
+        idle_turns = if main_loop_turn(vf, irq) {
             0
         } else {
             idle_turns + 1
@@ -121,5 +194,5 @@ fn main() -> ExitCode {
         }
     }
 
-    common::verdict(&vf, true)
+    common::verdict(vf, true)
 }

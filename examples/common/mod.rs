@@ -1,14 +1,19 @@
-//! The demo scaffolding the embedding examples share: two mock GuCs (primary and media GT), VM
-//! migrations, the trigger that lands a second migration mid-recovery, and the verdict with the
-//! simulator's `summary:` line. The integration code a kernel author copies is in each example;
-//! nothing here is needed on real hardware.
+//! The demo scaffolding the embedding examples share: two mock GuCs (primary and media GT) on
+//! one tile, the tile's memirq page, VM migrations, the trigger that lands a second migration
+//! mid-recovery, and the verdict with the simulator's `summary:` line. The integration code a
+//! kernel author copies is in each example; nothing here is needed on real hardware (where the
+//! memirq page is a zeroed 4 KiB page of system memory the embedder allocates and maps into the
+//! VF's GGTT, seen by the crate through `xe_sriov_vf::mmio::MemirqMem`).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{GgttOracle, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::memirq::{Memirq, MemirqSet};
+use xe_sriov_vf::mock::{
+    GgttOracle, MemirqRegistration, MockGuc, MockMemirqPage, Provisioning, VfState,
+};
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::Version;
 use xe_sriov_vf::{GtId, HoldPoint, RecoveryHooks, TileId, Vf, WorkQueue};
@@ -27,6 +32,35 @@ pub static GUCS: [MockGuc; 2] = [
     MockGuc::new(GtKind::Primary, ABI, Provisioning::integrated()),
     MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
 ];
+
+/// The tile's memirq page (memory-based interrupts): both GuCs write their SW_INT_0 into it and
+/// raise the tile's MSI; the VF's handler (`Vf::handle_memirq`) scans and clears it. The mock's
+/// page is plain atomic bytes; on hardware it is GPU-visible system memory.
+pub static MEMIRQ_PAGE: MockMemirqPage = MockMemirqPage::new();
+
+/// Where the memirq page is mapped in the VF's GGTT (any 4 KiB-aligned GGTT address of the VF;
+/// the GuCs learn it through HOST2GUC_SELF_CFG in `Vf::register_memirq`).
+pub const MEMIRQ_PAGE_GGTT: u64 = 0x0010_0000;
+
+/// The VF's memirq page for its one tile, as the crate sees it.
+pub type TileMemirq = Memirq<&'static MockMemirqPage>;
+
+/// Attaches the memirq page to both mock GuCs (what mapping the page into the GGTT does on
+/// hardware): once the VF has registered its addresses, a migration writes SW_INT_0 into the
+/// page instead of raising the GuC interrupt register.
+pub fn attach_memirq_page() {
+    for guc in &GUCS {
+        guc.attach_memirq(&MEMIRQ_PAGE, MEMIRQ_PAGE_GGTT);
+    }
+}
+
+/// The tile's `Memirq` (primary GT 0 = GuC unit 25, media GT 1 = unit 24) over the mock page,
+/// attached to both mock GuCs, for `Vf::with_memirq`. Real hardware:
+/// `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0), Some(GtId(1)))`.
+pub fn tile_memirq() -> TileMemirq {
+    attach_memirq_page();
+    Memirq::new(&MEMIRQ_PAGE, MEMIRQ_PAGE_GGTT, GtId(0), Some(GtId(1)))
+}
 
 /// The demo's GGTT users (the mock's oracle): the example's `ggtt_fixup` moves them, the
 /// verdict checks they sit at the GuC's final base, moved once per change of base.
@@ -50,7 +84,8 @@ pub fn two_gts() -> [Gt<&'static MockGuc>; 2] {
 }
 
 /// The destination host migrates the VM: every GuC moves the GGTT base to `ggtt_start`, enters
-/// VF_RESFIX_BLOCKED and raises SW_INT_0. Delivering the interrupts is the caller's part.
+/// VF_RESFIX_BLOCKED and raises SW_INT_0 (in the memirq page once the VF registered it, else in
+/// its interrupt register). Delivering the interrupts (the tile's MSI) is the caller's part.
 pub fn migrate_vm(ggtt_start: u64) {
     VM_MIGRATIONS.fetch_add(1, Ordering::AcqRel);
     for guc in &GUCS {
@@ -85,24 +120,40 @@ pub fn all_running() -> bool {
     GUCS.iter().all(|g| g.state() == VfState::Running)
 }
 
-/// Prints each GT's final state and the summary line; success only if every GT is VF_RUNNING
-/// on the final GGTT base, the demo's GGTT users sit there too, the device is not wedged, and
-/// `also` holds.
-pub fn verdict<H: RecoveryHooks, Q: WorkQueue>(
-    vf: &Vf<&'static MockGuc, H, Q, 2>,
+/// Prints each GT's final state and interrupt path, and the summary line; success only if every
+/// GT is VF_RUNNING on the final GGTT base, the demo's GGTT users sit there too, the device is
+/// not wedged, no GuC interrupt was left undelivered (page bytes or register vector), no GuC has
+/// a partial or wrong memirq registration, and `also` holds.
+pub fn verdict<H: RecoveryHooks, Q: WorkQueue, M: MemirqSet>(
+    vf: &Vf<&'static MockGuc, H, Q, 2, M>,
     also: bool,
 ) -> ExitCode {
     let mut on_final_base = true;
+    let mut delivered = true;
     for gt in 0..2u8 {
+        let guc = &GUCS[usize::from(gt)];
         let start = vf
             .gt_view(GtId(gt))
             .and_then(|v| v.config)
             .map(|c| c.ggtt_start);
         on_final_base &= start == Some(GGTT_SECOND);
+        let path = match guc.memirq_registration() {
+            MemirqRegistration::Ok => "interrupts via the memirq page".to_string(),
+            MemirqRegistration::None => "interrupts via the GuC interrupt register".to_string(),
+            other => {
+                delivered = false;
+                format!("bad memirq registration {other:?}")
+            }
+        };
+        let left = !guc.pending_interrupts().is_empty() || vf.memirq().sw_int0_pending(GtId(gt));
+        if left {
+            delivered = false;
+        }
         println!(
-            "gt{gt}: GGTT start {:#x}, {}",
+            "gt{gt}: GGTT start {:#x}, {}, {path}{}",
             start.unwrap_or(0),
-            GUCS[usize::from(gt)].state()
+            guc.state(),
+            if left { ", SW_INT_0 NOT DELIVERED" } else { "" }
         );
     }
     let s = vf.stats();
@@ -121,7 +172,7 @@ pub fn verdict<H: RecoveryHooks, Q: WorkQueue>(
         states.join(","),
         if ggtt.is_ok() { "ok" } else { "stale" }
     );
-    if all_running() && !vf.is_wedged() && on_final_base && ggtt.is_ok() && also {
+    if all_running() && !vf.is_wedged() && on_final_base && ggtt.is_ok() && delivered && also {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -71,8 +71,17 @@ ram_line="$(grep -E '^ram: ' <<<"$serial" | tr -d '\r')"
 recovery_stack="$(sed -E 's/.*recovery path ([0-9]+) B.*/\1/' <<<"$stack_line")"
 bootstrap_stack="$(sed -E 's/.*bootstrap ([0-9]+) B.*/\1/' <<<"$stack_line")"
 irq_stack="$(sed -E 's/.*\(IST1\) ([0-9]+) B.*/\1/' <<<"$stack_line")"
-vf_size="$(sed -E 's/.*PollingQueue, 2> ([0-9]+) B.*/\1/' <<<"$ram_line")"
+vf_size="$(sed -E 's/.*PollingQueue, 2, Memirq<_>> ([0-9]+) B.*/\1/' <<<"$ram_line")"
 mock_size="$(sed -E 's/.*MockGuc ([0-9]+) B each.*/\1/' <<<"$ram_line")"
+page_size="$(sed -E 's/.*memirq page ([0-9]+) B.*/\1/' <<<"$ram_line")"
+for v in "$recovery_stack" "$bootstrap_stack" "$irq_stack" "$vf_size" "$mock_size" "$page_size"; do
+    if ! [[ "$v" =~ ^[0-9]+$ ]]; then
+        echo "FAIL: could not read the guest's stack/ram lines:" >&2
+        echo "  $stack_line" >&2
+        echo "  $ram_line" >&2
+        exit 1
+    fi
+done
 
 # .text bytes by source, from the line tables: the crate (without its mock), the mock, core,
 # registry deps, the binary's own code; "none" = .text bytes no line-table row covers.
@@ -187,11 +196,12 @@ table="$(
     echo
     echo "| RAM and stack (QEMU guest, measured) | bytes |"
     echo "|---|---:|"
-    echo "| \`Vf<_, _, PollingQueue, 2>\` (2 GTs, coordinator, counters; in a \`static spin::Once\`) | $vf_size |"
+    echo "| \`Vf<_, _, PollingQueue, 2, Memirq<_>>\` (2 GTs, coordinator, counters, the tile's \`Memirq\`; in a \`static spin::Once\`) | $vf_size |"
     echo "| \`MockGuc\` (one per GT; test double, not needed on hardware) | $mock_size |"
+    echo "| memirq page (one per tile, 4 KiB-aligned \`MockMemirqPage\` in \`.bss\`; on hardware a page of system memory the GPU writes) | $page_size |"
     echo "| deepest stack, recovery path (main loop → \`run_worker\` → crate → mock → hooks; 2 passes, second migration mid-pass) | $recovery_stack |"
-    echo "| deepest stack, bootstrap of 2 GTs (\`Vf::bootstrap\`) | $bootstrap_stack |"
-    echo "| deepest stack, GuC interrupt path on IST1 (stub + 512 B \`fxsave\` + \`handle_guc_interrupt\`) | $irq_stack |"
+    echo "| deepest stack, bootstrap of 2 GTs and memirq registration (\`Vf::bootstrap\`, \`Vf::register_memirq\`) | $bootstrap_stack |"
+    echo "| deepest stack, the tile's MSI path on IST1 (stub + 512 B \`fxsave\` + \`handle_memirq\` + event log) | $irq_stack |"
 )"
 
 echo "$table"

@@ -7,7 +7,7 @@
 # (QEMU status 33 = (0x10 << 1) | 1); 1 on a guest failure, timeout or anything else.
 # Environment: XE_GUEST_CPU (default qemu64), XE_GUEST_MACHINE (default q35),
 #              XE_GUEST_TIMEOUT (seconds, default 60), XE_GUEST_IRQ_DELAY (build time: APIC
-#              timer counts before migration 2's interrupts land, default 2000; see README.md).
+#              timer counts before migration 2's MSI lands, default 2000; see README.md).
 # Footprint table (sizes, crate share, stack watermarks): ./footprint.sh
 set -euo pipefail
 

@@ -125,10 +125,10 @@ fn exercise<D: Device>(dev: D) -> i32 {
 mod vf {
     use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
     use xe_sriov_vf::mailbox::MailboxConfig;
-    use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+    use xe_sriov_vf::mock::{MockGuc, MockMemirqPage, Provisioning, VfState};
     use xe_sriov_vf::wire::regs::GtKind;
     use xe_sriov_vf::wire::Version;
-    use xe_sriov_vf::{GtId, GtSet, NoHooks, PassOutcome, PollingQueue, RecoveryConfig, Vf};
+    use xe_sriov_vf::{GtId, GtSet, Memirq, NoHooks, PassOutcome, PollingQueue, RecoveryConfig, Vf};
 
     const ABI: Version = Version::new(1, 27);
     static GUCS: [MockGuc; 2] = [
@@ -136,6 +136,9 @@ mod vf {
         MockGuc::new(GtKind::Media, ABI, Provisioning::integrated()),
     ];
     const NEW_GGTT_START: u64 = 0x0040_0000;
+    /// The tile's memirq page (the GuCs raise SW_INT_0 in it), at GGTT 0x100000.
+    static PAGE: MockMemirqPage = MockMemirqPage::new();
+    const PAGE_GGTT: u64 = 0x0010_0000;
 
     /// Returns 0 on success, else the failed check's code (10 and up).
     #[inline(never)]
@@ -145,22 +148,28 @@ mod vf {
             Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
             Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
         ];
-        let Ok(vf) = Vf::new(gts, NoHooks, PollingQueue::new(), RecoveryConfig::default()) else {
+        for guc in &GUCS {
+            guc.attach_memirq(&PAGE, PAGE_GGTT);
+        }
+        let memirq = Memirq::new(&PAGE, PAGE_GGTT, GtId(0), Some(GtId(1)));
+        let Ok(vf) = Vf::with_memirq(gts, NoHooks, PollingQueue::new(), RecoveryConfig::default(), memirq) else {
             return 10;
         };
-        if vf.bootstrap().is_err() {
+        if vf.bootstrap().is_err() || vf.register_memirq().is_err() {
             return 11;
         }
+        vf.memirq().enable();
         if GUCS.iter().any(|g| g.state() != VfState::Running) {
             return 12;
         }
 
-        // The host migrates the VM: both GuCs raise SW_INT_0; the interrupt entry signals.
+        // The host migrates the VM: both GuCs write SW_INT_0 into the page; the tile's MSI
+        // handler scans it and signals.
         for guc in &GUCS {
             guc.migrate(NEW_GGTT_START);
         }
-        for (gt, guc) in (0u8..).zip(&GUCS) {
-            let _ = vf.handle_guc_interrupt(GtId(gt), guc.take_interrupts());
+        if vf.handle_memirq().sw_int0 != GtSet::all(2) {
+            return 13;
         }
         if GUCS.iter().any(|g| g.state() != VfState::ResfixBlocked) || !vf.queue().is_pending() {
             return 13;
@@ -186,8 +195,8 @@ mod vf {
             return 17;
         }
         for gt in 0..2u8 {
-            let start = vf.with_gt(GtId(gt), |g| g.config().map(|c| c.ggtt_start));
-            if start != Some(Some(NEW_GGTT_START)) || !vf.ggtt_valid(GtId(gt)) {
+            let start = vf.gt_view(GtId(gt)).and_then(|v| v.config).map(|c| c.ggtt_start);
+            if start != Some(NEW_GGTT_START) || !vf.ggtt_valid(GtId(gt)) {
                 return 18;
             }
         }

@@ -31,10 +31,11 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::boot::{KERNEL_CS, TSS_SEL};
 
-/// First of the "device" vectors that stand in for the GuC `SW_INT_0` MSI, one per GT:
-/// `SW_INT_BASE + gt` for `gt` in `0..SW_INT_LINES`. Raised with `int` by [`raise_sw_int`].
+/// First of the "device" vectors that stand in for a tile's MSI (raised by its GuCs after they
+/// wrote into the tile's memirq page), one per tile: `SW_INT_BASE + tile` for `tile` in
+/// `0..SW_INT_LINES`. Raised with `int` by [`raise_sw_int`].
 pub const SW_INT_BASE: u8 = 0x40;
-/// Number of software-interrupt lines (GTs) wired up.
+/// Number of software-interrupt lines (tiles) wired up.
 pub const SW_INT_LINES: u8 = 4;
 /// Local APIC timer vector.
 pub const TIMER_VECTOR: u8 = 0x50;
@@ -58,8 +59,7 @@ static IN_IRQ: AtomicBool = AtomicBool::new(false);
 /// Where an interrupt came from, as passed to the [`IrqTarget`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrqSource {
-    /// Software-interrupt line `n` (`int SW_INT_BASE + n`): the stand-in for GT `n`'s GuC
-    /// `SW_INT_0` MSI.
+    /// Software-interrupt line `n` (`int SW_INT_BASE + n`): the stand-in for tile `n`'s MSI.
     SwInt(u8),
     /// The local APIC one-shot timer.
     ApicTimer,

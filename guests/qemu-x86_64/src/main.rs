@@ -8,8 +8,8 @@
 //! - [`boot`]: PVH note, 32-bit trampoline, page tables, GDT, stacks, linker symbols.
 //! - [`interrupts`]: TSS/IDT, assembly stubs, the dispatcher and its `&'static` target.
 //! - [`apic`]: local APIC one-shot timer.
-//! - [`migration`]: the crate in use: mock GuCs, the VF, the interrupt entry, the scenario
-//!   (left out with the `baseline` feature, for the footprint comparison).
+//! - [`migration`]: the crate in use: mock GuCs, the memirq page, the VF, the tile's MSI handler,
+//!   the scenario (left out with the `baseline` feature, for the footprint comparison).
 //! - [`serial`], [`qemu`], [`stack`], [`port`], [`mem`]: COM1, exit codes, stack watermarks,
 //!   port I/O, mem* functions.
 #![no_std]
@@ -44,7 +44,7 @@ pub fn rdtsc() -> u64 {
 }
 
 /// What the interrupt dispatcher calls (registered once in `IRQ_TARGET`): counts every line
-/// for the self-tests and forwards GuC interrupts to [`migration`].
+/// for the self-tests and forwards the tile's MSI to [`migration`].
 pub struct GuestIrq {
     sw_int_seen: [AtomicU32; SW_INT_LINES as usize],
     timer_seen: AtomicU32,
@@ -57,13 +57,14 @@ impl IrqTarget for GuestIrq {
                 if let Some(seen) = self.sw_int_seen.get(line as usize) {
                     seen.fetch_add(1, Ordering::Relaxed);
                 }
-                // GT `line`'s GuC SW_INT_0 (an MSI on hardware): wait-free, IF = 0, IST1.
+                // Tile `line`'s MSI (its GuCs wrote into the memirq page): scan the page with
+                // `Vf::handle_memirq`, wait-free, IF = 0, IST1.
                 #[cfg(not(feature = "baseline"))]
-                migration::on_guc_interrupt(line, migration::Via::SoftwareInt);
+                migration::on_tile_msi(line, migration::Via::SoftwareInt);
             }
             IrqSource::ApicTimer => {
                 self.timer_seen.fetch_add(1, Ordering::Relaxed);
-                // The "destination host" delivering a GuC interrupt late, asynchronously.
+                // The "destination host" delivering the tile's MSI late, asynchronously.
                 #[cfg(not(feature = "baseline"))]
                 migration::on_timer();
             }
@@ -115,8 +116,9 @@ pub extern "C" fn kmain(start_info_paddr: u64) -> ! {
     selftest_software_interrupt();
     selftest_apic_timer();
 
-    // The crate: 2 GTs on mock GuCs, migration 1 by `int`, migration 2 mid-recovery by the APIC
-    // timer, recovery from this loop through the polling queue (see src/migration.rs).
+    // The crate: 2 GTs on mock GuCs sharing a memirq page, migration 1's MSI by `int`, migration
+    // 2 mid-recovery with its MSI by the APIC timer, recovery from this loop through the polling
+    // queue (see src/migration.rs).
     #[cfg(not(feature = "baseline"))]
     {
         let outcome = match migration::run() {
@@ -128,7 +130,7 @@ pub extern "C" fn kmain(start_info_paddr: u64) -> ! {
         };
         report(t0);
         println!(
-            "stack: recovery path {} B below the scenario frame (bootstrap {} B), GuC irq path (IST1) {} B",
+            "stack: recovery path {} B below the scenario frame (bootstrap {} B), memirq MSI path (IST1) {} B",
             outcome.recovery_stack, outcome.bootstrap_stack, outcome.irq_stack
         );
         println!(
@@ -139,13 +141,14 @@ pub extern "C" fn kmain(start_info_paddr: u64) -> ! {
             outcome.log_high_water
         );
         println!(
-            "ram: Vf<_, _, PollingQueue, 2> {} B (static spin::Once), MockGuc {} B each (static, .data)",
+            "ram: Vf<_, _, PollingQueue, 2, Memirq<_>> {} B (static spin::Once), MockGuc {} B each (static, .data), memirq page {} B (static, .bss)",
             core::mem::size_of::<migration::GuestVf>(),
-            core::mem::size_of::<xe_sriov_vf::mock::MockGuc>()
+            core::mem::size_of::<xe_sriov_vf::mock::MockGuc>(),
+            core::mem::size_of::<migration::AlignedPage>()
         );
         let passed = outcome.passed();
         if !passed {
-            println!("FAIL: not every GT is VF_RUNNING on the final GGTT base, or wedged, or a lost interrupt");
+            println!("FAIL: not every GT is VF_RUNNING on the final GGTT base, or wedged, or memirq not registered, or a lost interrupt");
         }
         outcome.print_summary();
         if passed {
