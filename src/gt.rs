@@ -578,9 +578,9 @@ impl<D: Device> Gt<D> {
         let gmd_id = if self.info.graphics_verx100 >= 1270 {
             match self.query_u32(KlvKey::GmdId) {
                 Ok(v) => Some(v),
-                // The kernel logs any failure and carries on with GMD_ID 0.
+                // The kernel logs any failure (xe_gt_sriov_err) and carries on with GMD_ID 0.
                 Err(e) => {
-                    warn!("failed to obtain GMD_ID ({})", e);
+                    error!("failed to obtain GMD_ID ({})", e);
                     Some(0)
                 }
             }

@@ -88,6 +88,30 @@
 //! # }
 //! ```
 //!
+//! ## Logging
+//!
+//! The crate's log lines go to `defmt` (feature `defmt`), the `log` facade (feature `log`) or
+//! nowhere. Their levels follow the kernel's (`drm_dbg`/`xe_gt_sriov_dbg` -> debug,
+//! `drm_notice`/`xe_gt_sriov_info` -> info, `xe_gt_sriov_err`/`drm_err` -> error):
+//!
+//! | when | level |
+//! |---|---|
+//! | bootstrap: each GT's VF ABI and GGTT; the GuC's own version after a refused handshake | info |
+//! | the negotiated VF ABI, each HOST2GUC_SELF_CFG, memirq registered | debug |
+//! | a pass begins / is in progress (GT mask), RESFIX_START sent (marker), another recovery imminent, a deferral, a media GT waiting for its primary, cancelled by teardown | debug |
+//! | a tile's GGTT moves (old -> new base) | info |
+//! | VF migrated again during recovery (re-queue); a pass started without waiting (`start_now`) | info |
+//! | migration recovery ended | info |
+//! | mailbox: a lost request sent again, a RETRY | debug |
+//! | mailbox: timeout, busy timeout, RETRY limit, FAILURE, protocol error, clock stalled | error |
+//! | VF_RESET failed, VF ABI changed, GMD_ID query failed (the value is taken as 0), tile GTs disagree on the GGTT, migration not supported | error |
+//! | migration recovery failed, device wedged | error (and a warn from the coordinator) |
+//!
+//! The interrupt entry ([`Vf::migrated`], [`Vf::handle_memirq`], [`Coordinator::signal`])
+//! logs nothing at all, so that a logger never runs in a hard interrupt handler (the kernel logs
+//! "recovery scheduled" there; we do not). No wait loop logs per poll: a wait logs once, when
+//! it ends in an error. The mock GuC (feature `mock`) logs its state changes at debug.
+//!
 //! ## Features
 //!
 //! - `mock`: the simulated GuC (no_std, no alloc).
