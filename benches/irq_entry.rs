@@ -169,7 +169,7 @@ fn contended<C: Coord>(c: &mut Criterion, name: &str, coord: &C) {
                 s.spawn(|| {
                     started.store(true, Ordering::Release);
                     while !stop.load(Ordering::Relaxed) {
-                        black_box(coord.sig(black_box(GtId(1)), &q));
+                        let _ = black_box(coord.sig(black_box(GtId(1)), &q));
                     }
                 });
                 while !started.load(Ordering::Acquire) {
@@ -177,7 +177,7 @@ fn contended<C: Coord>(c: &mut Criterion, name: &str, coord: &C) {
                 }
                 let t0 = Instant::now();
                 for _ in 0..iters {
-                    black_box(coord.sig(black_box(GtId(0)), &q));
+                    let _ = black_box(coord.sig(black_box(GtId(0)), &q));
                 }
                 let elapsed: Duration = t0.elapsed();
                 stop.store(true, Ordering::Relaxed);

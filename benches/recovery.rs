@@ -80,7 +80,8 @@ fn one_recovery(s: &mut Setup) -> PassOutcome {
         g.migrate(base);
     }
     for (i, g) in s.gucs.iter().enumerate() {
-        s.vf.handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
+        let _ =
+            s.vf.handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
     }
     let mut last = PassOutcome::NotStarted;
     while s.vf.queue().take() {
@@ -120,7 +121,7 @@ fn kernel_sequence(kind: GtKind) -> Vec<String> {
 
 fn report_round_trips() {
     let mut s = setup();
-    one_recovery(&mut s); // warm: the first recovery after bootstrap is like any other
+    let _ = one_recovery(&mut s); // warm: the first recovery after bootstrap is like any other
     let before = s.gucs.map(|g| g.access_counts());
     let outcome = one_recovery(&mut s);
     assert_eq!(outcome, PassOutcome::Recovered(GtSet::all(2)));

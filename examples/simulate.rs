@@ -1102,7 +1102,7 @@ impl<'a> Sim<'a> {
                 self.lock().line(&format!(
                     "[vf] awaiting the reports of GTs {awaited:?} with every GuC running: start_now"
                 ));
-                vf.start_now();
+                let _ = vf.start_now();
                 continue;
             }
             if idle && states.iter().all(|s| *s == VfState::Running) {

@@ -376,6 +376,7 @@ impl core::error::Error for CoordinatorError {}
 /// What [`Coordinator::signal`] did.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use = "a Signal says whether this report queued the worker"]
 pub enum Signal {
     /// This call queued the worker (it called `queue.queue()`).
     Queued,
@@ -797,6 +798,7 @@ impl Coordinator {
     /// Waits, after [`teardown`](Self::teardown), until [`is_idle`](Self::is_idle), calling `relax`
     /// between checks (spin hint, yield, sleep...). `relax` returning `false` ends the wait (the
     /// caller's bound). Returns whether the coordinator is idle. Do not call it from inside a pass.
+    #[must_use = "false means the coordinator may still call queue(): do not free the work item"]
     pub fn teardown_wait(&self, mut relax: impl FnMut() -> bool) -> bool {
         loop {
             if self.is_idle() {
@@ -906,6 +908,7 @@ impl Coordinator {
     /// Queues the worker if some GT's recovery is queued and the worker is not; returns whether
     /// this call queued it. Harmless under [`StartPolicy::AnyGt`], where a queued GT always has
     /// the worker queued already. Thread context; does nothing once torn down or wedged.
+    #[must_use]
     pub fn start_now<Q: WorkQueue + ?Sized>(&self, queue: &Q) -> bool {
         let queued = GtSet(self.state.load(Ordering::Acquire) & self.gt_mask());
         let flipped = self.give_back(queued, queue, None);
@@ -1079,7 +1082,7 @@ mod tests {
         let c = coord(1, StartPolicy::AnyGt);
         let q = TestQueue::new();
         let gt = GtId(0);
-        c.signal(gt, &q);
+        let _ = c.signal(gt, &q);
         let _ = c.begin().unwrap();
         // Before RESFIX_START: covered by this run.
         assert_eq!(c.signal(gt, &q), Signal::AlreadyPending);
@@ -1131,8 +1134,8 @@ mod tests {
         // it, but it still counts: GT 0's re-run is queued.
         let c = coord(2, StartPolicy::AllGts);
         let q = TestQueue::new();
-        c.signal(GtId(0), &q);
-        c.signal(GtId(1), &q);
+        let _ = c.signal(GtId(0), &q);
+        let _ = c.signal(GtId(1), &q);
         assert_eq!(c.begin(), Some(GtSet::all(2)));
         run_gt(&c, GtId(0));
         assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
@@ -1155,9 +1158,9 @@ mod tests {
         let q = TestQueue::new();
         assert!(c.awaiting_reports().is_empty());
         assert!(!c.start_now(&q), "nothing queued: nothing to start");
-        c.signal(GtId(1), &q);
+        let _ = c.signal(GtId(1), &q);
         assert_eq!(c.awaiting_reports(), GtSet::from_bits(0b101));
-        c.signal(GtId(0), &q);
+        let _ = c.signal(GtId(0), &q);
         assert_eq!(c.awaiting_reports(), GtSet::single(GtId(2)));
         // GT 2's interrupt is lost: the embedder ends the wait.
         assert!(c.start_now(&q));
@@ -1176,9 +1179,9 @@ mod tests {
         assert!(c.pending_gts().is_empty() && c.in_progress_gts().is_empty());
         // Never under AnyGt; never once wedged.
         let any = coord(2, StartPolicy::AnyGt);
-        any.signal(GtId(0), &q);
+        let _ = any.signal(GtId(0), &q);
         assert!(any.awaiting_reports().is_empty());
-        c.signal(GtId(0), &q);
+        let _ = c.signal(GtId(0), &q);
         c.wedge();
         assert!(c.awaiting_reports().is_empty() && !c.start_now(&q));
     }
@@ -1188,8 +1191,8 @@ mod tests {
         for kind in 0..3 {
             let c = coord(2, StartPolicy::AllGts);
             let q = TestQueue::new();
-            c.signal(GtId(0), &q);
-            c.signal(GtId(1), &q);
+            let _ = c.signal(GtId(0), &q);
+            let _ = c.signal(GtId(1), &q);
             let _ = c.begin().unwrap();
             run_gt(&c, GtId(0));
             c.started(GtId(1));
@@ -1236,7 +1239,7 @@ mod tests {
     fn refuse_drops_the_queue_but_keeps_the_gt_blocked() {
         let c = coord(1, StartPolicy::AnyGt);
         let q = TestQueue::new();
-        c.signal(GtId(0), &q);
+        let _ = c.signal(GtId(0), &q);
         let gts = c.begin().unwrap();
         c.refuse(gts);
         c.finish(&q);
@@ -1249,7 +1252,7 @@ mod tests {
         let c = coord(1, StartPolicy::AnyGt);
         let q = TestQueue::new();
         assert_eq!(c.begin(), None, "spurious run");
-        c.signal(GtId(0), &q);
+        let _ = c.signal(GtId(0), &q);
         assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
         assert_eq!(c.begin(), None, "nothing queued");
         c.started(GtId(0));
@@ -1264,7 +1267,7 @@ mod tests {
     fn wedge_once_and_nothing_after() {
         let c = coord(2, StartPolicy::AnyGt);
         let q = TestQueue::new();
-        c.signal(GtId(0), &q);
+        let _ = c.signal(GtId(0), &q);
         let gts = c.begin().unwrap();
         assert!(c.wedge());
         assert!(!c.wedge());
@@ -1289,7 +1292,7 @@ mod tests {
         for p in [StartPolicy::AnyGt, StartPolicy::AllGts] {
             let c = coord(1, p);
             let q = TestQueue::new();
-            c.signal(GtId(0), &q);
+            let _ = c.signal(GtId(0), &q);
             let gts = c.begin().unwrap();
             c.teardown();
             assert!(c.is_torn_down() && !c.is_idle());
@@ -1322,7 +1325,7 @@ mod tests {
     fn debug_output() {
         let c = coord(2, StartPolicy::AnyGt);
         let q = TestQueue::new();
-        c.signal(GtId(1), &q);
+        let _ = c.signal(GtId(1), &q);
         let s = std::format!("{c:?}");
         assert!(
             s.contains("queued: {1}") && s.contains("work_queued: true"),

@@ -482,6 +482,7 @@ pub struct PassReport {
 /// What one call of [`Vf::run_worker`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use = "a dropped PassOutcome can hide a failed recovery and a wedged device"]
 pub enum PassOutcome {
     /// No pass was due (spurious run), or another pass is running, or the device is wedged or
     /// torn down.
@@ -542,6 +543,7 @@ pub const GGTT_WAIT_STALL_POLLS: u32 = 1_000_000;
 /// The answer of [`Vf::wait_ggtt_valid`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use = "only GgttWait::Valid means the GGTT may be used"]
 pub enum GgttWait {
     /// The GT's GGTT is valid.
     Valid,
@@ -1277,6 +1279,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// [`StartPolicy::AllGts`]: queues the device-wide pass now, without waiting for the GTs in
     /// [`awaiting_reports`](Vf::awaiting_reports); returns whether this call queued it. The pass
     /// recovers every GT, so a GT whose interrupt was lost is recovered too. Thread context.
+    #[must_use]
     pub fn start_now(&self) -> bool {
         self.coordinator.start_now(&self.queue)
     }
@@ -1309,6 +1312,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// Stops migration handling: after this returns nothing is queued or started, and a running
     /// pass stops at its next step. Then waits, calling `relax` between checks, until no pass
     /// runs or `relax` returns `false` (the caller's bound). Returns whether the VF is idle.
+    #[must_use = "false means a pass or a queue() call may still be running"]
     pub fn teardown(&self, relax: impl FnMut() -> bool) -> bool {
         self.coordinator.teardown();
         self.coordinator.teardown_wait(relax)

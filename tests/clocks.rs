@@ -236,7 +236,7 @@ fn ggtt_waits_end_for_every_clock_shape() {
     .unwrap();
     vf.bootstrap().unwrap();
     guc.migrate(0x0100_0000);
-    vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+    let _ = vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
     assert!(!vf.ggtt_valid(GtId(0)));
     for shape in Shape::ALL {
         for timeout in [50 * MS, u64::MAX] {

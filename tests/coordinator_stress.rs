@@ -229,7 +229,7 @@ fn stress_teardown_mid_storm() {
             std::thread::spawn(move || {
                 let mut rng = Rng::new(100 + t);
                 for _ in 0..SIGNALS_PER_THREAD {
-                    s.coord.signal(GtId(rng.below(2) as u8), &s.queue);
+                    let _ = s.coord.signal(GtId(rng.below(2) as u8), &s.queue);
                     rng.jitter();
                 }
             })

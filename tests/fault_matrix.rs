@@ -433,7 +433,7 @@ fn deliver(vf: &TestVf, gucs: &[&MockGuc; 2]) {
     for (i, g) in gucs.iter().enumerate() {
         let intr = g.take_interrupts();
         if !intr.is_empty() {
-            vf.handle_guc_interrupt(GtId(i as u8), intr);
+            let _ = vf.handle_guc_interrupt(GtId(i as u8), intr);
         }
     }
 }
@@ -764,7 +764,7 @@ fn fault_matrix() {
 fn deliver_one(vf: &TestVf, gucs: &[&MockGuc; 2], i: usize) {
     let intr = gucs[i].take_interrupts();
     if !intr.is_empty() {
-        vf.handle_guc_interrupt(GtId(i as u8), intr);
+        let _ = vf.handle_guc_interrupt(GtId(i as u8), intr);
     }
 }
 

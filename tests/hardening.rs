@@ -130,7 +130,7 @@ fn run_queued(vf: &TestVf) -> Vec<PassOutcome> {
 
 fn migrate(vf: &TestVf, guc: &MockGuc, base: u64) {
     guc.migrate(base);
-    vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+    let _ = vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
 }
 
 fn requeued() -> PassOutcome {

@@ -233,7 +233,7 @@ fn spawn_reporters(h: &Arc<Harness>) -> Vec<thread::JoinHandle<()>> {
         .map(|g| {
             let h = Arc::clone(h);
             thread::spawn(move || {
-                h.migrate(g);
+                let _ = h.migrate(g);
             })
         })
         .collect()
@@ -281,14 +281,14 @@ fn all_gts_late_flip() {
         let a = {
             let h = h.clone();
             thread::spawn(move || {
-                h.migrate(1);
+                let _ = h.migrate(1);
             })
         };
         let b = {
             let h = h.clone();
             thread::spawn(move || {
-                h.migrate(0);
-                h.migrate(0);
+                let _ = h.migrate(0);
+                let _ = h.migrate(0);
             })
         };
         let w = spawn_worker(&h, 2);
@@ -307,11 +307,11 @@ fn all_gts_late_flip() {
 fn planted_bug_target_duplicate_report_before_start() {
     model(|| {
         let h = Harness::new(StartPolicy::AnyGt, PassMode::Normal);
-        h.migrate(0);
+        let _ = h.migrate(0);
         let dup = {
             let h = h.clone();
             thread::spawn(move || {
-                h.coord.signal(GtId(0), &h.queue);
+                let _ = h.coord.signal(GtId(0), &h.queue);
                 // Read after the report: `false` means the report came before RESFIX_START.
                 !h.start_sent[0].load(SeqCst)
             })
@@ -346,7 +346,7 @@ fn second_migration(policy: StartPolicy, mode: PassMode, order: [usize; NUM_GTS]
                 if policy == StartPolicy::AllGts {
                     h.migrate_vm(order);
                 } else {
-                    h.migrate(order[0]);
+                    let _ = h.migrate(order[0]);
                 }
             })
         };
@@ -435,13 +435,13 @@ fn wedge_race(policy: StartPolicy) {
     model(move || {
         let h = Harness::new(policy, PassMode::Wedge);
         for g in 0..NUM_GTS {
-            h.migrate(g);
+            let _ = h.migrate(g);
         }
         let s = {
             let h = h.clone();
             thread::spawn(move || {
                 for g in 0..NUM_GTS {
-                    h.migrate(g);
+                    let _ = h.migrate(g);
                 }
             })
         };

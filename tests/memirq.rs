@@ -216,7 +216,7 @@ fn a_migration_during_the_handler_is_not_lost_with_markers() {
         if gt == GtId(0) && !raised.swap(true, Ordering::SeqCst) {
             // The queued pass runs first, then the VM moves again mid-handler.
             while r.vf.queue().take() {
-                r.vf.run_worker();
+                let _ = r.vf.run_worker();
             }
             for g in r.gucs {
                 g.migrate(MOVED2);

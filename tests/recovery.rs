@@ -1080,7 +1080,7 @@ fn migration_without_memirq_is_refused_by_default() {
     .unwrap();
     vf.bootstrap().unwrap();
     guc.migrate(B);
-    vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+    let _ = vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
     assert!(vf.queue().take());
     assert_eq!(
         vf.run_worker(),

@@ -203,7 +203,7 @@ fn settle<const N: usize>(vf: &StressVf<'_, N>, gucs: &[MockGuc], what: &str) {
 fn deliver<const N: usize>(vf: &StressVf<'_, N>, gucs: &[MockGuc], i: usize) {
     let intr = gucs[i].take_interrupts();
     if !intr.is_empty() {
-        vf.handle_guc_interrupt(GtId(i as u8), intr);
+        let _ = vf.handle_guc_interrupt(GtId(i as u8), intr);
     }
 }
 
@@ -307,7 +307,7 @@ fn stress<const N: usize>(run: Run, seed: u64) {
         let worker = s.spawn(|| {
             vf.queue()
                 .serve(|| {
-                    vf.run_worker();
+                    let _ = vf.run_worker();
                 })
                 .unwrap();
         });

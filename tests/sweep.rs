@@ -165,7 +165,7 @@ fn deliver(vf: &TestVf, gucs: &[&MockGuc; 2]) {
     for (i, g) in gucs.iter().enumerate() {
         let intr = g.take_interrupts();
         if !intr.is_empty() {
-            vf.handle_guc_interrupt(GtId(i as u8), intr);
+            let _ = vf.handle_guc_interrupt(GtId(i as u8), intr);
         }
     }
 }
