@@ -510,19 +510,7 @@ impl Coordinator {
         } else if prev & q != 0 {
             // Covered by the queued recovery too, but under AllGts it still counts as this GT's
             // report for the next pass (the seed's mask: every report sets its bit).
-            let r = r_of(q);
-            let prev = self.state.fetch_or(r, Ordering::AcqRel);
-            let all = r_of(self.gt_mask());
-            if prev & STICKY != 0 {
-                Signal::Ignored
-            } else if (prev | r) & all != all {
-                Signal::WaitingForOtherGts
-            } else if prev & WORK != 0 {
-                Signal::AlreadyPending
-            } else {
-                let prev = self.state.fetch_or(WORK, Ordering::AcqRel);
-                self.queue_if_flipped(prev, queue)
-            }
+            self.report_all_gts(r_of(q), queue)
         } else {
             let mark = q | p_of(q) | f_of(q);
             match self.policy {
@@ -530,24 +518,30 @@ impl Coordinator {
                     let prev = self.state.fetch_or(mark | WORK, Ordering::AcqRel);
                     self.queue_if_flipped(prev, queue)
                 }
-                StartPolicy::AllGts => {
-                    let prev = self.state.fetch_or(mark | r_of(q), Ordering::AcqRel);
-                    let all = r_of(self.gt_mask());
-                    if prev & STICKY != 0 {
-                        Signal::Ignored
-                    } else if (prev | r_of(q)) & all != all {
-                        Signal::WaitingForOtherGts
-                    } else if prev & WORK != 0 {
-                        Signal::AlreadyPending
-                    } else {
-                        let prev = self.state.fetch_or(WORK, Ordering::AcqRel);
-                        self.queue_if_flipped(prev, queue)
-                    }
-                }
+                StartPolicy::AllGts => self.report_all_gts(mark | r_of(q), queue),
             }
         };
         self.state.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
         outcome
+    }
+
+    /// [`StartPolicy::AllGts`]: sets `bits` (the GT's `R` bit, plus `Q|P|F` if it was not
+    /// queued) and, if that completed the set of `R` bits, flips `WORK` and queues. One
+    /// read-modify-write, two for the call that completes the set.
+    #[inline]
+    fn report_all_gts<Q: WorkQueue + ?Sized>(&self, bits: usize, queue: &Q) -> Signal {
+        let prev = self.state.fetch_or(bits, Ordering::AcqRel);
+        let all = r_of(self.gt_mask());
+        if prev & STICKY != 0 {
+            Signal::Ignored
+        } else if (prev | bits) & all != all {
+            Signal::WaitingForOtherGts
+        } else if prev & WORK != 0 {
+            Signal::AlreadyPending
+        } else {
+            let prev = self.state.fetch_or(WORK, Ordering::AcqRel);
+            self.queue_if_flipped(prev, queue)
+        }
     }
 
     /// After a `fetch_or` that included `WORK` and returned `prev`: queue if this call flipped it.
