@@ -215,6 +215,42 @@ const fn r_of(q: usize) -> usize {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GtId(pub u8);
 
+/// An index too large for a [`GtId`] or a [`TileId`](crate::tile::TileId): at least
+/// [`MAX_GTS`] (no VF has more GTs, or tiles, than a coordinator can track).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct IdOutOfRange {
+    /// The index asked for.
+    pub index: usize,
+}
+
+impl fmt::Display for IdOutOfRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "index {} is not below {}", self.index, MAX_GTS)
+    }
+}
+
+impl core::error::Error for IdOutOfRange {}
+
+impl TryFrom<usize> for GtId {
+    type Error = IdOutOfRange;
+    /// `GtId(n)` for `n < MAX_GTS`: no `n as u8` cast that could wrap.
+    fn try_from(index: usize) -> Result<GtId, IdOutOfRange> {
+        if index < MAX_GTS {
+            // index < MAX_GTS <= 17.
+            Ok(GtId(index as u8))
+        } else {
+            Err(IdOutOfRange { index })
+        }
+    }
+}
+
+impl From<GtId> for usize {
+    fn from(gt: GtId) -> usize {
+        usize::from(gt.0)
+    }
+}
+
 /// A set of GTs, as a bit mask (bit `n` = `GtId(n)`).
 ///
 /// Only bits below [`MAX_GTS`] can be members; constructors drop the others.

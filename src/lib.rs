@@ -31,7 +31,7 @@
 //! migration, recovered by polling, with the mock's [`GgttOracle`](mock::GgttOracle) standing in
 //! for the embedder's GGTT users. SW_INT_0 arrives as it does on every part that can migrate: as
 //! bytes in the tile's memirq page. A real embedder replaces the mocks with an
-//! [`MmioBar`](mmio::MmioBar) per GT (or one shared) and a [`MemirqMem`](mmio::MemirqMem) over
+//! [`MmioBar`] per GT (or one shared) and a [`MemirqMem`] over
 //! the page it allocated and mapped into the VF's GGTT, the oracle with its GGTT and context
 //! fixups ([`RecoveryHooks`]), and calls [`Vf::handle_memirq`] from the tile's MSI handler.
 //!
@@ -145,14 +145,24 @@ pub mod workqueue;
 #[cfg(feature = "mock")]
 pub mod mock;
 
-pub use coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
+// Every type that appears in a public signature, at the root.
+pub use coordinator::{
+    Coordinator, CoordinatorError, GtId, GtSet, IdOutOfRange, Signal, StartPolicy, MAX_GTS,
+};
 pub use device::{Clock, Device, Instant, Reg, Stopwatch};
 pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};
 pub use mailbox::{Mailbox, MailboxConfig, MailboxError};
 pub use memirq::{Memirq, MemirqPage, MemirqReport, MemirqSet, NoMemirq};
+pub use mmio::{MemirqMem, MmioBar, MmioError};
 pub use recovery::{
     BootstrapError, GgttWait, GtAccessError, GtView, HoldPoint, HookError, NoHooks, PassOutcome,
     PassReport, RecoveryConfig, RecoveryError, RecoveryHooks, Stats, Step, Unsupported, Vf,
 };
 pub use tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
-pub use workqueue::{PollingQueue, WorkQueue};
+pub use wire::action::MmioMessage;
+pub use wire::regs::{GtKind, GucIntr, MailboxRegs};
+pub use wire::self_cfg::{CtbControl, SelfCfgError, SelfCfgKey};
+pub use wire::{GucError, KlvKey, Marker, Version, WireError};
+#[cfg(feature = "std")]
+pub use workqueue::ThreadQueue;
+pub use workqueue::{PollingQueue, TestQueue, WorkQueue};

@@ -1095,3 +1095,18 @@ fn migration_without_memirq_is_refused_by_default() {
     assert_eq!(guc.state(), VfState::ResfixBlocked);
     assert!(vf.recovery_pending(GtId(0)) && !vf.ggtt_valid(GtId(0)));
 }
+
+#[test]
+fn ids_convert_from_usize_without_wrapping() {
+    use xe_sriov_vf::{IdOutOfRange, MAX_GTS};
+    assert_eq!(GtId::try_from(3usize), Ok(GtId(3)));
+    assert_eq!(TileId::try_from(1usize), Ok(TileId(1)));
+    assert_eq!(
+        GtId::try_from(MAX_GTS),
+        Err(IdOutOfRange { index: MAX_GTS })
+    );
+    assert_eq!(TileId::try_from(256usize), Err(IdOutOfRange { index: 256 }));
+    assert_eq!(usize::from(GtId(5)), 5);
+    assert_eq!(usize::from(TileId(2)), 2);
+    assert!(IdOutOfRange { index: 99 }.to_string().contains("99"));
+}
