@@ -147,7 +147,8 @@ pub mod mock;
 
 // Every type that appears in a public signature, at the root.
 pub use coordinator::{
-    Coordinator, CoordinatorError, GtId, GtSet, IdOutOfRange, Signal, StartPolicy, MAX_GTS,
+    Coordinator, CoordinatorError, CoordinatorView, GtId, GtSet, IdOutOfRange, Signal, StartPolicy,
+    MAX_GTS,
 };
 pub use device::{Clock, Device, Instant, Reg, Stopwatch};
 pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};

@@ -71,7 +71,7 @@
 
 use core::fmt;
 
-use crate::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
+use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal, StartPolicy};
 use crate::device::{Clock, Device, Stopwatch};
 use crate::gt::{Gt, GtInfo, VfConfig, VfError};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
@@ -1284,9 +1284,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         self.coordinator.start_now(&self.queue)
     }
 
-    /// The coordinator.
-    pub const fn coordinator(&self) -> &Coordinator {
-        &self.coordinator
+    /// A read-only view of the coordinator (the calls that drive it are the VF's own; to end a
+    /// wait or tear down, use [`start_now`](Vf::start_now) and [`teardown`](Vf::teardown)).
+    pub const fn coordinator(&self) -> CoordinatorView<'_> {
+        CoordinatorView::new(&self.coordinator)
     }
 
     /// The work queue.
