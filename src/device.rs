@@ -157,7 +157,8 @@ pub trait Device {
 
 /// Forwards `Device` through a pointer type to the device it points to.
 macro_rules! forward_device {
-    ($($ptr:ty),+) => {$(
+    ($($(#[$m:meta])* $ptr:ty),+) => {$(
+        $(#[$m])*
         impl<D: Device + ?Sized> Device for $ptr {
             fn read32(&self, reg: Reg) -> u32 {
                 (**self).read32(reg)
@@ -176,8 +177,13 @@ macro_rules! forward_device {
 }
 
 forward_device!(&D);
-#[cfg(feature = "std")]
-forward_device!(std::sync::Arc<D>);
+#[cfg(feature = "alloc")]
+forward_device!(
+    /// `Device` through an `Arc` (feature `alloc`, implied by `std`): a `no_std` kernel with
+    /// an allocator shares one mapping between GTs this way.
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    alloc::sync::Arc<D>
+);
 
 /// A monotonic time source, for devices that get register access and time from different places
 /// (see [`MmioBar`](crate::mmio::MmioBar)).

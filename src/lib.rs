@@ -115,7 +115,8 @@
 //! ## Features
 //!
 //! - `mock`: the simulated GuC (no_std, no alloc).
-//! - `std`: host conveniences (the thread-backed queue, `std::error::Error` impls).
+//! - `alloc`: `Device` for `Arc<D>`, without `std`.
+//! - `std`: host conveniences (the thread-backed queue); implies `alloc`.
 //! - `defmt` or `log`: where the crate's log lines go (at most one; neither means none).
 //!
 //! The crate never allocates and, without `std`, links with `core` alone.
@@ -123,9 +124,13 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "std")]
 extern crate std;
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
 
 #[macro_use]
 pub(crate) mod fmt;
@@ -143,6 +148,7 @@ pub mod wire;
 pub mod workqueue;
 
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
 
 // Every type that appears in a public signature, at the root.
@@ -165,5 +171,6 @@ pub use wire::regs::{GtKind, GucIntr, MailboxRegs};
 pub use wire::self_cfg::{CtbControl, SelfCfgError, SelfCfgKey};
 pub use wire::{GucError, KlvKey, Marker, Version, WireError};
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub use workqueue::ThreadQueue;
 pub use workqueue::{PollingQueue, TestQueue, WorkQueue};

@@ -221,6 +221,7 @@ impl WorkQueue for TestQueue {
 }
 
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub use self::thread::{ServeError, ThreadQueue};
 
 /// The thread-backed queue (feature `std`).
