@@ -3,10 +3,13 @@
 //! This is the only module of the crate with `unsafe` code. Each register access goes through a
 //! `volatile_register::RW<u32>` placed at the register's offset, after a bounds and alignment
 //! check, so that a wrong offset from anywhere in the crate reads all ones (like a PCI read that
-//! nothing answers) and drops writes instead of touching memory outside the mapping.
+//! nothing answers) and drops writes instead of touching memory outside the mapping. The
+//! register's pointer is derived from the embedder's base pointer with `add` (its provenance is
+//! kept: no integer round trip), and the `&RW<u32>` lives for that one access only.
 #![allow(unsafe_code)]
 
 use core::fmt;
+use core::ptr::NonNull;
 
 use volatile_register::RW;
 
@@ -20,7 +23,7 @@ pub enum MmioError {
     Null,
     /// The base pointer is not 4-byte aligned.
     Misaligned,
-    /// `base + len` overflows the address space.
+    /// `base + len` overflows the address space, or `len` exceeds `isize::MAX`.
     Overflow,
 }
 
@@ -72,17 +75,26 @@ impl core::error::Error for MmioError {}
 /// let version = primary.bootstrap();
 /// ```
 pub struct MmioBar<C> {
-    // An address, not a pointer: the mapping's validity across threads is part of the `new`
-    // contract, and this keeps `MmioBar` `Send`/`Sync` when the clock is.
-    base: usize,
+    // The embedder's pointer itself, not its address: every register pointer is derived from it
+    // with `add`, so it keeps the mapping's provenance (no integer round trip).
+    base: NonNull<u8>,
     len: usize,
     clock: C,
 }
 
+// SAFETY: `MmioBar` owns no Rust data behind `base`; it only performs volatile 32-bit accesses
+// inside the mapping, which `new`'s contract makes valid from any thread that uses it (and no
+// Rust reference aliases it). Sending it to another thread is then sound whenever the clock is.
+unsafe impl<C: Send> Send for MmioBar<C> {}
+// SAFETY: as for `Send`: `&MmioBar` allows only volatile register accesses (each through a
+// reference that lives for that one access) and `&C`, so sharing it is sound when `C: Sync`.
+// These two impls give `MmioBar` the same auto traits the former `usize` base did.
+unsafe impl<C: Sync> Sync for MmioBar<C> {}
+
 impl<C> fmt::Debug for MmioBar<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MmioBar")
-            .field("base", &(self.base as *const u8))
+            .field("base", &self.base)
             .field("len", &self.len)
             .finish_non_exhaustive()
     }
@@ -91,29 +103,37 @@ impl<C> fmt::Debug for MmioBar<C> {
 impl<C: Clock> MmioBar<C> {
     /// Wraps the mapping `base..base + len`.
     ///
+    /// `base` is kept as given (a [`NonNull`], with its provenance): every register access uses
+    /// a pointer derived from it. A caller holding a `NonNull<u8>` passes `ptr.as_ptr()`.
+    ///
+    /// # Errors
+    ///
+    /// [`MmioError::Null`] for a null `base`, [`MmioError::Misaligned`] unless `base` is 4-byte
+    /// aligned, [`MmioError::Overflow`] if `base + len` wraps around the address space or `len`
+    /// exceeds `isize::MAX` (no mapping can be that long).
+    ///
     /// # Safety
     ///
     /// For as long as the returned value (or anything that borrows it) lives:
     /// - `base..base + len` must be a mapping of the VF's MMIO BAR (device memory, mapped
-    ///   uncached), readable and writable with 32-bit accesses from any thread that uses it;
+    ///   uncached), readable and writable with 32-bit accesses from any thread that uses it,
+    ///   and `base` must carry the provenance of that whole mapping (a pointer derived from the
+    ///   mapping, not from a smaller object inside it);
     /// - no Rust reference to ordinary data may alias that range;
     /// - the embedder must not unmap it.
     pub unsafe fn new(base: *mut u8, len: usize, clock: C) -> Result<MmioBar<C>, MmioError> {
-        let addr = base as usize;
-        if addr == 0 {
+        let Some(base) = NonNull::new(base) else {
             return Err(MmioError::Null);
-        }
+        };
+        // `addr` reads the address without exposing the provenance (strict-provenance clean).
+        let addr = base.addr().get();
         if !addr.is_multiple_of(4) {
             return Err(MmioError::Misaligned);
         }
-        if addr.checked_add(len).is_none() {
+        if addr.checked_add(len).is_none() || len > isize::MAX as usize {
             return Err(MmioError::Overflow);
         }
-        Ok(MmioBar {
-            base: addr,
-            len,
-            clock,
-        })
+        Ok(MmioBar { base, len, clock })
     }
 
     /// The mapping's length in bytes.
@@ -131,36 +151,42 @@ impl<C: Clock> MmioBar<C> {
         &self.clock
     }
 
-    /// The register at `reg`, if it lies wholly inside the mapping and is 4-byte aligned.
-    fn register(&self, reg: Reg) -> Option<&RW<u32>> {
+    /// Runs `access` on the register at `reg`, if it lies wholly inside the mapping and is
+    /// 4-byte aligned; `None` (and no access) otherwise.
+    ///
+    /// The `&RW<u32>` is created for this one access and dropped when `access` returns: its
+    /// lifetime is the closure's own (higher-ranked), so no reference into device memory
+    /// outlives the access or escapes through `R`.
+    fn with_register<R>(&self, reg: Reg, access: impl FnOnce(&RW<u32>) -> R) -> Option<R> {
         let off = usize::try_from(reg.offset()).ok()?;
         if !off.is_multiple_of(4) || off.checked_add(4)? > self.len {
             return None;
         }
-        let ptr = (self.base + off) as *const RW<u32>;
-        // SAFETY: `off + 4 <= len`, so the 4 bytes at `base + off` lie inside the mapping that
-        // `new`'s contract keeps valid, readable and writable for `self`'s lifetime; `base` and
-        // `off` are 4-aligned, matching `RW<u32>`'s alignment; `RW<u32>` is a
-        // `#[repr(transparent)]` `UnsafeCell<u32>` wrapper, so a shared reference to it permits
-        // the volatile writes below and no Rust data aliases device memory.
-        Some(unsafe { &*ptr })
+        // SAFETY: `off + 4 <= len`, and `new` checked `len <= isize::MAX` and that `base + len`
+        // does not wrap, so `base + off` stays inside the one mapping `base` points into (its
+        // provenance, which `add` keeps).
+        let ptr = unsafe { self.base.add(off) }.cast::<RW<u32>>();
+        // SAFETY: the 4 bytes at `ptr` lie inside the mapping that `new`'s contract keeps
+        // valid, readable and writable while `self` lives (and this reference lives only for the
+        // call below); `base` and `off` are 4-aligned, matching `RW<u32>`'s alignment; `RW<u32>`
+        // is a `#[repr(transparent)]` `UnsafeCell<u32>` wrapper, so a shared reference to it
+        // permits the volatile writes through it, and no Rust data aliases device memory.
+        let register = unsafe { ptr.as_ref() };
+        Some(access(register))
     }
 }
 
 impl<C: Clock> Device for MmioBar<C> {
     fn read32(&self, reg: Reg) -> u32 {
-        match self.register(reg) {
-            Some(r) => r.read(),
-            None => u32::MAX,
-        }
+        self.with_register(reg, |r| r.read()).unwrap_or(u32::MAX)
     }
 
     fn write32(&self, reg: Reg, value: u32) {
-        if let Some(r) = self.register(reg) {
-            // SAFETY: `register` checked that the register lies inside the mapped BAR; a
+        self.with_register(reg, |r| {
+            // SAFETY: `with_register` checked that the register lies inside the mapped BAR; a
             // volatile 32-bit store to a VF register has no memory-safety effect on Rust data.
             unsafe { r.write(value) }
-        }
+        });
     }
 
     fn now(&self) -> Instant {
@@ -177,7 +203,7 @@ impl<C: Clock> Device for MmioBar<C> {
 /// [`MemirqMem::new`] (its provenance is kept: no integer round trip); offsets at or beyond the
 /// page read 0 and drop writes.
 pub struct MemirqMem {
-    base: core::ptr::NonNull<u8>,
+    base: NonNull<u8>,
 }
 
 // SAFETY: the page is plain memory shared with the GPU; `MemirqMem` only performs volatile
@@ -203,8 +229,10 @@ impl MemirqMem {
     /// `base` must point to [`PAGE_SIZE`](crate::wire::memirq::PAGE_SIZE) bytes of memory that
     /// stay mapped, readable and writable for as long as the returned value (and anything that
     /// borrows it) lives, and that no Rust reference covers meanwhile (the GPU writes it).
-    pub unsafe fn new(base: core::ptr::NonNull<u8>) -> Result<MemirqMem, MmioError> {
-        if base.as_ptr().align_offset(4) != 0 {
+    pub unsafe fn new(base: NonNull<u8>) -> Result<MemirqMem, MmioError> {
+        // The address alone (no provenance exposed); unlike `align_offset`, never spuriously
+        // "unalignable".
+        if !base.addr().get().is_multiple_of(4) {
             return Err(MmioError::Misaligned);
         }
         Ok(MemirqMem { base })
@@ -241,5 +269,42 @@ impl crate::memirq::MemirqPage for MemirqMem {
                 .cast::<u32>()
                 .write_volatile(value.to_le())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoClock;
+
+    impl Clock for NoClock {
+        fn now(&self) -> Instant {
+            Instant(0)
+        }
+    }
+
+    #[test]
+    fn a_register_reference_is_made_only_inside_the_mapping_at_base_plus_offset() {
+        const LEN: usize = 16;
+        let mut mem = std::vec![0u32; LEN / 4].into_boxed_slice();
+        let base = mem.as_mut_ptr().cast::<u8>();
+        {
+            // SAFETY: a live, 4-aligned, writable LEN-byte allocation that outlives `bar` (this
+            // block) and is not touched through `mem` meanwhile.
+            let bar = unsafe { MmioBar::new(base, LEN, NoClock) }.unwrap();
+            for off in [0u32, 4, 8, 12] {
+                let at = bar.with_register(Reg(off), |r| core::ptr::from_ref(r).cast::<u8>());
+                assert_eq!(at, Some(base.wrapping_add(off as usize).cast_const()));
+            }
+            for off in [1u32, 2, 3, 13, 14, 16, 20, u32::MAX - 3, u32::MAX] {
+                assert_eq!(bar.with_register(Reg(off), |_| ()), None, "offset {off:#x}");
+            }
+            bar.write32(Reg(8), 0xA5A5_0F0F);
+            assert_eq!(bar.read32(Reg(8)), 0xA5A5_0F0F);
+            let debug = std::format!("{bar:?}");
+            assert!(debug.contains("len: 16"), "{debug}");
+        }
+        assert_eq!(&mem[..], &[0, 0, 0xA5A5_0F0F, 0]);
     }
 }
