@@ -1062,6 +1062,7 @@ impl<'a> Sim<'a> {
             }
             PassOutcome::Failed(e) => format!("FAILED: {e}; device wedged"),
             PassOutcome::Cancelled => "cancelled by teardown".to_string(),
+            PassOutcome::Busy(gts) => format!("GTs {} busy (with_gt), queued again", gt_list(gts)),
         };
         let mut log = self.lock();
         let prefix = format!("pass {n}");

@@ -244,6 +244,9 @@ pub enum BootstrapError {
         /// GGTT_START and GGTT_SIZE the media GT reported.
         media_ggtt: (u64, u64),
     },
+    /// A recovery pass or a [`Vf::with_gt`] closure holds the GTs: nothing was done (the
+    /// crate never waits for them).
+    Busy,
 }
 
 impl fmt::Display for BootstrapError {
@@ -267,6 +270,7 @@ impl fmt::Display for BootstrapError {
                 media_ggtt.0,
                 media_ggtt.1
             ),
+            BootstrapError::Busy => f.write_str("the GTs are busy (a pass or with_gt holds them)"),
         }
     }
 }
@@ -275,7 +279,7 @@ impl core::error::Error for BootstrapError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             BootstrapError::Gt { error, .. } => Some(error),
-            BootstrapError::GgttMismatch { .. } => None,
+            BootstrapError::GgttMismatch { .. } | BootstrapError::Busy => None,
         }
     }
 }
@@ -510,6 +514,10 @@ pub enum PassOutcome {
     Failed(RecoveryError),
     /// Teardown began during the pass; it stopped early.
     Cancelled,
+    /// A [`Vf::with_gt`] closure held the GTs when the pass began: nothing was sent, the GTs stay
+    /// queued and the worker is queued again (so a pass never waits for a task that may have
+    /// yielded inside its closure).
+    Busy(GtSet),
 }
 
 /// Counters the embedder can read at any time.
@@ -776,7 +784,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// A GT without a page in `M` is skipped. Until this succeeded no GuC interrupt reaches a
     /// memirq VF: a migration would leave it blocked with nothing in the crate running.
     pub fn register_memirq(&self) -> Result<(), BootstrapError> {
-        let mut inner = self.inner.lock();
+        let mut inner = self.inner.try_lock().ok_or(BootstrapError::Busy)?;
         for (i, gt) in inner.gts.iter_mut().enumerate() {
             let id = GtId(i as u8);
             if let Some((source, status)) = self.memirq.registration(id) {
@@ -808,7 +816,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// tile's GGTT (both GTs of a tile must agree). Call once, before interrupts are enabled; the
     /// embedder's GGTT users are taken to be at the bootstrap base.
     pub fn bootstrap(&self) -> Result<(), BootstrapError> {
-        let mut inner = self.inner.lock();
+        let mut inner = self.inner.try_lock().ok_or(BootstrapError::Busy)?;
         let inner = &mut *inner;
         let mut configs = [(0u64, 0u64); N];
         for (i, gt) in inner.gts.iter_mut().enumerate() {
@@ -941,11 +949,18 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             self.coordinator.finish(&self.queue);
             return PassOutcome::Empty;
         }
+        // Never wait for the GTs: whoever holds them (a `with_gt` closure) may have yielded.
+        let Some(inner) = self.inner.try_lock() else {
+            self.coordinator.postpone(gts, &self.queue);
+            self.coordinator.finish(&self.queue);
+            debug!("GTs busy (with_gt), pass queued again");
+            return PassOutcome::Busy(gts);
+        };
         self.counters.recoveries.fetch_add(1, Ordering::Relaxed);
         let outcome = {
             // Released after abort and wedged too (the kernel puts it after the abort).
             let _pm = PmGuard::take(&self.hooks);
-            let outcome = self.recover(gts).unwrap_or_else(|stop| stop);
+            let outcome = self.recover(inner, gts).unwrap_or_else(|stop| stop);
             self.account(&outcome);
             outcome
         };
@@ -995,13 +1010,17 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 }
             }
             PassOutcome::Cancelled => debug!("migration recovery cancelled by teardown"),
+            PassOutcome::Busy(_) => {}
             PassOutcome::NotStarted | PassOutcome::Empty => {}
         }
     }
 
-    fn recover(&self, gts: GtSet) -> PassResult<PassOutcome> {
+    fn recover(
+        &self,
+        mut inner: spin::MutexGuard<'_, Inner<D, N>>,
+        gts: GtSet,
+    ) -> PassResult<PassOutcome> {
         debug!("migration recovery in progress, GT mask {:#x}", gts.bits());
-        let mut inner = self.inner.lock();
         let inner = &mut *inner;
 
         for id in gts.iter() {

@@ -363,3 +363,112 @@ fn busy_then_failure_is_the_failure() {
     assert_eq!(vf.hooks().oracle.check(TileId(0), MOVED), Ok(()));
     assert_eq!(vf.hooks().oracle.moves(TileId(0)), 1);
 }
+
+/// A cooperative, single-CPU kernel: the worker's mailbox wait yields (`Device::relax`) and the
+/// scheduler runs another task on the same CPU, which asks the VF about its GTs. On main 2040d49
+/// `with_gt` spun for ever on the lock the yielded worker held; now every accessor answers at
+/// once (`with_gt` and `bootstrap` with `Busy`, the views with the published copies).
+#[test]
+fn a_task_run_while_the_worker_yields_never_spins() {
+    use xe_sriov_vf::device::{Device, Instant, Reg};
+    use xe_sriov_vf::recovery::BootstrapError;
+
+    struct YieldingGuc {
+        guc: &'static MockGuc,
+        other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>>,
+    }
+    impl Device for YieldingGuc {
+        fn read32(&self, reg: Reg) -> u32 {
+            self.guc.read32(reg)
+        }
+        fn write32(&self, reg: Reg, value: u32) {
+            self.guc.write32(reg, value)
+        }
+        fn now(&self) -> Instant {
+            self.guc.now()
+        }
+        fn relax(&self) {
+            self.guc.relax();
+            // The scheduler switches to the other task, on this same CPU.
+            if let Some(task) = self.other_task.get() {
+                task();
+            }
+        }
+    }
+    type CoopVf = Vf<YieldingGuc, GgttOracle<1>, TestQueue, 1>;
+
+    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    )));
+    // Every reply takes a few polls, so the worker yields inside each exchange.
+    guc.set_relax_step(1_000);
+    let other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>> = Box::leak(Box::default());
+    let gt = Gt::new(
+        YieldingGuc { guc, other_task },
+        GtInfo::new(GtKind::Primary, false, 2004),
+        MailboxConfig::KERNEL,
+    );
+    let config = RecoveryConfig::default().with_mmio_irq();
+    let vf: &'static CoopVf = Box::leak(Box::new(
+        Vf::new([gt], GgttOracle::new(), TestQueue::new(), config).unwrap(),
+    ));
+    vf.bootstrap().unwrap();
+    vf.hooks().place(TileId(0), BASE);
+    let answers: &'static Mutex<Vec<String>> = Box::leak(Box::default());
+    let _ = other_task.set(Box::new(move || {
+        let view = vf
+            .gt_view(GtId(0))
+            .and_then(|v| v.config)
+            .map(|c| c.ggtt_start);
+        let tile = vf.tile_ggtt(TileId(0)).map(|t| t.applied);
+        let access = vf.with_gt(GtId(0), |_| ());
+        let boot = vf.bootstrap();
+        answers
+            .lock()
+            .unwrap()
+            .push(format!("{view:x?} {tile:x?} {access:?} {boot:?}"));
+    }));
+    // Make the GuC slow: each request answered after BUSY, so relax() runs during the pass.
+    for _ in 0..4 {
+        guc.inject(Trigger::AnyRequest, Fault::Busy { count: 2 })
+            .unwrap();
+    }
+    guc.migrate(MOVED);
+    let _ = vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+    assert!(vf.queue().take());
+    assert_eq!(
+        vf.run_worker(),
+        PassOutcome::Recovered(GtSet::single(GtId(0)))
+    );
+    let seen = answers.lock().unwrap();
+    assert!(!seen.is_empty(), "the worker never yielded");
+    assert!(
+        seen.iter().all(|s| s.ends_with(&format!(
+            "Err({:?}) Err({:?})",
+            GtAccessError::Busy,
+            BootstrapError::Busy
+        ))),
+        "{seen:?}"
+    );
+    assert_eq!(vf.hooks().check(TileId(0), MOVED), Ok(()));
+}
+
+/// The other way round: the worker is scheduled while a task is inside its `with_gt` closure.
+/// The pass does not wait for the GTs: it answers `Busy`, stays queued, and the next run
+/// recovers.
+#[test]
+fn a_pass_that_finds_the_gts_held_is_queued_again() {
+    let (vf, guc) = rig(RecoveryConfig::default());
+    migrate(vf, guc, MOVED);
+    assert!(vf.queue().take());
+    let inner = vf.with_gt(GtId(0), |_| vf.run_worker()).expect("with_gt");
+    assert_eq!(inner, PassOutcome::Busy(GtSet::single(GtId(0))));
+    assert!(vf.queue().is_pending(), "queued again");
+    assert!(vf.recovery_pending(GtId(0)) && !vf.ggtt_valid(GtId(0)));
+    let passes = run_queued(vf);
+    assert_eq!(passes, [PassOutcome::Recovered(GtSet::single(GtId(0)))]);
+    assert_eq!(vf.hooks().oracle.check(TileId(0), MOVED), Ok(()));
+    assert_eq!(vf.hooks().pm.load(Ordering::SeqCst), 0);
+}
