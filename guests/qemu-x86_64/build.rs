@@ -17,4 +17,11 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-no-pie");
     // No .note.gnu.build-id section in the image.
     println!("cargo:rustc-link-arg-bins=-Wl,--build-id=none");
+    // The defmt build: defmt's own linker script (written by defmt's build script, which puts
+    // its directory on the link search path). It keeps the interned strings' section `.defmt`
+    // as an `(INFO)` section, i.e. in the ELF for the host decoder but in no loaded segment, and
+    // requires the global logger's symbols.
+    if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
+        println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    }
 }

@@ -18,6 +18,9 @@
 #     .text/.rodata/.data/.bss byte-identical (checked below).
 #  4. Stacks: boot run.sh and read the guest's watermark lines (the stacks are painted; the
 #     recovery and bootstrap depths are measured below the scenario's frame, IST1 after a repaint).
+#  5. The defmt build (`--features defmt`, as run.sh --defmt builds it) at DEFMT_LOG=debug and
+#     at DEFMT_LOG=warn: its sections, including `.defmt` (an INFO section, not loaded: about one byte
+#     per interned string, the strings themselves are symbol names), beside the plain build's.
 set -euo pipefail
 
 guest="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,9 +49,11 @@ build_proof() { # $1 = output name, rest = extra cargo args
     cp "$work/proof/release/nostd-proof" "$work/bin/$out"
 }
 
-log "build: guest, guest baseline, proof, proof baseline (release, line tables only)"
+log "build: guest, guest baseline, guest defmt (debug, warn), proof, proof baseline (release, line tables only)"
 build_guest guest
 build_guest guest-baseline --features baseline
+DEFMT_LOG=debug build_guest guest-defmt --features defmt
+DEFMT_LOG=warn build_guest guest-defmt-warn --features defmt
 build_proof proof
 build_proof proof-baseline --features baseline
 "$work/bin/proof" || { echo "FAIL: the proof binary exited $?" >&2; exit 1; }
@@ -83,6 +88,25 @@ for v in "$recovery_stack" "$bootstrap_stack" "$irq_stack" "$vf_size" "$mock_siz
     fi
 done
 
+log "boot: the defmt build (DEFMT_LOG=debug; stack watermarks on COM1, COM2 discarded)"
+defmt_com1="$work/serial-defmt.log"
+rm -f "$defmt_com1"
+set +e
+timeout "${XE_GUEST_TIMEOUT:-60}" qemu-system-x86_64 -machine "${XE_GUEST_MACHINE:-q35}" -cpu "${XE_GUEST_CPU:-qemu64}" \
+    -m 128M -smp 1 -display none -vga none -net none -no-reboot -monitor none \
+    -serial "file:$defmt_com1" -serial null -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -kernel "$work/bin/guest-defmt" </dev/null
+defmt_status=$?
+set -e
+defmt_stack_line="$(grep -E '^stack: recovery path' "$defmt_com1" 2>/dev/null | tr -d '\r' || true)"
+defmt_recovery_stack="$(sed -E 's/.*recovery path ([0-9]+) B.*/\1/' <<<"$defmt_stack_line")"
+defmt_bootstrap_stack="$(sed -E 's/.*bootstrap ([0-9]+) B.*/\1/' <<<"$defmt_stack_line")"
+defmt_irq_stack="$(sed -E 's/.*\(IST1\) ([0-9]+) B.*/\1/' <<<"$defmt_stack_line")"
+if [[ $defmt_status -ne 33 ]] || ! [[ "$defmt_recovery_stack$defmt_bootstrap_stack$defmt_irq_stack" =~ ^[0-9]+$ ]]; then
+    echo "FAIL: the defmt build did not pass (QEMU status $defmt_status) or printed no stack line" >&2
+    exit 1
+fi
+
 # .text bytes by source, from the line tables: the crate (without its mock), the mock, core,
 # registry deps, the binary's own code; "none" = .text bytes no line-table row covers.
 # shellcheck disable=SC2016
@@ -104,7 +128,7 @@ def bucket(path):
     if "/rustc/" in path or path.startswith("library/"):
         return "core"
     if ".cargo/registry" in path:
-        return "deps"
+        return "defmt" if re.search(r"/defmt(-[a-z]+)?-[0-9]", path) else "deps"
     if path.startswith(crate_dir + "/"):
         rel = os.path.relpath(path, os.path.dirname(crate_dir))
     elif path.startswith(own_dir + "/"):
@@ -147,7 +171,7 @@ for (a, end, b), (n, _, _) in zip(rows, rows[1:]):
         continue
     sizes[b] = sizes.get(b, 0) + min(n, hi) - a
 sizes["none"] = (hi - lo) - sum(sizes.values())
-print(" ".join("%s=%d" % (k, sizes.get(k, 0)) for k in ("crate", "mock", "core", "deps", "own", "other", "ambiguous", "none")))
+print(" ".join("%s=%d" % (k, sizes.get(k, 0)) for k in ("crate", "mock", "core", "deps", "defmt", "own", "other", "ambiguous", "none")))
 '
 by_source() { # $1 = ELF, $2 = the binary's own src dir
     python3 -c "$attribute_py" "$1" "$2" "$root/src"
@@ -156,8 +180,9 @@ by_source() { # $1 = ELF, $2 = the binary's own src dir
 log "attribute .text by source file"
 guest_src="$(by_source "$work/bin/guest" "$guest/src")"
 proof_src="$(by_source "$work/bin/proof" "$proof/src")"
+defmt_src="$(by_source "$work/bin/guest-defmt" "$guest/src")"
 get() { sed -E "s/.*(^| )$2=([0-9]+).*/\2/" <<<"$1"; }
-for v in "$guest_src" "$proof_src"; do
+for v in "$guest_src" "$proof_src" "$defmt_src"; do
     if [[ "$(get "$v" ambiguous)" != 0 ]]; then
         echo "FAIL: unattributed source files: $v" >&2
         exit 1
@@ -166,6 +191,14 @@ done
 
 row() { # label, ELF
     printf '| %s | %s | %s | %s | %s |\n' "$1" "$(sec "$2" .text)" "$(sec "$2" .rodata)" "$(sec "$2" .data)" "$(sec "$2" .bss)"
+}
+defrow() { # label, ELF: with .defmt
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(sec "$2" .text)" "$(sec "$2" .rodata)" "$(sec "$2" .data)" "$(sec "$2" .bss)" "$(sec "$2" .defmt)"
+}
+defdiff() { # label, ELF, ELF subtracted: with .defmt
+    local s out=()
+    for s in .text .rodata .data .bss .defmt; do out+=("$(( $(sec "$2" "$s") - $(sec "$3" "$s") ))"); done
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "${out[@]}"
 }
 diffrow() { # label, full ELF, baseline ELF
     local s out=()
@@ -185,6 +218,15 @@ table="$(
     row "no_std proof, \`baseline\` feature (no crate)" "$work/bin/proof-baseline"
     diffrow "**difference: crate + mock GuC + checks**" "$work/bin/proof" "$work/bin/proof-baseline"
     echo
+    echo "| defmt build of the QEMU guest (\`--features defmt\`, \`run.sh --defmt\`) | .text | .rodata | .data | .bss | .defmt |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    defrow "plain build (no logging backend: the crate's log lines compile to nothing)" "$work/bin/guest"
+    defrow "\`defmt\` feature, \`DEFMT_LOG=debug\` (the crate's debug+ lines, the COM2 logger, the guest's probes)" "$work/bin/guest-defmt"
+    defrow "\`defmt\` feature, \`DEFMT_LOG=warn\` (warn and error lines only)" "$work/bin/guest-defmt-warn"
+    defdiff "**difference: defmt at debug - plain**" "$work/bin/guest-defmt" "$work/bin/guest"
+    echo
+    echo "\`.defmt\` is an \`(INFO)\` section: in the ELF for the decoder, in no loaded segment; its size is the range of the string indices (about one per interned string: the strings themselves are the names of its symbols, in \`.symtab\`). \`.text\` of the \`DEFMT_LOG=debug\` build by source file: xe-sriov-vf without the mock $(get "$defmt_src" crate), mock $(get "$defmt_src" mock), core $(get "$defmt_src" core), defmt $(get "$defmt_src" defmt), spin/heapless/bitflags $(get "$defmt_src" deps), the guest's own code $(get "$defmt_src" own)."
+    echo
     echo "| .text by source file (DWARF line tables) | QEMU guest | no_std proof |"
     echo "|---|---:|---:|"
     echo "| xe-sriov-vf without the mock (\`src/\` minus \`src/mock/\`) | $(get "$guest_src" crate) | $(get "$proof_src" crate) |"
@@ -202,6 +244,9 @@ table="$(
     echo "| deepest stack, recovery path (main loop → \`run_worker\` → crate → mock → hooks; 2 passes, second migration mid-pass) | $recovery_stack |"
     echo "| deepest stack, bootstrap of 2 GTs and memirq registration (\`Vf::bootstrap\`, \`Vf::register_memirq\`) | $bootstrap_stack |"
     echo "| deepest stack, the tile's MSI path on IST1 (stub + 512 B \`fxsave\` + \`handle_memirq\` + event log) | $irq_stack |"
+    echo "| defmt build (\`DEFMT_LOG=debug\`): deepest stack, recovery path (the crate's frames encoded inside its calls) | $defmt_recovery_stack |"
+    echo "| defmt build: deepest stack, bootstrap and memirq registration | $defmt_bootstrap_stack |"
+    echo "| defmt build: deepest stack, the tile's MSI path on IST1 (the handler logs one frame) | $defmt_irq_stack |"
 )"
 
 echo "$table"

@@ -113,7 +113,6 @@ impl fmt::Debug for MmioMessage {
 ///
 /// Ordered by branch, then major, minor, patch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Version {
     /// Branch (0 = the main branch, or "any" in a request).
     pub branch: u8,
@@ -186,6 +185,17 @@ impl fmt::Display for Version {
             write!(f, "{}:", self.branch)?;
         }
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// As `Display`: `1.27.0`, or `2:1.27.0` on a non-zero branch (not the struct's fields).
+#[cfg(feature = "defmt")]
+impl defmt::Format for Version {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        if self.branch != 0 {
+            defmt::write!(f, "{=u8}:", self.branch);
+        }
+        defmt::write!(f, "{=u8}.{=u8}.{=u8}", self.major, self.minor, self.patch)
     }
 }
 

@@ -12,6 +12,8 @@
 //!   the scenario (left out with the `baseline` feature, for the footprint comparison).
 //! - [`serial`], [`qemu`], [`stack`], [`port`], [`mem`]: COM1, exit codes, stack watermarks,
 //!   port I/O, mem* functions.
+//! - `defmt_log` (feature `defmt`): the `#[defmt::global_logger]` on COM2 and the TSC timestamp;
+//!   the crate's own log lines (its `defmt` feature) go there.
 #![no_std]
 #![no_main]
 // The byte-loop mem* functions in `mem` must not be compiled into calls to themselves.
@@ -20,6 +22,8 @@
 
 pub mod apic;
 pub mod boot;
+#[cfg(feature = "defmt")]
+pub mod defmt_log;
 pub mod interrupts;
 // The byte-loop mem* functions and `rust_eh_personality`, shared with the no_std proof.
 #[path = "../../../nostd-proof/src/mem.rs"]
@@ -64,6 +68,9 @@ impl IrqTarget for GuestIrq {
             }
             IrqSource::ApicTimer => {
                 self.timer_seen.fetch_add(1, Ordering::Relaxed);
+                // The defmt build's self-test: a frame logged from interrupt context.
+                #[cfg(feature = "defmt")]
+                defmt_log::on_timer();
                 // The "destination host" delivering the tile's MSI late, asynchronously.
                 #[cfg(not(feature = "baseline"))]
                 migration::on_timer();
@@ -97,6 +104,12 @@ pub extern "C" fn kmain(start_info_paddr: u64) -> ! {
     serial::Serial::init();
     println!();
     println!("hello from xe-sriov-vf guest");
+    #[cfg(feature = "defmt")]
+    {
+        defmt_log::init();
+        defmt::info!("guest: defmt log on COM2, timestamps in TSC cycles");
+        defmt_log::level_probes();
+    }
 
     // The PVH start info (identity-mapped below 4 GiB).
     check!(start_info_paddr != 0 && start_info_paddr < 1 << 32, "no PVH start info (ebx = {start_info_paddr:#x})");
@@ -115,6 +128,9 @@ pub extern "C" fn kmain(start_info_paddr: u64) -> ! {
 
     selftest_software_interrupt();
     selftest_apic_timer();
+    // The APIC timer fires in the middle of a frame begun with IF = 1 (see src/defmt_log.rs).
+    #[cfg(feature = "defmt")]
+    defmt_log::selftest_irq_during_frame();
 
     // The crate: 2 GTs on mock GuCs sharing a memirq page, migration 1's MSI by `int`, migration
     // 2 mid-recovery with its MSI by the APIC timer, recovery from this loop through the polling
@@ -151,6 +167,13 @@ pub extern "C" fn kmain(start_info_paddr: u64) -> ! {
             println!("FAIL: not every GT is VF_RUNNING on the final GGTT base, or wedged, or memirq not registered, or a lost interrupt");
         }
         outcome.print_summary();
+        #[cfg(feature = "defmt")]
+        defmt::info!(
+            "guest: end of run, {=u32} passes, {=u32} migrations, passed: {=bool}",
+            outcome.passes,
+            outcome.vm_migrations,
+            passed
+        );
         if passed {
             qemu::pass()
         }

@@ -167,6 +167,20 @@ pub fn on_tile_msi(tile: u8, via: Via) {
     }
     let during_pass = vf.coordinator().is_running();
     let report = vf.handle_memirq();
+    // The defmt build logs from interrupt context here (the crate's interrupt entry never does):
+    // the logger masks interrupts around each frame, so this frame cannot land inside one that
+    // thread context is writing when the APIC timer fires.
+    #[cfg(feature = "defmt")]
+    defmt::debug!(
+        "guest irq: tile {=u8} MSI via {=str}, SW_INT_0 on GT mask {:#x}, during a pass: {=bool}",
+        tile,
+        match via {
+            Via::SoftwareInt => "int",
+            Via::ApicTimer => "APIC timer",
+        },
+        report.sw_int0.bits(),
+        during_pass
+    );
     log(Event::Msi { tile, via, report, during_pass });
 }
 
