@@ -789,7 +789,6 @@ impl MemirqSet for Tiles {
             all.sw_int0 = all.sw_int0.union(r.sw_int0);
             all.guc2host = all.guc2host.union(r.guc2host);
             all.garbage += r.garbage;
-            all.overwritten += r.overwritten;
         }
         all
     }

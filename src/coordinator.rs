@@ -125,9 +125,9 @@
 //! # Why the interrupt entry is wait-free
 //!
 //! [`Coordinator::signal`] performs a fixed number of atomic read-modify-writes and no loop: two
-//! when the GT is already queued (the in-flight `fetch_add`, which also reads the word, and the
-//! retiring `fetch_sub`), three when it marks the GT, four for the `AllGts` call that completes
-//! the set; plus the embedder's `queue()` (itself required to be non-blocking) when it is the
+//! when the GT is already queued under `AnyGt` (the in-flight `fetch_add`, which also reads the
+//! word, and the retiring `fetch_sub`), three when it marks the GT (or, under `AllGts`, counts a
+//! report its queued recovery covers), four for the `AllGts` call that completes the set; plus the embedder's `queue()` (itself required to be non-blocking) when it is the
 //! call that queues. It never retries, never spins on another CPU's progress and never takes a
 //! lock, so it is safe in a hard interrupt handler and on a CPU that interrupted the worker in the
 //! middle of a pass. Only the worker side uses compare-and-swap loops, which retry only when
@@ -525,8 +525,9 @@ impl Coordinator {
 
     /// GT `gt` reported a migration (`SW_INT_0`): the interrupt-context entry.
     ///
-    /// Wait-free: two atomic read-modify-writes when the GT's recovery is already queued
-    /// (announce-and-read, retire), three when this call marks the GT, four for the `AllGts`
+    /// Wait-free: two atomic read-modify-writes when the GT's recovery is already queued under
+    /// `AnyGt` (announce-and-read, retire), three when this call marks the GT (or counts a
+    /// covered report under `AllGts`), four for the `AllGts`
     /// call that completes the set; plus `queue.queue()` when this call is the one that queues.
     /// No loop, no lock, no allocation. Never queues once the coordinator is torn down or
     /// wedged. An out-of-range `gt` touches nothing and returns [`Signal::InvalidGt`].
@@ -940,12 +941,33 @@ impl Coordinator {
     /// the worker queued already. Thread context; does nothing once torn down or wedged.
     #[must_use]
     pub fn start_now<Q: WorkQueue + ?Sized>(&self, queue: &Q) -> bool {
-        let queued = GtSet(self.state.load(Ordering::Acquire) & self.gt_mask());
-        let flipped = self.give_back(queued, queue, None);
+        // Announced like every worker-side caller of queue() (invariant 4).
+        self.worker_busy.fetch_add(1, Ordering::Relaxed);
+        let mut cur = self.state.load(Ordering::Acquire);
+        let flipped = loop {
+            // The queued GTs as they are now, not as an earlier load saw them: only WORK is set,
+            // so no GT that has sent its RESFIX_START meanwhile is marked again.
+            if cur & STICKY != 0 || cur & self.gt_mask() == 0 || cur & WORK != 0 {
+                break false;
+            }
+            match self
+                .state
+                .compare_exchange(cur, cur | WORK, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if cur & RUNNING == 0 {
+                        queue.queue();
+                    }
+                    break true;
+                }
+                Err(actual) => cur = actual,
+            }
+        };
+        self.worker_busy.fetch_sub(1, Ordering::Release);
         if flipped {
             info!(
-                "migration recovery started without waiting for GT mask {:#x}",
-                !queued.bits() & self.gt_mask()
+                "migration recovery started without waiting, GT mask {:#x} queued",
+                cur & self.gt_mask()
             );
         }
         flipped

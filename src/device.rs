@@ -104,12 +104,18 @@ impl Stopwatch {
 
     /// Takes the next reading into account.
     pub fn observe(&mut self, now: Instant) {
-        self.elapsed = self.elapsed.saturating_add(now.nanos_since(self.prev));
+        let step = now.nanos_since(self.prev);
         self.prev = now;
         if now.is_after(self.high) {
+            // A new maximum counts at least its lead over the old one: a clock that jumps far
+            // back and then far past the maximum (each step half the range or more, so
+            // "backwards") still makes time.
+            let lead = now.nanos_since(self.high);
+            self.elapsed = self.elapsed.saturating_add(step.max(lead));
             self.high = now;
             self.stalled = 0;
         } else {
+            self.elapsed = self.elapsed.saturating_add(step);
             self.stalled = self.stalled.saturating_add(1);
         }
     }

@@ -23,18 +23,22 @@
 //! blocked by the GuC and nothing in the crate runs. [`Vf::recovery_pending`] stays `false`
 //! and the embedder sees its GPU work stall; the simulator reports such a run as not settled.
 //!
-//! # The handler, and why SW_INT_0 is cleared last
+//! # The handler, and why "pending" never has a gap
 //!
 //! [`Memirq::handle`] is wait-free (a bounded number of byte accesses and the migration entry,
 //! no lock, no allocation): safe in a hard interrupt handler. In the kernel's order, for each GuC
 //! unit of the tile whose source byte is set: clear the source byte; if GUC2HOST is set, clear it
 //! and report it (the embedder's CT receive path: the crate does not implement CTB); if SW_INT_0
-//! is set, call the migration entry for that GT *first* and clear the byte only *after* it
-//! returned. So from the moment the GuC wrote the byte until the entry has marked the GT's
-//! recovery pending, the byte itself says "pending" ([`Memirq::sw_int0_pending`] peeks it without
-//! clearing, and the VF's [`recovery_pending`](crate::recovery::Vf::recovery_pending) and
-//! [`ggtt_valid`](crate::recovery::Vf::ggtt_valid) read it): there is no window in which an
-//! observer sees neither. A byte that is neither 0 nor 0xFF is counted
+//! is set, call the migration entry for that GT. The kernel clears the SW_INT_0 byte only
+//! *after* the entry returned, so that from the GuC's write until the entry marked the GT's
+//! recovery pending the byte itself says "pending". This handler keeps that property and closes
+//! the kernel's window: it raises a per-GT "in the entry" flag, clears the byte, runs the entry,
+//! drops the flag. [`Memirq::sw_int0_pending`] reads the byte, then the flag; the VF's
+//! [`recovery_pending`](crate::recovery::Vf::recovery_pending) and
+//! [`ggtt_valid`](crate::recovery::Vf::ggtt_valid) read that, then the coordinator: no window in
+//! which an observer sees none of them. And a SW_INT_0 the GuC writes while the entry runs (a
+//! second migration) is not overwritten by a late clear: it stays in the page, and the handler
+//! looks at the unit once more. A byte that is neither 0 nor 0xFF is counted
 //! ([`Memirq::garbage_bytes`]) and treated as set.
 //!
 //! Engine units (render, copy, ...) are the embedder's: their unit numbers are the embedder's
@@ -45,7 +49,7 @@
 //! [`Vf::recovery_pending`]: crate::recovery::Vf::recovery_pending
 
 use crate::coordinator::{GtId, Signal};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 use crate::wire::memirq::{self as layout, GucUnit};
 use crate::wire::regs::{GtKind, GucIntr};
 
@@ -86,9 +90,6 @@ pub struct MemirqReport {
     pub guc2host: crate::coordinator::GtSet,
     /// Bytes seen that were neither 0 nor 0xFF (treated as set).
     pub garbage: u32,
-    /// GuC source bytes found set with an all-clear vector: a SW_INT_0 the clear-after rule
-    /// overwrote, reported as one (see [`Memirq::handle`]).
-    pub overwritten: u32,
 }
 
 /// One tile's memirq page: its CPU view, its GGTT address and the tile's GTs.
@@ -98,6 +99,10 @@ pub struct Memirq<P> {
     primary: GtId,
     media: Option<GtId>,
     garbage: AtomicUsize,
+    /// Per GuC of the tile (primary, media): the migration entry is running for it. Set before
+    /// the SW_INT_0 byte is cleared, cleared after the entry returned, so the peek sees
+    /// "pending" without a gap and a SW_INT_0 the GuC writes meanwhile is never overwritten.
+    in_entry: [AtomicBool; 2],
 }
 
 impl<P: core::fmt::Debug> core::fmt::Debug for Memirq<P> {
@@ -125,6 +130,7 @@ macro_rules! define_memirq_new {
                     primary,
                     media,
                     garbage: AtomicUsize::new(0),
+                    in_entry: [AtomicBool::new(false), AtomicBool::new(false)],
                 }
             }
         }
@@ -179,11 +185,31 @@ impl<P: MemirqPage> Memirq<P> {
         self.page.write32(layout::ENABLE_OFFSET, layout::DISABLE);
     }
 
-    /// Whether `gt`'s SW_INT_0 byte is set, read without clearing it (the kernel's memirq peek).
+    /// Whether `gt`'s SW_INT_0 is pending in the page: its byte is set (read without clearing
+    /// it: the kernel's memirq peek), or the handler is inside the migration entry for it.
     /// `false` for a GT not on this tile. Wait-free; fine in interrupt context.
     pub fn sw_int0_pending(&self, gt: GtId) -> bool {
-        self.unit_of(gt)
-            .is_some_and(|u| layout::byte_is_set(self.page.read8(u.sw_int_0_offset())))
+        let Some((slot, unit)) = self.slot_of(gt) else {
+            return false;
+        };
+        if layout::byte_is_set(self.page.read8(unit.sw_int_0_offset())) {
+            return true;
+        }
+        // The byte read above happens before this load (the handler sets the flag before it
+        // clears the byte, with a fence between).
+        core::sync::atomic::fence(Ordering::SeqCst);
+        self.in_entry[slot].load(Ordering::SeqCst)
+    }
+
+    /// `gt`'s slot (0 primary, 1 media) and GuC unit on this tile.
+    fn slot_of(&self, gt: GtId) -> Option<(usize, GucUnit)> {
+        if gt == self.primary {
+            Some((0, GucUnit::for_gt(GtKind::Primary)))
+        } else if Some(gt) == self.media {
+            Some((1, GucUnit::for_gt(GtKind::Media)))
+        } else {
+            None
+        }
     }
 
     /// Bytes seen so far that were neither 0 nor 0xFF.
@@ -195,7 +221,7 @@ impl<P: MemirqPage> Memirq<P> {
     fn check(&self, offset: usize, report: &mut MemirqReport) -> bool {
         let b = self.page.read8(offset);
         if layout::byte_is_garbage(b) {
-            report.garbage += 1;
+            report.garbage = report.garbage.saturating_add(1);
             self.garbage.fetch_add(1, Ordering::Relaxed);
         }
         layout::byte_is_set(b)
@@ -203,19 +229,19 @@ impl<P: MemirqPage> Memirq<P> {
 
     /// The tile's interrupt handler for its GuC units, in the kernel's order (see the module
     /// docs): `migrated(gt)` is the migration entry (normally
-    /// [`Vf::migrated`](crate::recovery::Vf::migrated)); SW_INT_0 is cleared after it returned.
+    /// [`Vf::migrated`](crate::recovery::Vf::migrated)); "pending" has no gap (module docs).
     /// Wait-free; safe in a hard interrupt handler.
     ///
-    /// One deliberate difference from the kernel: clearing SW_INT_0 after the entry can
-    /// overwrite a SW_INT_0 the GuC wrote while the entry ran (a second migration in that
-    /// window). The GuC writes the vector before the source byte, so such a write leaves the
-    /// source byte set over an all-clear vector; the handler looks at each unit once more, and
-    /// takes "source set, vector clear" as a SW_INT_0 ([`MemirqReport::overwritten`]). The kernel
-    /// drops it, and the VF stays blocked if no RESFIX_DONE is pending to be refused.
+    /// One deliberate difference from the kernel: the kernel clears the SW_INT_0 byte after
+    /// the entry returned, which overwrites a SW_INT_0 the GuC wrote while the entry ran (a
+    /// second migration in that window is lost when no RESFIX_DONE is left to be refused). Here
+    /// a per-GT "in the entry" flag is raised before the byte is cleared and dropped after the
+    /// entry returned; [`sw_int0_pending`](Memirq::sw_int0_pending) reads both, so "pending"
+    /// still has no gap, and a new SW_INT_0 stays in the page for the next look.
     pub fn handle(&self, mut migrated: impl FnMut(GtId) -> Signal) -> MemirqReport {
         let mut report = MemirqReport::default();
         for gt in [Some(self.primary), self.media].into_iter().flatten() {
-            let Some(unit) = self.unit_of(gt) else {
+            let Some((slot, unit)) = self.slot_of(gt) else {
                 continue;
             };
             // Twice at most (wait-free): once, and once more if the GuC wrote again while the
@@ -225,24 +251,20 @@ impl<P: MemirqPage> Memirq<P> {
                     break;
                 }
                 self.page.write8(unit.source_offset(), layout::CLEAR);
-                let empty = self.vector_clear(unit);
                 if self.check(unit.guc2host_offset(), &mut report) {
                     self.page.write8(unit.guc2host_offset(), layout::CLEAR);
                     report.guc2host.insert(gt);
                 }
                 if self.check(unit.sw_int_0_offset(), &mut report) {
-                    let _ = migrated(gt);
-                    // Only now: until here the byte itself said "recovery pending".
+                    // "Pending" passes from the byte to the flag to the coordinator without a
+                    // gap: flag first, then clear the byte (so a SW_INT_0 the GuC writes during
+                    // the entry stays in the page), then the entry, then drop the flag.
+                    self.in_entry[slot].store(true, Ordering::SeqCst);
+                    core::sync::atomic::fence(Ordering::SeqCst);
                     self.page.write8(unit.sw_int_0_offset(), layout::CLEAR);
-                    report.sw_int0.insert(gt);
-                } else if empty {
-                    // A source byte with nothing in its vector: the GuC wrote SW_INT_0 while
-                    // the entry ran and the clear above overwrote it (the GuC writes the vector
-                    // first). Taken as a SW_INT_0: a spurious report costs one recovery pass, a
-                    // lost one would leave the VF blocked. (The kernel drops it.)
                     let _ = migrated(gt);
+                    self.in_entry[slot].store(false, Ordering::SeqCst);
                     report.sw_int0.insert(gt);
-                    report.overwritten = report.overwritten.saturating_add(1);
                 }
             }
         }
@@ -253,6 +275,11 @@ impl<P: MemirqPage> Memirq<P> {
     /// clears every set byte of its status vector and returns them as a bit mask (bit `b` = byte
     /// `b`). `None` when the source byte is clear or `unit` is out of range (>= 64).
     pub fn take_unit(&self, unit: u8) -> Option<u16> {
+        if GucUnit::from_unit(unit).is_some() {
+            // The GuC units are the handler's: clearing their SW_INT_0 here would lose a
+            // migration.
+            return None;
+        }
         let source = layout::source_offset(unit)?;
         let status = layout::status_offset(unit)?;
         if !layout::byte_is_set(self.page.read8(source)) {
@@ -271,11 +298,6 @@ impl<P: MemirqPage> Memirq<P> {
             }
         }
         Some(bits)
-    }
-
-    /// Whether every byte of `unit`'s status vector is 0.
-    fn vector_clear(&self, unit: GucUnit) -> bool {
-        (0..layout::STATUS_BYTES_PER_UNIT).all(|b| self.page.read8(unit.status_offset() + b) == 0)
     }
 
     /// The GuC interrupts set in `gt`'s status vector right now, read without clearing.
@@ -344,8 +366,7 @@ impl<P: MemirqPage, const T: usize> MemirqSet for [Memirq<P>; T] {
             let r = m.handle(&mut *migrated);
             all.sw_int0 = all.sw_int0.union(r.sw_int0);
             all.guc2host = all.guc2host.union(r.guc2host);
-            all.garbage += r.garbage;
-            all.overwritten += r.overwritten;
+            all.garbage = all.garbage.saturating_add(r.garbage);
         }
         all
     }

@@ -75,7 +75,7 @@ use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal, Star
 use crate::device::{Clock, Device, Stopwatch};
 use crate::gt::{Gt, GtInfo, VfConfig, VfError};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 use crate::wire::regs::{GtKind, GucIntr};
 use crate::wire::Version;
@@ -289,9 +289,10 @@ impl core::error::Error for BootstrapError {
 /// [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) at least.
 ///
 /// Hooks run on the worker (thread context), never from the interrupt entry, and never two
-/// passes at once. They run while the VF's GT lock is held: a hook must not call
-/// [`Vf::with_gt`] or [`Vf::bootstrap`] (it would spin for ever); everything the fixups need is
-/// in their arguments.
+/// passes at once. They run while the worker holds the GTs: from a hook, [`Vf::with_gt`],
+/// [`Vf::bootstrap`] and [`Vf::register_memirq`] answer `Busy` at once (nothing spins), while
+/// [`Vf::gt_view`], [`Vf::tile_ggtt`] and the wait-free questions answer normally (see the table
+/// on [`Vf`]); everything the fixups need is in their arguments.
 ///
 /// # The GGTT contract
 ///
@@ -514,9 +515,10 @@ pub enum PassOutcome {
     Failed(RecoveryError),
     /// Teardown began during the pass; it stopped early.
     Cancelled,
-    /// A [`Vf::with_gt`] closure held the GTs when the pass began: nothing was sent, the GTs stay
-    /// queued and the worker is queued again (so a pass never waits for a task that may have
-    /// yielded inside its closure).
+    /// A [`Vf::with_gt`] closure (or [`Vf::bootstrap`], [`Vf::register_memirq`]) held the GTs
+    /// when the pass began: nothing was sent, the GTs stay queued, and the holder queues the
+    /// worker again when it lets go (a pass neither waits for a task that may have yielded
+    /// inside its closure nor spins on it). Not counted in [`Stats::recoveries`].
     Busy(GtSet),
 }
 
@@ -698,6 +700,8 @@ pub struct Vf<D, H, Q, const N: usize, M = NoMemirq> {
     signals: [AtomicUsize; N],
     counters: Counters,
     memirq: M,
+    /// A pass found the GTs held and left it to the holder to queue it again.
+    busy_refused: AtomicBool,
 }
 
 impl<D, H, Q, const N: usize, M> fmt::Debug for Vf<D, H, Q, N, M> {
@@ -776,6 +780,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 ggtt_moves: AtomicUsize::new(0),
             },
             memirq,
+            busy_refused: AtomicBool::new(false),
         })
     }
 
@@ -784,6 +789,12 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// A GT without a page in `M` is skipped. Until this succeeded no GuC interrupt reaches a
     /// memirq VF: a migration would leave it blocked with nothing in the crate running.
     pub fn register_memirq(&self) -> Result<(), BootstrapError> {
+        let result = self.register_memirq_locked();
+        self.requeue_refused_pass();
+        result
+    }
+
+    fn register_memirq_locked(&self) -> Result<(), BootstrapError> {
         let mut inner = self.inner.try_lock().ok_or(BootstrapError::Busy)?;
         for (i, gt) in inner.gts.iter_mut().enumerate() {
             let id = GtId(i as u8);
@@ -816,6 +827,12 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// tile's GGTT (both GTs of a tile must agree). Call once, before interrupts are enabled; the
     /// embedder's GGTT users are taken to be at the bootstrap base.
     pub fn bootstrap(&self) -> Result<(), BootstrapError> {
+        let result = self.bootstrap_locked();
+        self.requeue_refused_pass();
+        result
+    }
+
+    fn bootstrap_locked(&self) -> Result<(), BootstrapError> {
         let mut inner = self.inner.try_lock().ok_or(BootstrapError::Busy)?;
         let inner = &mut *inner;
         let mut configs = [(0u64, 0u64); N];
@@ -879,7 +896,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// or another `with_gt`) holds the GTs it answers [`GtAccessError::Busy`] at once, so a task
     /// cannot spin behind a worker that yielded; from a hook it is always `Busy`. To read what the
     /// VF knows of a GT, [`gt_view`](Vf::gt_view) never fails. `f` runs with the GTs held: a pass
-    /// that begins meanwhile waits for it, so keep it short.
+    /// that begins meanwhile answers [`PassOutcome::Busy`] and is queued again when `f` returned.
     pub fn with_gt<R>(
         &self,
         gt: GtId,
@@ -889,7 +906,18 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             return Err(GtAccessError::UnknownGt);
         }
         let mut inner = self.inner.try_lock().ok_or(GtAccessError::Busy)?;
-        Ok(f(&mut inner.gts[usize::from(gt.0)]))
+        let r = f(&mut inner.gts[usize::from(gt.0)]);
+        drop(inner);
+        self.requeue_refused_pass();
+        Ok(r)
+    }
+
+    /// A pass found the GTs held ([`PassOutcome::Busy`]) while we held them: queue it again now
+    /// that we let go.
+    fn requeue_refused_pass(&self) {
+        if self.busy_refused.swap(false, Ordering::SeqCst) {
+            let _ = self.coordinator.start_now(&self.queue);
+        }
     }
 
     /// What the VF last learned of GT `gt`: its place, VF ABI version and the configuration of
@@ -950,11 +978,24 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             return PassOutcome::Empty;
         }
         // Never wait for the GTs: whoever holds them (a `with_gt` closure) may have yielded.
-        let Some(inner) = self.inner.try_lock() else {
-            self.coordinator.postpone(gts, &self.queue);
-            self.coordinator.finish(&self.queue);
-            debug!("GTs busy (with_gt), pass queued again");
-            return PassOutcome::Busy(gts);
+        // Nor spin on them: the GTs stay queued, and the holder queues the worker when it lets
+        // go. One more look after raising the flag catches a holder that let go in between.
+        let inner = match self.inner.try_lock() {
+            Some(inner) => inner,
+            None => {
+                self.busy_refused.store(true, Ordering::SeqCst);
+                match self.inner.try_lock() {
+                    Some(inner) => {
+                        self.busy_refused.store(false, Ordering::SeqCst);
+                        inner
+                    }
+                    None => {
+                        self.coordinator.finish(&self.queue);
+                        debug!("GTs busy, pass left to their holder to queue again");
+                        return PassOutcome::Busy(gts);
+                    }
+                }
+            }
         };
         self.counters.recoveries.fetch_add(1, Ordering::Relaxed);
         let outcome = {
@@ -1105,7 +1146,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         // PTL: the media GT waits while the primary GT's recovery is pending.
         if self.config.media_after_primary && inner.gts[i].info().kind == GtKind::Media {
             if let Some(primary) = self.topology.primary_of(tile) {
-                if primary != id && self.recovery_pending(primary) {
+                // The coordinator's view only, not the memirq peek: a primary whose SW_INT_0 byte
+                // is set but not yet handled would otherwise postpone the media GT pass after
+                // pass with nothing to end it.
+                if primary != id && self.coordinator.recovery_pending(primary) {
                     debug!("GT{}: waiting for GT{}'s recovery", id.0, primary.0);
                     return Ok(GtRun::Postponed);
                 }
@@ -1208,8 +1252,13 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// Legacy protocol: is another recovery imminent for `gt`? See the module docs.
     fn legacy_imminent(&self, gt: GtId) -> bool {
         match self.config.start {
-            StartPolicy::AnyGt => self.coordinator.recovery_imminent_for(gt),
-            StartPolicy::AllGts => self.coordinator.recovery_imminent(),
+            StartPolicy::AnyGt => {
+                self.coordinator.recovery_imminent_for(gt) || self.memirq.sw_int0_pending(gt)
+            }
+            StartPolicy::AllGts => {
+                self.coordinator.recovery_imminent()
+                    || (0..N).any(|g| self.memirq.sw_int0_pending(GtId(g as u8)))
+            }
         }
     }
 

@@ -269,3 +269,19 @@ fn ggtt_waits_end_for_every_clock_shape() {
     );
     assert!(clock.reads() <= 1);
 }
+
+/// A contrived clock (from review): back by 3 * 2^61, then to the old maximum plus 2^62, again
+/// and again. Every other reading is a new maximum (so no stall) and every step is "backwards"
+/// (half the range or more); before the fix the wait measured no time at all and never ended.
+#[test]
+fn a_clock_that_leaps_back_and_past_its_maximum_still_makes_time() {
+    let q = 1u64 << 61;
+    let mut w = Stopwatch::start(Instant(0));
+    let mut high = 0u64;
+    for _ in 0..1000 {
+        w.observe(Instant(high.wrapping_sub(3 * q)));
+        high = high.wrapping_add(2 * q);
+        w.observe(Instant(high));
+    }
+    assert!(w.elapsed_ns() >= 1000 * 2 * q.min(u64::MAX / 4000), "{w:?}");
+}

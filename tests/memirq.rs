@@ -130,7 +130,6 @@ fn a_migration_arrives_as_bytes_and_recovers_both_gts_once() {
             sw_int0: GtSet::all(2),
             guc2host: GtSet::empty(),
             garbage: 0,
-            overwritten: 0,
         }
     );
     assert_eq!(r.page.byte(0x190), 0, "primary SW_INT_0 cleared");
@@ -322,4 +321,86 @@ fn a_report_on_a_gt_off_the_tile_is_ignored() {
     assert_eq!(r.vf.memirq().registration(GtId(7)), None);
     let s: Signal = r.vf.migrated(GtId(7));
     assert_eq!(s, Signal::InvalidGt);
+}
+
+/// From review: a page whose clears trigger scripted GuC writes (the GuC writes the vector
+/// byte, then the source byte, at any time).
+struct Scripted<'a> {
+    page: &'a MockMemirqPage,
+    step: std::cell::Cell<u32>,
+}
+
+impl MemirqPage for Scripted<'_> {
+    fn read8(&self, o: usize) -> u8 {
+        self.page.read8(o)
+    }
+    fn write8(&self, o: usize, v: u8) {
+        self.page.write8(o, v);
+        let u = GucUnit::Primary;
+        let g2h = u.guc2host_offset();
+        // A second GUC2HOST: its vector byte lands right after the handler cleared the source
+        // byte, its source byte right after the handler consumed the vector byte.
+        if o == u.source_offset() && v == 0 && self.step.get() == 0 {
+            self.step.set(1);
+            self.page.write8(g2h, 0xFF);
+        }
+        if o == g2h && v == 0 && self.step.get() == 1 {
+            self.step.set(2);
+            self.page.write8(u.source_offset(), 0xFF);
+        }
+    }
+    fn write32(&self, o: usize, v: u32) {
+        self.page.write32(o, v)
+    }
+}
+
+/// CT traffic racing the handler is never taken for a migration (an earlier "source set over
+/// an empty vector" rule did exactly that).
+#[test]
+fn guc2host_racing_the_handler_is_no_migration() {
+    let page = MockMemirqPage::new();
+    let u = GucUnit::Primary;
+    page.set_byte(u.guc2host_offset(), 0xFF);
+    page.set_byte(u.source_offset(), 0xFF);
+    let m = Memirq::new(
+        Scripted {
+            page: &page,
+            step: std::cell::Cell::new(0),
+        },
+        PAGE_GGTT,
+        GtId(0),
+        None,
+    );
+    let mut calls = 0;
+    let report = m.handle(|_| {
+        calls += 1;
+        Signal::Queued
+    });
+    assert_eq!(calls, 0, "no SW_INT_0 was written: {report:?}");
+    assert_eq!(report.guc2host, GtSet::single(GtId(0)));
+}
+
+/// A second migration while the entry runs is seen, whatever else sits in the vector (a byte
+/// the handler never clears, such as a notification bit).
+#[test]
+fn a_sw_int0_written_during_the_entry_is_never_overwritten() {
+    let page = MockMemirqPage::new();
+    let u = GucUnit::Primary;
+    page.set_byte(u.status_offset() + 7, 0xFF);
+    page.set_byte(u.sw_int_0_offset(), 0xFF);
+    page.set_byte(u.source_offset(), 0xFF);
+    let m = Memirq::new(&page, PAGE_GGTT, GtId(0), None);
+    let mut calls = 0;
+    let _ = m.handle(|gt| {
+        calls += 1;
+        assert!(m.sw_int0_pending(gt), "pending inside the entry");
+        if calls == 1 {
+            page.set_byte(u.sw_int_0_offset(), 0xFF);
+            page.set_byte(u.source_offset(), 0xFF);
+        }
+        Signal::Queued
+    });
+    assert_eq!(calls, 2, "the second SW_INT_0 was lost");
+    assert!(!m.sw_int0_pending(GtId(0)));
+    assert_eq!(m.take_unit(25), None, "the GuC units are the handler's");
 }

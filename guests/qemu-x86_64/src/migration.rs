@@ -311,8 +311,8 @@ fn flush_log() {
                 if !report.guc2host.is_empty() {
                     crate::print!(", GUC2HOST on GTs {:?}", report.guc2host);
                 }
-                if report.garbage != 0 || report.overwritten != 0 {
-                    crate::print!(", {} garbage bytes, {} overwritten", report.garbage, report.overwritten);
+                if report.garbage != 0 {
+                    crate::print!(", {} garbage bytes", report.garbage);
                 }
                 println!(" ({when})")
             }
