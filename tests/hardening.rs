@@ -482,3 +482,87 @@ fn a_pass_that_finds_the_gts_held_is_queued_again() {
     assert_eq!(vf.hooks().oracle.check(TileId(0), MOVED), Ok(()));
     assert_eq!(vf.hooks().pm.load(Ordering::SeqCst), 0);
 }
+
+/// The legacy protocol under `AllGts`: a report that lands before RESFIX_DONE makes the
+/// device-wide "another recovery imminent" true, so the marker-less DONE is skipped (deferred)
+/// and the next pass recovers on the newest base. (Kills a mutant of `legacy_imminent` that
+/// only counted a report when a memirq byte was set too.)
+#[test]
+fn legacy_all_gts_defers_done_when_a_report_lands_before_it() {
+    struct AtDone {
+        oracle: GgttOracle<1>,
+        guc: OnceLock<&'static MockGuc>,
+        vf: OnceLock<&'static Vf<&'static MockGuc, AtDone, TestQueue, 1>>,
+        fired: AtomicBool,
+    }
+    impl RecoveryHooks for AtDone {
+        fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+            self.oracle.fixup(tile, ggtt)
+        }
+        fn hold(&self, point: HoldPoint, gt: GtId) {
+            if point == HoldPoint::BeforeDone && !self.fired.swap(true, Ordering::SeqCst) {
+                let guc = self.guc.get().unwrap();
+                guc.migrate(MOVED + 0x0010_0000);
+                let _ = self
+                    .vf
+                    .get()
+                    .unwrap()
+                    .handle_guc_interrupt(gt, guc.take_interrupts());
+            }
+        }
+    }
+    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 26),
+        Provisioning::integrated(),
+    )));
+    let gt = Gt::new(
+        guc,
+        GtInfo::new(GtKind::Primary, false, 2004),
+        MailboxConfig::KERNEL,
+    );
+    let config = RecoveryConfig {
+        start: xe_sriov_vf::StartPolicy::AllGts,
+        legacy: true,
+        ..RecoveryConfig::default().with_mmio_irq()
+    };
+    let hooks = AtDone {
+        oracle: GgttOracle::new(),
+        guc: OnceLock::new(),
+        vf: OnceLock::new(),
+        fired: AtomicBool::new(false),
+    };
+    let vf: &'static Vf<&'static MockGuc, AtDone, TestQueue, 1> = Box::leak(Box::new(
+        Vf::new([gt], hooks, TestQueue::new(), config).unwrap(),
+    ));
+    let _ = vf.hooks().guc.set(guc);
+    let _ = vf.hooks().vf.set(vf);
+    vf.bootstrap().unwrap();
+    vf.hooks().oracle.place(TileId(0), BASE);
+    guc.migrate(MOVED);
+    let _ = vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+    let passes = {
+        let mut v = Vec::new();
+        while vf.queue().take() && v.len() < 8 {
+            v.push(vf.run_worker());
+        }
+        v
+    };
+    assert!(
+        matches!(passes[0], PassOutcome::Incomplete(r) if r.deferred == GtSet::single(GtId(0))),
+        "{passes:?}"
+    );
+    assert_eq!(
+        passes.last(),
+        Some(&PassOutcome::Recovered(GtSet::single(GtId(0))))
+    );
+    assert_eq!(guc.state(), VfState::Running);
+    let last = MOVED + 0x0010_0000;
+    assert_eq!(vf.hooks().oracle.check(TileId(0), last), Ok(()));
+    // The read-only view prints the coordinator's state (kills a Debug mutant).
+    let text = format!("{:?}", vf.coordinator());
+    assert!(
+        text.contains("Coordinator") && text.contains("AllGts"),
+        "{text}"
+    );
+}
