@@ -4,15 +4,18 @@
 //! test can kill are listed, with the reason, in .ci/mutants-reviewed.txt.
 #![cfg(all(feature = "mock", feature = "std"))]
 
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Mutex, OnceLock};
 
 use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError, VF_RESET_ATTEMPTS};
 use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{Dir, MockGuc, Provisioning};
+use xe_sriov_vf::mock::{Dir, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{
-    GtAccessError, HookError, NoHooks, RecoveryConfig, RecoveryError, Step, Unsupported, Vf,
+    GtAccessError, HoldPoint, HookError, NoHooks, PassOutcome, PassReport, RecoveryConfig,
+    RecoveryError, RecoveryHooks, Step, Unsupported, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -743,4 +746,86 @@ fn gt_views_unknown_gts_and_debug() {
         "{debug}"
     );
     assert!(debug.contains("coordinator: Coordinator {"), "{debug}");
+}
+
+/// `Vf::coordinator()`'s view prints as the coordinator itself (`Debug` for `CoordinatorView`
+/// -> `Ok(())`).
+#[test]
+fn the_coordinator_view_prints_as_the_coordinator() {
+    let guc = guc_1_27();
+    let vf = one_gt_vf(&guc);
+    let _ = vf.migrated(GtId(0));
+    let view = format!("{:?}", vf.coordinator());
+    assert!(
+        view.starts_with("Coordinator { num_gts: 1, policy: AnyGt, queued: {0},"),
+        "{view}"
+    );
+    assert!(format!("{vf:?}").contains(&view));
+}
+
+type LegacyPair = Vf<&'static MockGuc, ReportAtDone, TestQueue, 2>;
+
+/// Hooks that report a migration of GT 1 once, when GT 0 is about to send RESFIX_DONE.
+#[derive(Default)]
+struct ReportAtDone {
+    vf: OnceLock<&'static LegacyPair>,
+    fired: AtomicBool,
+}
+
+impl RecoveryHooks for ReportAtDone {
+    fn hold(&self, point: HoldPoint, gt: GtId) {
+        if point == HoldPoint::BeforeDone && gt == GtId(0) && !self.fired.swap(true, SeqCst) {
+            let _ = self.vf.get().unwrap().migrated(GtId(1));
+        }
+    }
+}
+
+/// Legacy protocol under AllGts: a report of another GT since the pass began makes another
+/// recovery imminent, so RESFIX_DONE (which has no marker to be refused with) is deferred, with
+/// no memirq in sight (`||` -> `&&` in `legacy_imminent`).
+#[test]
+fn legacy_all_gts_defers_done_on_another_gts_report() {
+    let gucs: [&'static MockGuc; 2] = [GtKind::Primary, GtKind::Media].map(|kind| {
+        &*Box::leak(Box::new(MockGuc::new(
+            kind,
+            Version::new(1, 26),
+            Provisioning::integrated(),
+        )))
+    });
+    let gts = [GtKind::Primary, GtKind::Media]
+        .map(|kind| GtInfo::new(kind, false, 2004))
+        .map(|info| (info, gucs[info.kind as usize]))
+        .map(|(info, guc)| Gt::new(guc, info, MailboxConfig::KERNEL));
+    let config = RecoveryConfig {
+        start: StartPolicy::AllGts,
+        legacy: true,
+        mmio_irq: true,
+        ..RecoveryConfig::default()
+    };
+    let vf: &'static LegacyPair = Box::leak(Box::new(
+        Vf::new(gts, ReportAtDone::default(), TestQueue::new(), config).unwrap(),
+    ));
+    vf.hooks().vf.set(vf).ok().unwrap();
+    vf.bootstrap().unwrap();
+    for (n, guc) in gucs.iter().enumerate() {
+        guc.migrate(0x0100_0000);
+        let _ = vf.handle_guc_interrupt(GtId(n as u8), guc.take_interrupts());
+    }
+    assert!(vf.queue().take());
+    assert_eq!(
+        vf.run_worker(),
+        PassOutcome::Incomplete(PassReport {
+            deferred: GtSet::all(2),
+            ..PassReport::default()
+        })
+    );
+    assert_eq!(
+        gucs[0].resfix_done_accepted(),
+        0,
+        "GT 0's DONE was deferred"
+    );
+    assert!(vf.queue().take());
+    assert_eq!(vf.run_worker(), PassOutcome::Recovered(GtSet::all(2)));
+    assert!(gucs.iter().all(|g| g.state() == VfState::Running));
+    assert!(!vf.queue().take());
 }
