@@ -28,48 +28,19 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::interrupts::{self, TIMER_COUNT};
-use crate::port::{inb, outb};
+use crate::serial;
 use crate::{apic, rdtsc};
-
-const COM2: u16 = 0x2F8;
-const THR: u16 = COM2; // transmit holding register (DLAB = 0)
-const DLL: u16 = COM2; // divisor latch low (DLAB = 1)
-const IER: u16 = COM2 + 1; // interrupt enable (DLAB = 0) / divisor latch high (DLAB = 1)
-const FCR: u16 = COM2 + 2; // FIFO control
-const LCR: u16 = COM2 + 3; // line control
-const MCR: u16 = COM2 + 4; // modem control
-const LSR: u16 = COM2 + 5; // line status
-const LSR_THRE: u8 = 1 << 5; // transmit holding register empty
 
 /// Programs COM2 like COM1 (115200 8N1, FIFOs on, UART interrupts off). Call once, before the
 /// first defmt log line.
 pub fn init() {
-    // SAFETY: COM2 is the standard 16550 at 0x2F8 on q35/pc (QEMU's second `-serial`); this is
-    // the documented 16550 initialisation sequence and touches nothing else. Without a second
-    // serial device the writes are ignored.
-    unsafe {
-        outb(IER, 0x00);
-        outb(LCR, 0x80); // DLAB on
-        outb(DLL, 0x01); // divisor 1 = 115200 baud
-        outb(IER, 0x00); // divisor high byte
-        outb(LCR, 0x03); // 8 data bits, no parity, 1 stop bit, DLAB off
-        outb(FCR, 0xC7); // enable + clear FIFOs, 14-byte threshold
-        outb(MCR, 0x03); // DTR | RTS
-    }
+    serial::init_port(serial::COM2);
 }
 
 /// Sends encoded bytes to COM2, polling (bounded) for the transmitter.
 fn com2_write(bytes: &[u8]) {
     for &b in bytes {
-        for _ in 0..100_000 {
-            // SAFETY: reading the 16550 line status register has no side effects.
-            if unsafe { inb(LSR) } & LSR_THRE != 0 {
-                break;
-            }
-            core::hint::spin_loop();
-        }
-        // SAFETY: writing COM2's transmit register sends one byte; nothing else is touched.
-        unsafe { outb(THR, b) }
+        serial::write_port(serial::COM2, b);
     }
 }
 

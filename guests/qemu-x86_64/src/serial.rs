@@ -7,14 +7,42 @@
 use crate::port::{inb, outb};
 
 const COM1: u16 = 0x3F8;
-const THR: u16 = COM1; // transmit holding register (DLAB = 0)
-const DLL: u16 = COM1; // divisor latch low (DLAB = 1)
-const IER: u16 = COM1 + 1; // interrupt enable (DLAB = 0) / divisor latch high (DLAB = 1)
-const FCR: u16 = COM1 + 2; // FIFO control
-const LCR: u16 = COM1 + 3; // line control
-const MCR: u16 = COM1 + 4; // modem control
-const LSR: u16 = COM1 + 5; // line status
+/// The second 16550 (QEMU's second `-serial`), used by the defmt build.
+#[cfg_attr(not(feature = "defmt"), allow(dead_code))]
+pub const COM2: u16 = 0x2F8;
 const LSR_THRE: u8 = 1 << 5; // transmit holding register empty
+
+/// Programs the 16550 at `base`: 115200 baud, 8N1, FIFOs on, UART interrupts off.
+pub fn init_port(base: u16) {
+    let (thr_dll, ier, fcr, lcr, mcr) = (base, base + 1, base + 2, base + 3, base + 4);
+    // SAFETY: `base` is one of the standard 16550s of the q35/pc machines this guest targets
+    // (COM1 0x3F8, COM2 0x2F8); this is the documented 16550 initialisation sequence and touches
+    // nothing else. Without such a device the writes are ignored.
+    unsafe {
+        outb(ier, 0x00);
+        outb(lcr, 0x80); // DLAB on
+        outb(thr_dll, 0x01); // divisor 1 = 115200 baud
+        outb(ier, 0x00); // divisor high byte
+        outb(lcr, 0x03); // 8 data bits, no parity, 1 stop bit, DLAB off
+        outb(fcr, 0xC7); // enable + clear FIFOs, 14-byte threshold
+        outb(mcr, 0x03); // DTR | RTS
+    }
+}
+
+/// Sends one byte to the 16550 at `base`, waiting (bounded) for the transmitter.
+pub fn write_port(base: u16, b: u8) {
+    // Bounded: if there were no UART the loop must not hang the guest forever.
+    for _ in 0..100_000 {
+        // SAFETY: reading the 16550 line status register (base + 5) has no side effects.
+        if unsafe { inb(base + 5) } & LSR_THRE != 0 {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    // SAFETY: writing the transmit register of the 16550 at `base` sends one byte; nothing else
+    // is touched.
+    unsafe { outb(base, b) }
+}
 
 /// Handle to COM1.
 #[derive(Clone, Copy)]
@@ -23,31 +51,12 @@ pub struct Serial;
 impl Serial {
     /// Programs the UART: 115200 baud, 8N1, FIFOs on, UART interrupts off.
     pub fn init() {
-        // SAFETY: COM1 is the standard 16550 at 0x3F8 on the q35/pc machines this guest targets;
-        // this is the documented 16550 initialisation sequence and touches nothing else.
-        unsafe {
-            outb(IER, 0x00);
-            outb(LCR, 0x80); // DLAB on
-            outb(DLL, 0x01); // divisor 1 = 115200 baud
-            outb(IER, 0x00); // divisor high byte
-            outb(LCR, 0x03); // 8 data bits, no parity, 1 stop bit, DLAB off
-            outb(FCR, 0xC7); // enable + clear FIFOs, 14-byte threshold
-            outb(MCR, 0x03); // DTR | RTS
-        }
+        init_port(COM1);
     }
 
     /// Sends one byte, waiting (bounded) for the transmitter.
     pub fn write_byte(b: u8) {
-        // Bounded: if there were no UART the loop must not hang the guest forever.
-        for _ in 0..100_000 {
-            // SAFETY: reading the 16550 line status register has no side effects.
-            if unsafe { inb(LSR) } & LSR_THRE != 0 {
-                break;
-            }
-            core::hint::spin_loop();
-        }
-        // SAFETY: writing the transmit register of COM1 sends one byte; nothing else is touched.
-        unsafe { outb(THR, b) }
+        write_port(COM1, b);
     }
 }
 
