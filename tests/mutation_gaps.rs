@@ -303,6 +303,30 @@ fn refuse_touches_only_its_gts() {
     c.finish(&q);
 }
 
+/// A hand-back sets every flag of the GTs it hands back, whatever they were: a GT re-queued
+/// after its fixups and DONE (its needs-fixes and in-progress flags clear) has both again, and a
+/// GT postponed before its RESFIX_START (still queued) stays queued (`|` -> `&` between
+/// `p_of(bits)` and `f_of(bits)`, `|` -> `^` after `cur` in `give_back`).
+#[test]
+fn hand_backs_set_every_flag() {
+    let c = coord(2, StartPolicy::AnyGt);
+    let q = TestQueue::new();
+    let _ = c.signal(GtId(0), &q);
+    let _ = c.signal(GtId(1), &q);
+    assert_eq!(c.begin(), Some(GtSet::all(2)));
+    c.started(GtId(0));
+    assert!(c.fixed(GtId(0)) && c.done(GtId(0)));
+    assert!(!c.recovery_pending(GtId(0)) && !c.needs_fixes(GtId(0)));
+    c.requeue(GtSet::single(GtId(0)), &q);
+    assert!(c.recovery_pending(GtId(0)) && c.needs_fixes(GtId(0)));
+    c.postpone(GtSet::single(GtId(1)), &q);
+    assert_eq!(c.pending_gts(), GtSet::all(2));
+    assert_eq!(c.in_progress_gts(), GtSet::all(2));
+    assert_eq!(c.needs_fixes_gts(), GtSet::all(2));
+    c.finish(&q);
+    assert_eq!(c.begin(), Some(GtSet::all(2)));
+}
+
 /// `recovery_imminent`: the worker queued, or (AllGts) a report since the pass began; never
 /// once wedged or torn down. Kills `recovery_imminent -> false` and its mask mutants.
 #[test]
