@@ -171,7 +171,7 @@
 
 use core::fmt;
 
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering, StateWord};
 use crate::workqueue::WorkQueue;
 
 /// Most GTs one coordinator can track: four bits per GT in the state word, beside the in-flight
@@ -321,16 +321,12 @@ impl GtSet {
 
     /// The members in increasing order.
     pub fn iter(self) -> impl Iterator<Item = GtId> {
-        let mut rest = self.0;
-        core::iter::from_fn(move || {
-            if rest == 0 {
-                return None;
-            }
-            let n = rest.trailing_zeros();
-            rest &= rest - 1;
-            // n < MAX_GTS <= 17, so it fits a u8.
-            Some(GtId(n as u8))
-        })
+        // A walk over the MAX_GTS ids, not a clear-the-lowest-bit loop: it ends whatever the
+        // set holds. MAX_GTS <= 13 fits a u8.
+        let bits = self.0;
+        (0..MAX_GTS as u8)
+            .filter(move |&n| (bits >> n) & 1 != 0)
+            .map(GtId)
     }
 }
 
@@ -437,7 +433,7 @@ impl Signal {
 /// The lock-free migration coordinator of one VF. See the [module docs](self).
 pub struct Coordinator {
     /// In-flight `signal` count, flags and per-GT bits, see the module docs.
-    state: AtomicUsize,
+    state: StateWord,
     /// Worker-side calls (`finish` and the hand-backs) that may still call `queue()`.
     worker_busy: AtomicUsize,
     /// Successful `begin()` calls.
@@ -492,7 +488,7 @@ macro_rules! define_new {
                     });
                 }
                 Ok(Coordinator {
-                    state: AtomicUsize::new(0),
+                    state: StateWord::new(0),
                     worker_busy: AtomicUsize::new(0),
                     passes: AtomicUsize::new(0),
                     deferrals: AtomicUsize::new(0),
@@ -1089,14 +1085,62 @@ mod tests {
 
     #[test]
     fn size_is_as_documented() {
+        // The unit tests' state word also counts its read-modify-writes: one more word.
+        let counting = core::mem::size_of::<StateWord>() - core::mem::size_of::<usize>();
         assert_eq!(
-            core::mem::size_of::<Coordinator>(),
+            core::mem::size_of::<Coordinator>() - counting,
             6 * core::mem::size_of::<usize>()
         );
         #[cfg(target_pointer_width = "64")]
-        assert_eq!(core::mem::size_of::<Coordinator>(), 48);
+        assert_eq!(core::mem::size_of::<Coordinator>() - counting, 48);
         #[cfg(target_pointer_width = "64")]
         assert_eq!(MAX_GTS, 13);
+    }
+
+    /// The read-modify-writes `signal` makes on the state word, as its docs (and the README's
+    /// performance section) state: 2 when already queued (AnyGt), 3 when it marks the GT or
+    /// counts a covered AllGts report, 4 when it completes the AllGts set; and one each for
+    /// `started`, `fixed` and `done`.
+    #[test]
+    fn signal_read_modify_writes_are_as_documented() {
+        let q = TestQueue::new();
+        let rmws = |c: &Coordinator, f: &dyn Fn(&Coordinator)| {
+            let before = c.state.rmws();
+            f(c);
+            c.state.rmws() - before
+        };
+
+        let c = coord(2, StartPolicy::AnyGt);
+        assert_eq!(
+            rmws(&c, &|c| assert_eq!(c.signal(GtId(0), &q), Signal::Queued)),
+            3
+        );
+        let again = |c: &Coordinator| assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
+        assert_eq!(rmws(&c, &again), 2);
+        assert_eq!(
+            rmws(&c, &|c| assert_eq!(
+                c.signal(GtId(1), &q),
+                Signal::AlreadyPending
+            )),
+            3
+        );
+        assert_eq!(c.begin(), Some(GtSet::all(2)));
+        assert_eq!(rmws(&c, &|c| c.started(GtId(0))), 1);
+        assert_eq!(rmws(&c, &|c| assert!(c.fixed(GtId(0)))), 1);
+        assert_eq!(rmws(&c, &|c| assert!(c.done(GtId(0)))), 1);
+        run_gt(&c, GtId(1));
+        c.finish(&q);
+
+        let c = coord(2, StartPolicy::AllGts);
+        let first = |c: &Coordinator| assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
+        assert_eq!(rmws(&c, &first), 3);
+        assert_eq!(
+            rmws(&c, &|c| assert_eq!(c.signal(GtId(1), &q), Signal::Queued)),
+            4
+        );
+        // Queued already, and counted for the next pass.
+        let covered = |c: &Coordinator| assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
+        assert_eq!(rmws(&c, &covered), 3);
     }
 
     #[test]

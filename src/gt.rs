@@ -461,21 +461,23 @@ impl<D: Device> Gt<D> {
 
     /// VF_RESET, sent again (up to [`VF_RESET_ATTEMPTS`] in all) while it times out.
     pub fn reset(&mut self) -> Result<(), VfError> {
-        let mut attempt = 1;
-        loop {
-            match self.send_empty(Request::VfReset) {
-                Err(VfError::Mailbox(MailboxError::Timeout { .. } | MailboxError::BusyTimeout))
-                    if attempt < VF_RESET_ATTEMPTS =>
-                {
-                    attempt += 1;
-                }
-                Err(e) => {
-                    error!("failed to reset GuC VF state: {}", e);
-                    return Err(e);
-                }
-                Ok(()) => return Ok(()),
+        // A counted loop: it ends after VF_RESET_ATTEMPTS sends whatever the GuC answers.
+        let mut result = Ok(());
+        for _ in 0..VF_RESET_ATTEMPTS {
+            result = self.send_empty(Request::VfReset);
+            if !matches!(
+                result,
+                Err(VfError::Mailbox(
+                    MailboxError::Timeout { .. } | MailboxError::BusyTimeout
+                ))
+            ) {
+                break;
             }
         }
+        if let Err(e) = &result {
+            error!("failed to reset GuC VF state: {}", e);
+        }
+        result
     }
 
     /// MATCH_VERSION with the kernel's rules; see the module docs.
