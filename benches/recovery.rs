@@ -37,12 +37,11 @@ struct Setup {
 }
 
 fn info(kind: GtKind) -> GtInfo {
-    GtInfo {
-        tile: xe_sriov_vf::TileId(0),
-        kind,
-        platform: PlatformClass::Newer,
-        discrete: DISCRETE,
-        graphics_verx100: GRAPHICS_VERX100,
+    {
+        let mut info = GtInfo::new(kind, DISCRETE, GRAPHICS_VERX100);
+        info.tile = xe_sriov_vf::TileId(0);
+        info.platform = PlatformClass::Newer;
+        info
     }
 }
 

@@ -28,12 +28,11 @@ fn main() {
     ];
     let mut failed = false;
     for (n, (kind, guc)) in gucs.iter().enumerate() {
-        let info = GtInfo {
-            tile: xe_sriov_vf::TileId(0),
-            kind: *kind,
-            platform: PlatformClass::Newer,
-            discrete: true,
-            graphics_verx100: 2001,
+        let info = {
+            let mut info = GtInfo::new(*kind, true, 2001);
+            info.tile = xe_sriov_vf::TileId(0);
+            info.platform = PlatformClass::Newer;
+            info
         };
         let mut gt = Gt::new(guc, info, MailboxConfig::default());
         match gt.bootstrap().and_then(|v| gt.query_config().map(|_| v)) {

@@ -551,6 +551,7 @@ impl Narrative {
                 format!("RESFIX_DONE marker {}", m.get())
             }
             Some(Request::ResfixDone { marker: None }) => "RESFIX_DONE (legacy, no marker)".into(),
+            Some(other) => format!("{other:?}"),
             None => match decode_self_cfg(sent.as_slice()) {
                 Ok(cfg) => format!("SELF_CFG {} {:#x}", cfg.key().name(), cfg.value()),
                 Err(_) => format!("request {:#010x}", sent.header()),
@@ -916,11 +917,11 @@ impl<'a> Sim<'a> {
             }
             log.drain(i as u8, guc);
             if log.trace {
-                let entry = log.irq[i].take().unwrap_or(TranscriptEntry {
-                    at: guc.now(),
-                    dir: Dir::Interrupt(intr),
-                    msg: MmioMessage::from_array([u32::from(intr.bits()), 0, 0, 0]),
-                });
+                let entry = log.irq[i].take().unwrap_or(TranscriptEntry::new(
+                    guc.now(),
+                    Dir::Interrupt(intr),
+                    MmioMessage::from_array([u32::from(intr.bits()), 0, 0, 0]),
+                ));
                 log.line(&entry.line(i as u8).to_string());
             }
             let signal = vf.handle_guc_interrupt(GtId(i as u8), intr);
@@ -950,16 +951,11 @@ impl<'a> Sim<'a> {
                 let guc = &self.gucs[i];
                 log.drain(gt.0, guc);
                 if log.trace {
-                    let entry = log.irq[i].take().unwrap_or(TranscriptEntry {
-                        at: guc.now(),
-                        dir: Dir::Interrupt(GucIntr::SW_INT_0),
-                        msg: MmioMessage::from_array([
-                            u32::from(GucIntr::SW_INT_0.bits()),
-                            0,
-                            0,
-                            0,
-                        ]),
-                    });
+                    let entry = log.irq[i].take().unwrap_or(TranscriptEntry::new(
+                        guc.now(),
+                        Dir::Interrupt(GucIntr::SW_INT_0),
+                        MmioMessage::from_array([u32::from(GucIntr::SW_INT_0.bits()), 0, 0, 0]),
+                    ));
                     log.line(&entry.line(gt.0).to_string());
                 }
                 let signal = vf.migrated(gt);
@@ -1062,6 +1058,7 @@ impl<'a> Sim<'a> {
             PassOutcome::Failed(e) => format!("FAILED: {e}; device wedged"),
             PassOutcome::Cancelled => "cancelled by teardown".to_string(),
             PassOutcome::Busy(gts) => format!("GTs {} busy (with_gt), queued again", gt_list(gts)),
+            other => format!("{other:?}"),
         };
         let mut log = self.lock();
         let prefix = format!("pass {n}");
@@ -1146,6 +1143,7 @@ fn signal_text(signal: Signal) -> &'static str {
         Signal::WaitingForOtherGts => "marked, waiting for the other GTs",
         Signal::Ignored => "ignored (device wedged)",
         Signal::InvalidGt => "invalid GT",
+        _ => "(a signal this simulator does not know)",
     }
 }
 
@@ -1269,9 +1267,10 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     let kind = |i: usize| layout[i].1;
     let gucs: Vec<MockGuc> = (0..N)
         .map(|i| {
-            let prov = Provisioning {
-                ggtt_start: ggtt_base(0, layout[i].0 .0),
-                ..Provisioning::integrated()
+            let prov = {
+                let mut c = Provisioning::integrated();
+                c.ggtt_start = ggtt_base(0, layout[i].0 .0);
+                c
             };
             MockGuc::new(kind(i), opts.abi, prov)
         })
@@ -1310,12 +1309,11 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     }
 
     let gts: [Gt<TracedGuc<'_>>; N] = core::array::from_fn(|i| {
-        let info = GtInfo {
-            tile: layout[i].0,
-            kind: kind(i),
-            platform: PlatformClass::Newer,
-            discrete: false,
-            graphics_verx100: 2004,
+        let info = {
+            let mut info = GtInfo::new(kind(i), false, 2004);
+            info.tile = layout[i].0;
+            info.platform = PlatformClass::Newer;
+            info
         };
         Gt::new(
             TracedGuc { sim, gt: i as u8 },
@@ -1323,13 +1321,11 @@ fn run<const N: usize>(opts: &Options) -> u8 {
             MailboxConfig::default(),
         )
     });
-    let config = RecoveryConfig {
-        start: opts.policy,
-        legacy: opts.legacy,
-        // --irq mmio: SW_INT_0 from the register, which kernel 7.0 does not migrate with.
-        mmio_irq: !opts.memirq,
-        ..RecoveryConfig::default()
-    };
+    let mut config = RecoveryConfig::DEFAULT;
+    config.start = opts.policy;
+    config.legacy = opts.legacy;
+    // --irq mmio: SW_INT_0 from the register, which kernel 7.0 does not migrate with.
+    config.mmio_irq = !opts.memirq;
     let pages = Tiles(if opts.memirq {
         (0..tiles)
             .map(|t| {

@@ -362,6 +362,7 @@ const fn mask_of(n: usize) -> usize {
 /// When the worker is queued after a migration.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum StartPolicy {
     /// Queue only when every GT has reported the migration; the pass is device-wide: it
     /// recovers every GT (the Linux seed, about 6.13). GTs a pass hands back are owed a pass
@@ -377,6 +378,7 @@ pub enum StartPolicy {
 /// Why a [`Coordinator`] could not be built.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CoordinatorError {
     /// A device needs at least one GT.
     NoGts,
@@ -409,6 +411,7 @@ impl core::error::Error for CoordinatorError {}
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use = "a Signal says whether this report queued the worker"]
+#[non_exhaustive]
 pub enum Signal {
     /// This call queued the worker (it called `queue.queue()`).
     Queued,

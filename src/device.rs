@@ -5,6 +5,7 @@
 //! struct overlay. It also carries the time source that bounds every wait in the crate.
 
 use core::fmt;
+use core::time::Duration;
 
 /// A 32-bit register, named by its byte offset from the start of the VF's MMIO BAR.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,7 +34,10 @@ impl fmt::Debug for Reg {
 ///
 /// Readings are compared modulo 2^64: a clock may wrap past `u64::MAX` back to small values
 /// and still count as going forward (see [`nanos_since`](Instant::nanos_since)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+///
+/// It has no `Ord`: an order on the raw value would disagree with the wrap-around one; use
+/// [`is_after`](Instant::is_after) and [`nanos_since`](Instant::nanos_since).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Instant(pub u64);
 
@@ -57,6 +61,26 @@ impl Instant {
     /// [`nanos_since`](Instant::nanos_since)).
     pub const fn is_after(self, earlier: Instant) -> bool {
         self.nanos_since(earlier) != 0
+    }
+
+    /// The time from `earlier` to `self` (see [`nanos_since`](Instant::nanos_since)).
+    pub const fn duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.nanos_since(earlier))
+    }
+
+    /// `self` moved `d` forward, modulo 2^64 (`d` saturated to `u64::MAX` ns, about 584 years).
+    pub const fn wrapping_add(self, d: Duration) -> Instant {
+        Instant(self.0.wrapping_add(nanos(d)))
+    }
+}
+
+/// `d` in nanoseconds, saturated to `u64::MAX` (the clock's whole range).
+pub(crate) const fn nanos(d: Duration) -> u64 {
+    let n = d.as_nanos();
+    if n > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        n as u64
     }
 }
 
@@ -123,6 +147,11 @@ impl Stopwatch {
     /// Nanoseconds elapsed so far (see the type docs).
     pub const fn elapsed_ns(&self) -> u64 {
         self.elapsed
+    }
+
+    /// Time elapsed so far (see the type docs).
+    pub const fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.elapsed)
     }
 
     /// Consecutive readings so far that were not later than every earlier one.

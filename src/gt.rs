@@ -64,6 +64,7 @@ pub const GUC_GGTT_TOP: u64 = 0xFEE0_0000;
 /// Which platform family a GT belongs to: it selects the minimum VF ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum PlatformClass {
     /// Tiger Lake up to Ponte Vecchio: VF ABI 1.1 is the baseline.
     TigerLakeToPonteVecchio,
@@ -95,6 +96,7 @@ impl PlatformClass {
 /// GT sits: its tile and its kind (a tile has one primary GT and at most one media GT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct GtInfo {
     /// The tile this GT belongs to (the owner of its GGTT).
     pub tile: TileId,
@@ -147,6 +149,7 @@ impl GtInfo {
 /// The VF's provisioning on one GT, as the GuC reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct VfConfig {
     /// GGTT base of this VF (4K-aligned). The one value a migration may change.
     pub ggtt_start: u64,
@@ -170,6 +173,7 @@ pub struct VfConfig {
 /// Why a GT operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum VfError {
     /// The mailbox transaction failed (timeout, FAILURE, VF_MIGRATED, garbage).
     Mailbox(MailboxError),
@@ -361,19 +365,14 @@ const SZ_2M: u64 = 2 << 20;
 ///
 /// ```
 /// # #[cfg(feature = "mock")] {
-/// use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError};
+/// use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 /// use xe_sriov_vf::mailbox::MailboxConfig;
 /// use xe_sriov_vf::mock::{MockGuc, Provisioning};
 /// use xe_sriov_vf::wire::{regs::GtKind, KlvKey, Version};
 ///
 /// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::discrete());
-/// let info = GtInfo {
-///     tile: xe_sriov_vf::TileId(0),
-///     kind: GtKind::Primary,
-///     platform: PlatformClass::Newer,
-///     discrete: true,
-///     graphics_verx100: 2001,
-/// };
+/// // A discrete primary GT of graphics IP 20.01 (Battlemage) on tile 0.
+/// let info = GtInfo::new(GtKind::Primary, true, 2001);
 /// let mut gt = Gt::new(&guc, info, MailboxConfig::default());
 /// assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
 /// let config = gt.query_config().unwrap();
@@ -384,7 +383,9 @@ const SZ_2M: u64 = 2 << 20;
 /// assert_eq!(gt.query_config().unwrap().ggtt_start, 0x0200_0000);
 ///
 /// // Anything else moving is refused, naming the key, and the old config is kept.
-/// guc.restore(Provisioning { num_contexts: 8, ..Provisioning::discrete() });
+/// let mut fewer = Provisioning::discrete();
+/// fewer.num_contexts = 8;
+/// guc.restore(fewer);
 /// guc.resume();
 /// assert!(matches!(
 ///     gt.query_config(),

@@ -170,7 +170,9 @@ pub use wire::action::MmioMessage;
 pub use wire::regs::{GtKind, GucIntr, MailboxRegs};
 pub use wire::self_cfg::{CtbControl, SelfCfgError, SelfCfgKey};
 pub use wire::{GucError, KlvKey, Marker, Version, WireError};
+#[cfg(feature = "mock")]
+pub use workqueue::TestQueue;
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub use workqueue::ThreadQueue;
-pub use workqueue::{PollingQueue, TestQueue, WorkQueue};
+pub use workqueue::{PollingQueue, WorkQueue};

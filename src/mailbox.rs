@@ -5,10 +5,10 @@
 //! 1. write the request dwords to `VF_SW_FLAG(0..len)`, read `VF_SW_FLAG(3)` back (a posting
 //!    read, so the writes land before the doorbell), write 0 to the doorbell;
 //! 2. poll `VF_SW_FLAG(0)` until its ORIGIN bit says GUC, for at most
-//!    [`reply_timeout_ns`](MailboxConfig::reply_timeout_ns) (50 ms). On a timeout with the register
+//!    [`reply_timeout`](MailboxConfig::reply_timeout) (50 ms). On a timeout with the register
 //!    reading 0 (a function-level reset cleared it) send once more;
 //! 3. BUSY: keep polling until the reply is SUCCESS or FAILURE, for at most
-//!    [`busy_timeout_ns`](MailboxConfig::busy_timeout_ns) (2 s);
+//!    [`busy_timeout`](MailboxConfig::busy_timeout) (2 s);
 //! 4. RETRY: send again (the kernel never gives up; here at most
 //!    [`max_retries`](MailboxConfig::max_retries) times);
 //! 5. FAILURE: [`MailboxError::VfMigrated`] for VF_MIGRATED, [`MailboxError::Remote`] otherwise;
@@ -41,20 +41,39 @@
 
 use core::fmt;
 
-use crate::device::{Device, Stopwatch};
+use crate::device::{nanos, Device, Stopwatch};
 use crate::wire::action::{MmioMessage, Request, MMIO_MSG_MAX_DWORDS};
 use crate::wire::hxg::{MsgType, Reply};
 use crate::wire::regs::{MailboxRegs, SCRATCH_COUNT};
 use crate::wire::{GucError, WireError};
+use core::time::Duration;
 
-/// Timeouts and limits of the mailbox. [`Default`] gives the kernel's values.
+/// Timeouts and limits of the mailbox. [`MailboxConfig::DEFAULT`] (also [`Default`]) gives the
+/// kernel's values.
+///
+/// The struct is `#[non_exhaustive]`, so that a new setting is not a breaking change: start
+/// from [`DEFAULT`](MailboxConfig::DEFAULT) and assign the fields to change, also in a `const`:
+///
+/// ```
+/// use core::time::Duration;
+/// use xe_sriov_vf::MailboxConfig;
+///
+/// const PATIENT: MailboxConfig = {
+///     let mut c = MailboxConfig::DEFAULT;
+///     c.reply_timeout = Duration::from_millis(200);
+///     c
+/// };
+/// assert_eq!(PATIENT.busy_timeout, Duration::from_secs(2));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct MailboxConfig {
-    /// How long to wait for the first GuC-origin reply, in ns (kernel: 50 ms).
-    pub reply_timeout_ns: u64,
-    /// How long to wait for the final reply after a BUSY, in ns (kernel: 2 s).
-    pub busy_timeout_ns: u64,
+    /// How long to wait for the first GuC-origin reply (kernel: 50 ms). Spans beyond `u64::MAX`
+    /// ns (584 years) count as that.
+    pub reply_timeout: Duration,
+    /// How long to wait for the final reply after a BUSY (kernel: 2 s).
+    pub busy_timeout: Duration,
     /// How many RETRY replies are answered by sending again before giving up (the kernel has no
     /// limit).
     pub max_retries: u32,
@@ -70,12 +89,15 @@ impl MailboxConfig {
     /// The kernel's values: 50 ms, 2 s, one FLR resend; 64 RETRY resends; 1,000,000 stalled
     /// polls.
     pub const KERNEL: MailboxConfig = MailboxConfig {
-        reply_timeout_ns: 50_000_000,
-        busy_timeout_ns: 2_000_000_000,
+        reply_timeout: Duration::from_millis(50),
+        busy_timeout: Duration::from_secs(2),
         max_retries: 64,
         resend_after_flr: true,
         stall_polls: 1_000_000,
     };
+
+    /// The default: [`KERNEL`](MailboxConfig::KERNEL).
+    pub const DEFAULT: MailboxConfig = MailboxConfig::KERNEL;
 }
 
 impl Default for MailboxConfig {
@@ -87,6 +109,7 @@ impl Default for MailboxConfig {
 /// Why a mailbox transaction failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum MailboxError {
     /// The request is empty or longer than the 4 scratch registers; nothing was written.
     BadRequestLength(usize),
@@ -255,7 +278,7 @@ impl<D: Device> Mailbox<D> {
         // runs at most `max_retries + 2` times.
         loop {
             self.write_request(request);
-            let header = match self.poll(self.config.reply_timeout_ns, |h| h >> 31 == 1)? {
+            let header = match self.poll(nanos(self.config.reply_timeout), |h| h >> 31 == 1)? {
                 Poll::Done(h) => h,
                 Poll::TimedOut(last) => {
                     if last == 0 && self.config.resend_after_flr && !resent_after_flr {
@@ -335,7 +358,7 @@ impl<D: Device> Mailbox<D> {
     /// then insist on GuC origin. Returns the final header.
     fn wait_after_busy(&self, request0: u32) -> Result<u32, MailboxError> {
         let final_mask = (MsgType::ResponseSuccess.raw() & MsgType::ResponseFailure.raw()) << 28;
-        let header = match self.poll(self.config.busy_timeout_ns, |h| {
+        let header = match self.poll(nanos(self.config.busy_timeout), |h| {
             h & final_mask == final_mask
         })? {
             Poll::Done(h) => h,

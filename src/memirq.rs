@@ -83,6 +83,7 @@ impl<P: MemirqPage + ?Sized> MemirqPage for &P {
 /// What one run of [`Memirq::handle`] saw, per GT of the tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct MemirqReport {
     /// GTs whose SW_INT_0 was set (the migration entry ran for each).
     pub sw_int0: crate::coordinator::GtSet,

@@ -18,6 +18,7 @@ use crate::device::{Clock, Device, Instant, Reg};
 /// Why a BAR mapping was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum MmioError {
     /// The base pointer is null.
     Null,
@@ -45,7 +46,7 @@ impl core::error::Error for MmioError {}
 ///
 /// ```no_run
 /// use xe_sriov_vf::device::{Clock, Instant};
-/// use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+/// use xe_sriov_vf::gt::{Gt, GtInfo};
 /// use xe_sriov_vf::mailbox::MailboxConfig;
 /// use xe_sriov_vf::mmio::MmioBar;
 /// use xe_sriov_vf::wire::regs::GtKind;
@@ -63,13 +64,8 @@ impl core::error::Error for MmioError {}
 /// let (base, len) = map_vf_bar0(); // the kernel's ioremap of the VF's BAR 0 (16 MiB)
 /// // SAFETY: `base..base + len` is BAR 0 of our VF, mapped uncached for the driver's lifetime.
 /// let bar = unsafe { MmioBar::new(base, len, KernelClock) }.expect("BAR mapping");
-/// let info = GtInfo {
-///     tile: xe_sriov_vf::TileId(0),
-///     kind: GtKind::Primary,
-///     platform: PlatformClass::Newer,
-///     discrete: true,
-///     graphics_verx100: 2001,
-/// };
+/// // A discrete primary GT of graphics IP 20.01 (Battlemage) on tile 0.
+/// let info = GtInfo::new(GtKind::Primary, true, 2001);
 /// // Both GTs can share the mapping: `&MmioBar` is a `Device`.
 /// let mut primary = Gt::new(&bar, info, MailboxConfig::default());
 /// let version = primary.bootstrap();

@@ -72,7 +72,7 @@
 use core::fmt;
 
 use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal, StartPolicy};
-use crate::device::{Clock, Device, Stopwatch};
+use crate::device::{nanos, Clock, Device, Stopwatch};
 use crate::gt::{Gt, GtInfo, VfConfig, VfError};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
@@ -80,6 +80,7 @@ use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 use crate::wire::regs::{GtKind, GucIntr};
 use crate::wire::Version;
 use crate::workqueue::WorkQueue;
+use core::time::Duration;
 
 /// An error reported by an embedder hook: an errno-style code of the embedder's choosing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -97,6 +98,7 @@ impl core::error::Error for HookError {}
 /// A step of the recovery, as named in errors and hold points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Step {
     /// RESFIX_START.
     ResfixStart,
@@ -129,6 +131,7 @@ impl Step {
 /// Where [`RecoveryHooks::hold`] is called.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum HoldPoint {
     /// Before the GT's shutdown and RESFIX_START (also reached on the legacy protocol).
     BeforeStart,
@@ -143,6 +146,7 @@ pub enum HoldPoint {
 /// Why a recovery failed (and the device was wedged).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum RecoveryError {
     /// A GuC exchange failed.
     Gt {
@@ -223,6 +227,7 @@ impl core::error::Error for RecoveryError {
 /// Why [`Vf::bootstrap`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum BootstrapError {
     /// A GT's bootstrap or first configuration query failed.
     Gt {
@@ -386,6 +391,7 @@ impl RecoveryHooks for NoHooks {}
 /// How the VF handles migrations. [`Default`] is kernel 7.0's behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct RecoveryConfig {
     /// When the worker is queued: on any GT's report (default), or when every GT has reported
     /// (the seed).
@@ -434,6 +440,23 @@ impl RecoveryConfig {
         mmio_irq: false,
     };
 
+    /// The default: [`KERNEL`](RecoveryConfig::KERNEL). The struct is `#[non_exhaustive]`, so
+    /// that a new setting is not a breaking change: start from this and assign the fields to
+    /// change, also in a `const`:
+    ///
+    /// ```
+    /// use xe_sriov_vf::{RecoveryConfig, StartPolicy};
+    ///
+    /// const SEED_LIKE: RecoveryConfig = {
+    ///     let mut c = RecoveryConfig::DEFAULT;
+    ///     c.start = StartPolicy::AllGts;
+    ///     c.legacy = true;
+    ///     c
+    /// };
+    /// assert!(!SEED_LIKE.media_after_primary);
+    /// ```
+    pub const DEFAULT: RecoveryConfig = RecoveryConfig::KERNEL;
+
     /// `self` with [`mmio_irq`](RecoveryConfig::mmio_irq) on.
     pub const fn with_mmio_irq(self) -> RecoveryConfig {
         RecoveryConfig {
@@ -452,6 +475,7 @@ impl Default for RecoveryConfig {
 /// Why migration is not supported for a GT (kernel 7.0's `xe_sriov_vf_migration_supported`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Unsupported {
     /// The negotiated VF ABI is below 1.27 (no RESFIX markers).
     NoMarkers,
@@ -471,6 +495,7 @@ impl fmt::Display for Unsupported {
 /// What one pass did with the GTs it took, when not all of them were recovered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct PassReport {
     /// GTs whose RESFIX_DONE the GuC accepted.
     pub recovered: GtSet,
@@ -488,6 +513,7 @@ pub struct PassReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use = "a dropped PassOutcome can hide a failed recovery and a wedged device"]
+#[non_exhaustive]
 pub enum PassOutcome {
     /// No pass was due (spurious run), or another pass is running, or the device is wedged or
     /// torn down.
@@ -525,6 +551,7 @@ pub enum PassOutcome {
 /// Counters the embedder can read at any time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Stats {
     /// Migration interrupts received ([`Vf::migrated`] calls for a valid GT, wrapping).
     pub migrations_signalled: usize,
@@ -554,6 +581,7 @@ pub const GGTT_WAIT_STALL_POLLS: u32 = 1_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use = "only GgttWait::Valid means the GGTT may be used"]
+#[non_exhaustive]
 pub enum GgttWait {
     /// The GT's GGTT is valid.
     Valid,
@@ -627,6 +655,7 @@ fn gt_error(gt: GtId, step: Step, error: VfError) -> PassOutcome {
 /// What the VF last learned of one GT, as [`Vf::gt_view`] shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct GtView {
     /// Where the GT sits.
     pub info: GtInfo,
@@ -654,6 +683,7 @@ struct Views<const N: usize> {
 /// Why [`Vf::with_gt`] did not run its closure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum GtAccessError {
     /// No such GT.
     UnknownGt,
@@ -1279,13 +1309,14 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             && (self.memirq.sw_int0_pending(gt) || self.coordinator.recovery_pending(gt))
     }
 
-    /// Waits until [`ggtt_valid`](Vf::ggtt_valid), for at most `timeout_ns` of `clock` time
+    /// Waits until [`ggtt_valid`](Vf::ggtt_valid), for at most `timeout` of `clock` time
     /// (the kernel's wait for a valid GGTT, bounded). Returns at once with
     /// [`GgttWait::Wedged`], [`GgttWait::TornDown`] or [`GgttWait::UnknownGt`] when the GGTT
     /// can no longer become valid. The wait runs on a [`Stopwatch`]: a clock that makes no
     /// progress for [`GGTT_WAIT_STALL_POLLS`] polls ends it as [`GgttWait::ClockStalled`], one
     /// that wraps past `u64::MAX` times out as if it had not.
-    pub fn wait_ggtt_valid<C: Clock>(&self, gt: GtId, clock: &C, timeout_ns: u64) -> GgttWait {
+    pub fn wait_ggtt_valid<C: Clock>(&self, gt: GtId, clock: &C, timeout: Duration) -> GgttWait {
+        let timeout_ns = nanos(timeout);
         if usize::from(gt.0) >= N {
             return GgttWait::UnknownGt;
         }

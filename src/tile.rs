@@ -134,6 +134,7 @@ pub struct Topology<const N: usize> {
 /// Why the GTs given to [`Vf::new`](crate::Vf::new) do not describe a VF.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum TopologyError {
     /// The GT count is 0 or above [`MAX_GTS`](crate::coordinator::MAX_GTS).
     GtCount(usize),

@@ -154,6 +154,9 @@ impl WorkQueue for PollingQueue {
 }
 
 /// A queue for tests and loom models: a pending flag plus counters of `queue()` calls.
+/// Feature `mock`: it is a test double, not a queue to ship.
+#[cfg(any(test, feature = "mock"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 #[derive(Debug)]
 pub struct TestQueue {
     pending: AtomicBool,
@@ -161,6 +164,7 @@ pub struct TestQueue {
     newly: AtomicUsize,
 }
 
+#[cfg(any(test, feature = "mock"))]
 impl TestQueue {
     /// An empty queue with zeroed counters.
     #[cfg(not(loom))]
@@ -203,12 +207,14 @@ impl TestQueue {
     }
 }
 
+#[cfg(any(test, feature = "mock"))]
 impl Default for TestQueue {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(any(test, feature = "mock"))]
 impl WorkQueue for TestQueue {
     fn queue(&self) -> bool {
         self.calls.fetch_add(1, Ordering::AcqRel);

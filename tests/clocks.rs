@@ -7,6 +7,7 @@
 #![cfg(all(feature = "mock", feature = "std"))]
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use xe_sriov_vf::coordinator::GtId;
 use xe_sriov_vf::device::{Clock, Device, Instant, Reg, Stopwatch};
@@ -170,10 +171,11 @@ fn silent_request(shape: Shape, stall: u32) -> (Result<(), MailboxError>, u64) {
         guc: &guc,
         clock: ScriptClock::new(shape),
     };
-    let cfg = MailboxConfig {
-        stall_polls: stall,
-        resend_after_flr: false,
-        ..MailboxConfig::KERNEL
+    let cfg = {
+        let mut c = MailboxConfig::KERNEL;
+        c.stall_polls = stall;
+        c.resend_after_flr = false;
+        c
     };
     let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
     let result = mb.send_recv(&[0x0000_5507]).map(|_| ());
@@ -247,7 +249,7 @@ fn ggtt_waits_end_for_every_clock_shape() {
                 (false, _) => GgttWait::ClockStalled,
             };
             let clock = ScriptClock::new(shape);
-            let answer = vf.wait_ggtt_valid(GtId(0), &clock, timeout);
+            let answer = vf.wait_ggtt_valid(GtId(0), &clock, Duration::from_nanos(timeout));
             let reads = clock.reads();
             assert_eq!(answer, expect, "{shape:?}, timeout {timeout}");
             assert!(
@@ -258,13 +260,13 @@ fn ggtt_waits_end_for_every_clock_shape() {
     }
     // The answers that can no longer change come at once, whatever the clock.
     assert_eq!(
-        vf.wait_ggtt_valid(GtId(3), &ScriptClock::new(Shape::Stopped), u64::MAX),
+        vf.wait_ggtt_valid(GtId(3), &ScriptClock::new(Shape::Stopped), Duration::MAX),
         GgttWait::UnknownGt
     );
     assert!(vf.teardown(|| false));
     let clock = ScriptClock::new(Shape::Stopped);
     assert_eq!(
-        vf.wait_ggtt_valid(GtId(0), &clock, u64::MAX),
+        vf.wait_ggtt_valid(GtId(0), &clock, Duration::MAX),
         GgttWait::TornDown
     );
     assert!(clock.reads() <= 1);

@@ -39,6 +39,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
@@ -65,9 +66,10 @@ const MAX_RETRIES: u32 = 2;
 const RELAX_NS: u64 = 1_000_000;
 
 fn mailbox_config() -> MailboxConfig {
-    MailboxConfig {
-        max_retries: MAX_RETRIES,
-        ..MailboxConfig::KERNEL
+    {
+        let mut c = MailboxConfig::KERNEL;
+        c.max_retries = MAX_RETRIES;
+        c
     }
 }
 
@@ -447,7 +449,7 @@ fn bench(policy: StartPolicy) -> Bench {
         Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, prov))),
     ];
     for g in gucs {
-        g.set_relax_step(RELAX_NS);
+        g.set_relax_step(Duration::from_nanos(RELAX_NS));
     }
     let trap: &'static Trap = Box::leak(Box::default());
     let info = |kind| GtInfo::new(kind, false, 2004);
@@ -471,9 +473,10 @@ fn bench(policy: StartPolicy) -> Bench {
     ];
     let hooks = Hooks::default();
     let _ = hooks.trap.set(trap);
-    let config = RecoveryConfig {
-        start: policy,
-        ..RecoveryConfig::default().with_mmio_irq()
+    let config = {
+        let mut c = RecoveryConfig::default().with_mmio_irq();
+        c.start = policy;
+        c
     };
     let vf: &'static TestVf = Box::leak(Box::new(
         Vf::new(gts, hooks, TestQueue::new(), config).unwrap(),

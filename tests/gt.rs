@@ -11,12 +11,11 @@ use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::{GucError, KlvKey, Marker, Version, WireError};
 
 fn info(kind: GtKind, discrete: bool, verx100: u16) -> GtInfo {
-    GtInfo {
-        tile: xe_sriov_vf::TileId(0),
-        kind,
-        platform: PlatformClass::Newer,
-        discrete,
-        graphics_verx100: verx100,
+    {
+        let mut info = GtInfo::new(kind, discrete, verx100);
+        info.tile = xe_sriov_vf::TileId(0);
+        info.platform = PlatformClass::Newer;
+        info
     }
 }
 
@@ -426,36 +425,40 @@ fn invalid_values_are_refused() {
     let base = Provisioning::discrete();
     let cases = [
         (
-            Provisioning {
-                ggtt_size: 0,
-                ..base
+            {
+                let mut c = base;
+                c.ggtt_size = 0;
+                c
             },
             VfError::ZeroValue {
                 key: KlvKey::GgttSize,
             },
         ),
         (
-            Provisioning {
-                num_contexts: 0,
-                ..base
+            {
+                let mut c = base;
+                c.num_contexts = 0;
+                c
             },
             VfError::ZeroValue {
                 key: KlvKey::NumContexts,
             },
         ),
         (
-            Provisioning {
-                lmem_size: Some(0),
-                ..base
+            {
+                let mut c = base;
+                c.lmem_size = Some(0);
+                c
             },
             VfError::ZeroValue {
                 key: KlvKey::LmemSize,
             },
         ),
         (
-            Provisioning {
-                ggtt_start: 0x40_1234,
-                ..base
+            {
+                let mut c = base;
+                c.ggtt_start = 0x40_1234;
+                c
             },
             VfError::InvalidValue {
                 key: KlvKey::GgttStart,
@@ -463,9 +466,10 @@ fn invalid_values_are_refused() {
             },
         ),
         (
-            Provisioning {
-                lmem_size: Some(0x10_0000),
-                ..base
+            {
+                let mut c = base;
+                c.lmem_size = Some(0x10_0000);
+                c
             },
             VfError::InvalidValue {
                 key: KlvKey::LmemSize,
@@ -473,9 +477,10 @@ fn invalid_values_are_refused() {
             },
         ),
         (
-            Provisioning {
-                group_scheduling_available: 2,
-                ..base
+            {
+                let mut c = base;
+                c.group_scheduling_available = 2;
+                c
             },
             VfError::InvalidValue {
                 key: KlvKey::GroupSchedulingAvailable,
@@ -521,11 +526,12 @@ fn ggtt_range_is_checked_at_bootstrap_and_on_every_requery() {
         (false, 0x20_0000, u64::MAX - 0xFFF),
     ];
     for (discrete, start, size) in bad {
-        let prov = Provisioning {
-            ggtt_start: start,
-            ggtt_size: size,
-            lmem_size: discrete.then_some(0x1_0000_0000),
-            ..base
+        let prov = {
+            let mut c = base;
+            c.ggtt_start = start;
+            c.ggtt_size = size;
+            c.lmem_size = discrete.then_some(0x1_0000_0000);
+            c
         };
         let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), prov);
         let i = info(GtKind::Primary, discrete, 2004);
@@ -543,15 +549,12 @@ fn ggtt_range_is_checked_at_bootstrap_and_on_every_requery() {
     }
     // At the edges: accepted.
     for (start, size) in [(0x20_0000, TOP - 0x20_0000), (TOP - 0x1000, 0x1000)] {
-        let g = MockGuc::new(
-            GtKind::Primary,
-            Version::new(1, 27),
-            Provisioning {
-                ggtt_start: start,
-                ggtt_size: size,
-                ..base
-            },
-        );
+        let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), {
+            let mut c = base;
+            c.ggtt_start = start;
+            c.ggtt_size = size;
+            c
+        });
         let mut gt = primary(&g);
         gt.bootstrap().unwrap();
         assert!(gt.query_config().is_ok(), "{start:#x}+{size:#x}");
@@ -571,9 +574,10 @@ fn ggtt_range_is_checked_at_bootstrap_and_on_every_requery() {
 
 #[test]
 fn requery_accepts_doorbells_from_zero_and_takes_uncompared_keys() {
-    let base = Provisioning {
-        num_doorbells: 0,
-        ..Provisioning::integrated()
+    let base = {
+        let mut c = Provisioning::integrated();
+        c.num_doorbells = 0;
+        c
     };
     let g = MockGuc::new(GtKind::Primary, Version::new(1, 36), base);
     let mut gt = primary(&g);
@@ -581,11 +585,12 @@ fn requery_accepts_doorbells_from_zero_and_takes_uncompared_keys() {
     gt.query_config().unwrap();
     // Doorbells 0 -> 64 (the kernel's `old && old != new`), and group scheduling and the paging
     // engine count are not compared at all.
-    g.restore(Provisioning {
-        num_doorbells: 64,
-        group_scheduling_available: 0,
-        num_paging_engine_instances: 3,
-        ..base
+    g.restore({
+        let mut c = base;
+        c.num_doorbells = 64;
+        c.group_scheduling_available = 0;
+        c.num_paging_engine_instances = 3;
+        c
     });
     g.resume();
     let c = gt.query_config().unwrap();
@@ -593,9 +598,10 @@ fn requery_accepts_doorbells_from_zero_and_takes_uncompared_keys() {
     assert_eq!(c.group_scheduling_available, Some(false));
     assert_eq!(c.num_paging_engine_instances, Some(3));
     // From 64 on, a change is a reassignment.
-    g.restore(Provisioning {
-        num_doorbells: 32,
-        ..base
+    g.restore({
+        let mut c = base;
+        c.num_doorbells = 32;
+        c
     });
     g.resume();
     assert!(matches!(
@@ -613,30 +619,34 @@ fn requery_refuses_any_other_change_and_keeps_the_old_config() {
     let base = Provisioning::discrete();
     let cases = [
         (
-            Provisioning {
-                ggtt_size: base.ggtt_size + 0x1000,
-                ..base
+            {
+                let mut c = base;
+                c.ggtt_size = base.ggtt_size + 0x1000;
+                c
             },
             KlvKey::GgttSize,
         ),
         (
-            Provisioning {
-                lmem_size: Some(0x2_0000_0000),
-                ..base
+            {
+                let mut c = base;
+                c.lmem_size = Some(0x2_0000_0000);
+                c
             },
             KlvKey::LmemSize,
         ),
         (
-            Provisioning {
-                num_contexts: 512,
-                ..base
+            {
+                let mut c = base;
+                c.num_contexts = 512;
+                c
             },
             KlvKey::NumContexts,
         ),
         (
-            Provisioning {
-                num_doorbells: 32,
-                ..base
+            {
+                let mut c = base;
+                c.num_doorbells = 32;
+                c
             },
             KlvKey::NumDoorbells,
         ),
@@ -647,9 +657,10 @@ fn requery_refuses_any_other_change_and_keeps_the_old_config() {
         gt.bootstrap().unwrap();
         gt.query_config().unwrap();
         let before = *gt.config().unwrap();
-        g.restore(Provisioning {
-            ggtt_start: base.ggtt_start + 0x1000,
-            ..moved
+        g.restore({
+            let mut c = moved;
+            c.ggtt_start = base.ggtt_start + 0x1000;
+            c
         });
         g.resume();
         match gt.query_config() {

@@ -13,8 +13,8 @@ use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
-    GtAccessError, HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks,
-    Step, Vf,
+    GtAccessError, HoldPoint, HookError, PassOutcome, PassReport, RecoveryConfig, RecoveryError,
+    RecoveryHooks, Step, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -134,9 +134,10 @@ fn migrate(vf: &TestVf, guc: &MockGuc, base: u64) {
 }
 
 fn requeued() -> PassOutcome {
-    PassOutcome::Incomplete(xe_sriov_vf::recovery::PassReport {
-        requeued: GtSet::single(GtId(0)),
-        ..Default::default()
+    PassOutcome::Incomplete({
+        let mut c = PassReport::default();
+        c.requeued = GtSet::single(GtId(0));
+        c
     })
 }
 
@@ -179,9 +180,10 @@ fn endless_vf_migrated_wedges_after_the_requeue_bound() {
 /// GuC keeps answering VF_MIGRATED is not wedged early, and recovers once the GuC accepts.
 #[test]
 fn a_new_interrupt_restarts_the_requeue_count() {
-    let config = RecoveryConfig {
-        max_requeues: 3,
-        ..RecoveryConfig::default()
+    let config = {
+        let mut c = RecoveryConfig::DEFAULT;
+        c.max_requeues = 3;
+        c
     };
     let (vf, guc) = rig(config);
     let h = vf.hooks();
@@ -215,9 +217,10 @@ fn a_new_interrupt_restarts_the_requeue_count() {
 /// `u32::MAX` is "no bound" (kernel 7.0): 100 re-queues in a row and no wedge.
 #[test]
 fn no_requeue_bound_when_asked() {
-    let config = RecoveryConfig {
-        max_requeues: u32::MAX,
-        ..RecoveryConfig::default()
+    let config = {
+        let mut c = RecoveryConfig::DEFAULT;
+        c.max_requeues = u32::MAX;
+        c
     };
     let (vf, guc) = rig(config);
     vf.hooks().always_migrated.store(true, Ordering::SeqCst);
@@ -319,7 +322,7 @@ fn busy_then_failure_is_the_failure() {
         Version::new(1, 27),
         Provisioning::integrated(),
     );
-    guc.set_relax_step(1_000_000);
+    guc.set_relax_step(Duration::from_nanos(1_000_000));
     let mut mb = Mailbox::new(&guc, GtKind::Primary.mailbox(), MailboxConfig::KERNEL);
     for (error, want) in [
         (GucError::VfMigrated, MailboxError::VfMigrated { hint: 7 }),
@@ -403,7 +406,7 @@ fn a_task_run_while_the_worker_yields_never_spins() {
         Provisioning::integrated(),
     )));
     // Every reply takes a few polls, so the worker yields inside each exchange.
-    guc.set_relax_step(1_000);
+    guc.set_relax_step(Duration::from_nanos(1_000));
     let other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>> = Box::leak(Box::default());
     let gt = Gt::new(
         YieldingGuc { guc, other_task },
@@ -521,10 +524,11 @@ fn legacy_all_gts_defers_done_when_a_report_lands_before_it() {
         GtInfo::new(GtKind::Primary, false, 2004),
         MailboxConfig::KERNEL,
     );
-    let config = RecoveryConfig {
-        start: xe_sriov_vf::StartPolicy::AllGts,
-        legacy: true,
-        ..RecoveryConfig::default().with_mmio_irq()
+    let config = {
+        let mut c = RecoveryConfig::default().with_mmio_irq();
+        c.start = xe_sriov_vf::StartPolicy::AllGts;
+        c.legacy = true;
+        c
     };
     let hooks = AtDone {
         oracle: GgttOracle::new(),

@@ -1,12 +1,12 @@
 //! Model checks of the migration coordinator with loom: every interleaving (up to the preemption
 //! bound) of GT interrupts, a recovery worker, teardown and wedge.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom`
+//! Run: `RUSTFLAGS="--cfg loom" cargo test --release --features mock --test loom`
 //! (`LOOM_MAX_PREEMPTIONS` overrides the default bound of 3).
 //!
 //! The planted bug (`begin()` clears the queued flags of the GTs it takes, instead of each GT's
 //! `started()` after its RESFIX_START) must make the `planted_*` model fail:
-//! `RUSTFLAGS="--cfg loom --cfg xe_sriov_vf_planted_bug" cargo test --release --test loom -- planted`
+//! `RUSTFLAGS="--cfg loom --cfg xe_sriov_vf_planted_bug" cargo test --release --features mock --test loom -- planted`
 //! exits non-zero.
 //!
 //! How "no migration is lost" is checked: each GT has a ghost counter standing for the GuC's

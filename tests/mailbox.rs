@@ -184,9 +184,10 @@ fn flr_cleared_scratch_is_sent_once_more() {
     );
 
     // And not at all when configured off.
-    let cfg = MailboxConfig {
-        resend_after_flr: false,
-        ..MailboxConfig::default()
+    let cfg = {
+        let mut c = MailboxConfig::DEFAULT;
+        c.resend_after_flr = false;
+        c
     };
     let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
     g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
@@ -220,9 +221,10 @@ fn busy_then_silence_is_a_busy_timeout_after_2s() {
 #[test]
 fn retry_resends_up_to_the_limit() {
     let g = guc();
-    let cfg = MailboxConfig {
-        max_retries: 3,
-        ..MailboxConfig::default()
+    let cfg = {
+        let mut c = MailboxConfig::DEFAULT;
+        c.max_retries = 3;
+        c
     };
     let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
     g.inject(Trigger::AnyRequest, Fault::Retry { count: 3 })
@@ -375,9 +377,10 @@ fn a_stalled_clock_ends_the_wait_with_an_error() {
     }
     let dev = FrozenClock(guc());
     dev.0.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
-    let cfg = MailboxConfig {
-        stall_polls: 1000,
-        ..MailboxConfig::default()
+    let cfg = {
+        let mut c = MailboxConfig::DEFAULT;
+        c.stall_polls = 1000;
+        c
     };
     let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
     assert_eq!(

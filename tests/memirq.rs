@@ -124,14 +124,13 @@ fn a_migration_arrives_as_bytes_and_recovers_both_gts_once() {
     }
     assert!(!r.vf.queue().is_pending());
     let report = r.vf.handle_memirq();
-    assert_eq!(
-        report,
-        MemirqReport {
-            sw_int0: GtSet::all(2),
-            guc2host: GtSet::empty(),
-            garbage: 0,
-        }
-    );
+    assert_eq!(report, {
+        let mut c = MemirqReport::default();
+        c.sw_int0 = GtSet::all(2);
+        c.guc2host = GtSet::empty();
+        c.garbage = 0;
+        c
+    });
     assert_eq!(r.page.byte(0x190), 0, "primary SW_INT_0 cleared");
     assert_eq!(r.page.byte(0x180), 0, "media SW_INT_0 cleared");
     assert_eq!(r.page.byte(0x419), 0, "primary source cleared");

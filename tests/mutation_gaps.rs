@@ -7,6 +7,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
@@ -558,7 +559,7 @@ impl Device for DeafFor<'_> {
 fn vf_reset_gives_up_after_its_attempts_fast() {
     let guc = guc_1_27();
     // Quick timeouts: 50 ms of virtual time in 10 polls.
-    guc.set_relax_step(5_000_000);
+    guc.set_relax_step(Duration::from_nanos(5_000_000));
     let dev = DeafFor {
         guc: &guc,
         deaf: VF_RESET_ATTEMPTS,
@@ -632,10 +633,11 @@ fn ggtt_ranges_far_out_are_range_errors() {
         (0xFEE0_0000 - 0x1000, u64::MAX - 0xFFF),
         (0xFEE0_0000, 0x1000),
     ] {
-        let prov = Provisioning {
-            ggtt_start: start,
-            ggtt_size: size,
-            ..Provisioning::integrated()
+        let prov = {
+            let mut c = Provisioning::integrated();
+            c.ggtt_start = start;
+            c.ggtt_size = size;
+            c
         };
         let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), prov);
         let mut gt = primary_gt(&guc);
@@ -820,11 +822,12 @@ fn legacy_all_gts_defers_done_on_another_gts_report() {
         .map(|kind| GtInfo::new(kind, false, 2004))
         .map(|info| (info, gucs[info.kind as usize]))
         .map(|(info, guc)| Gt::new(guc, info, MailboxConfig::KERNEL));
-    let config = RecoveryConfig {
-        start: StartPolicy::AllGts,
-        legacy: true,
-        mmio_irq: true,
-        ..RecoveryConfig::default()
+    let config = {
+        let mut c = RecoveryConfig::DEFAULT;
+        c.start = StartPolicy::AllGts;
+        c.legacy = true;
+        c.mmio_irq = true;
+        c
     };
     let vf: &'static LegacyPair = Box::leak(Box::new(
         Vf::new(gts, ReportAtDone::default(), TestQueue::new(), config).unwrap(),
@@ -838,9 +841,10 @@ fn legacy_all_gts_defers_done_on_another_gts_report() {
     assert!(vf.queue().take());
     assert_eq!(
         vf.run_worker(),
-        PassOutcome::Incomplete(PassReport {
-            deferred: GtSet::all(2),
-            ..PassReport::default()
+        PassOutcome::Incomplete({
+            let mut c = PassReport::default();
+            c.deferred = GtSet::all(2);
+            c
         })
     );
     assert_eq!(

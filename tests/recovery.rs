@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::{Clock, Instant};
@@ -138,9 +139,10 @@ fn rig_with<const N: usize>(
     config: RecoveryConfig,
 ) -> Rig<N> {
     let gucs = layout.map(|(tile, kind)| {
-        let prov = Provisioning {
-            ggtt_start: tile_base(BASE, tile),
-            ..Provisioning::integrated()
+        let prov = {
+            let mut c = Provisioning::integrated();
+            c.ggtt_start = tile_base(BASE, tile);
+            c
         };
         &*Box::leak(Box::new(MockGuc::new(kind, abi, prov)))
     });
@@ -410,14 +412,11 @@ fn gt1_interrupt_at_each_of_gt0_steps_moves_the_ggtt_once() {
 #[test]
 fn duplicate_sw_int_0_before_resfix_start_causes_no_second_run() {
     for abi in [MARKERS, LEGACY] {
-        let rig = rig_with(
-            [(TileId(0), GtKind::Primary)],
-            abi,
-            RecoveryConfig {
-                legacy: true,
-                ..RecoveryConfig::default()
-            },
-        );
+        let rig = rig_with([(TileId(0), GtKind::Primary)], abi, {
+            let mut c = RecoveryConfig::DEFAULT;
+            c.legacy = true;
+            c
+        });
         rig.migrate(B);
         rig.deliver();
         rig.on_hold(move |p, _| {
@@ -466,13 +465,11 @@ fn second_migration_at_every_hold_point() {
     for abi in [MARKERS, LEGACY] {
         for prompt in [true, false] {
             for point in HOLD_POINTS {
-                let rig = tile_pair(
-                    abi,
-                    RecoveryConfig {
-                        legacy: true,
-                        ..RecoveryConfig::default()
-                    },
-                );
+                let rig = tile_pair(abi, {
+                    let mut c = RecoveryConfig::DEFAULT;
+                    c.legacy = true;
+                    c
+                });
                 rig.migrate(B);
                 rig.deliver();
                 let done = std::sync::Arc::new(AtomicBool::new(false));
@@ -524,9 +521,10 @@ fn vf_migrated_invalidates_the_ggtt() {
     let out = rig.vf.run_worker();
     assert_eq!(
         out,
-        PassOutcome::Incomplete(PassReport {
-            requeued: GtSet::single(GtId(0)),
-            ..PassReport::default()
+        PassOutcome::Incomplete({
+            let mut c = PassReport::default();
+            c.requeued = GtSet::single(GtId(0));
+            c
         })
     );
     assert!(!rig.vf.ggtt_valid(GtId(0)), "the GGTT moved again");
@@ -575,12 +573,12 @@ fn wedge_wakes_ggtt_waiters_at_once() {
     assert!(!rig.vf.ggtt_valid(GtId(0)));
     let clock = CountingClock(AtomicUsize::new(0));
     assert_eq!(
-        rig.vf.wait_ggtt_valid(GtId(0), &clock, u64::MAX),
+        rig.vf.wait_ggtt_valid(GtId(0), &clock, Duration::MAX),
         GgttWait::Wedged
     );
     assert!(clock.0.load(Ordering::SeqCst) <= 1);
     assert_eq!(
-        rig.vf.wait_ggtt_valid(GtId(9), &clock, u64::MAX),
+        rig.vf.wait_ggtt_valid(GtId(9), &clock, Duration::MAX),
         GgttWait::UnknownGt
     );
 }
@@ -589,20 +587,29 @@ fn wedge_wakes_ggtt_waiters_at_once() {
 fn ggtt_waiters_see_valid_and_time_out() {
     let rig = single(MARKERS);
     let clock = CountingClock(AtomicUsize::new(0));
-    assert_eq!(rig.vf.wait_ggtt_valid(GtId(0), &clock, 10), GgttWait::Valid);
+    assert_eq!(
+        rig.vf
+            .wait_ggtt_valid(GtId(0), &clock, Duration::from_nanos(10)),
+        GgttWait::Valid
+    );
     rig.migrate(B);
     rig.deliver();
     assert_eq!(
-        rig.vf.wait_ggtt_valid(GtId(0), &clock, 10),
+        rig.vf
+            .wait_ggtt_valid(GtId(0), &clock, Duration::from_nanos(10)),
         GgttWait::TimedOut
     );
     rig.drain();
-    assert_eq!(rig.vf.wait_ggtt_valid(GtId(0), &clock, 10), GgttWait::Valid);
+    assert_eq!(
+        rig.vf
+            .wait_ggtt_valid(GtId(0), &clock, Duration::from_nanos(10)),
+        GgttWait::Valid
+    );
     assert!(rig.vf.teardown(|| false));
     rig.migrate(C);
     rig.deliver();
     assert_eq!(
-        rig.vf.wait_ggtt_valid(GtId(0), &clock, u64::MAX),
+        rig.vf.wait_ggtt_valid(GtId(0), &clock, Duration::MAX),
         GgttWait::Valid,
         "a report after teardown is ignored"
     );
@@ -690,9 +697,10 @@ fn legacy_opt_in_sends_no_start_and_done_without_marker() {
     let rig = rig_with(
         [(TileId(0), GtKind::Primary), (TileId(0), GtKind::Media)],
         LEGACY,
-        RecoveryConfig {
-            legacy: true,
-            ..RecoveryConfig::default()
+        {
+            let mut c = RecoveryConfig::DEFAULT;
+            c.legacy = true;
+            c
         },
     );
     rig.migrate(B);
@@ -708,14 +716,11 @@ fn legacy_opt_in_sends_no_start_and_done_without_marker() {
 
 #[test]
 fn legacy_defers_done_when_its_gt_is_reported_again() {
-    let rig = rig_with(
-        [(TileId(0), GtKind::Primary)],
-        LEGACY,
-        RecoveryConfig {
-            legacy: true,
-            ..RecoveryConfig::default()
-        },
-    );
+    let rig = rig_with([(TileId(0), GtKind::Primary)], LEGACY, {
+        let mut c = RecoveryConfig::DEFAULT;
+        c.legacy = true;
+        c
+    });
     rig.migrate(B);
     rig.deliver();
     let once = std::sync::Arc::new(AtomicBool::new(false));
@@ -729,9 +734,10 @@ fn legacy_defers_done_when_its_gt_is_reported_again() {
     let outcomes = rig.drain();
     assert_eq!(
         outcomes[0],
-        PassOutcome::Incomplete(PassReport {
-            deferred: GtSet::single(GtId(0)),
-            ..PassReport::default()
+        PassOutcome::Incomplete({
+            let mut c = PassReport::default();
+            c.deferred = GtSet::single(GtId(0));
+            c
         })
     );
     rig.assert_settled("legacy deferral");
@@ -758,14 +764,11 @@ fn media_after_primary_orders_the_tile() {
             .filter(|c| c.starts_with("shutdown") || c.starts_with("kickstart"))
             .collect()
     };
-    let rig = rig_with(
-        layout,
-        MARKERS,
-        RecoveryConfig {
-            media_after_primary: true,
-            ..RecoveryConfig::default()
-        },
-    );
+    let rig = rig_with(layout, MARKERS, {
+        let mut c = RecoveryConfig::DEFAULT;
+        c.media_after_primary = true;
+        c
+    });
     rig.migrate(B);
     let outcomes = rig.drain();
     assert_eq!(
@@ -774,10 +777,11 @@ fn media_after_primary_orders_the_tile() {
     );
     assert_eq!(
         outcomes[0],
-        PassOutcome::Incomplete(PassReport {
-            recovered: GtSet::single(GtId(1)),
-            postponed: GtSet::single(GtId(0)),
-            ..PassReport::default()
+        PassOutcome::Incomplete({
+            let mut c = PassReport::default();
+            c.recovered = GtSet::single(GtId(1));
+            c.postponed = GtSet::single(GtId(0));
+            c
         })
     );
     rig.assert_settled("media after primary");
@@ -887,14 +891,11 @@ fn cancelled_or_failed_pass_keeps_the_ggtt_truth() {
 fn bootstrap_rejects_gts_that_disagree_on_their_tiles_ggtt() {
     let p = Provisioning::integrated();
     let prim: &'static MockGuc = Box::leak(Box::new(MockGuc::new(GtKind::Primary, MARKERS, p)));
-    let media: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-        GtKind::Media,
-        MARKERS,
-        Provisioning {
-            ggtt_start: p.ggtt_start + 0x1000,
-            ..p
-        },
-    )));
+    let media: &'static MockGuc = Box::leak(Box::new(MockGuc::new(GtKind::Media, MARKERS, {
+        let mut c = p;
+        c.ggtt_start = p.ggtt_start + 0x1000;
+        c
+    })));
     let info = |kind| GtInfo::new(kind, false, 2004);
     let gts = [
         Gt::new(prim, info(GtKind::Primary), MailboxConfig::default()),
@@ -923,14 +924,11 @@ fn bootstrap_rejects_gts_that_disagree_on_their_tiles_ggtt() {
 
 #[test]
 fn bootstrap_errors_name_the_gt_and_chain_their_cause() {
-    let rig_guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-        GtKind::Primary,
-        MARKERS,
-        Provisioning {
-            ggtt_start: 0x1000,
-            ..Provisioning::integrated()
-        },
-    )));
+    let rig_guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(GtKind::Primary, MARKERS, {
+        let mut c = Provisioning::integrated();
+        c.ggtt_start = 0x1000;
+        c
+    })));
     let gts = [Gt::new(
         rig_guc,
         GtInfo::new(GtKind::Primary, false, 2004),
@@ -1040,13 +1038,11 @@ fn teardown_stops_queueing() {
 
 #[test]
 fn all_gts_policy_moves_the_shared_ggtt_once() {
-    let rig = tile_pair(
-        MARKERS,
-        RecoveryConfig {
-            start: StartPolicy::AllGts,
-            ..RecoveryConfig::default()
-        },
-    );
+    let rig = tile_pair(MARKERS, {
+        let mut c = RecoveryConfig::DEFAULT;
+        c.start = StartPolicy::AllGts;
+        c
+    });
     rig.migrate(B);
     assert_eq!(rig.deliver_gt(0), Some(Signal::WaitingForOtherGts));
     assert!(!rig.vf.queue().take());

@@ -256,20 +256,20 @@ fn stress<const N: usize>(run: Run, seed: u64) {
     let gucs: Vec<MockGuc> = (0..N)
         .map(|i| {
             let (tile, kind) = layout(i, N);
-            let prov = Provisioning {
-                ggtt_start: tile_base(BASE, tile),
-                ..Provisioning::integrated()
+            let prov = {
+                let mut c = Provisioning::integrated();
+                c.ggtt_start = tile_base(BASE, tile);
+                c
             };
             MockGuc::new(kind, run.abi, prov)
         })
         .collect();
     let gts: [Gt<&MockGuc>; N] = core::array::from_fn(|i| {
-        let info = GtInfo {
-            tile: layout(i, N).0,
-            kind: gucs[i].kind(),
-            platform: PlatformClass::Newer,
-            discrete: false,
-            graphics_verx100: 2004,
+        let info = {
+            let mut info = GtInfo::new(gucs[i].kind(), false, 2004);
+            info.tile = layout(i, N).0;
+            info.platform = PlatformClass::Newer;
+            info
         };
         Gt::new(&gucs[i], info, MailboxConfig::default())
     });
@@ -277,10 +277,11 @@ fn stress<const N: usize>(run: Run, seed: u64) {
         rng: AtomicU64::new(seed.rotate_left(17) | 1),
         ..StressHooks::default()
     };
-    let config = RecoveryConfig {
-        start: run.policy,
-        legacy: true,
-        ..RecoveryConfig::default().with_mmio_irq()
+    let config = {
+        let mut c = RecoveryConfig::default().with_mmio_irq();
+        c.start = run.policy;
+        c.legacy = true;
+        c
     };
     let vf: StressVf<'_, N> = Vf::new(gts, hooks, ThreadQueue::new(), config).unwrap();
     vf.bootstrap().unwrap();

@@ -24,6 +24,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use xe_sriov_vf::coordinator::GtId;
 use xe_sriov_vf::device::{Device, Instant, Reg};
@@ -188,20 +189,22 @@ fn rig(
         Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, prov))),
     ];
     for g in gucs {
-        g.set_relax_step(RELAX_NS);
+        g.set_relax_step(Duration::from_nanos(RELAX_NS));
     }
     let ctl: &'static Ctl = Box::leak(Box::default());
-    let mailbox = MailboxConfig {
-        max_retries: 2,
-        ..MailboxConfig::KERNEL
+    let mailbox = {
+        let mut c = MailboxConfig::KERNEL;
+        c.max_retries = 2;
+        c
     };
     let gts = [GtKind::Primary, GtKind::Media].map(|kind| {
         let guc = gucs[usize::from(kind == GtKind::Media)];
         Gt::new(Dev { guc, ctl }, GtInfo::new(kind, false, 2004), mailbox)
     });
-    let config = RecoveryConfig {
-        legacy,
-        ..RecoveryConfig::default().with_mmio_irq()
+    let config = {
+        let mut c = RecoveryConfig::default().with_mmio_irq();
+        c.legacy = legacy;
+        c
     };
     let vf: &'static TestVf = Box::leak(Box::new(
         Vf::new(gts, Hooks::default(), TestQueue::new(), config).unwrap(),

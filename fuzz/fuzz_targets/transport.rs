@@ -16,6 +16,7 @@
 //! told to lie, exactly the mock's provisioning); a failed query changed nothing.
 #![no_main]
 
+use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
@@ -222,24 +223,25 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Provisioning::discrete()
     };
-    let info = GtInfo {
-        tile: xe_sriov_vf::TileId(0),
-        kind: vf_kind,
-        platform: if setup & 4 == 0 {
+    let info = {
+let mut info = GtInfo::new(vf_kind, setup & 8 != 0, [1200, 1255, 1270, 2004][usize::from(setup >> 4) % 4]);
+info.tile = xe_sriov_vf::TileId(0);
+info.platform = if setup & 4 == 0 {
             PlatformClass::Newer
         } else {
             PlatformClass::TigerLakeToPonteVecchio
-        },
-        discrete: setup & 8 != 0,
-        graphics_verx100: [1200, 1255, 1270, 2004][usize::from(setup >> 4) % 4],
-    };
-    let config = MailboxConfig {
-        reply_timeout_ns: 50_000,
-        busy_timeout_ns: 200_000,
-        max_retries: u32::from(s.u8() % 5),
-        resend_after_flr: setup & 0x40 == 0,
-        stall_polls: 16,
-    };
+        };
+info
+};
+    let config = {
+let mut c = MailboxConfig::DEFAULT;
+c.reply_timeout = Duration::from_micros(50);
+c.busy_timeout = Duration::from_micros(200);
+c.max_retries = u32::from(s.u8() % 5);
+c.resend_after_flr = setup & 0x40 == 0;
+c.stall_polls = 16;
+c
+};
 
     trace!("setup: mock {kind:?} offers {offered}, {prov:?}; VF {info:?}, {config:?}");
     let guc = MockGuc::new(kind, offered, prov);
@@ -385,12 +387,12 @@ fuzz_target!(|data: &[u8]| {
                     _ => u64::from(s.u32()),
                 };
                 trace!("advance {ns}");
-                guc.advance(ns);
+                guc.advance(Duration::from_nanos(ns));
             }
             12 => {
                 let step = [0, 10_000, 25_000, 1_000_000, u64::MAX][usize::from(s.u8()) % 5];
                 trace!("relax step {step}");
-                guc.set_relax_step(step);
+                guc.set_relax_step(Duration::from_nanos(step));
             }
             13 => match s.u8() % 3 {
                 0 => {

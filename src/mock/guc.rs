@@ -91,6 +91,7 @@ pub(crate) struct Inner {
 
 /// How a mock GuC's memirq registration stands (see [`MockGuc::memirq_registration`](super::MockGuc::memirq_registration)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MemirqRegistration {
     /// Neither address registered: interrupts go to the register vector.
     None,

@@ -129,9 +129,10 @@ pub use types::{
 
 use spin::Mutex;
 
-use crate::device::{Device, Instant, Reg};
+use crate::device::{nanos, Device, Instant, Reg};
 use crate::wire::regs::{GtKind, GucIntr, SCRATCH_COUNT};
 use crate::wire::{Marker, Version};
+use core::time::Duration;
 
 #[cfg(doc)]
 use crate::recovery::Vf;
@@ -315,14 +316,14 @@ impl MockGuc {
         self.inner.lock().clear_faults()
     }
 
-    /// Moves the virtual clock forward by `ns` (saturating).
-    pub fn advance(&self, ns: u64) {
-        self.inner.lock().advance(ns)
+    /// Moves the virtual clock forward by `d` (saturating at `u64::MAX` ns).
+    pub fn advance(&self, d: Duration) {
+        self.inner.lock().advance(nanos(d))
     }
 
     /// Sets how far one [`Device::relax`] moves the virtual clock (default 10 µs).
-    pub fn set_relax_step(&self, ns: u64) {
-        self.inner.lock().set_relax_step(ns)
+    pub fn set_relax_step(&self, step: Duration) {
+        self.inner.lock().set_relax_step(nanos(step))
     }
 
     /// Register accesses so far.

@@ -50,6 +50,7 @@ pub const NODE_OFFSETS: [u64; 3] = [0x0, 0x1000, 0x10_0000];
 /// What the oracle found wrong (the first thing, kept until [`GgttOracle::clear_error`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum OracleError {
     /// A tile the oracle does not model, or one never placed.
     UnknownTile {

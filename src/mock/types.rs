@@ -14,6 +14,7 @@ use crate::wire::GucError;
 /// `VF_RESFIX_PAUSED` -> `VF_RESFIX_BLOCKED`, and RESFIX_DONE returns to `VF_RUNNING`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum VfState {
     /// `VF_READY`: provisioned, reset, no interface version agreed yet.
     Ready,
@@ -55,6 +56,7 @@ impl fmt::Display for VfState {
 /// QUERY_SINGLE_KLV.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Provisioning {
     /// `VF_CFG_GGTT_START` (4K-aligned); the value a migration moves.
     pub ggtt_start: u64,
@@ -83,6 +85,10 @@ pub const fn gmd_id(arch: u32, release: u32, revid: u32) -> u32 {
 }
 
 impl Provisioning {
+    /// The default: [`integrated`](Provisioning::integrated). The struct is
+    /// `#[non_exhaustive]`: start from this (or `discrete()`) and assign the fields to change.
+    pub const DEFAULT: Provisioning = Provisioning::integrated();
+
     /// An integrated part (graphics IP 20.04, like Lunar Lake): 1 GiB - 2 MiB of GGTT from
     /// 2 MiB, no local memory, 1024 contexts, 64 doorbells, tile 0.
     pub const fn integrated() -> Provisioning {
@@ -120,6 +126,7 @@ impl Provisioning {
 /// a request is consumed by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Trigger {
     /// The next doorbell, whatever the scratch registers hold (even garbage or nothing).
     AnyRequest,
@@ -147,6 +154,7 @@ impl Trigger {
 /// A misbehaviour to inject into the next matching request (see [`Trigger`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Fault {
     /// The GuC drops the request: the scratch registers keep the request, the VF times out.
     /// The request has no effect.
@@ -208,6 +216,7 @@ pub enum Fault {
 /// Errors from the mock's control API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum MockError {
     /// The fault queue already holds [`FAULT_QUEUE_LEN`](super::FAULT_QUEUE_LEN) faults.
     QueueFull,
@@ -226,6 +235,7 @@ impl core::error::Error for MockError {}
 /// Register accesses seen through [`Device`](crate::device::Device), mapped or not.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct AccessCounts {
     /// `read32` calls (any offset).
     pub reads: u64,
@@ -250,6 +260,7 @@ pub enum Dir {
 /// One line of the mailbox transcript.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct TranscriptEntry {
     /// Virtual time of the event.
     pub at: Instant,
@@ -263,6 +274,11 @@ pub struct TranscriptEntry {
 }
 
 impl TranscriptEntry {
+    /// An entry (the mock makes them; this is for an embedder's own transcript lines).
+    pub const fn new(at: Instant, dir: Dir, msg: MmioMessage) -> TranscriptEntry {
+        TranscriptEntry { at, dir, msg }
+    }
+
     /// A printable line for GT number `gt`: `gt0 > 0x00005507`, `gt0 < 0xf0000000`,
     /// `gt0 irq SW_INT_0`.
     pub fn line(&self, gt: u8) -> TranscriptLine<'_> {

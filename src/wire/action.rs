@@ -246,6 +246,7 @@ impl Marker {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Request {
     /// VF2GUC_VF_RESET.
     VfReset,

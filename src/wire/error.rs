@@ -9,6 +9,7 @@ use core::fmt;
 /// `Other` holding a known code is the same error.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum GucError {
     /// 0x0A: the request is not valid in the VF's current state.
     InvalidState,

@@ -35,6 +35,7 @@ impl KlvHeader {
 /// A KLV key this crate knows, or the raw value of one it does not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum KlvKey {
     /// 0x0001: the 4K-aligned GGTT base of this VF (may move on migration). 2 dwords.
     GgttStart,

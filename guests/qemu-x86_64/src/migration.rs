@@ -399,7 +399,12 @@ impl Outcome {
 /// happened. Call with interrupts disabled, after the IDT and the IRQ target are set up. `Err` =
 /// could not even start (printed by the caller).
 pub fn run() -> Result<Outcome, &'static str> {
-    let info = |kind| GtInfo { tile: TileId(0), kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
+    let info = |kind| {
+let mut info = GtInfo::new(kind, false, 2004);
+info.tile = TileId(0);
+info.platform = PlatformClass::Newer;
+info
+};
     let vf: &'static GuestVf = VF.call_once(|| {
         let gts = [
             Gt::new(IrqSafeGuc { gt: 0 }, info(GtKind::Primary), MailboxConfig::default()),
