@@ -141,6 +141,7 @@ fn main() -> ExitCode {
     };
     // Real hardware: `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0),
     // Some(GtId(1)))` over the driver's page.
+    common::attach_memirq_page();
     let memirq = common::tile_memirq();
     let vf = Vf::with_memirq(
         gts,

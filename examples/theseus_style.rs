@@ -174,6 +174,7 @@ fn main() -> ExitCode {
     // The tile's memirq page. Real hardware: a zeroed, GPU-visible 4 KiB page mapped at
     // `page_ggtt` in the VF's GGTT, and
     // `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0), Some(GtId(1)))`.
+    common::attach_memirq_page();
     let memirq = common::tile_memirq();
     let vf = VF.get_or_init(|| {
         Vf::with_memirq(gts, hooks, queue, RecoveryConfig::default(), memirq).expect("2 GTs")

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use xe_sriov_vf::mock::MockGuc;
 
 mod common;
-use common::{SecondMigration, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
+use common::{SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
 use xe_sriov_vf::{GtId, HoldPoint, MemirqSet, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
 
 // =============================================================================================
@@ -49,6 +49,21 @@ enum IrqPath {
 /// `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0), Some(GtId(1)))`), or
 /// `NoMemirq` on the register path.
 type DriverVf<M> = Vf<&'static MockGuc, DriverHooks, PollingQueue, 2, M>;
+
+/// The VF on the memirq path, in a `static`: `Vf::new_static` is `const`, so there is no
+/// `Once`, no allocation and no "initialised yet?" branch in the main loop or in an interrupt
+/// handler. A wrong topology (or a GT count of 0 or above `MAX_GTS`) is a compile error here.
+/// Where the BAR is only known at run time (a `Device` over a pointer the kernel maps), build
+/// the VF then and keep it in a `spin::Once` instead, as `guests/qemu-x86_64` does.
+static VF: DriverVf<TileMemirq> = Vf::new_static(
+    common::two_gts(),
+    DriverHooks {
+        second_migration: SecondMigration::armed(),
+    },
+    PollingQueue::new(),
+    RecoveryConfig::DEFAULT,
+    common::tile_memirq(),
+);
 
 /// Polls the GuC interrupt status (what the interrupt would have said) and hands it to the
 /// coordinator.
@@ -140,30 +155,29 @@ fn main() -> ExitCode {
     println!(
         "unikernel: one loop polls the GuC interrupt status ({irq:?}) and drains the polling queue"
     );
-    let gts = common::two_gts();
-    let hooks = DriverHooks {
-        second_migration: SecondMigration::armed(),
-    };
-    let config = RecoveryConfig::default();
     match irq {
         IrqPath::Memirq => {
-            let memirq = common::tile_memirq();
-            let vf =
-                Vf::with_memirq(gts, hooks, PollingQueue::new(), config, memirq).expect("2 GTs");
+            // The VF is a `static` (see `VF` above): nothing to build. The page is attached to
+            // the mock GuCs (on hardware: mapped into the GGTT) before the VF registers it.
+            common::attach_memirq_page();
             // Bootstrap, then HOST2GUC_SELF_CFG: tell both GuCs where their bytes are, before
             // CTB is enabled (without it no GuC interrupt ever arrives); then enable the page.
-            if let Err(error) = vf.bootstrap().and_then(|()| vf.register_memirq()) {
+            if let Err(error) = VF.bootstrap().and_then(|()| VF.register_memirq()) {
                 println!("bootstrap or memirq registration failed: {error}");
                 return ExitCode::FAILURE;
             }
-            vf.memirq().enable();
-            run(&vf, irq)
+            VF.memirq().enable();
+            run(&VF, irq)
         }
         IrqPath::Mmio => {
             // No memirq page: opt in to migration with register interrupts (kernel 7.0 refuses
-            // it, so by default the pass would end `Unsupported { reason: NoMemirq }`).
-            let config = config.with_mmio_irq();
-            let vf = Vf::new(gts, hooks, PollingQueue::new(), config).expect("2 GTs");
+            // it, so by default the pass would end `Unsupported { reason: NoMemirq }`). Built
+            // at run time with `Vf::new` (a `Result`), the other way to make a VF.
+            let hooks = DriverHooks {
+                second_migration: SecondMigration::armed(),
+            };
+            let config = RecoveryConfig::DEFAULT.with_mmio_irq();
+            let vf = Vf::new(common::two_gts(), hooks, PollingQueue::new(), config).expect("2 GTs");
             if let Err(error) = vf.bootstrap() {
                 println!("bootstrap failed: {error}");
                 return ExitCode::FAILURE;

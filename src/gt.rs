@@ -405,7 +405,7 @@ pub struct Gt<D> {
 
 impl<D: Device> Gt<D> {
     /// A GT reached through `dev`, not yet bootstrapped.
-    pub fn new(dev: D, info: GtInfo, mailbox: MailboxConfig) -> Gt<D> {
+    pub const fn new(dev: D, info: GtInfo, mailbox: MailboxConfig) -> Gt<D> {
         Gt {
             info,
             mailbox: Mailbox::new(dev, info.kind.mailbox(), mailbox),

@@ -34,6 +34,8 @@
 //! [`MmioBar`] per GT (or one shared) and a [`MemirqMem`] over
 //! the page it allocated and mapped into the VF's GGTT, the oracle with its GGTT and context
 //! fixups ([`RecoveryHooks`]), and calls [`Vf::handle_memirq`] from the tile's MSI handler.
+//! Here the VF is a local; for a VF in a `static` (no `Once`, no "initialised yet?" branch in
+//! the interrupt handler) build it with the `const` [`Vf::new_static`], whose docs show it.
 //!
 //! ```
 //! # #[cfg(feature = "mock")] {

@@ -760,12 +760,211 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     }
 }
 
+/// Defines `Vf::new_static` and `Vf::assemble`, `const` where the atomics allow it (not under
+/// loom).
+macro_rules! define_vf_new {
+    ($($const:ident)?) => {
+        impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
+            Vf<D, H, Q, N, M>
+        {
+            /// [`Vf::with_memirq`] as a `const fn`, for a VF in a `static` (no `Once`, no "not
+            /// yet initialised" branch in the interrupt handler). The GT count is checked when
+            /// the program is compiled (1 to [`MAX_GTS`](crate::coordinator::MAX_GTS)); a
+            /// topology error panics, which in a `static`'s initialiser is a compile error that
+            /// names it. Use [`Vf::with_memirq`] where the GTs are only known at run time.
+            ///
+            /// ```
+            /// # #[cfg(feature = "mock")] {
+            /// use xe_sriov_vf::mock::{MockGuc, MockMemirqPage, Provisioning};
+            /// use xe_sriov_vf::{
+            ///     Gt, GtId, GtInfo, GtKind, MailboxConfig, Memirq, NoHooks, PollingQueue,
+            ///     RecoveryConfig, Version, Vf,
+            /// };
+            ///
+            /// static GUCS: [MockGuc; 2] = [
+            ///     MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::DEFAULT),
+            ///     MockGuc::new(GtKind::Media, Version::new(1, 27), Provisioning::DEFAULT),
+            /// ];
+            /// static PAGE: MockMemirqPage = MockMemirqPage::new();
+            /// const PAGE_GGTT: u64 = 0x0030_0000;
+            ///
+            /// type MyVf = Vf<&'static MockGuc, NoHooks, PollingQueue, 2, Memirq<&'static MockMemirqPage>>;
+            /// static VF: MyVf = Vf::new_static(
+            ///     [
+            ///         Gt::new(&GUCS[0], GtInfo::new(GtKind::Primary, false, 2004), MailboxConfig::DEFAULT),
+            ///         Gt::new(&GUCS[1], GtInfo::new(GtKind::Media, false, 2004), MailboxConfig::DEFAULT),
+            ///     ],
+            ///     NoHooks,
+            ///     PollingQueue::new(),
+            ///     RecoveryConfig::DEFAULT,
+            ///     Memirq::new(&PAGE, PAGE_GGTT, GtId(0), Some(GtId(1))),
+            /// );
+            ///
+            /// // The interrupt handler needs no "initialised yet?" check:
+            /// fn memirq_irq() {
+            ///     let _ = VF.handle_memirq();
+            /// }
+            ///
+            /// GUCS[0].attach_memirq(&PAGE, PAGE_GGTT);
+            /// GUCS[1].attach_memirq(&PAGE, PAGE_GGTT);
+            /// VF.bootstrap().unwrap();
+            /// VF.register_memirq().unwrap();
+            /// GUCS[0].migrate(0x0080_0000);
+            /// GUCS[1].migrate(0x0080_0000);
+            /// memirq_irq();
+            /// while VF.queue().take() {
+            ///     let _ = VF.run_worker();
+            /// }
+            /// assert!(VF.ggtt_valid(GtId(0)) && VF.ggtt_valid(GtId(1)));
+            /// assert_eq!(VF.tile_ggtt(xe_sriov_vf::TileId(0)).unwrap().applied, 0x0080_0000);
+            /// # }
+            /// ```
+            ///
+            /// A topology that is not one (two primary GTs on tile 0) does not compile:
+            ///
+            /// ```compile_fail,E0080
+            /// # use xe_sriov_vf::{Device, Instant, Reg};
+            /// # struct Bar;
+            /// # impl Device for Bar {
+            /// #     fn read32(&self, _: Reg) -> u32 { 0 }
+            /// #     fn write32(&self, _: Reg, _: u32) {}
+            /// #     fn now(&self) -> Instant { Instant(0) }
+            /// # }
+            /// # static BAR: Bar = Bar;
+            /// use xe_sriov_vf::{Gt, GtInfo, GtKind, MailboxConfig, NoHooks, NoMemirq, PollingQueue, RecoveryConfig, Vf};
+            /// const PRIMARY: GtInfo = GtInfo::new(GtKind::Primary, false, 2004);
+            /// static VF: Vf<&'static Bar, NoHooks, PollingQueue, 2> = Vf::new_static(
+            ///     [Gt::new(&BAR, PRIMARY, MailboxConfig::DEFAULT), Gt::new(&BAR, PRIMARY, MailboxConfig::DEFAULT)],
+            ///     NoHooks, PollingQueue::new(), RecoveryConfig::DEFAULT, NoMemirq,
+            /// );
+            /// ```
+            ///
+            /// Nor does a VF without GTs:
+            ///
+            /// ```compile_fail,E0080
+            /// # use xe_sriov_vf::{Device, Instant, Reg};
+            /// # struct Bar;
+            /// # impl Device for Bar {
+            /// #     fn read32(&self, _: Reg) -> u32 { 0 }
+            /// #     fn write32(&self, _: Reg, _: u32) {}
+            /// #     fn now(&self) -> Instant { Instant(0) }
+            /// # }
+            /// use xe_sriov_vf::{NoHooks, NoMemirq, PollingQueue, RecoveryConfig, Vf};
+            /// static VF: Vf<&'static Bar, NoHooks, PollingQueue, 0> =
+            ///     Vf::new_static([], NoHooks, PollingQueue::new(), RecoveryConfig::DEFAULT, NoMemirq);
+            /// ```
+            pub $($const)? fn new_static(
+                gts: [Gt<D>; N],
+                hooks: H,
+                queue: Q,
+                config: RecoveryConfig,
+                memirq: M,
+            ) -> Self {
+                const {
+                    assert!(
+                        N >= 1 && N <= crate::coordinator::MAX_GTS,
+                        "a VF has 1 to MAX_GTS GTs"
+                    )
+                };
+                if let Err(e) = Self::topology_of(&gts) {
+                    match e {
+                        TopologyError::MissingTile { .. } => {
+                            panic!("VF topology: a tile id below the highest has no GT")
+                        }
+                        TopologyError::NoPrimaryGt { .. } => {
+                            panic!("VF topology: a tile has a media GT but no primary GT")
+                        }
+                        TopologyError::DuplicateGt { .. } => {
+                            panic!("VF topology: a tile has two GTs of the same kind")
+                        }
+                        _ => panic!("VF topology: invalid"),
+                    }
+                }
+                Self::assemble(gts, hooks, queue, config, memirq)
+            }
+
+            /// The VF over `gts`, whose topology the caller checked.
+            $($const)? fn assemble(
+                gts: [Gt<D>; N],
+                hooks: H,
+                queue: Q,
+                config: RecoveryConfig,
+                memirq: M,
+            ) -> Self {
+                let topology = match Self::topology_of(&gts) {
+                    Ok(t) => t,
+                    Err(_) => panic!("assemble: topology not checked"),
+                };
+                let coordinator = match Coordinator::new(N, config.start) {
+                    Ok(c) => c,
+                    // N is in range: the topology check passed.
+                    Err(_) => panic!("assemble: GT count not checked"),
+                };
+                let mut views = [GtView {
+                    info: GtInfo::new(GtKind::Primary, false, 0),
+                    version: None,
+                    config: None,
+                }; N];
+                let mut n = 0;
+                while n < N {
+                    views[n].info = *gts[n].info();
+                    n += 1;
+                }
+                Vf {
+                    coordinator,
+                    topology,
+                    views: spin::Mutex::new(Views {
+                        gts: views,
+                        tiles: [TileGgtt::EMPTY; N],
+                    }),
+                    inner: spin::Mutex::new(Inner {
+                        gts,
+                        tiles: [TileGgtt::EMPTY; N],
+                        requeue_streak: [(0, 0); N],
+                    }),
+                    hooks,
+                    queue,
+                    config,
+                    signals: zeroed_counters(),
+                    counters: Counters {
+                        recoveries: AtomicUsize::new(0),
+                        completed: AtomicUsize::new(0),
+                        deferred: AtomicUsize::new(0),
+                        requeued: AtomicUsize::new(0),
+                        failed: AtomicUsize::new(0),
+                        unsupported: AtomicUsize::new(0),
+                        fixups_completed: AtomicUsize::new(0),
+                        ggtt_moves: AtomicUsize::new(0),
+                    },
+                    memirq,
+                    busy_refused: AtomicBool::new(false),
+                }
+            }
+        }
+    };
+}
+
+/// `N` counters at 0.
+#[cfg(not(loom))]
+const fn zeroed_counters<const N: usize>() -> [AtomicUsize; N] {
+    [const { AtomicUsize::new(0) }; N]
+}
+#[cfg(loom)]
+fn zeroed_counters<const N: usize>() -> [AtomicUsize; N] {
+    core::array::from_fn(|_| AtomicUsize::new(0))
+}
+
+#[cfg(not(loom))]
+define_vf_new!(const);
+#[cfg(loom)]
+define_vf_new!();
+
 impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf<D, H, Q, N, M> {
     /// A VF whose GuC interrupts arrive in memirq pages (`memirq`: one [`Memirq`](crate::memirq::Memirq)
     /// for a one-tile VF, an array of them, one per tile, otherwise): every VF that can migrate.
     /// [`recovery_pending`](Vf::recovery_pending) and [`ggtt_valid`](Vf::ggtt_valid) then also
     /// read each GT's SW_INT_0 byte, and [`handle_memirq`](Vf::handle_memirq) is the interrupt
-    /// handler. Fails as [`Vf::new`].
+    /// handler. Fails as [`Vf::new`]; [`Vf::new_static`] is the `const` form for a `static`.
     pub fn with_memirq(
         gts: [Gt<D>; N],
         hooks: H,
@@ -773,45 +972,20 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         config: RecoveryConfig,
         memirq: M,
     ) -> Result<Self, TopologyError> {
-        let topology = Topology::new(core::array::from_fn(|n| {
+        Self::topology_of(&gts)?;
+        Ok(Self::assemble(gts, hooks, queue, config, memirq))
+    }
+
+    /// The GTs' topology, checked (see [`Topology::new`]).
+    const fn topology_of(gts: &[Gt<D>; N]) -> Result<Topology<N>, TopologyError> {
+        let mut tiles = [(crate::tile::TileId(0), false); N];
+        let mut n = 0;
+        while n < N {
             let info = gts[n].info();
-            (info.tile, info.kind == GtKind::Primary)
-        }))?;
-        let coordinator =
-            Coordinator::new(N, config.start).map_err(|_| TopologyError::GtCount(N))?;
-        Ok(Vf {
-            coordinator,
-            topology,
-            views: spin::Mutex::new(Views {
-                gts: core::array::from_fn(|n| GtView {
-                    info: *gts[n].info(),
-                    version: None,
-                    config: None,
-                }),
-                tiles: [TileGgtt::default(); N],
-            }),
-            inner: spin::Mutex::new(Inner {
-                gts,
-                tiles: [TileGgtt::default(); N],
-                requeue_streak: [(0, 0); N],
-            }),
-            hooks,
-            queue,
-            config,
-            signals: core::array::from_fn(|_| AtomicUsize::new(0)),
-            counters: Counters {
-                recoveries: AtomicUsize::new(0),
-                completed: AtomicUsize::new(0),
-                deferred: AtomicUsize::new(0),
-                requeued: AtomicUsize::new(0),
-                failed: AtomicUsize::new(0),
-                unsupported: AtomicUsize::new(0),
-                fixups_completed: AtomicUsize::new(0),
-                ggtt_moves: AtomicUsize::new(0),
-            },
-            memirq,
-            busy_refused: AtomicBool::new(false),
-        })
+            tiles[n] = (info.tile, matches!(info.kind, GtKind::Primary));
+            n += 1;
+        }
+        Topology::new(tiles)
     }
 
     /// Registers the memirq pages with every GT's GuC (two HOST2GUC_SELF_CFG each, see

@@ -103,6 +103,14 @@ pub struct TileGgtt {
 }
 
 impl TileGgtt {
+    /// Nothing known yet (all zero): what [`Default`] gives, as a `const`.
+    pub const EMPTY: TileGgtt = TileGgtt {
+        size: 0,
+        applied: 0,
+        reported: 0,
+        moves: 0,
+    };
+
     /// Whether the embedder's GGTT users sit where the GuC last said the GGTT is.
     pub const fn is_current(&self) -> bool {
         self.applied == self.reported
@@ -182,47 +190,59 @@ impl core::error::Error for TopologyError {}
 
 impl<const N: usize> Topology<N> {
     /// The topology of GTs `0..N`, GT `n` on tile `tiles[n].0`, primary when `tiles[n].1`.
-    pub fn new(tiles: [(TileId, bool); N]) -> Result<Self, TopologyError> {
+    /// `const`, so a topology in a `static` is checked when the program is compiled.
+    pub const fn new(tiles: [(TileId, bool); N]) -> Result<Self, TopologyError> {
         if N == 0 || N > crate::coordinator::MAX_GTS {
             return Err(TopologyError::GtCount(N));
         }
+        let mut tile_of = [TileId(0); N];
         let mut primary_of = [None; N];
         let mut media_of: [Option<GtId>; N] = [None; N];
         let mut num_tiles = 0usize;
-        for (n, &(tile, primary)) in tiles.iter().enumerate() {
+        let mut n = 0;
+        while n < N {
+            let (tile, primary) = tiles[n];
+            // n < N <= MAX_GTS < 256.
             let gt = GtId(n as u8);
-            let t = usize::from(tile.0);
+            let t = tile.0 as usize;
             if t >= N {
                 // More tiles than GTs: some tile below it has no GT.
                 return Err(TopologyError::MissingTile {
                     tile: TileId(first_gap(&tiles)),
                 });
             }
-            let slot = if primary {
-                &mut primary_of[t]
-            } else {
-                &mut media_of[t]
-            };
-            if let Some(first) = *slot {
+            let first = if primary { primary_of[t] } else { media_of[t] };
+            if let Some(first) = first {
                 return Err(TopologyError::DuplicateGt {
                     tile,
                     first,
                     second: gt,
                 });
             }
-            *slot = Some(gt);
-            num_tiles = num_tiles.max(t + 1);
+            if primary {
+                primary_of[t] = Some(gt);
+            } else {
+                media_of[t] = Some(gt);
+            }
+            tile_of[n] = tile;
+            if t + 1 > num_tiles {
+                num_tiles = t + 1;
+            }
+            n += 1;
         }
-        for t in 0..num_tiles {
+        let mut t = 0;
+        while t < num_tiles {
+            // t < num_tiles <= N < 256.
             let tile = TileId(t as u8);
             match (primary_of[t], media_of[t]) {
                 (None, None) => return Err(TopologyError::MissingTile { tile }),
                 (None, Some(_)) => return Err(TopologyError::NoPrimaryGt { tile }),
                 _ => {}
             }
+            t += 1;
         }
         Ok(Topology {
-            tile_of: tiles.map(|(t, _)| t),
+            tile_of,
             primary_of,
             num_tiles: num_tiles as u8,
         })
@@ -254,10 +274,20 @@ impl<const N: usize> Topology<N> {
 }
 
 /// The lowest tile id with no GT (there is one when some tile id is at least the GT count).
-fn first_gap<const N: usize>(tiles: &[(TileId, bool); N]) -> u8 {
-    (0..=N as u8)
-        .find(|t| !tiles.iter().any(|(tile, _)| tile.0 == *t))
-        .unwrap_or(0)
+const fn first_gap<const N: usize>(tiles: &[(TileId, bool); N]) -> u8 {
+    let mut t = 0;
+    while t <= N {
+        let mut n = 0;
+        while n < N && tiles[n].0 .0 as usize != t {
+            n += 1;
+        }
+        if n == N {
+            // t <= N <= MAX_GTS < 256.
+            return t as u8;
+        }
+        t += 1;
+    }
+    0
 }
 
 #[cfg(test)]

@@ -192,6 +192,7 @@ impl Harness {
                 pending.is_empty() || !awaited.is_empty(),
                 "GTs {pending:?} pending, none awaited: stranded"
             ),
+            other => unreachable!("no model for {other:?}"),
         }
         for g in 0..NUM_GTS {
             let gt = GtId(g as u8);

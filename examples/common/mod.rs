@@ -55,10 +55,10 @@ pub fn attach_memirq_page() {
 }
 
 /// The tile's `Memirq` (primary GT 0 = GuC unit 25, media GT 1 = unit 24) over the mock page,
-/// attached to both mock GuCs, for `Vf::with_memirq`. Real hardware:
+/// for `Vf::with_memirq` or `Vf::new_static` (`const`); call [`attach_memirq_page`] before the
+/// VF registers it. Real hardware:
 /// `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0), Some(GtId(1)))`.
-pub fn tile_memirq() -> TileMemirq {
-    attach_memirq_page();
+pub const fn tile_memirq() -> TileMemirq {
     Memirq::new(&MEMIRQ_PAGE, MEMIRQ_PAGE_GGTT, GtId(0), Some(GtId(1)))
 }
 
@@ -74,12 +74,20 @@ pub fn place_ggtt_users() {
 /// VM migrations so far (all GTs at once count as one, as in the simulator's summary).
 static VM_MIGRATIONS: AtomicUsize = AtomicUsize::new(0);
 
-/// The VF's two GTs, on an integrated part with graphics IP 20.04 (Lunar Lake).
-pub fn two_gts() -> [Gt<&'static MockGuc>; 2] {
-    let info = |kind| GtInfo::new(kind, false, 2004);
+/// The VF's two GTs, on an integrated part with graphics IP 20.04 (Lunar Lake). `const`, for a
+/// VF in a `static`.
+pub const fn two_gts() -> [Gt<&'static MockGuc>; 2] {
     [
-        Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
-        Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
+        Gt::new(
+            &GUCS[0],
+            GtInfo::new(GtKind::Primary, false, 2004),
+            MailboxConfig::DEFAULT,
+        ),
+        Gt::new(
+            &GUCS[1],
+            GtInfo::new(GtKind::Media, false, 2004),
+            MailboxConfig::DEFAULT,
+        ),
     ]
 }
 
