@@ -168,6 +168,46 @@ impl Stopwatch {
 ///
 /// Methods take `&self`: a device that needs state for an access (the mock) keeps it behind its
 /// own lock. The crate never issues two mailbox transactions on the same GT at once.
+///
+/// An embedder whose kernel has its own MMIO accessors implements it over them. Here, a register
+/// file in memory with a clock that moves 1 µs per reading, and no GuC behind it: a request gets
+/// no reply and ends, after the mailbox's 50 ms, in a typed timeout.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Mutex;
+/// use xe_sriov_vf::{Device, GtKind, Instant, Mailbox, MailboxConfig, MailboxError, Reg};
+///
+/// #[derive(Default)]
+/// struct RegisterFile {
+///     regs: Mutex<HashMap<u32, u32>>,
+///     ns: AtomicU64,
+/// }
+///
+/// impl Device for RegisterFile {
+///     fn read32(&self, reg: Reg) -> u32 {
+///         self.regs.lock().unwrap().get(&reg.offset()).copied().unwrap_or(0)
+///     }
+///     fn write32(&self, reg: Reg, value: u32) {
+///         self.regs.lock().unwrap().insert(reg.offset(), value);
+///     }
+///     fn now(&self) -> Instant {
+///         Instant(self.ns.fetch_add(1_000, Ordering::Relaxed))
+///     }
+///     fn relax(&self) {
+///         std::hint::spin_loop(); // a kernel might yield or `pause` here
+///     }
+/// }
+///
+/// let bar = RegisterFile::default();
+/// let mut mailbox = Mailbox::new(&bar, GtKind::Primary.mailbox(), MailboxConfig::DEFAULT);
+/// // VF_RESET: written to the scratch registers, doorbell rung, never answered.
+/// let reply = mailbox.send_recv(&[0x0000_5507]);
+/// assert!(matches!(reply, Err(MailboxError::Timeout { .. })));
+/// let ms = bar.now().nanos_since(Instant(0)) / 1_000_000;
+/// assert!((50..60).contains(&ms), "gave up after {ms} ms of device time");
+/// ```
 pub trait Device {
     /// Reads the 32-bit register at `reg`.
     ///
@@ -227,6 +267,54 @@ forward_device!(
 /// measured against it runs on a [`Stopwatch`], whose docs say what a wait does with a clock
 /// that is monotonic, stopped, backwards, jittering or wrapping. A wait that cannot trust the
 /// clock ends with a typed "clock stalled" answer instead of spinning.
+///
+/// On x86 a kernel usually has a calibrated TSC; the clock is then a multiply. A host test can
+/// use `std::time::Instant`:
+///
+/// ```
+/// use core::time::Duration;
+/// use xe_sriov_vf::{Clock, Instant, Stopwatch};
+///
+/// /// Time from the TSC, calibrated at boot (here: 3 ticks a nanosecond, i.e. 3 GHz).
+/// struct Tsc {
+///     ticks_per_ns: u64,
+/// }
+/// # fn rdtsc() -> u64 { 42 }
+///
+/// impl Clock for Tsc {
+///     fn now(&self) -> Instant {
+///         Instant(rdtsc() / self.ticks_per_ns)
+///     }
+/// }
+///
+/// /// The host's monotonic clock, for tests.
+/// struct HostClock(std::time::Instant);
+///
+/// impl Clock for HostClock {
+///     fn now(&self) -> Instant {
+///         Instant(self.0.elapsed().as_nanos() as u64)
+///     }
+///     fn relax(&self) {
+///         std::thread::yield_now();
+///     }
+/// }
+///
+/// // Every wait in the crate measures with a Stopwatch, which copes with any clock: the TSC
+/// // stub above never moves, so its waits end as "stalled" rather than never.
+/// let tsc = Tsc { ticks_per_ns: 3 };
+/// let mut watch = Stopwatch::start(tsc.now());
+/// for _ in 0..10 {
+///     watch.observe(tsc.now());
+/// }
+/// assert_eq!((watch.elapsed(), watch.stalled_polls()), (Duration::ZERO, 10));
+///
+/// let host = HostClock(std::time::Instant::now());
+/// let mut watch = Stopwatch::start(host.now());
+/// while watch.elapsed() < Duration::from_millis(1) {
+///     host.relax();
+///     watch.observe(host.now());
+/// }
+/// ```
 pub trait Clock {
     /// The current time.
     fn now(&self) -> Instant;

@@ -239,6 +239,34 @@ impl<P: MemirqPage> Memirq<P> {
     /// a per-GT "in the entry" flag is raised before the byte is cleared and dropped after the
     /// entry returned; [`sw_int0_pending`](Memirq::sw_int0_pending) reads both, so "pending"
     /// still has no gap, and a new SW_INT_0 stays in the page for the next look.
+    ///
+    /// A tile's MSI handler, with the page written as the media GuC writes it (its source byte,
+    /// then its SW_INT_0 byte). [`Vf::handle_memirq`](crate::Vf::handle_memirq) is this with
+    /// [`Vf::migrated`](crate::Vf::migrated) as the entry.
+    ///
+    /// ```
+    /// # #[cfg(feature = "mock")] {
+    /// use xe_sriov_vf::mock::MockMemirqPage;
+    /// use xe_sriov_vf::wire::memirq::{GucUnit, SET};
+    /// use xe_sriov_vf::{GtId, GtKind, Memirq, Signal};
+    ///
+    /// let page = MockMemirqPage::new();
+    /// let memirq = Memirq::new(&page, 0x0010_0000, GtId(0), Some(GtId(1)));
+    /// let media = GucUnit::for_gt(GtKind::Media);
+    /// page.set_byte(media.sw_int_0_offset(), SET);
+    /// page.set_byte(media.source_offset(), SET);
+    /// assert!(memirq.sw_int0_pending(GtId(1)));
+    ///
+    /// let mut entered = Vec::new();
+    /// let report = memirq.handle(|gt| {
+    ///     entered.push(gt); // the migration entry: `Vf::migrated(gt)` in a driver
+    ///     Signal::Queued
+    /// });
+    /// assert_eq!(entered, [GtId(1)]);
+    /// assert!(report.sw_int0.contains(GtId(1)) && report.guc2host.is_empty());
+    /// assert_eq!(page.byte(media.sw_int_0_offset()), 0, "cleared by the handler");
+    /// # }
+    /// ```
     pub fn handle(&self, mut migrated: impl FnMut(GtId) -> Signal) -> MemirqReport {
         let mut report = MemirqReport::default();
         for gt in [Some(self.primary), self.media].into_iter().flatten() {

@@ -719,6 +719,53 @@ impl core::error::Error for GtAccessError {}
 /// | [`Vf::with_gt`] | no | yes (never waits: `Busy` during a pass) | answers `Busy` |
 /// | [`Vf::wait_ggtt_valid`] | no | yes | no: the GGTT becomes valid only after the hook returns |
 /// | [`Vf::run_worker`], [`Vf::bootstrap`], [`Vf::start_now`], [`Vf::teardown`] | no | yes | no |
+///
+/// A one-GT VF on a part without memirq (the GuC interrupt register; the crate-level example
+/// shows the memirq path): built at run time, migrated, recovered by one worker pass. The hooks
+/// are the embedder's GGTT fixup, here counting the moves.
+///
+/// ```
+/// # #[cfg(feature = "mock")] {
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
+/// use xe_sriov_vf::{
+///     GgttMove, Gt, GtId, GtInfo, GtKind, HookError, MailboxConfig, PassOutcome, PollingQueue,
+///     RecoveryConfig, RecoveryHooks, TileId, Version, Vf,
+/// };
+///
+/// #[derive(Default)]
+/// struct Fixups {
+///     shifted: AtomicU64,
+/// }
+///
+/// impl RecoveryHooks for Fixups {
+///     fn ggtt_fixup(&self, _tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+///         // Move every GGTT node of the tile by the shift (once per change of base).
+///         self.shifted.fetch_add(ggtt.new - ggtt.old, Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+///
+/// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::DEFAULT);
+/// let gt = Gt::new(&guc, GtInfo::new(GtKind::Primary, false, 1255), MailboxConfig::DEFAULT);
+/// // Graphics IP 12.55 without memirq: opt in to the register path kernel 7.0 refuses.
+/// let config = RecoveryConfig::DEFAULT.with_mmio_irq();
+/// let vf = Vf::new([gt], Fixups::default(), PollingQueue::new(), config).unwrap();
+/// vf.bootstrap().unwrap();
+///
+/// let before = vf.tile_ggtt(TileId(0)).unwrap().applied;
+/// guc.migrate(before + 0x0100_0000);
+/// // The GuC interrupt handler: read the vector, hand it over (wait-free).
+/// let _ = vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
+/// // The worker, in thread context.
+/// while vf.queue().take() {
+///     assert!(matches!(vf.run_worker(), PassOutcome::Recovered(_)));
+/// }
+/// assert_eq!(guc.state(), VfState::Running);
+/// assert_eq!(vf.hooks().shifted.load(Ordering::Relaxed), 0x0100_0000);
+/// assert!(vf.ggtt_valid(GtId(0)));
+/// # }
+/// ```
 pub struct Vf<D, H, Q, const N: usize, M = NoMemirq> {
     coordinator: Coordinator,
     topology: Topology<N>,
