@@ -25,6 +25,13 @@
 //! | scheduling | [`workqueue`] | The [`WorkQueue`] trait and ready-made queues. |
 //! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection, and the GGTT oracle that checks where the VF's GGTT users ended up. |
 //!
+//! ## Embedding guide
+//!
+//! The README's embedding guide is part of these docs: [`readme`] (section "Embedding": the
+//! three things an embedder writes, where SW_INT_0 comes from, which call is allowed in
+//! interrupt context, thread context and hooks, and the guarantees), with the simulator, the
+//! features, the footprint and how the crate is proven.
+//!
 //! ## Quick start
 //!
 //! A VF with one tile (a primary and a media GT sharing one GGTT) on the mock GuC, one
@@ -148,6 +155,10 @@ pub mod recovery;
 pub mod tile;
 pub mod wire;
 pub mod workqueue;
+
+/// The README, as the crate's docs show it (one source for both).
+#[doc = include_str!("../README.md")]
+pub mod readme {}
 
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
