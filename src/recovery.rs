@@ -77,6 +77,7 @@ use crate::gt::{Gt, GtInfo, VfConfig, VfError};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
+use crate::wire::memirq::GucUnit;
 use crate::wire::regs::{GtKind, GucIntr};
 use crate::wire::Version;
 use crate::workqueue::WorkQueue;
@@ -252,12 +253,25 @@ pub enum BootstrapError {
     /// A recovery pass or a [`Vf::with_gt`] closure holds the GTs: nothing was done (the
     /// crate never waits for them).
     Busy,
+    /// [`Vf::register_memirq`]: the memirq pages do not give `gt` the GuC unit of its kind
+    /// (a primary GT is unit 25 of its tile's page, a media GT unit 24), or give it none while
+    /// other GTs have one. Nothing was sent: registered so, a GuC would raise its SW_INT_0
+    /// where the handler never looks (or in another GT's byte).
+    MemirqMismatch {
+        /// The GT.
+        gt: GtId,
+    },
 }
 
 impl fmt::Display for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BootstrapError::Gt { gt, .. } => write!(f, "GT{}: bootstrap failed", gt.0),
+            BootstrapError::MemirqMismatch { gt } => write!(
+                f,
+                "GT{}: the memirq pages do not give it the GuC unit of its kind",
+                gt.0
+            ),
             BootstrapError::GgttMismatch {
                 tile,
                 primary,
@@ -284,7 +298,9 @@ impl core::error::Error for BootstrapError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             BootstrapError::Gt { error, .. } => Some(error),
-            BootstrapError::GgttMismatch { .. } | BootstrapError::Busy => None,
+            BootstrapError::GgttMismatch { .. }
+            | BootstrapError::Busy
+            | BootstrapError::MemirqMismatch { .. } => None,
         }
     }
 }
@@ -1047,6 +1063,25 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
 
     fn register_memirq_locked(&self) -> Result<(), BootstrapError> {
         let mut inner = self.inner.try_lock().ok_or(BootstrapError::Busy)?;
+        // All or nothing: every GT on the unit of its kind, or (no memirq) none at all.
+        let any = (0..N).any(|n| self.memirq.registration(GtId(n as u8)).is_some());
+        for (n, gt) in inner.gts.iter().enumerate() {
+            let id = GtId(n as u8);
+            let unit = GucUnit::for_gt(gt.info().kind);
+            let fits = match self.memirq.registration(id) {
+                // The page address the source byte implies must also give the status vector.
+                Some((source, status)) => {
+                    source
+                        .checked_sub(unit.source_offset() as u64)
+                        .and_then(|page| unit.status_addr(page))
+                        == Some(status)
+                }
+                None => !any,
+            };
+            if !fits {
+                return Err(BootstrapError::MemirqMismatch { gt: id });
+            }
+        }
         for (i, gt) in inner.gts.iter_mut().enumerate() {
             let id = GtId(i as u8);
             if let Some((source, status)) = self.memirq.registration(id) {

@@ -13,7 +13,7 @@ use xe_sriov_vf::memirq::{Memirq, MemirqPage, MemirqReport};
 use xe_sriov_vf::mock::{
     GgttOracle, MemirqRegistration, MockGuc, MockMemirqPage, Provisioning, VfState,
 };
-use xe_sriov_vf::recovery::{PassOutcome, RecoveryConfig, Vf};
+use xe_sriov_vf::recovery::{BootstrapError, PassOutcome, RecoveryConfig, Vf};
 use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::memirq::GucUnit;
 use xe_sriov_vf::wire::regs::GtKind;
@@ -37,6 +37,11 @@ struct Rig {
 /// A 2-GT tile (primary + media) on mocks sharing one memirq page, bootstrapped; registered
 /// unless `register` is false.
 fn rig(register: bool) -> Rig {
+    rig_with(register, GtId(0), Some(GtId(1)))
+}
+
+/// [`rig`] with the page's GTs as given (`Memirq::new(page, .., primary, media)`).
+fn rig_with(register: bool, primary: GtId, media: Option<GtId>) -> Rig {
     let abi = Version::new(1, 27);
     let prov = Provisioning::integrated();
     let gucs: [&'static MockGuc; 2] = [
@@ -54,7 +59,7 @@ fn rig(register: bool) -> Rig {
             MailboxConfig::KERNEL,
         )
     });
-    let memirq = Memirq::new(page, PAGE_GGTT, GtId(0), Some(GtId(1)));
+    let memirq = Memirq::new(page, PAGE_GGTT, primary, media);
     let vf: &'static TestVf = Box::leak(Box::new(
         Vf::with_memirq(
             gts,
@@ -267,6 +272,28 @@ fn guc2host_is_reported_and_cleared_without_a_migration() {
 
 /// Without registration no GuC interrupt ever reaches the VF: the GuC keeps it blocked, the
 /// page stays clear, nothing is pending or queued (what the docs tell the embedder to expect).
+/// A page that does not give every GT the GuC unit of its kind is refused before anything is
+/// sent: the same GT as primary and media (GT1 has no unit), the kinds swapped (GT0 would get
+/// the media unit), or only the primary GT on the page (a media GT left without one).
+#[test]
+fn a_page_that_misplaces_a_gt_is_refused_before_any_self_cfg() {
+    for (primary, media, wrong) in [
+        (GtId(0), Some(GtId(0)), GtId(1)),
+        (GtId(1), Some(GtId(0)), GtId(0)),
+        (GtId(0), None, GtId(1)),
+    ] {
+        let r = rig_with(false, primary, media);
+        assert_eq!(
+            r.vf.register_memirq(),
+            Err(BootstrapError::MemirqMismatch { gt: wrong }),
+            "page GTs {primary:?} / {media:?}"
+        );
+        for g in r.gucs {
+            assert_eq!(g.memirq_registration(), MemirqRegistration::None);
+        }
+    }
+}
+
 #[test]
 fn without_registration_no_interrupt_arrives() {
     let r = rig(false);
