@@ -883,6 +883,48 @@ macro_rules! define_vf_new {
             /// # }
             /// ```
             ///
+            /// Where the BAR is only known at run time (the kernel maps it when it probes the
+            /// device), the VF cannot be built in a `const`: build it then with [`Vf::new`] or
+            /// [`Vf::with_memirq`] and publish it once (a `spin::Once` with spin's `once` feature
+            /// in a `no_std` kernel; `std::sync::OnceLock` on a host, as here); the interrupt
+            /// handler then needs its "not yet" branch:
+            ///
+            /// ```no_run
+            /// use xe_sriov_vf::{
+            ///     Clock, Gt, GtId, GtInfo, GtKind, GucIntr, Instant, MailboxConfig, MmioBar,
+            ///     NoHooks, PollingQueue, RecoveryConfig, Vf,
+            /// };
+            /// # fn monotonic_ns() -> u64 { 0 }
+            ///
+            /// struct KernelClock;
+            /// impl Clock for KernelClock {
+            ///     fn now(&self) -> Instant {
+            ///         Instant(monotonic_ns())
+            ///     }
+            /// }
+            ///
+            /// type BarVf = Vf<MmioBar<KernelClock>, NoHooks, PollingQueue, 1>;
+            /// static VF: std::sync::OnceLock<BarVf> = std::sync::OnceLock::new();
+            ///
+            /// fn probe(bar0: *mut u8, len: usize) {
+            ///     // SAFETY: `bar0..bar0 + len` is the VF's BAR 0, mapped uncached for good.
+            ///     let bar = unsafe { MmioBar::new(bar0, len, KernelClock) }.expect("BAR 0");
+            ///     let info = GtInfo::new(GtKind::Primary, true, 2001);
+            ///     let gt = Gt::new(bar, info, MailboxConfig::DEFAULT);
+            ///     let config = RecoveryConfig::DEFAULT.with_mmio_irq();
+            ///     let vf = VF.get_or_init(|| {
+            ///         Vf::new([gt], NoHooks, PollingQueue::new(), config).expect("one GT")
+            ///     });
+            ///     vf.bootstrap().expect("bootstrap");
+            /// }
+            ///
+            /// fn guc_irq(vector: GucIntr) {
+            ///     if let Some(vf) = VF.get() {
+            ///         let _ = vf.handle_guc_interrupt(GtId(0), vector);
+            ///     }
+            /// }
+            /// ```
+            ///
             /// A topology that is not one (two primary GTs on tile 0) does not compile:
             ///
             /// ```compile_fail,E0080
