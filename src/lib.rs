@@ -121,6 +121,11 @@
 //! "recovery scheduled" there; we do not). No wait loop logs per poll: a wait logs once, when
 //! it ends in an error. The mock GuC (feature `mock`) logs its state changes at debug.
 //!
+//! ## MSRV
+//!
+//! Rust 1.88, for a fresh resolve of every dependency as well as for the committed lockfile
+//! (CI builds both with 1.88). Raising it is a minor-version change, noted in the CHANGELOG.
+//!
 //! ## Features
 //!
 //! - `mock`: the simulated GuC (no_std, no alloc).
