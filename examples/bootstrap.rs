@@ -5,6 +5,9 @@
 //! cargo run --example bootstrap --features mock
 //! ```
 
+#[path = "common/chain.rs"]
+mod chain;
+
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{MockGuc, Provisioning};
@@ -64,7 +67,10 @@ fn main() {
                 println!("  GuC sees the VF as {}", guc.state());
             }
             Err(e) => {
-                println!("gt{n} ({kind:?}): bootstrap failed: {e}");
+                println!(
+                    "gt{n} ({kind:?}): bootstrap failed: {}",
+                    chain::error_chain(&e)
+                );
                 failed = true;
             }
         }

@@ -152,12 +152,15 @@ fn main() -> ExitCode {
     )
     .expect("2 GTs");
     if let Err(error) = vf.bootstrap() {
-        println!("bootstrap failed: {error}");
+        println!("bootstrap failed: {}", common::error_chain(&error));
         return ExitCode::FAILURE;
     }
     // HOST2GUC_SELF_CFG: tell both GuCs where their bytes are, before CTB is enabled.
     if let Err(error) = vf.register_memirq() {
-        println!("memirq registration failed: {error}");
+        println!(
+            "memirq registration failed: {}",
+            common::error_chain(&error)
+        );
         return ExitCode::FAILURE;
     }
     vf.memirq().enable();

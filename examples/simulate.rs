@@ -42,6 +42,9 @@
 //! Exit status: 0 when every GT ends `VF_RUNNING`, nothing is wedged and the GGTT oracle says
 //! `ggtt=ok`, 1 otherwise, 2 on bad arguments.
 
+#[path = "common/chain.rs"]
+mod chain;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -69,6 +72,8 @@ use xe_sriov_vf::wire::self_cfg::decode_self_cfg;
 use xe_sriov_vf::wire::{GucError, KlvKey, Request, Version};
 use xe_sriov_vf::workqueue::ThreadQueue;
 use xe_sriov_vf::{GgttMove, TileId};
+
+use chain::error_chain;
 
 /// The GGTT base the mocks are provisioned with (`Provisioning::integrated`).
 const BASE: u64 = 0x0020_0000;
@@ -1055,7 +1060,7 @@ impl<'a> Sim<'a> {
             PassOutcome::Unsupported { gt, .. } => {
                 format!("migration refused: gt{} has no memirq page", gt.0)
             }
-            PassOutcome::Failed(e) => format!("FAILED: {e}; device wedged"),
+            PassOutcome::Failed(e) => format!("FAILED: {}; device wedged", error_chain(&e)),
             PassOutcome::Cancelled => "cancelled by teardown".to_string(),
             PassOutcome::Busy(gts) => format!("GTs {} busy (with_gt), queued again", gt_list(gts)),
             other => format!("{other:?}"),
@@ -1442,10 +1447,7 @@ fn run<const N: usize>(opts: &Options) -> u8 {
             }
         }
         Err(e) => {
-            let source = std::error::Error::source(&e)
-                .map(|s| format!(": {s}"))
-                .unwrap_or_default();
-            sim.lock().line(&format!("[vf] {e}{source}"));
+            sim.lock().line(&format!("[vf] {}", error_chain(&e)));
             ok = false;
         }
     }

@@ -110,7 +110,10 @@ fn spawn_deferred_task(stop: &'static AtomicBool) -> thread::JoinHandle<()> {
         }
         if let Some(vf) = VF.get() {
             if let Err(error) = recovery_action(vf) {
-                println!("  deferred task: recovery failed: {error}");
+                println!(
+                    "  deferred task: recovery failed: {}",
+                    common::error_chain(&error)
+                );
             }
         }
     })
@@ -180,13 +183,16 @@ fn main() -> ExitCode {
         Vf::with_memirq(gts, hooks, queue, RecoveryConfig::default(), memirq).expect("2 GTs")
     });
     if let Err(error) = vf.bootstrap() {
-        println!("bootstrap failed: {error}");
+        println!("bootstrap failed: {}", common::error_chain(&error));
         return ExitCode::FAILURE;
     }
     // Tell both GuCs where their bytes are (HOST2GUC_SELF_CFG), before CTB is enabled; without
     // this no GuC interrupt ever arrives.
     if let Err(error) = vf.register_memirq() {
-        println!("memirq registration failed: {error}");
+        println!(
+            "memirq registration failed: {}",
+            common::error_chain(&error)
+        );
         return ExitCode::FAILURE;
     }
     vf.memirq().enable();

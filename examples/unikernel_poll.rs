@@ -163,7 +163,10 @@ fn main() -> ExitCode {
             // Bootstrap, then HOST2GUC_SELF_CFG: tell both GuCs where their bytes are, before
             // CTB is enabled (without it no GuC interrupt ever arrives); then enable the page.
             if let Err(error) = VF.bootstrap().and_then(|()| VF.register_memirq()) {
-                println!("bootstrap or memirq registration failed: {error}");
+                println!(
+                    "bootstrap or memirq registration failed: {}",
+                    common::error_chain(&error)
+                );
                 return ExitCode::FAILURE;
             }
             VF.memirq().enable();
@@ -179,7 +182,7 @@ fn main() -> ExitCode {
             let config = RecoveryConfig::DEFAULT.with_mmio_irq();
             let vf = Vf::new(common::two_gts(), hooks, PollingQueue::new(), config).expect("2 GTs");
             if let Err(error) = vf.bootstrap() {
-                println!("bootstrap failed: {error}");
+                println!("bootstrap failed: {}", common::error_chain(&error));
                 return ExitCode::FAILURE;
             }
             run(&vf, irq)

@@ -298,9 +298,9 @@ impl From<MailboxError> for VfError {
 impl fmt::Display for VfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VfError::Mailbox(e) => write!(f, "{e}"),
-            VfError::BadReply { action, error } => {
-                write!(f, "malformed reply to action {action:#06x}: {error}")
+            VfError::Mailbox(_) => f.write_str("GuC mailbox exchange failed"),
+            VfError::BadReply { action, .. } => {
+                write!(f, "malformed reply to action {action:#06x}")
             }
             VfError::VersionNewerMajor { wanted, found } => {
                 write!(f, "GuC answered VF ABI {found} to a request for {wanted}")
@@ -476,7 +476,7 @@ impl<D: Device> Gt<D> {
             }
         }
         if let Err(e) = &result {
-            error!("failed to reset GuC VF state: {}", e);
+            error!("failed to reset GuC VF state: {:?}", e);
         }
         result
     }
@@ -583,7 +583,7 @@ impl<D: Device> Gt<D> {
                 Ok(v) => Some(v),
                 // The kernel logs any failure (xe_gt_sriov_err) and carries on with GMD_ID 0.
                 Err(e) => {
-                    error!("failed to obtain GMD_ID ({})", e);
+                    error!("failed to obtain GMD_ID ({:?})", e);
                     Some(0)
                 }
             }

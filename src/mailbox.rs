@@ -170,11 +170,11 @@ impl fmt::Display for MailboxError {
             MailboxError::VfMigrated { hint } => {
                 write!(f, "request rejected: VF migrated (hint {hint:#x})")
             }
-            MailboxError::Remote { error, hint } => {
-                write!(f, "GuC failure {error} (hint {hint:#x})")
+            MailboxError::Remote { hint, .. } => {
+                write!(f, "GuC answered FAILURE (hint {hint:#x})")
             }
-            MailboxError::Protocol { header, error } => {
-                write!(f, "unexpected GuC reply {header:#010x}: {error}")
+            MailboxError::Protocol { header, .. } => {
+                write!(f, "unexpected GuC reply {header:#010x}")
             }
             MailboxError::ClockStalled => f.write_str("device clock does not advance"),
         }
@@ -185,6 +185,7 @@ impl core::error::Error for MailboxError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             MailboxError::Protocol { error, .. } => Some(error),
+            MailboxError::Remote { error, .. } => Some(error),
             _ => None,
         }
     }

@@ -289,7 +289,7 @@ mod thread {
         }
     }
 
-    impl std::error::Error for ServeError {}
+    impl core::error::Error for ServeError {}
 
     impl ThreadQueue {
         /// The park timeout of [`new`](Self::new).

@@ -5,6 +5,8 @@
 //! memirq page is a zeroed 4 KiB page of system memory the embedder allocates and maps into the
 //! VF's GGTT, seen by the crate through `xe_sriov_vf::mmio::MemirqMem`).
 
+mod chain;
+
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -17,6 +19,8 @@ use xe_sriov_vf::mock::{
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::Version;
 use xe_sriov_vf::{GtId, HoldPoint, RecoveryHooks, TileId, Vf, WorkQueue};
+
+pub use chain::error_chain;
 
 /// The GGTT base before any migration (the mock's integrated provisioning).
 pub const GGTT_BEFORE: u64 = 0x0020_0000;

@@ -115,6 +115,8 @@ impl fmt::Display for GucError {
     }
 }
 
+impl core::error::Error for GucError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

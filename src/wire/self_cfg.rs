@@ -234,8 +234,8 @@ impl fmt::Display for SelfCfgError {
                 f.write_str("GuC did not recognise the self-config key")
             }
             SelfCfgError::Protocol(n) => write!(f, "protocol error: unexpected reply data {n:#x}"),
-            SelfCfgError::Failure { hint, error } => {
-                write!(f, "GuC refused the request: {error:?} (hint {hint:#x})")
+            SelfCfgError::Failure { hint, .. } => {
+                write!(f, "GuC answered FAILURE (hint {hint:#x})")
             }
             SelfCfgError::ValueTooWide { key, value } => {
                 write!(f, "value {value:#x} does not fit the 32-bit key {key}")
@@ -245,7 +245,7 @@ impl fmt::Display for SelfCfgError {
                 write!(f, "KLV_LEN {len} for {key}, which has length {}", key.len())
             }
             SelfCfgError::BadControl(c) => write!(f, "CTB CONTROL {c:#x} is neither 0 nor 1"),
-            SelfCfgError::Wire(e) => write!(f, "malformed message: {e}"),
+            SelfCfgError::Wire(_) => f.write_str("malformed message"),
         }
     }
 }
@@ -254,6 +254,7 @@ impl core::error::Error for SelfCfgError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             SelfCfgError::Wire(e) => Some(e),
+            SelfCfgError::Failure { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -761,7 +762,10 @@ mod tests {
             write!(s, "{e}").unwrap();
             assert!(!s.is_empty());
             let has_source = core::error::Error::source(&e).is_some();
-            assert_eq!(has_source, matches!(e, SelfCfgError::Wire(_)));
+            assert_eq!(
+                has_source,
+                matches!(e, SelfCfgError::Wire(_) | SelfCfgError::Failure { .. })
+            );
         }
     }
 }
