@@ -75,7 +75,9 @@
 //! A bare-metal kernel without threads can do the same from its idle loop: `signal` from the
 //! interrupt handler, `while QUEUE.take() { pass() }` before halting the CPU.
 
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(any(test, feature = "mock"))]
+use crate::sync::AtomicUsize;
+use crate::sync::{AtomicBool, Ordering};
 
 /// Where the coordinator puts "run one recovery pass of this device".
 pub trait WorkQueue {
