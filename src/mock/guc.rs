@@ -12,8 +12,10 @@ use crate::wire::self_cfg::{
 };
 use crate::wire::{GucError, KlvKey, Marker, Request, Version, WireError};
 
-use super::types::{AccessCounts, Dir, Fault, Provisioning, TranscriptEntry, Trigger, VfState};
-use super::{FAULT_QUEUE_LEN, HISTORY_LEN, TRANSCRIPT_LEN};
+use super::types::{
+    AccessCounts, Blackout, Dir, Fault, Latency, Provisioning, TranscriptEntry, Trigger, VfState,
+};
+use super::{MockClock, FAULT_QUEUE_LEN, HISTORY_LEN, LATENCY_TABLE_LEN, TRANSCRIPT_LEN};
 
 /// What a register read returns at an offset this GT does not map.
 pub(crate) const UNMAPPED: u32 = 0xFFFF_FFFF;
@@ -34,6 +36,17 @@ enum Phase {
         counter: u32,
         then: Option<MmioMessage>,
     },
+}
+
+/// A reply the GuC has computed but not posted yet (the latency model): until `open_at` the
+/// VF sees the scratch registers as it wrote them (BUSY in scratch 0 from `busy_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Gate {
+    open_at: u64,
+    busy_at: Option<u64>,
+    /// The scratch registers and phase once the reply is posted.
+    scratch: [u32; SCRATCH_COUNT],
+    phase: Phase,
 }
 
 /// A RETRY streak: resends of `request` are answered RETRY `remaining` more times.
@@ -62,7 +75,16 @@ pub(crate) struct Inner {
     faults: heapless::Vec<(Trigger, Fault), FAULT_QUEUE_LEN>,
     irq: GucIntr,
     now: u64,
+    /// A clock shared with other mocks, replacing `now` once set.
+    clock: Option<&'static MockClock>,
     relax_step: u64,
+    /// The turnaround of every action without an entry in `action_latency`.
+    latency: Latency,
+    action_latency: heapless::Vec<(u16, Latency), LATENCY_TABLE_LEN>,
+    /// The reply of the last doorbell while its turnaround runs.
+    gate: Option<Gate>,
+    /// The last migration's blackout, from its SW_INT_0.
+    blackout: Option<Blackout>,
     counts: AccessCounts,
     migrations: u32,
     done_accepted: u32,
@@ -169,7 +191,12 @@ impl Inner {
             self_cfg: heapless::Vec::new(),
             ctb_enabled: false,
             now: 0,
+            clock: None,
             relax_step: DEFAULT_RELAX_NS,
+            latency: Latency::ZERO,
+            action_latency: heapless::Vec::new(),
+            gate: None,
+            blackout: None,
             counts: AccessCounts {
                 reads: 0,
                 writes: 0,
@@ -215,13 +242,49 @@ impl Inner {
         self.scratch
     }
     pub(crate) fn now(&self) -> Instant {
-        Instant(self.now)
+        Instant(self.time())
+    }
+    /// The virtual time: the shared clock's once attached, else this mock's own.
+    fn time(&self) -> u64 {
+        match self.clock {
+            Some(clock) => clock.now().0,
+            None => self.now,
+        }
     }
     pub(crate) fn advance(&mut self, ns: u64) {
-        self.now = self.now.saturating_add(ns);
+        match self.clock {
+            Some(clock) => clock.advance(ns),
+            None => self.now = self.now.saturating_add(ns),
+        }
     }
     pub(crate) fn relax(&mut self) {
-        self.now = self.now.saturating_add(self.relax_step);
+        self.advance(self.relax_step)
+    }
+    pub(crate) fn use_clock(&mut self, clock: &'static MockClock) {
+        self.clock = Some(clock);
+    }
+    pub(crate) fn set_latency(&mut self, latency: Latency) {
+        self.latency = latency;
+        self.action_latency.clear();
+    }
+    pub(crate) fn set_action_latency(&mut self, action: u16, latency: Latency) -> Result<(), ()> {
+        if let Some(slot) = self.action_latency.iter_mut().find(|(a, _)| *a == action) {
+            slot.1 = latency;
+            return Ok(());
+        }
+        self.action_latency.push((action, latency)).map_err(|_| ())
+    }
+    pub(crate) fn blackout(&self) -> Option<Blackout> {
+        self.blackout
+    }
+    /// The latency of a request whose dword 0 is `dw0`: its action's entry if it is a
+    /// host-origin REQUEST with one, else the default.
+    fn latency_for(&self, dw0: u32) -> Latency {
+        let action = (dw0 >> 28 == 0).then_some((dw0 & 0xFFFF) as u16);
+        self.action_latency
+            .iter()
+            .find(|(a, _)| Some(*a) == action)
+            .map_or(self.latency, |(_, l)| *l)
     }
     pub(crate) fn set_relax_step(&mut self, ns: u64) {
         self.relax_step = ns;
@@ -299,7 +362,7 @@ impl Inner {
 
     fn log(&mut self, dir: Dir, msg: MmioMessage) {
         let entry = TranscriptEntry {
-            at: Instant(self.now),
+            at: self.now(),
             dir,
             msg,
         };
@@ -351,6 +414,11 @@ impl Inner {
                 self.set_state(VfState::ResfixBlocked);
                 self.migrations = self.migrations.saturating_add(1);
                 self.done_since_migration = 0;
+                self.blackout = Some(Blackout {
+                    sw_int0_at: self.now(),
+                    done_at: None,
+                    round_trips: 0,
+                });
                 if !self.write_memirq(GucIntr::SW_INT_0) {
                     self.irq |= GucIntr::SW_INT_0;
                 }
@@ -487,6 +555,7 @@ impl Inner {
         let Some(i) = self.regs.scratch_index(reg) else {
             return UNMAPPED;
         };
+        self.gate_step();
         if i == 0 {
             self.poll_step();
             let v = self.scratch[0];
@@ -494,6 +563,21 @@ impl Inner {
             v
         } else {
             self.scratch.get(i).copied().unwrap_or(UNMAPPED)
+        }
+    }
+
+    /// Posts the gated reply once its turnaround has passed; shows BUSY from its BUSY time.
+    fn gate_step(&mut self) {
+        let Some(gate) = self.gate else {
+            return;
+        };
+        let now = self.time();
+        if now >= gate.open_at {
+            self.gate = None;
+            self.scratch = gate.scratch;
+            self.phase = gate.phase;
+        } else if gate.busy_at.is_some_and(|at| now >= at) {
+            self.scratch[0] = reply_dw(Reply::Busy { counter: 0 });
         }
     }
 
@@ -554,6 +638,7 @@ impl Inner {
                 self.written |= 1u8 << (i & 7);
                 // The host starts a new request: whatever the GuC was doing is abandoned.
                 self.phase = Phase::Idle;
+                self.gate = None;
                 self.armed = false;
             }
         }
@@ -568,8 +653,44 @@ impl Inner {
         }
     }
 
+    /// The doorbell: the GuC takes the request and answers at once, or holds the answer back
+    /// for the request's [`Latency`].
     fn doorbell(&mut self) {
         self.counts.doorbells = self.counts.doorbells.wrapping_add(1);
+        if let Some(b) = self.blackout.as_mut().filter(|b| b.done_at.is_none()) {
+            b.round_trips = b.round_trips.saturating_add(1);
+        }
+        self.gate = None;
+        let asked = self.scratch;
+        let latency = self.latency_for(asked[0]);
+        let done_before = self.done_since_migration;
+        if !self.answer() {
+            return;
+        }
+        let open_at = self.time().saturating_add(latency.turnaround_ns);
+        if self.done_since_migration != done_before {
+            if let Some(b) = self.blackout.as_mut().filter(|b| b.done_at.is_none()) {
+                b.done_at = Some(Instant(open_at));
+            }
+        }
+        if latency.is_zero() {
+            return;
+        }
+        self.gate = Some(Gate {
+            open_at,
+            busy_at: latency
+                .busy_after_ns
+                .map(|ns| self.time().saturating_add(ns)),
+            scratch: self.scratch,
+            phase: self.phase,
+        });
+        self.scratch = asked;
+        self.phase = Phase::Idle;
+    }
+
+    /// Processes the doorbell's request and places the reply; `false` when the GuC cannot
+    /// answer (the VM is frozen).
+    fn answer(&mut self) -> bool {
         let len = (8 - self.written.leading_zeros()) as usize;
         self.written = 0;
         self.seen = None;
@@ -598,7 +719,7 @@ impl Inner {
                 "mock GuC: doorbell while {}: VM frozen, no reply",
                 self.state.name()
             );
-            return;
+            return false;
         }
 
         if let Some(mut streak) = self.retry.take() {
@@ -608,7 +729,7 @@ impl Inner {
                     self.retry = Some(streak);
                 }
                 self.place_opt(one(reply_dw(Reply::Retry { reason: 0 })));
-                return;
+                return true;
             }
         }
 
@@ -675,6 +796,7 @@ impl Inner {
                 self.place_opt(reply);
             }
         }
+        true
     }
 
     // ---- the GuC proper ----

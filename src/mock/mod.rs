@@ -39,7 +39,7 @@
 //! | access | effect |
 //! |---|---|
 //! | write scratch n (0..3) | stores the dword, marks n as part of the next request, abandons a BUSY in progress |
-//! | write the doorbell (any value) | the GuC takes the request (scratch 0..=highest written index) and answers synchronously, subject to a paused state and to faults |
+//! | write the doorbell (any value) | the GuC takes the request (scratch 0..=highest written index) and answers synchronously, or after the request's [`Latency`], subject to a paused state and to faults |
 //! | read scratch 0 | the reply header (or, during an injected BUSY, the next BUSY value) |
 //! | read scratch 1..3 | as last written by the GuC's reply or by the host (a reply only writes its own length) |
 //! | read the doorbell | 0 |
@@ -47,6 +47,18 @@
 //!
 //! Register accesses take no virtual time. Every `read32` / `write32` is counted
 //! ([`MockGuc::access_counts`]).
+//!
+//! # Latency and blackout
+//!
+//! By default the GuC answers at the doorbell. [`MockGuc::set_latency`] and
+//! [`MockGuc::set_action_latency`] give replies a turnaround on the virtual clock (a
+//! [`Latency`]: fixed, optionally with a BUSY phase), so that every mailbox wait costs virtual
+//! time as on hardware: until the turnaround has passed, scratch 0 reads as the VF wrote it (or
+//! BUSY), and the reply appears on the first read after it. Mocks can share one clock
+//! ([`MockClock`], [`MockGuc::use_clock`]) so that the GTs of one VF live on one timeline.
+//! [`MockGuc::blackout`] is what a migration cost the VF, measured here, on the GuC's side:
+//! from SW_INT_0 to the moment the GuC posted its SUCCESS to RESFIX_DONE, and the doorbells in
+//! between.
 //!
 //! # How the GuC answers
 //!
@@ -123,8 +135,8 @@ pub use oracle::{GgttOracle, OracleError, NODE_OFFSETS};
 pub use page::MockMemirqPage;
 
 pub use types::{
-    gmd_id, AccessCounts, Dir, Fault, MockError, Provisioning, TranscriptEntry, TranscriptLine,
-    Trigger, VfState,
+    gmd_id, AccessCounts, Blackout, Dir, Fault, Latency, MockError, Provisioning, TranscriptEntry,
+    TranscriptLine, Trigger, VfState,
 };
 
 use spin::Mutex;
@@ -147,6 +159,35 @@ pub const FAULT_QUEUE_LEN: usize = 8;
 pub const HISTORY_LEN: usize = 16;
 /// How many entries the transcript keeps before dropping the oldest.
 pub const TRANSCRIPT_LEN: usize = 64;
+/// How many actions [`MockGuc::set_action_latency`] can give a latency of their own.
+pub const LATENCY_TABLE_LEN: usize = 8;
+
+/// A virtual clock several mocks share ([`MockGuc::use_clock`]): the GTs of one VF driven by
+/// one worker live on one timeline, so the time the worker spends waiting on one GT's mailbox
+/// passes for the others too. Moved only by the mocks' [`Device::relax`] and
+/// [`MockGuc::advance`], and by [`MockClock::advance`].
+#[derive(Debug, Default)]
+pub struct MockClock {
+    now: Mutex<u64>,
+}
+
+impl MockClock {
+    /// A clock at virtual time 0.
+    pub const fn new() -> MockClock {
+        MockClock { now: Mutex::new(0) }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        Instant(*self.now.lock())
+    }
+
+    /// Moves the clock forward by `ns` (saturating).
+    pub fn advance(&self, ns: u64) {
+        let mut now = self.now.lock();
+        *now = now.saturating_add(ns);
+    }
+}
 
 /// A simulated GuC for one GT; see the [module documentation](self).
 pub struct MockGuc {
@@ -324,6 +365,36 @@ impl MockGuc {
     /// Sets how far one [`Device::relax`] moves the virtual clock (default 10 µs).
     pub fn set_relax_step(&self, step: Duration) {
         self.inner.lock().set_relax_step(nanos(step))
+    }
+
+    /// From now on, reads and moves `clock` instead of this mock's own virtual clock (whose
+    /// time is forgotten): share one clock between the mocks of a VF whose GTs one worker
+    /// drives. See [`MockClock`].
+    pub fn use_clock(&self, clock: &'static MockClock) {
+        self.inner.lock().use_clock(clock)
+    }
+
+    /// Gives every action the turnaround `latency` (see [`Latency`]) and forgets the
+    /// per-action ones. The default is [`Latency::ZERO`].
+    pub fn set_latency(&self, latency: Latency) {
+        self.inner.lock().set_latency(latency)
+    }
+
+    /// Gives requests of action `action` (a host-origin REQUEST header's ACTION, see
+    /// [`code`](crate::wire::action::code)) the turnaround `latency`, in place of the one of
+    /// [`set_latency`](MockGuc::set_latency). At most [`LATENCY_TABLE_LEN`] actions.
+    pub fn set_action_latency(&self, action: u16, latency: Latency) -> Result<(), MockError> {
+        self.inner
+            .lock()
+            .set_action_latency(action, latency)
+            .map_err(|()| MockError::LatencyTableFull)
+    }
+
+    /// What the last migration cost the VF on this GT, as the GuC saw it: from its SW_INT_0 to
+    /// the SUCCESS of the first RESFIX_DONE after it, and the mailbox round trips in between.
+    /// `None` before the first migration.
+    pub fn blackout(&self) -> Option<Blackout> {
+        self.inner.lock().blackout()
     }
 
     /// Register accesses so far.

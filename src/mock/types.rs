@@ -213,6 +213,74 @@ pub enum Fault {
     },
 }
 
+/// How long the GuC takes over a request, on the mock's virtual clock (see
+/// [`MockGuc::set_latency`](super::MockGuc::set_latency)).
+///
+/// From the doorbell until `turnaround_ns` has passed, scratch 0 reads as the VF wrote it (a
+/// host-origin request: no reply yet), or as BUSY from `busy_after_ns` on (a slow action that
+/// says it is working on it); then the reply appears. The request's effect on the GuC's state
+/// still applies at the doorbell. [`Latency::ZERO`], the default, answers at the doorbell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Latency {
+    /// Virtual time from the doorbell to the reply, in ns.
+    pub turnaround_ns: u64,
+    /// If set, scratch 0 reads BUSY (counter 0) from this long after the doorbell until the
+    /// reply, in ns; a value at or past `turnaround_ns` shows no BUSY.
+    pub busy_after_ns: Option<u64>,
+}
+
+impl Latency {
+    /// No latency: the reply is there at the doorbell.
+    pub const ZERO: Latency = Latency {
+        turnaround_ns: 0,
+        busy_after_ns: None,
+    };
+
+    /// A fixed turnaround of `ns`, no BUSY phase.
+    pub const fn fixed(ns: u64) -> Latency {
+        Latency {
+            turnaround_ns: ns,
+            busy_after_ns: None,
+        }
+    }
+
+    /// A slow action: BUSY from `busy_after_ns` after the doorbell, the reply at `turnaround_ns`.
+    pub const fn busy(busy_after_ns: u64, turnaround_ns: u64) -> Latency {
+        Latency {
+            turnaround_ns,
+            busy_after_ns: Some(busy_after_ns),
+        }
+    }
+
+    /// Whether the reply is there at the doorbell.
+    pub const fn is_zero(&self) -> bool {
+        self.turnaround_ns == 0
+    }
+}
+
+/// What the last migration cost the VF on this GT, as the GuC saw it (see
+/// [`MockGuc::blackout`](super::MockGuc::blackout)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Blackout {
+    /// When the migration raised SW_INT_0 (the resume after the restore).
+    pub sw_int0_at: Instant,
+    /// When the GuC posted its SUCCESS to the first RESFIX_DONE after it (the doorbell plus
+    /// the turnaround); `None` while the VF is still blocked.
+    pub done_at: Option<Instant>,
+    /// Doorbells (mailbox round trips, resends included) from SW_INT_0 up to and including the
+    /// accepted RESFIX_DONE (or so far, while blocked).
+    pub round_trips: u32,
+}
+
+impl Blackout {
+    /// Nanoseconds from SW_INT_0 to the accepted RESFIX_DONE; `None` while still blocked.
+    pub fn ns(&self) -> Option<u64> {
+        self.done_at.map(|done| done.nanos_since(self.sw_int0_at))
+    }
+}
+
 /// Errors from the mock's control API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -220,12 +288,16 @@ pub enum Fault {
 pub enum MockError {
     /// The fault queue already holds [`FAULT_QUEUE_LEN`](super::FAULT_QUEUE_LEN) faults.
     QueueFull,
+    /// The per-action latency table already holds
+    /// [`LATENCY_TABLE_LEN`](super::LATENCY_TABLE_LEN) actions.
+    LatencyTableFull,
 }
 
 impl fmt::Display for MockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MockError::QueueFull => f.write_str("mock GuC fault queue is full"),
+            MockError::LatencyTableFull => f.write_str("mock GuC latency table is full"),
         }
     }
 }
