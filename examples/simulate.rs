@@ -36,8 +36,12 @@
 //!   `gt<N> < 0x%08x ...` (each reply it reads, BUSY and RETRY included), and
 //!   `gt<N> irq SW_INT_0` when the host delivers a migration interrupt, and
 //!   `tile<N> ggtt 0x%x -> 0x%x` when a tile's GGTT fixup runs.
+//! - After each migration settles, its blackout per GT: the virtual time from the GuC's SW_INT_0
+//!   to its SUCCESS to RESFIX_DONE and the mailbox round trips in between, as the mock GuC saw
+//!   them (`MockGuc::blackout`), then the maximum over the GTs. The mocks share one virtual clock
+//!   (the worker is one thread); `--guc-latency-us L` gives every reply a turnaround of L us.
 //! - The last line is always
-//!   `summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale>`.
+//!   `summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale> blackout_us=<n|none>`.
 //!
 //! Exit status: 0 when every GT ends `VF_RUNNING`, nothing is wedged and the GGTT oracle says
 //! `ggtt=ok`, 1 otherwise, 2 on bad arguments.
@@ -58,8 +62,8 @@ use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport, MemirqSet};
 use xe_sriov_vf::mock::{
-    Dir, Fault, GgttOracle, MockGuc, MockMemirqPage, Provisioning, TranscriptEntry, Trigger,
-    VfState,
+    Dir, Fault, GgttOracle, Latency, MockClock, MockGuc, MockMemirqPage, Provisioning,
+    TranscriptEntry, Trigger, VfState,
 };
 use xe_sriov_vf::recovery::{
     HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Unsupported,
@@ -149,6 +153,10 @@ OPTIONS:
                               registered with every GuC by HOST2GUC_SELF_CFG after bootstrap
                               (memirq, default: every VF that can migrate), or from the GuC
                               interrupt register (mmio: parts before graphics IP 12.50).
+    --guc-latency-us L        Every mock GuC answers each request L microseconds (of the mocks'
+                              shared virtual clock) after its doorbell (default 0: at once), so
+                              that each mailbox round trip costs virtual time as on hardware;
+                              the worker's polls move the clock 10 us each. See blackout_us.
     --trace                   Also print every mailbox message and interrupt (see OUTPUT).
     --log LEVEL               The crate's own log lines (off, error, warn, info, debug, trace;
                               off by default) on stderr, each starting with 'xe-sriov-vf ',
@@ -166,12 +174,18 @@ OUTPUT:
         tile<N> ggtt 0x%x -> 0x%x   the tile's GGTT fixup ran (old applied base -> new base)
     A reply line carries the reply's own dwords: the header and its data (a KLV reply:
     1 + LENGTH dwords; MATCH_VERSION: 2; others: 1).
+    After each migration settles, its blackout, as the mock GuCs saw it:
+        [gt<N>] blackout of migration <k>: <us> us, <n> mailbox round trips
+        [vf] blackout of migration <k>: <us> us (the longest GT)
+    (virtual time from the GuC's SW_INT_0 to its SUCCESS to RESFIX_DONE).
     The last line:
-        summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale>
+        summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale> blackout_us=<n|none>
     migrations counts VM migrations (all GTs at once count as one; the mid-recovery migration of
     --migrate-during-recovery counts too), recoveries/deferred/requeued are Vf::stats(), states
     are the mock GuCs' VF states, gt0 first; ggtt is the GGTT oracle's verdict: ok when on every
-    tile the VF's GGTT users sit at the GuC's final GGTT base, each change of base applied once.
+    tile the VF's GGTT users sit at the GuC's final GGTT base, each change of base applied once;
+    blackout_us is the last migration's blackout in microseconds of virtual time, the maximum
+    over the GTs (none before any migration, or when a GT's RESFIX_DONE was never accepted).
 
 EXIT STATUS:
     0  every GT ends VF_RUNNING, the device is not wedged and ggtt=ok
@@ -232,6 +246,8 @@ struct Options {
     memirq: bool,
     /// `--log LEVEL`: the crate's own log lines on stderr (feature `log`).
     log: Option<LogLevel>,
+    /// `--guc-latency-us L`: every reply's turnaround, in us of virtual time.
+    guc_latency_us: u64,
 }
 
 /// A `--log` level (the `log` facade's, spelled the same).
@@ -260,6 +276,7 @@ impl Default for Options {
             trace: false,
             memirq: true,
             log: None,
+            guc_latency_us: 0,
         }
     }
 }
@@ -448,6 +465,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                     "any" => StartPolicy::AnyGt,
                     "all" => StartPolicy::AllGts,
                     _ => return Err(format!("--policy: '{v}' is not any or all")),
+                };
+            }
+            "--guc-latency-us" => {
+                let v = value("--guc-latency-us")?;
+                o.guc_latency_us = match parse_num(&v) {
+                    Some(n @ 0..=1_000_000) => n,
+                    _ => return Err(format!("--guc-latency-us: '{v}' is not in 0..=1000000")),
                 };
             }
             "--trace" if inline.is_none() => o.trace = true,
@@ -848,6 +872,15 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// The last migration's blackout in us, the maximum over the GTs; `None` before any
+    /// migration or while a GT's RESFIX_DONE is not accepted.
+    fn blackout_us(&self) -> Option<u64> {
+        self.gucs
+            .iter()
+            .map(|g| g.blackout().and_then(|b| b.ns()))
+            .try_fold(0u64, |max, ns| Some(max.max(ns? / 1000)))
+    }
+
     fn states(&self) -> Vec<VfState> {
         self.gucs.iter().map(MockGuc::state).collect()
     }
@@ -1119,6 +1152,21 @@ impl<'a> Sim<'a> {
                     start.elapsed().as_micros(),
                     list.join(", ")
                 ));
+                for (i, guc) in self.gucs.iter().enumerate() {
+                    if let Some(b) = guc.blackout() {
+                        log.line(&format!(
+                            "[gt{i}] blackout of migration {k}: {}, {} mailbox round trips",
+                            b.ns()
+                                .map_or("not ended".into(), |ns| format!("{} us", ns / 1000)),
+                            b.round_trips
+                        ));
+                    }
+                }
+                if let Some(us) = self.blackout_us() {
+                    log.line(&format!(
+                        "[vf] blackout of migration {k}: {us} us (the longest GT)"
+                    ));
+                }
                 return Ok(true);
             }
             if start.elapsed() > SETTLE_TIMEOUT {
@@ -1280,6 +1328,12 @@ fn run<const N: usize>(opts: &Options) -> u8 {
             MockGuc::new(kind(i), opts.abi, prov)
         })
         .collect();
+    // One worker, one timeline: the time it waits on one GT's mailbox passes for every GT.
+    let clock: &'static MockClock = Box::leak(Box::default());
+    for guc in &gucs {
+        guc.use_clock(clock);
+        guc.set_latency(Latency::fixed(opts.guc_latency_us * 1000));
+    }
     let sim = Sim {
         gucs: &gucs,
         log: Mutex::new(Log {
@@ -1523,14 +1577,16 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     }
     let list: Vec<String> = states.iter().map(|s| s.to_string()).collect();
     log.line(&format!(
-        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={} ggtt={}",
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states={} ggtt={} blackout_us={}",
         sim.migrations.load(Ordering::SeqCst),
         stats.recoveries,
         stats.deferred,
         stats.requeued,
         if wedged { "yes" } else { "no" },
         list.join(","),
-        if ggtt_ok { "ok" } else { "stale" }
+        if ggtt_ok { "ok" } else { "stale" },
+        sim.blackout_us()
+            .map_or("none".to_string(), |us| us.to_string())
     ));
     drop(log);
     let failures = sim.failures.lock().unwrap_or_else(|e| e.into_inner());
