@@ -877,8 +877,8 @@ impl<'a> Sim<'a> {
     fn blackout_us(&self) -> Option<u64> {
         self.gucs
             .iter()
-            .map(|g| g.blackout().and_then(|b| b.ns()))
-            .try_fold(0u64, |max, ns| Some(max.max(ns? / 1000)))
+            .map(|g| g.blackout().and_then(|b| b.duration()))
+            .try_fold(0u64, |max, d| Some(max.max(d?.as_micros() as u64)))
     }
 
     fn states(&self) -> Vec<VfState> {
@@ -1156,8 +1156,8 @@ impl<'a> Sim<'a> {
                     if let Some(b) = guc.blackout() {
                         log.line(&format!(
                             "[gt{i}] blackout of migration {k}: {}, {} mailbox round trips",
-                            b.ns()
-                                .map_or("not ended".into(), |ns| format!("{} us", ns / 1000)),
+                            b.duration()
+                                .map_or("not ended".into(), |d| format!("{} us", d.as_micros())),
                             b.round_trips
                         ));
                     }
@@ -1332,7 +1332,7 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     let clock: &'static MockClock = Box::leak(Box::default());
     for guc in &gucs {
         guc.use_clock(clock);
-        guc.set_latency(Latency::fixed(opts.guc_latency_us * 1000));
+        guc.set_latency(Latency::fixed(Duration::from_micros(opts.guc_latency_us)));
     }
     let sim = Sim {
         gucs: &gucs,

@@ -43,9 +43,10 @@ use crate::wire::self_cfg::{
     CtbControl, SelfCfgError, SelfCfgKey,
 };
 use core::fmt;
+use core::task::Poll;
 
 use crate::device::Device;
-use crate::mailbox::{Mailbox, MailboxConfig, MailboxError};
+use crate::mailbox::{InFlight, Mailbox, MailboxConfig, MailboxError};
 use crate::tile::TileId;
 use crate::wire::action::{decode_empty_reply, KlvReply};
 use crate::wire::regs::GtKind;
@@ -553,58 +554,78 @@ impl<D: Device> Gt<D> {
     /// docs). On success the new configuration replaces the old one and is returned; on error
     /// nothing changes. Where the GGTT went is the tile's business: see [`crate::tile`].
     pub fn query_config(&mut self) -> Result<VfConfig, VfError> {
-        let version = self.version.ok_or(VfError::NotBootstrapped)?;
-        let ggtt_start = self.query_u64(KlvKey::GgttStart)?;
-        let ggtt_size = self.query_u64(KlvKey::GgttSize)?;
-        let lmem_size = if self.info.discrete && self.info.kind == GtKind::Primary {
-            Some(self.query_u64(KlvKey::LmemSize)?)
-        } else {
-            None
+        let mut op = self.post_query_config()?;
+        self.complete(&mut op)
+            .map(|config| config.unwrap_or_default())
+    }
+
+    /// The keys of the configuration query, in the kernel's order, for this GT and VF ABI.
+    fn config_keys(&self, version: Version) -> heapless::Vec<KlvKey, CONFIG_KEYS> {
+        let mut keys = heapless::Vec::new();
+        let mut add = |key| {
+            let _ = keys.push(key);
         };
-        let num_contexts = self.query_u32(KlvKey::NumContexts)?;
-        let num_doorbells = self.query_u32(KlvKey::NumDoorbells)?;
-        let group_scheduling_available = if version.at_least(1, 26) {
-            let key = KlvKey::GroupSchedulingAvailable;
-            match self.query_u32(key)? {
-                0 => Some(false),
-                1 => Some(true),
-                other => {
-                    return Err(VfError::InvalidValue {
-                        key,
-                        value: other.into(),
-                    })
+        add(KlvKey::GgttStart);
+        add(KlvKey::GgttSize);
+        if self.info.discrete && self.info.kind == GtKind::Primary {
+            add(KlvKey::LmemSize);
+        }
+        add(KlvKey::NumContexts);
+        add(KlvKey::NumDoorbells);
+        if version.at_least(1, 26) {
+            add(KlvKey::GroupSchedulingAvailable);
+        }
+        if self.info.graphics_verx100 >= 1270 {
+            add(KlvKey::GmdId);
+        }
+        if version.at_least(1, 36) {
+            add(KlvKey::NumPagingEngineInstances);
+        }
+        keys
+    }
+
+    /// Takes one key's reply (or failure) into the query; the error ends the query.
+    fn take_key(
+        q: &mut ConfigQuery,
+        key: KlvKey,
+        reply: Result<KlvReply, VfError>,
+    ) -> Result<(), VfError> {
+        let c = &mut q.config;
+        match key {
+            KlvKey::GgttStart => c.ggtt_start = reply?.value_u64(),
+            KlvKey::GgttSize => c.ggtt_size = reply?.value_u64(),
+            KlvKey::LmemSize => c.lmem_size = Some(reply?.value_u64()),
+            KlvKey::NumContexts => c.num_contexts = reply?.value[0],
+            KlvKey::NumDoorbells => c.num_doorbells = reply?.value[0],
+            KlvKey::GroupSchedulingAvailable => {
+                c.group_scheduling_available = match reply?.value[0] {
+                    0 => Some(false),
+                    1 => Some(true),
+                    other => {
+                        return Err(VfError::InvalidValue {
+                            key,
+                            value: other.into(),
+                        })
+                    }
                 }
             }
-        } else {
-            None
-        };
-        let gmd_id = if self.info.graphics_verx100 >= 1270 {
-            match self.query_u32(KlvKey::GmdId) {
-                Ok(v) => Some(v),
-                // The kernel logs any failure (xe_gt_sriov_err) and carries on with GMD_ID 0.
-                Err(e) => {
-                    error!("failed to obtain GMD_ID ({:?})", e);
-                    Some(0)
-                }
+            KlvKey::GmdId => {
+                c.gmd_id = Some(match reply {
+                    Ok(klv) => klv.value[0],
+                    // The kernel logs any failure (xe_gt_sriov_err) and carries on with GMD_ID 0.
+                    Err(e) => {
+                        error!("failed to obtain GMD_ID ({:?})", e);
+                        0
+                    }
+                })
             }
-        } else {
-            None
-        };
-        let num_paging_engine_instances = if version.at_least(1, 36) {
-            Some(self.query_u32(KlvKey::NumPagingEngineInstances)?)
-        } else {
-            None
-        };
-        let new = VfConfig {
-            ggtt_start,
-            ggtt_size,
-            lmem_size,
-            num_contexts,
-            num_doorbells,
-            group_scheduling_available,
-            gmd_id,
-            num_paging_engine_instances,
-        };
+            _ => c.num_paging_engine_instances = Some(reply?.value[0]),
+        }
+        Ok(())
+    }
+
+    /// The query's configuration, validated; it replaces the old one.
+    fn finish_config(&mut self, new: VfConfig) -> Result<VfConfig, VfError> {
         validate(&new, self.info.wopcm_size())?;
         if let Some(old) = &self.config {
             check_unchanged(old, &new)?;
@@ -613,18 +634,129 @@ impl<D: Device> Gt<D> {
         Ok(new)
     }
 
-    /// VF2GUC_RESFIX_START with `marker` (VF ABI 1.27+).
-    pub fn resfix_start(&mut self, marker: Marker) -> Result<(), VfError> {
+    /// Posts the configuration query's first request: the split-phase form of
+    /// [`query_config`](Gt::query_config), driven by [`poll_op`](Gt::poll_op) (which posts the
+    /// next key's request as each reply comes in).
+    pub fn post_query_config(&mut self) -> Result<GtOp, VfError> {
+        let version = self.version.ok_or(VfError::NotBootstrapped)?;
+        let keys = self.config_keys(version);
+        let mut q = ConfigQuery {
+            keys,
+            next: 0,
+            config: VfConfig::default(),
+        };
+        let t = self.post_next_key(&mut q)?;
+        Ok(GtOp {
+            kind: OpKind::Config(q),
+            t,
+        })
+    }
+
+    /// Posts the query's next key, taking the failures of keys whose request cannot even be
+    /// posted as their replies. `None` once every key is in.
+    fn post_next_key(&mut self, q: &mut ConfigQuery) -> Result<Option<InFlight>, VfError> {
+        while let Some(&key) = q.keys.get(q.next) {
+            let request = Request::QuerySingleKlv { key: key.raw() };
+            match self.mailbox.post(&request) {
+                Ok(t) => return Ok(Some(t)),
+                Err(e) => {
+                    q.next += 1;
+                    Self::take_key(q, key, Err(e.into()))?;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// One poll of a GT operation in flight (see [`GtOp`]): `Pending` means let time pass and
+    /// poll again; `Ready` is what the blocking call would have returned (`Some` configuration
+    /// for a query, `None` for a RESFIX message).
+    pub fn poll_op(&mut self, op: &mut GtOp) -> Poll<Result<Option<VfConfig>, VfError>> {
+        loop {
+            let Some(t) = op.t.as_mut() else {
+                return Poll::Ready(match &op.kind {
+                    OpKind::Config(q) => self.finish_config(q.config).map(Some),
+                    OpKind::Empty(_) => Ok(None),
+                });
+            };
+            let reply = match self.mailbox.poll(t) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(reply) => reply,
+            };
+            op.t = None;
+            let q = match &mut op.kind {
+                OpKind::Empty(request) => {
+                    let request = *request;
+                    return Poll::Ready(reply.map_err(VfError::from).and_then(|reply| {
+                        decode_empty_reply(reply.as_slice()).map_err(|error| {
+                            VfError::BadReply {
+                                action: request.action(),
+                                error,
+                            }
+                        })?;
+                        Ok(None)
+                    }));
+                }
+                OpKind::Config(q) => q,
+            };
+            let key = q.keys.get(q.next).copied().unwrap_or(KlvKey::GgttStart);
+            q.next += 1;
+            let klv = reply
+                .map_err(VfError::from)
+                .and_then(|reply| check_klv(key, reply.as_slice()));
+            let next = Self::take_key(q, key, klv).and_then(|()| self.post_next_key(q));
+            match next {
+                Ok(t) => op.t = t,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Polls `op` until it is ready, relaxing between polls.
+    fn complete(&mut self, op: &mut GtOp) -> Result<Option<VfConfig>, VfError> {
+        loop {
+            match self.poll_op(op) {
+                Poll::Ready(outcome) => return outcome,
+                Poll::Pending => self.mailbox.device().relax(),
+            }
+        }
+    }
+
+    /// Posts a send-only request whose reply must be an empty SUCCESS.
+    fn post_empty(&mut self, request: Request) -> Result<GtOp, VfError> {
+        let t = self.mailbox.post(&request)?;
+        Ok(GtOp {
+            kind: OpKind::Empty(request),
+            t: Some(t),
+        })
+    }
+
+    /// Posts VF2GUC_RESFIX_START with `marker`: the split-phase form of
+    /// [`resfix_start`](Gt::resfix_start), driven by [`poll_op`](Gt::poll_op).
+    pub fn post_resfix_start(&mut self, marker: Marker) -> Result<GtOp, VfError> {
         self.version.ok_or(VfError::NotBootstrapped)?;
         debug!("sending RESFIX_START marker {}", marker.get());
-        self.send_empty(Request::ResfixStart { marker })
+        self.post_empty(Request::ResfixStart { marker })
+    }
+
+    /// Posts VF2GUC_RESFIX_DONE: the split-phase form of [`resfix_done`](Gt::resfix_done),
+    /// driven by [`poll_op`](Gt::poll_op).
+    pub fn post_resfix_done(&mut self, marker: Option<Marker>) -> Result<GtOp, VfError> {
+        self.version.ok_or(VfError::NotBootstrapped)?;
+        self.post_empty(Request::ResfixDone { marker })
+    }
+
+    /// VF2GUC_RESFIX_START with `marker` (VF ABI 1.27+).
+    pub fn resfix_start(&mut self, marker: Marker) -> Result<(), VfError> {
+        let mut op = self.post_resfix_start(marker)?;
+        self.complete(&mut op).map(drop)
     }
 
     /// VF2GUC_RESFIX_DONE: with the marker from RESFIX_START (VF ABI 1.27+), or without one
     /// (legacy). A VF_MIGRATED reply means a second migration: see [`VfError::is_vf_migrated`].
     pub fn resfix_done(&mut self, marker: Option<Marker>) -> Result<(), VfError> {
-        self.version.ok_or(VfError::NotBootstrapped)?;
-        self.send_empty(Request::ResfixDone { marker })
+        let mut op = self.post_resfix_done(marker)?;
+        self.complete(&mut op).map(drop)
     }
 
     /// HOST2GUC_SELF_CFG: tells this GT's GuC `value` for `key` (the kernel's `guc_self_cfg`,
@@ -670,31 +802,52 @@ impl<D: Device> Gt<D> {
             error,
         })
     }
+}
 
-    fn query(&mut self, key: KlvKey) -> Result<KlvReply, VfError> {
-        let request = Request::QuerySingleKlv { key: key.raw() };
-        let reply = self.mailbox.send(&request)?;
-        let klv = KlvReply::decode(reply.as_slice()).map_err(|error| VfError::BadReply {
-            action: request.action(),
-            error,
-        })?;
-        let expected = key.expected_len().unwrap_or(0);
-        if klv.len > expected {
-            return Err(VfError::KlvOverflow { key, len: klv.len });
-        }
-        if klv.len < expected {
-            return Err(VfError::KlvNoData { key, len: klv.len });
-        }
-        Ok(klv)
-    }
+/// How many keys a configuration query asks for at most.
+const CONFIG_KEYS: usize = 8;
 
-    fn query_u32(&mut self, key: KlvKey) -> Result<u32, VfError> {
-        Ok(self.query(key)?.value[0])
-    }
+/// A configuration query in progress: its keys, the next one to take, what came in so far.
+#[derive(Clone, Debug)]
+struct ConfigQuery {
+    keys: heapless::Vec<KlvKey, CONFIG_KEYS>,
+    next: usize,
+    config: VfConfig,
+}
 
-    fn query_u64(&mut self, key: KlvKey) -> Result<u64, VfError> {
-        Ok(self.query(key)?.value_u64())
+#[derive(Clone, Debug)]
+enum OpKind {
+    /// A RESFIX message: the reply must be an empty SUCCESS.
+    Empty(Request),
+    Config(ConfigQuery),
+}
+
+/// A GT operation in flight: RESFIX_START, RESFIX_DONE or the whole configuration query, made
+/// by [`Gt::post_resfix_start`], [`Gt::post_resfix_done`] or [`Gt::post_query_config`] and
+/// driven by [`Gt::poll_op`] on the same GT. It holds at most one mailbox transaction
+/// ([`InFlight`]) at a time, so the GT's own rules (one request at a time, the kernel's order
+/// of keys) hold, while one thread keeps several GTs busy.
+#[derive(Clone, Debug)]
+#[must_use = "a posted operation is only answered by polling it"]
+pub struct GtOp {
+    kind: OpKind,
+    t: Option<InFlight>,
+}
+
+/// A KLV reply checked against `key`'s length.
+fn check_klv(key: KlvKey, reply: &[u32]) -> Result<KlvReply, VfError> {
+    let klv = KlvReply::decode(reply).map_err(|error| VfError::BadReply {
+        action: crate::wire::action::code::QUERY_SINGLE_KLV,
+        error,
+    })?;
+    let expected = key.expected_len().unwrap_or(0);
+    if klv.len > expected {
+        return Err(VfError::KlvOverflow { key, len: klv.len });
     }
+    if klv.len < expected {
+        return Err(VfError::KlvNoData { key, len: klv.len });
+    }
+    Ok(klv)
 }
 
 fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {

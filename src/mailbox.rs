@@ -31,6 +31,13 @@
 //! so an exchange answered at once costs 2 reads (send-only) or 5 (data) here, against the
 //! kernel's 3 or 6: never more (tests/mailbox.rs checks both against this model).
 //!
+//! The same transaction in split phase: [`Mailbox::post`] does step 1 and returns an
+//! [`InFlight`], [`Mailbox::poll`] does one poll of steps 2 to 6 (resends, BUSY and RETRY
+//! included) without waiting, so that one thread can keep several GTs' GuCs busy: post on
+//! every GT, then poll them in turn with one wait per round. [`Mailbox::send`] is `post`, then
+//! `poll` and [`relax`](Device::relax) until ready: the register accesses above, in the same
+//! order, either way.
+//!
 //! Every wait is bounded by the device clock. As the kernel's `__xe_mmio_wait32` does, once the
 //! deadline has passed the register is read once more and a match then still counts (a vCPU
 //! descheduled between its last read and the clock check must not report a false timeout). The
@@ -40,6 +47,7 @@
 //! clock that wraps past `u64::MAX` times out as if it had not wrapped.
 
 use core::fmt;
+use core::task::Poll;
 
 use crate::device::{nanos, Device, Stopwatch};
 use crate::wire::action::{MmioMessage, Request, MMIO_MSG_MAX_DWORDS};
@@ -191,12 +199,56 @@ impl core::error::Error for MailboxError {
     }
 }
 
-/// The outcome of one poll loop.
-enum Poll {
-    /// The condition held; the value read.
-    Done(u32),
-    /// The time ran out; the last value read.
-    TimedOut(u32),
+/// Which reply a transaction in flight waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// The first GuC-origin value of scratch 0, within the reply timeout.
+    Reply,
+    /// After a BUSY: SUCCESS or FAILURE, within the busy timeout.
+    AfterBusy,
+}
+
+/// A mailbox transaction in flight: the split-phase form of [`Mailbox::send`]. Made by
+/// [`Mailbox::post`], which writes the request and rings the doorbell; driven to its reply by
+/// [`Mailbox::poll`] on the same mailbox, with the caller's own wait between polls. So one
+/// thread can keep several GTs' GuCs busy at once: post a request on every GT, then poll them
+/// all in turn, relaxing once per round.
+///
+/// It carries the whole transaction: the request (for a resend after RETRY or an FLR), the
+/// retries and resend made, which reply it waits for and the [`Stopwatch`] of that wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a posted request is only answered by polling it"]
+pub struct InFlight {
+    request: MmioMessage,
+    want_data: bool,
+    wait: Wait,
+    watch: Stopwatch,
+    retries: u32,
+    resent_after_flr: bool,
+}
+
+impl InFlight {
+    /// The request as posted.
+    pub fn request(&self) -> &[u32] {
+        self.request.as_slice()
+    }
+
+    /// Whether the GuC has answered BUSY and the transaction now waits for its final reply.
+    pub fn is_busy(&self) -> bool {
+        self.wait == Wait::AfterBusy
+    }
+
+    /// Whether `value` of scratch 0 ends the current wait.
+    fn ends_wait(&self, value: u32) -> bool {
+        match self.wait {
+            Wait::Reply => value >> 31 == 1,
+            // The kernel's mask after BUSY: TYPE bits shared by SUCCESS and FAILURE.
+            Wait::AfterBusy => {
+                let mask = (MsgType::ResponseSuccess.raw() & MsgType::ResponseFailure.raw()) << 28;
+                value & mask == mask
+            }
+        }
+    }
 }
 
 /// The MMIO mailbox of one GT.
@@ -247,103 +299,207 @@ impl<D: Device> Mailbox<D> {
 
     /// Encodes `request` and runs the transaction; see [`Mailbox::send_recv`].
     pub fn send(&mut self, request: &Request) -> Result<MmioMessage, MailboxError> {
-        let msg = request
-            .encode()
-            .map_err(|error| MailboxError::Protocol { header: 0, error })?;
-        if request.reply_has_data() {
-            self.send_recv(msg.as_slice())
-        } else {
-            self.send_only(msg.as_slice())
-        }
+        let mut t = self.post(request)?;
+        self.complete(&mut t)
     }
 
     /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply: its header followed by
     /// the three data registers.
     pub fn send_recv(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
-        self.transact(request, true)
+        let mut t = self.post_raw(request, true)?;
+        self.complete(&mut t)
     }
 
     /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply's header alone (a
     /// one-dword message): no data register is read (the kernel's `xe_guc_mmio_send`).
     pub fn send_only(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
-        self.transact(request, false)
+        let mut t = self.post_raw(request, false)?;
+        self.complete(&mut t)
     }
 
-    fn transact(&mut self, request: &[u32], want_data: bool) -> Result<MmioMessage, MailboxError> {
+    /// Encodes `request`, writes it and rings the doorbell, and returns the transaction in
+    /// flight, for [`poll`](Mailbox::poll). The reply of a data action ([`Request::reply_has_data`])
+    /// carries its data registers, as with [`send`](Mailbox::send).
+    pub fn post(&mut self, request: &Request) -> Result<InFlight, MailboxError> {
+        let msg = request
+            .encode()
+            .map_err(|error| MailboxError::Protocol { header: 0, error })?;
+        self.post_raw(msg.as_slice(), request.reply_has_data())
+    }
+
+    /// Writes `request` (1 to 4 dwords) and rings the doorbell: the first half of
+    /// [`send_recv`](Mailbox::send_recv) (`want_data`) or [`send_only`](Mailbox::send_only).
+    pub fn post_raw(&mut self, request: &[u32], want_data: bool) -> Result<InFlight, MailboxError> {
+        let bad = MailboxError::BadRequestLength(request.len());
         if request.is_empty() || request.len() > MMIO_MSG_MAX_DWORDS {
-            return Err(MailboxError::BadRequestLength(request.len()));
+            return Err(bad);
         }
-        let mut retries = 0u32;
-        let mut resent_after_flr = false;
-        // Each pass either returns or consumes one RETRY or the single FLR resend, so the loop
-        // runs at most `max_retries + 2` times.
+        let request = MmioMessage::from_slice(request).map_err(|_| bad)?;
+        self.write_request(request.as_slice());
+        Ok(InFlight {
+            request,
+            want_data,
+            wait: Wait::Reply,
+            watch: Stopwatch::start(self.dev.now()),
+            retries: 0,
+            resent_after_flr: false,
+        })
+    }
+
+    /// One poll of a transaction in flight: reads scratch 0 and reads the clock, exactly as
+    /// one round of [`send`](Mailbox::send)'s wait does, without waiting. `Pending` means no
+    /// final reply yet and time is left: let time pass (the device's
+    /// [`relax`](Device::relax), or other GTs' polls) and poll again. `Ready` is the outcome
+    /// [`send`](Mailbox::send) would have returned; a BUSY, a RETRY (sent again) and the one
+    /// resend after an FLR are handled inside, with the same rules, timeouts and register
+    /// accesses. Poll a transaction on the mailbox that posted it, and not after `Ready`.
+    pub fn poll(&mut self, t: &mut InFlight) -> Poll<Result<MmioMessage, MailboxError>> {
+        // Each pass either returns or moves the transaction on: to its BUSY wait (once per
+        // attempt), a RETRY resend (at most `max_retries`) or the single FLR resend.
         loop {
-            self.write_request(request);
-            let header = match self.poll(nanos(self.config.reply_timeout), |h| h >> 31 == 1)? {
-                Poll::Done(h) => h,
-                Poll::TimedOut(last) => {
-                    if last == 0 && self.config.resend_after_flr && !resent_after_flr {
-                        debug!("GuC mmio request {:#010x}: lost, sending again", request[0]);
-                        resent_after_flr = true;
-                        continue;
+            let mut value = self.dev.read32(self.regs.scratch(0));
+            if !t.ends_wait(value) {
+                t.watch.observe(self.dev.now());
+                let timeout = match t.wait {
+                    Wait::Reply => nanos(self.config.reply_timeout),
+                    Wait::AfterBusy => nanos(self.config.busy_timeout),
+                };
+                if t.watch.elapsed_ns() >= timeout {
+                    // The kernel's last look: the reply may have landed while this vCPU was
+                    // away between the read above and the clock check.
+                    value = self.dev.read32(self.regs.scratch(0));
+                    if !t.ends_wait(value) {
+                        match self.timed_out(t, value) {
+                            Some(outcome) => return Poll::Ready(outcome),
+                            None => continue,
+                        }
                     }
-                    error!(
-                        "GuC mmio request {:#010x}: no reply {:#010x}",
-                        request[0], last
-                    );
-                    return Err(MailboxError::Timeout { last });
-                }
-            };
-            let header = match Reply::decode(header) {
-                Ok(Reply::Busy { .. }) => self.wait_after_busy(request[0])?,
-                _ => header,
-            };
-            match Reply::decode(header) {
-                Ok(Reply::Success { .. }) if want_data => return Ok(self.read_reply(header)),
-                Ok(Reply::Success { .. }) => return Ok(MmioMessage::from_header(header)),
-                Ok(Reply::Retry { reason }) => {
-                    if retries >= self.config.max_retries {
-                        error!(
-                            "GuC mmio request {:#010x}: still RETRY after {} resends",
-                            request[0], retries
-                        );
-                        return Err(MailboxError::RetryLimit { retries });
-                    }
-                    retries += 1;
-                    debug!(
-                        "GuC mmio request {:#010x}: retrying, reason {:#x}",
-                        request[0], reason
-                    );
-                }
-                Ok(Reply::Failure {
-                    hint,
-                    error: GucError::VfMigrated,
-                }) => {
-                    debug!(
-                        "GuC mmio request {:#010x}: rejected, VF migrated (hint {:#x})",
-                        request[0], hint
-                    );
-                    return Err(MailboxError::VfMigrated { hint });
-                }
-                Ok(Reply::Failure { hint, error }) => {
-                    error!(
-                        "GuC mmio request {:#010x}: failure {:#x} hint {:#x}",
-                        request[0],
-                        error.raw(),
-                        hint
-                    );
-                    return Err(MailboxError::Remote { error, hint });
-                }
-                // A BUSY here cannot come out of wait_after_busy; anything else is garbage.
-                Ok(Reply::Busy { .. }) | Err(_) => {
-                    error!(
-                        "GuC mmio request {:#010x}: unexpected reply {:#010x}",
-                        request[0], header
-                    );
-                    return Err(protocol_error(header));
+                } else if t.watch.stalled_polls() >= self.config.stall_polls.max(1) {
+                    error!("device clock stalled while polling the GuC mailbox");
+                    return Poll::Ready(Err(MailboxError::ClockStalled));
+                } else {
+                    return Poll::Pending;
                 }
             }
+            if let Some(outcome) = self.answered(t, value) {
+                return Poll::Ready(outcome);
+            }
         }
+    }
+
+    /// Polls `t` until it is ready, relaxing between polls.
+    fn complete(&mut self, t: &mut InFlight) -> Result<MmioMessage, MailboxError> {
+        loop {
+            match self.poll(t) {
+                Poll::Ready(outcome) => return outcome,
+                Poll::Pending => self.dev.relax(),
+            }
+        }
+    }
+
+    /// Writes the request again and restarts the reply wait.
+    fn resend(&mut self, t: &mut InFlight) {
+        self.write_request(t.request.as_slice());
+        t.wait = Wait::Reply;
+        t.watch = Stopwatch::start(self.dev.now());
+    }
+
+    /// The wait of `t` ran out with scratch 0 at `last`: the outcome, or `None` after the FLR
+    /// resend.
+    fn timed_out(
+        &mut self,
+        t: &mut InFlight,
+        last: u32,
+    ) -> Option<Result<MmioMessage, MailboxError>> {
+        let request0 = t.request.header();
+        if t.wait == Wait::AfterBusy {
+            return Some(match Reply::decode(last) {
+                Ok(Reply::Busy { .. }) => {
+                    error!("GuC mmio request {:#010x}: busy timeout", request0);
+                    Err(MailboxError::BusyTimeout)
+                }
+                _ => Err(protocol_error(last)),
+            });
+        }
+        if last == 0 && self.config.resend_after_flr && !t.resent_after_flr {
+            debug!("GuC mmio request {:#010x}: lost, sending again", request0);
+            t.resent_after_flr = true;
+            self.resend(t);
+            return None;
+        }
+        error!(
+            "GuC mmio request {:#010x}: no reply {:#010x}",
+            request0, last
+        );
+        Some(Err(MailboxError::Timeout { last }))
+    }
+
+    /// Scratch 0 ended the wait of `t` with `header`: the outcome, or `None` when the
+    /// transaction goes on (a BUSY, or a RETRY sent again).
+    fn answered(
+        &mut self,
+        t: &mut InFlight,
+        header: u32,
+    ) -> Option<Result<MmioMessage, MailboxError>> {
+        let request0 = t.request.header();
+        let reply = Reply::decode(header);
+        match (t.wait, reply) {
+            (Wait::Reply, Ok(Reply::Busy { .. })) => {
+                t.wait = Wait::AfterBusy;
+                t.watch = Stopwatch::start(self.dev.now());
+                return None;
+            }
+            (Wait::AfterBusy, Err(_)) => return Some(Err(protocol_error(header))),
+            _ => {}
+        }
+        Some(match reply {
+            Ok(Reply::Success { .. }) if t.want_data => Ok(self.read_reply(header)),
+            Ok(Reply::Success { .. }) => Ok(MmioMessage::from_header(header)),
+            Ok(Reply::Retry { reason }) => {
+                if t.retries >= self.config.max_retries {
+                    error!(
+                        "GuC mmio request {:#010x}: still RETRY after {} resends",
+                        request0, t.retries
+                    );
+                    return Some(Err(MailboxError::RetryLimit { retries: t.retries }));
+                }
+                t.retries += 1;
+                debug!(
+                    "GuC mmio request {:#010x}: retrying, reason {:#x}",
+                    request0, reason
+                );
+                self.resend(t);
+                return None;
+            }
+            Ok(Reply::Failure {
+                hint,
+                error: GucError::VfMigrated,
+            }) => {
+                debug!(
+                    "GuC mmio request {:#010x}: rejected, VF migrated (hint {:#x})",
+                    request0, hint
+                );
+                Err(MailboxError::VfMigrated { hint })
+            }
+            Ok(Reply::Failure { hint, error }) => {
+                error!(
+                    "GuC mmio request {:#010x}: failure {:#x} hint {:#x}",
+                    request0,
+                    error.raw(),
+                    hint
+                );
+                Err(MailboxError::Remote { error, hint })
+            }
+            // A BUSY after BUSY cannot end the wait (its TYPE lacks the final bits); anything
+            // else is garbage.
+            Ok(Reply::Busy { .. }) | Err(_) => {
+                error!(
+                    "GuC mmio request {:#010x}: unexpected reply {:#010x}",
+                    request0, header
+                );
+                Err(protocol_error(header))
+            }
+        })
     }
 
     fn write_request(&self, request: &[u32]) {
@@ -353,57 +509,6 @@ impl<D: Device> Mailbox<D> {
         // Posting read: make sure the request reached the registers before the doorbell.
         let _ = self.dev.read32(self.regs.scratch(SCRATCH_COUNT - 1));
         self.dev.write32(self.regs.doorbell, 0);
-    }
-
-    /// After a BUSY: wait for SUCCESS or FAILURE (the kernel's mask: TYPE bits shared by both),
-    /// then insist on GuC origin. Returns the final header.
-    fn wait_after_busy(&self, request0: u32) -> Result<u32, MailboxError> {
-        let final_mask = (MsgType::ResponseSuccess.raw() & MsgType::ResponseFailure.raw()) << 28;
-        let header = match self.poll(nanos(self.config.busy_timeout), |h| {
-            h & final_mask == final_mask
-        })? {
-            Poll::Done(h) => h,
-            Poll::TimedOut(last) => {
-                return match Reply::decode(last) {
-                    Ok(Reply::Busy { .. }) => {
-                        error!("GuC mmio request {:#010x}: busy timeout", request0);
-                        Err(MailboxError::BusyTimeout)
-                    }
-                    _ => Err(protocol_error(last)),
-                };
-            }
-        };
-        match Reply::decode(header) {
-            Ok(_) => Ok(header),
-            Err(_) => Err(protocol_error(header)),
-        }
-    }
-
-    /// Polls scratch 0 until `done(value)`, for at most `timeout_ns` of device time.
-    fn poll(&self, timeout_ns: u64, done: impl Fn(u32) -> bool) -> Result<Poll, MailboxError> {
-        let mut watch = Stopwatch::start(self.dev.now());
-        loop {
-            let value = self.dev.read32(self.regs.scratch(0));
-            if done(value) {
-                return Ok(Poll::Done(value));
-            }
-            watch.observe(self.dev.now());
-            if watch.elapsed_ns() >= timeout_ns {
-                // The kernel's last look: the reply may have landed while this vCPU was away
-                // between the read above and the clock check.
-                let value = self.dev.read32(self.regs.scratch(0));
-                return Ok(if done(value) {
-                    Poll::Done(value)
-                } else {
-                    Poll::TimedOut(value)
-                });
-            }
-            if watch.stalled_polls() >= self.config.stall_polls.max(1) {
-                error!("device clock stalled while polling the GuC mailbox");
-                return Err(MailboxError::ClockStalled);
-            }
-            self.dev.relax();
-        }
     }
 
     fn read_reply(&self, header: u32) -> MmioMessage {

@@ -37,7 +37,7 @@
 //!
 //! | kernel 7.0 | here | why |
 //! |---|---|---|
-//! | one worker per GT | one worker for the VF, recovering the queued GTs one after the other, each with the per-GT sequence | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT |
+//! | one worker per GT | one worker for the VF, recovering the queued GTs one after the other, each with the per-GT sequence; or, with [`RecoveryConfig::split_phase`], all of them at once, every GT's mailbox request in flight before any reply is waited for | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT; split phase gives one worker the kernel's blackout |
 //! | (*) VF_MIGRATED on RESFIX_START or during the re-query wedges | re-queues the GT | both mean the VF moved again under the recovery; a new pass is the recovery for that, a wedge is not |
 //! | `recovery_inprogress` is cleared just before RESFIX_DONE is sent | cleared once the GuC accepted RESFIX_DONE | "recovery pending" must not read false while DONE can still be refused with VF_MIGRATED |
 //! | `ggtt_need_fixes` is cleared after the fixups even if the GT was reported again meanwhile | stays set until the queued run's fixups | a report after RESFIX_START may mean the GGTT moved again |
@@ -73,14 +73,15 @@ use core::fmt;
 
 use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal, StartPolicy};
 use crate::device::{nanos, Clock, Device, Stopwatch};
-use crate::gt::{Gt, GtInfo, VfConfig, VfError};
+use crate::gt::{Gt, GtInfo, GtOp, VfConfig, VfError};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 use crate::wire::memirq::GucUnit;
 use crate::wire::regs::{GtKind, GucIntr};
-use crate::wire::Version;
+use crate::wire::{Marker, Version};
 use crate::workqueue::WorkQueue;
+use core::task::Poll;
 use core::time::Duration;
 
 /// An error reported by an embedder hook: an errno-style code of the embedder's choosing.
@@ -437,6 +438,20 @@ pub struct RecoveryConfig {
     /// refuses VF migration without memirq, and a migration of such a GT is then
     /// [`PassOutcome::Unsupported`] ([`Unsupported::NoMemirq`]).
     pub mmio_irq: bool,
+    /// Overlap the GTs' mailbox exchanges (split phase): a pass posts RESFIX_START on every GT
+    /// it recovers before it waits for any reply, then runs the configuration queries of all of
+    /// them side by side (each GT's keys in the kernel's order, one request at a time per GT),
+    /// then each GT's fixups, posting its RESFIX_DONE as soon as they are done, and waits for
+    /// all the DONEs. One worker so keeps every GuC busy, and a pass over several GTs costs the
+    /// blackout of about one, as kernel 7.0's one worker per GT does; each GT still sends
+    /// exactly the requests of the one-at-a-time pass. With
+    /// [`media_after_primary`](RecoveryConfig::media_after_primary), a media GT whose primary GT
+    /// is in the same pass starts once the primary's RESFIX_DONE was accepted, in the same pass.
+    /// Off by default (GTs one after the other). The waits of a pass share one time base: the
+    /// worker relaxes once per round of polls, through the device of the first GT still
+    /// waiting, so the GTs' devices should read one clock (as on hardware, one CPU; with the
+    /// mock, share a `mock::MockClock`).
+    pub split_phase: bool,
 }
 
 impl RecoveryConfig {
@@ -454,6 +469,7 @@ impl RecoveryConfig {
         media_after_primary: false,
         max_requeues: RecoveryConfig::DEFAULT_MAX_REQUEUES,
         mmio_irq: false,
+        split_phase: false,
     };
 
     /// The default: [`KERNEL`](RecoveryConfig::KERNEL). The struct is `#[non_exhaustive]`, so
@@ -477,6 +493,14 @@ impl RecoveryConfig {
     pub const fn with_mmio_irq(self) -> RecoveryConfig {
         RecoveryConfig {
             mmio_irq: true,
+            ..self
+        }
+    }
+
+    /// `self` with [`split_phase`](RecoveryConfig::split_phase) on.
+    pub const fn with_split_phase(self) -> RecoveryConfig {
+        RecoveryConfig {
+            split_phase: true,
             ..self
         }
     }
@@ -652,6 +676,7 @@ struct Inner<D, const N: usize> {
 }
 
 /// How one GT's run in a pass ended, when it did not end the pass.
+#[derive(Clone, Copy)]
 enum GtRun {
     Recovered,
     /// VF_MIGRATED on this step.
@@ -666,6 +691,16 @@ type PassResult<T> = Result<T, PassOutcome>;
 /// Hands the reason a pass stops, for `?`.
 fn gt_error(gt: GtId, step: Step, error: VfError) -> PassOutcome {
     PassOutcome::Failed(RecoveryError::Gt { gt, step, error })
+}
+
+/// A GuC exchange's outcome at `step` of GT `gt`'s recovery: the value; a VF_MIGRATED
+/// reply re-queues the GT (`Ok(Err(run))`); any other error fails the pass.
+fn step<T>(gt: GtId, step: Step, result: Result<T, VfError>) -> PassResult<Result<T, GtRun>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e) if e.is_vf_migrated() => Ok(Err(GtRun::Requeued(step))),
+        Err(e) => Err(gt_error(gt, step, e)),
+    }
 }
 
 /// What the VF last learned of one GT, as [`Vf::gt_view`] shows it.
@@ -1412,10 +1447,33 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         }
 
         let mut report = PassReport::default();
-        for id in gts.iter() {
-            let set = GtSet::single(id);
-            let i = usize::from(id.0);
-            match self.recover_gt(inner, id)? {
+        if self.config.split_phase {
+            self.recover_split(inner, gts, &mut report)?;
+        } else {
+            for id in gts.iter() {
+                let run = self.recover_gt(inner, id)?;
+                self.account_run(inner, id, run, &mut report)?;
+            }
+        }
+        Ok(if report.recovered == gts {
+            PassOutcome::Recovered(gts)
+        } else {
+            PassOutcome::Incomplete(report)
+        })
+    }
+
+    /// Takes one GT's run into the pass's report and hands the GT on where it must go on.
+    fn account_run(
+        &self,
+        inner: &mut Inner<D, N>,
+        id: GtId,
+        run: GtRun,
+        report: &mut PassReport,
+    ) -> PassResult<()> {
+        let set = GtSet::single(id);
+        let i = usize::from(id.0);
+        {
+            match run {
                 GtRun::Recovered => {
                     inner.requeue_streak[i].0 = 0;
                     report.recovered = report.recovered.union(set);
@@ -1449,11 +1507,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 }
             }
         }
-        Ok(if report.recovered == gts {
-            PassOutcome::Recovered(gts)
-        } else {
-            PassOutcome::Incomplete(report)
-        })
+        Ok(())
     }
 
     /// Stops the pass if teardown began.
@@ -1468,6 +1522,41 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// One GT's recovery, kernel 7.0's per-GT sequence (see the module docs' table).
     fn recover_gt(&self, inner: &mut Inner<D, N>, id: GtId) -> PassResult<GtRun> {
         let i = usize::from(id.0);
+        if self.prepare_gt(inner, id)? {
+            return Ok(GtRun::Postponed);
+        }
+        let gt = &mut inner.gts[i];
+        let marker = if gt.supports_markers() {
+            let marker = gt.next_marker();
+            if let Err(run) = step(id, Step::ResfixStart, gt.resfix_start(marker))? {
+                return Ok(run);
+            }
+            Some(marker)
+        } else {
+            None
+        };
+        // Only now: a report from here on is a new migration for this GT.
+        self.coordinator.started(id);
+        let config = match step(id, Step::QueryConfig, gt.query_config())? {
+            Ok(config) => config,
+            Err(run) => return Ok(run),
+        };
+        self.take_config(inner, id, &config);
+        if let Some(run) = self.fix_gt(inner, id, marker)? {
+            return Ok(run);
+        }
+        let gt = &mut inner.gts[i];
+        if let Err(run) = step(id, Step::ResfixDone, gt.resfix_done(marker))? {
+            return Ok(run);
+        }
+        self.gt_done(id);
+        Ok(GtRun::Recovered)
+    }
+
+    /// Steps 1-3 of a GT's recovery: up to its shutdown. `true`: the media GT waits for its
+    /// tile's primary GT (step 2).
+    fn prepare_gt(&self, inner: &Inner<D, N>, id: GtId) -> PassResult<bool> {
+        let i = usize::from(id.0);
         let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
         self.check_teardown()?;
 
@@ -1479,7 +1568,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 // pass with nothing to end it.
                 if primary != id && self.coordinator.recovery_pending(primary) {
                     debug!("GT{}: waiting for GT{}'s recovery", id.0, primary.0);
-                    return Ok(GtRun::Postponed);
+                    return Ok(true);
                 }
             }
         }
@@ -1487,29 +1576,28 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         self.hooks.hold(HoldPoint::BeforeStart, id);
         self.check_teardown()?;
         self.hooks.shutdown(id);
-        let gt = &mut inner.gts[i];
-        let marker = if gt.supports_markers() {
-            let marker = gt.next_marker();
-            match gt.resfix_start(marker) {
-                Ok(()) => Some(marker),
-                Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued(Step::ResfixStart)),
-                Err(e) => return Err(gt_error(id, Step::ResfixStart, e)),
-            }
-        } else {
-            None
-        };
-        // Only now: a report from here on is a new migration for this GT.
-        self.coordinator.started(id);
+        Ok(false)
+    }
 
-        let config = match gt.query_config() {
-            Ok(config) => config,
-            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued(Step::QueryConfig)),
-            Err(e) => return Err(gt_error(id, Step::QueryConfig, e)),
-        };
+    /// Step 6's end: the tile's reported GGTT base from the re-query, published.
+    fn take_config(&self, inner: &mut Inner<D, N>, id: GtId, config: &VfConfig) {
+        let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
         let t = usize::from(tile.0);
         inner.tiles[t].reported = config.ggtt_start;
-        self.publish(inner, i, t);
+        self.publish(inner, usize::from(id.0), t);
+    }
 
+    /// Steps 7-10 and the legacy deferral of step 11: everything between the re-query and
+    /// RESFIX_DONE. `Some(Deferred)`: no RESFIX_DONE now.
+    fn fix_gt(
+        &self,
+        inner: &mut Inner<D, N>,
+        id: GtId,
+        marker: Option<Marker>,
+    ) -> PassResult<Option<GtRun>> {
+        let i = usize::from(id.0);
+        let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
+        let t = usize::from(tile.0);
         self.hooks.hold(HoldPoint::BeforeFixups, id);
         self.check_teardown()?;
         if let Some(ggtt) = inner.tiles[t].pending_move() {
@@ -1562,19 +1650,165 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 "GT{}: another recovery imminent, RESFIX_DONE deferred",
                 id.0
             );
-            return Ok(GtRun::Deferred);
+            return Ok(Some(GtRun::Deferred));
         }
-        let gt = &mut inner.gts[i];
-        match gt.resfix_done(marker) {
-            Ok(()) => {}
-            Err(e) if e.is_vf_migrated() => return Ok(GtRun::Requeued(Step::ResfixDone)),
-            Err(e) => return Err(gt_error(id, Step::ResfixDone, e)),
-        }
+        Ok(None)
+    }
+
+    /// Steps 12-13: RESFIX_DONE accepted.
+    fn gt_done(&self, id: GtId) {
         if !self.coordinator.done(id) {
             debug!("GT{}: another recovery imminent", id.0);
         }
         self.hooks.kickstart(id);
-        Ok(GtRun::Recovered)
+    }
+
+    /// [`RecoveryConfig::split_phase`]: the pass's GTs with their mailbox exchanges overlapped,
+    /// in batches: a media GT postponed for its tile's primary GT goes in the next batch once
+    /// the primary's recovery is no longer pending.
+    fn recover_split(
+        &self,
+        inner: &mut Inner<D, N>,
+        gts: GtSet,
+        report: &mut PassReport,
+    ) -> PassResult<()> {
+        let mut todo = gts;
+        // Each batch either recovers, re-queues or defers a GT, or ends the loop: at most N.
+        while !todo.is_empty() {
+            let runs = self.split_batch(inner, todo)?;
+            let mut postponed = GtSet::empty();
+            for id in todo.iter() {
+                match runs[usize::from(id.0)] {
+                    Some(GtRun::Postponed) | None => {
+                        let _ = postponed.insert(id);
+                    }
+                    Some(run) => self.account_run(inner, id, run, report)?,
+                }
+            }
+            if postponed == todo {
+                for id in postponed.iter() {
+                    self.account_run(inner, id, GtRun::Postponed, report)?;
+                }
+                break;
+            }
+            todo = postponed;
+        }
+        Ok(())
+    }
+
+    /// One batch of [`recover_split`](Vf::recover_split): the per-GT sequence of every GT in
+    /// `set`, each mailbox step posted on all of them before any is waited for. A GT's run is
+    /// `None` when it is still to do (postponed).
+    fn split_batch(&self, inner: &mut Inner<D, N>, set: GtSet) -> PassResult<[Option<GtRun>; N]> {
+        let mut runs: [Option<GtRun>; N] = [None; N];
+        let mut markers: [Option<Marker>; N] = [None; N];
+        let mut ops: [Option<Result<GtOp, VfError>>; N] = core::array::from_fn(|_| None);
+        // Steps 1-4: shutdown and RESFIX_START, posted GT after GT.
+        for id in set.iter() {
+            let i = usize::from(id.0);
+            if self.prepare_gt(inner, id)? {
+                runs[i] = Some(GtRun::Postponed);
+                continue;
+            }
+            let gt = &mut inner.gts[i];
+            if gt.supports_markers() {
+                let marker = gt.next_marker();
+                markers[i] = Some(marker);
+                ops[i] = Some(gt.post_resfix_start(marker));
+            } else {
+                self.coordinator.started(id);
+            }
+        }
+        let started = self.drive(inner, &mut ops, |i| self.coordinator.started(GtId(i as u8)));
+        let mut live = GtSet::empty();
+        for id in set.iter() {
+            let i = usize::from(id.0);
+            if runs[i].is_some() {
+                continue;
+            }
+            if let Some(result) = started[i] {
+                if let Err(run) = step(id, Step::ResfixStart, result)? {
+                    runs[i] = Some(run);
+                    continue;
+                }
+            }
+            let _ = live.insert(id);
+        }
+        // Steps 5-6: the re-queries side by side.
+        for id in live.iter() {
+            ops[usize::from(id.0)] = Some(inner.gts[usize::from(id.0)].post_query_config());
+        }
+        let configs = self.drive(inner, &mut ops, |_| {});
+        for id in live.iter() {
+            let i = usize::from(id.0);
+            let result = configs[i].unwrap_or(Err(VfError::NotBootstrapped));
+            match step(id, Step::QueryConfig, result)? {
+                Ok(config) => self.take_config(inner, id, &config.unwrap_or_default()),
+                Err(run) => {
+                    runs[i] = Some(run);
+                    let _ = live.remove(id);
+                }
+            }
+        }
+        // Steps 7-11: each GT's fixups, its RESFIX_DONE posted as soon as they are done.
+        for id in live.iter() {
+            let i = usize::from(id.0);
+            if let Some(run) = self.fix_gt(inner, id, markers[i])? {
+                runs[i] = Some(run);
+                let _ = live.remove(id);
+                continue;
+            }
+            ops[i] = Some(inner.gts[i].post_resfix_done(markers[i]));
+        }
+        let done = self.drive(inner, &mut ops, |i| self.gt_done(GtId(i as u8)));
+        for id in live.iter() {
+            let i = usize::from(id.0);
+            let result = done[i].unwrap_or(Err(VfError::NotBootstrapped));
+            runs[i] = Some(match step(id, Step::ResfixDone, result)? {
+                Ok(_) => GtRun::Recovered,
+                Err(run) => run,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// Drives the posted operations in `ops` to their outcomes on this one thread: polls each
+    /// in turn, GT by GT, and between rounds relaxes once, on the device of the first GT still
+    /// waiting (every wait stays bounded by its own [`Stopwatch`]). Calls `accepted(i)` the
+    /// moment GT `i`'s operation succeeds, before the other GTs are polled again. Empties `ops`.
+    fn drive(
+        &self,
+        inner: &mut Inner<D, N>,
+        ops: &mut [Option<Result<GtOp, VfError>>; N],
+        accepted: impl Fn(usize),
+    ) -> [Option<Result<Option<VfConfig>, VfError>>; N] {
+        let mut out: [Option<Result<Option<VfConfig>, VfError>>; N] = [None; N];
+        loop {
+            let mut waiting = None;
+            for (i, slot) in ops.iter_mut().enumerate() {
+                let polled = match slot {
+                    None => continue,
+                    Some(Err(e)) => Poll::Ready(Err(*e)),
+                    Some(Ok(op)) => inner.gts[i].poll_op(op),
+                };
+                match polled {
+                    Poll::Pending => {
+                        waiting.get_or_insert(i);
+                    }
+                    Poll::Ready(result) => {
+                        if result.is_ok() {
+                            accepted(i);
+                        }
+                        out[i] = Some(result);
+                        *slot = None;
+                    }
+                }
+            }
+            match waiting {
+                Some(i) => inner.gts[i].device().relax(),
+                None => return out,
+            }
+        }
     }
 
     /// Legacy protocol: is another recovery imminent for `gt`? See the module docs.

@@ -3,6 +3,12 @@
 //! sharing one GGTT), with markers (VF ABI 1.27) and the legacy protocol (1.26, opt-in), the
 //! second migration's interrupts delivered at once (inside the access) or only after the pass.
 //!
+//! Each sweep runs twice: with the GTs one after the other, and with
+//! [`RecoveryConfig::split_phase`], where the two GTs' requests are in flight together (the mocks
+//! then share one clock and answer after one poll's time, so that each of the VF's waits spans
+//! both GTs): a second migration or a forged value then also lands while the other GT's request
+//! is in flight.
+//!
 //! Every case is checked from the VF's side, with the GGTT oracle, after the VF settled (passes
 //! run until nothing is queued, late interrupts delivered, bounded):
 //!
@@ -30,7 +36,7 @@ use xe_sriov_vf::coordinator::GtId;
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{GgttOracle, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{HookError, RecoveryConfig, RecoveryError, RecoveryHooks, Vf};
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::regs::GtKind;
@@ -175,6 +181,7 @@ fn deliver(vf: &TestVf, gucs: &[&MockGuc; 2]) {
 /// event armed at access (or read) `at` of the recovery.
 fn rig(
     legacy: bool,
+    split: bool,
     event: Event,
     at: u32,
 ) -> (&'static TestVf, [&'static MockGuc; 2], &'static Ctl) {
@@ -188,8 +195,13 @@ fn rig(
         Box::leak(Box::new(MockGuc::new(GtKind::Primary, abi, prov))),
         Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, prov))),
     ];
+    let clock: &'static MockClock = Box::leak(Box::default());
     for g in gucs {
         g.set_relax_step(Duration::from_nanos(RELAX_NS));
+        if split {
+            g.use_clock(clock);
+            g.set_latency(Latency::fixed(Duration::from_nanos(RELAX_NS)));
+        }
     }
     let ctl: &'static Ctl = Box::leak(Box::default());
     let mailbox = {
@@ -204,6 +216,7 @@ fn rig(
     let config = {
         let mut c = RecoveryConfig::default().with_mmio_irq();
         c.legacy = legacy;
+        c.split_phase = split;
         c
     };
     let vf: &'static TestVf = Box::leak(Box::new(
@@ -227,10 +240,10 @@ fn rig(
 
 /// Runs one case; returns whether the event fired (false: `at` is past the recovery's last
 /// access) and the problems found.
-fn run_case(legacy: bool, event: Event, at: u32) -> (bool, Vec<String>) {
+fn run_case(legacy: bool, split: bool, event: Event, at: u32) -> (bool, Vec<String>) {
     let mut problems = Vec::new();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let (vf, gucs, ctl) = rig(legacy, event, at);
+        let (vf, gucs, ctl) = rig(legacy, split, event, at);
         let mut passes = Vec::new();
         for _ in 0..32 {
             if !vf.queue().take() {
@@ -325,16 +338,18 @@ fn run_case(legacy: bool, event: Event, at: u32) -> (bool, Vec<String>) {
 
 /// Runs `event` at every access (or read) until one is past the recovery; returns the cases run
 /// and the failures.
-fn sweep(legacy: bool, event: Event) -> (u32, Vec<String>) {
+fn sweep(legacy: bool, split: bool, event: Event) -> (u32, Vec<String>) {
     let mut bad = Vec::new();
     let mut at = 0;
     loop {
-        let (fired, problems) = run_case(legacy, event, at);
+        let (fired, problems) = run_case(legacy, split, event, at);
         if !fired {
             break;
         }
         for p in problems {
-            bad.push(format!("legacy={legacy} {event:?} at access {at}: {p}"));
+            bad.push(format!(
+                "legacy={legacy} split={split} {event:?} at access {at}: {p}"
+            ));
         }
         at += 1;
         assert!(at < 2000, "the recovery never ends");
@@ -345,12 +360,14 @@ fn sweep(legacy: bool, event: Event) -> (u32, Vec<String>) {
 #[test]
 fn second_migration_at_every_register_access() {
     let mut bad = Vec::new();
-    for legacy in [false, true] {
-        for prompt in [true, false] {
-            let (cases, b) = sweep(legacy, Event::Migrate { prompt });
-            println!("legacy={legacy} prompt={prompt}: {cases} accesses swept");
-            assert!(cases > 40, "too few accesses: {cases}");
-            bad.extend(b);
+    for split in [false, true] {
+        for legacy in [false, true] {
+            for prompt in [true, false] {
+                let (cases, b) = sweep(legacy, split, Event::Migrate { prompt });
+                println!("split={split} legacy={legacy} prompt={prompt}: {cases} accesses swept");
+                assert!(cases > 40, "too few accesses: {cases}");
+                bad.extend(b);
+            }
         }
     }
     assert!(
@@ -379,11 +396,13 @@ fn forged_values() -> Vec<u32> {
 fn forged_value_at_every_register_read() {
     let mut bad = Vec::new();
     let mut cases = 0;
-    for legacy in [false, true] {
-        for value in forged_values() {
-            let (n, b) = sweep(legacy, Event::Forge(value));
-            cases += n;
-            bad.extend(b);
+    for split in [false, true] {
+        for legacy in [false, true] {
+            for value in forged_values() {
+                let (n, b) = sweep(legacy, split, Event::Forge(value));
+                cases += n;
+                bad.extend(b);
+            }
         }
     }
     let (w, r, f) = (

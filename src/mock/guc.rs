@@ -2,7 +2,7 @@
 //! [`MockGuc`](super::MockGuc) lock; no function here can panic.
 
 use super::page::MockMemirqPage;
-use crate::device::{Instant, Reg};
+use crate::device::{nanos, Instant, Reg};
 use crate::wire::action::{code, KlvReply, MmioMessage};
 use crate::wire::hxg::{Header, Message, Origin, Reply};
 use crate::wire::memirq::{GucUnit, PAGE_SIZE};
@@ -11,6 +11,7 @@ use crate::wire::self_cfg::{
     self as self_cfg, decode_control_ctb, decode_self_cfg, CtbControl, SelfCfgError, SelfCfgKey,
 };
 use crate::wire::{GucError, KlvKey, Marker, Request, Version, WireError};
+use core::time::Duration;
 
 use super::types::{
     AccessCounts, Blackout, Dir, Fault, Latency, Provisioning, TranscriptEntry, Trigger, VfState,
@@ -253,7 +254,7 @@ impl Inner {
     }
     pub(crate) fn advance(&mut self, ns: u64) {
         match self.clock {
-            Some(clock) => clock.advance(ns),
+            Some(clock) => clock.advance(Duration::from_nanos(ns)),
             None => self.now = self.now.saturating_add(ns),
         }
     }
@@ -667,7 +668,7 @@ impl Inner {
         if !self.answer() {
             return;
         }
-        let open_at = self.time().saturating_add(latency.turnaround_ns);
+        let open_at = self.time().saturating_add(nanos(latency.turnaround));
         if self.done_since_migration != done_before {
             if let Some(b) = self.blackout.as_mut().filter(|b| b.done_at.is_none()) {
                 b.done_at = Some(Instant(open_at));
@@ -679,8 +680,8 @@ impl Inner {
         self.gate = Some(Gate {
             open_at,
             busy_at: latency
-                .busy_after_ns
-                .map(|ns| self.time().saturating_add(ns)),
+                .busy_after
+                .map(|d| self.time().saturating_add(nanos(d))),
             scratch: self.scratch,
             phase: self.phase,
         });

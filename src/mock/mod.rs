@@ -182,10 +182,10 @@ impl MockClock {
         Instant(*self.now.lock())
     }
 
-    /// Moves the clock forward by `ns` (saturating).
-    pub fn advance(&self, ns: u64) {
+    /// Moves the clock forward by `d` (saturating at `u64::MAX` ns).
+    pub fn advance(&self, d: Duration) {
         let mut now = self.now.lock();
-        *now = now.saturating_add(ns);
+        *now = now.saturating_add(nanos(d));
     }
 }
 

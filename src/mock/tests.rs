@@ -143,6 +143,7 @@ fn mock_error_is_displayable() {
 use crate::mailbox::{Mailbox, MailboxConfig};
 use crate::wire::action::code;
 use crate::wire::{Marker, Request};
+use core::time::Duration;
 
 fn guc() -> MockGuc {
     MockGuc::new(
@@ -160,6 +161,10 @@ fn cost(guc: &MockGuc, request: &Request) -> (u64, u64) {
     (guc.now().nanos_since(t0), guc.access_counts().reads - r0)
 }
 
+fn us(n: u64) -> Duration {
+    Duration::from_micros(n)
+}
+
 const VERSION: Request = Request::MatchVersion {
     wanted: Version::new(1, 2),
 };
@@ -174,21 +179,21 @@ fn zero_latency_is_the_default_and_costs_no_time() {
 #[test]
 fn a_fixed_turnaround_costs_its_time_in_polls() {
     let g = guc();
-    g.set_latency(Latency::fixed(20_000));
+    g.set_latency(Latency::fixed(us(20)));
     // relax step 10 us: polls at 0, 10 and 20 us, the third sees the reply
     assert_eq!(cost(&g, &VERSION), (20_000, 1 + 3 + 3));
-    g.set_relax_step(1_000);
+    g.set_relax_step(us(1));
     assert_eq!(cost(&g, &VERSION).0, 20_000);
     // a turnaround between two polls is seen at the next one
-    g.set_relax_step(15_000);
+    g.set_relax_step(us(15));
     assert_eq!(cost(&g, &VERSION).0, 30_000);
 }
 
 #[test]
 fn a_per_action_turnaround_replaces_the_default_for_that_action() {
     let g = guc();
-    g.set_latency(Latency::fixed(20_000));
-    g.set_action_latency(code::MATCH_VERSION, Latency::fixed(50_000))
+    g.set_latency(Latency::fixed(us(20)));
+    g.set_action_latency(code::MATCH_VERSION, Latency::fixed(us(50)))
         .unwrap();
     assert_eq!(cost(&g, &VERSION).0, 50_000);
     let klv = Request::QuerySingleKlv {
@@ -196,7 +201,7 @@ fn a_per_action_turnaround_replaces_the_default_for_that_action() {
     };
     assert_eq!(cost(&g, &klv).0, 20_000);
     // updating an entry takes no new slot; the table is bounded
-    g.set_action_latency(code::MATCH_VERSION, Latency::fixed(30_000))
+    g.set_action_latency(code::MATCH_VERSION, Latency::fixed(us(30)))
         .unwrap();
     assert_eq!(cost(&g, &VERSION).0, 30_000);
     for a in 0..(LATENCY_TABLE_LEN as u16 - 1) {
@@ -208,14 +213,14 @@ fn a_per_action_turnaround_replaces_the_default_for_that_action() {
     );
     assert!(MockError::LatencyTableFull.to_string().contains("latency"));
     // set_latency forgets the per-action entries
-    g.set_latency(Latency::fixed(10_000));
+    g.set_latency(Latency::fixed(us(10)));
     assert_eq!(cost(&g, &VERSION).0, 10_000);
 }
 
 #[test]
 fn a_slow_action_shows_busy_then_the_reply() {
     let g = guc();
-    g.set_action_latency(code::MATCH_VERSION, Latency::busy(10_000, 40_000))
+    g.set_action_latency(code::MATCH_VERSION, Latency::busy(us(10), us(40)))
         .unwrap();
     g.drain_transcript(|_| {});
     assert_eq!(cost(&g, &VERSION).0, 40_000);
@@ -228,7 +233,7 @@ fn a_slow_action_shows_busy_then_the_reply() {
     assert_eq!(replies, [(10_000, 0xB000_0000), (40_000, 0xF000_0000)]);
     // before the BUSY time scratch 0 still holds the request
     let mut raw = inner();
-    raw.set_action_latency(code::VF_RESET, Latency::busy(10_000, 40_000))
+    raw.set_action_latency(code::VF_RESET, Latency::busy(us(10), us(40)))
         .unwrap();
     raw.write(PRIMARY_GT.scratch(0), u32::from(code::VF_RESET));
     raw.write(PRIMARY_GT.doorbell, 0);
@@ -242,7 +247,7 @@ fn a_slow_action_shows_busy_then_the_reply() {
 #[test]
 fn a_host_write_abandons_a_reply_in_its_turnaround() {
     let mut g = inner();
-    g.set_latency(Latency::fixed(20_000));
+    g.set_latency(Latency::fixed(us(20)));
     g.write(PRIMARY_GT.scratch(0), 0x5503); // VF_RESET
     g.write(PRIMARY_GT.doorbell, 0);
     // the state change applies at the doorbell, the reply waits
@@ -256,14 +261,14 @@ fn a_host_write_abandons_a_reply_in_its_turnaround() {
 fn a_shared_clock_puts_the_mocks_on_one_timeline() {
     static CLOCK: MockClock = MockClock::new();
     let (a, b) = (guc(), guc());
-    a.advance(5); // forgotten once the shared clock is used
+    a.advance(Duration::from_nanos(5)); // forgotten once the shared clock is used
     a.use_clock(&CLOCK);
     b.use_clock(&CLOCK);
-    a.set_latency(Latency::fixed(20_000));
+    a.set_latency(Latency::fixed(us(20)));
     assert_eq!(cost(&a, &VERSION).0, 20_000);
     assert_eq!(b.now(), a.now());
-    b.advance(1_000);
-    CLOCK.advance(1);
+    b.advance(us(1));
+    CLOCK.advance(Duration::from_nanos(1));
     assert_eq!(a.now(), Instant(21_001));
     assert_eq!(CLOCK.now(), a.now());
 }
@@ -275,15 +280,15 @@ fn blackout_runs_from_sw_int0_to_the_accepted_done() {
     let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), MailboxConfig::default());
     mb.send(&Request::VfReset).unwrap();
     mb.send(&VERSION).unwrap();
-    g.set_latency(Latency::fixed(20_000));
-    g.advance(1_000_000);
+    g.set_latency(Latency::fixed(us(20)));
+    g.advance(us(1_000));
     g.migrate(0x0100_0000);
     let at = g.now();
     let marker = Marker::from_counter(0);
     mb.send(&Request::ResfixStart { marker }).unwrap();
     let b = g.blackout().unwrap();
     assert_eq!(
-        (b.sw_int0_at, b.done_at, b.round_trips, b.ns()),
+        (b.sw_int0_at, b.done_at, b.round_trips, b.duration()),
         (at, None, 1, None)
     );
     // a refused DONE does not end it
@@ -296,7 +301,7 @@ fn blackout_runs_from_sw_int0_to_the_accepted_done() {
     })
     .unwrap();
     let b = g.blackout().unwrap();
-    assert_eq!((b.ns(), b.round_trips), (Some(60_000), 3));
+    assert_eq!((b.duration(), b.round_trips), (Some(us(60)), 3));
     // later traffic changes nothing
     mb.send(&VERSION).unwrap();
     assert_eq!(g.blackout(), Some(b));

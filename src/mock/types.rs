@@ -1,6 +1,7 @@
 //! The mock's public value types: VF states, provisioning, faults, counters and the transcript.
 
 use core::fmt;
+use core::time::Duration;
 
 use crate::device::Instant;
 use crate::wire::action::MmioMessage;
@@ -216,46 +217,48 @@ pub enum Fault {
 /// How long the GuC takes over a request, on the mock's virtual clock (see
 /// [`MockGuc::set_latency`](super::MockGuc::set_latency)).
 ///
-/// From the doorbell until `turnaround_ns` has passed, scratch 0 reads as the VF wrote it (a
-/// host-origin request: no reply yet), or as BUSY from `busy_after_ns` on (a slow action that
-/// says it is working on it); then the reply appears. The request's effect on the GuC's state
-/// still applies at the doorbell. [`Latency::ZERO`], the default, answers at the doorbell.
+/// From the doorbell until `turnaround` has passed, scratch 0 reads as the VF wrote it (a
+/// host-origin request: no reply yet), or as BUSY from `busy_after` on (a slow action that says
+/// it is working on it); then the reply appears. The request's effect on the GuC's state still
+/// applies at the doorbell. [`Latency::ZERO`], the default, answers at the doorbell. Spans
+/// beyond `u64::MAX` ns count as that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Latency {
-    /// Virtual time from the doorbell to the reply, in ns.
-    pub turnaround_ns: u64,
+    /// Virtual time from the doorbell to the reply.
+    pub turnaround: Duration,
     /// If set, scratch 0 reads BUSY (counter 0) from this long after the doorbell until the
-    /// reply, in ns; a value at or past `turnaround_ns` shows no BUSY.
-    pub busy_after_ns: Option<u64>,
+    /// reply; a span at or past `turnaround` shows no BUSY.
+    pub busy_after: Option<Duration>,
 }
 
 impl Latency {
     /// No latency: the reply is there at the doorbell.
     pub const ZERO: Latency = Latency {
-        turnaround_ns: 0,
-        busy_after_ns: None,
+        turnaround: Duration::ZERO,
+        busy_after: None,
     };
 
-    /// A fixed turnaround of `ns`, no BUSY phase.
-    pub const fn fixed(ns: u64) -> Latency {
+    /// A fixed turnaround, no BUSY phase.
+    pub const fn fixed(turnaround: Duration) -> Latency {
         Latency {
-            turnaround_ns: ns,
-            busy_after_ns: None,
+            turnaround,
+            busy_after: None,
         }
     }
 
-    /// A slow action: BUSY from `busy_after_ns` after the doorbell, the reply at `turnaround_ns`.
-    pub const fn busy(busy_after_ns: u64, turnaround_ns: u64) -> Latency {
+    /// A slow action: BUSY from `busy_after` after the doorbell, the reply at `turnaround`.
+    pub const fn busy(busy_after: Duration, turnaround: Duration) -> Latency {
         Latency {
-            turnaround_ns,
-            busy_after_ns: Some(busy_after_ns),
+            turnaround,
+            busy_after: Some(busy_after),
         }
     }
 
     /// Whether the reply is there at the doorbell.
     pub const fn is_zero(&self) -> bool {
-        self.turnaround_ns == 0
+        self.turnaround.is_zero()
     }
 }
 
@@ -263,6 +266,7 @@ impl Latency {
 /// [`MockGuc::blackout`](super::MockGuc::blackout)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Blackout {
     /// When the migration raised SW_INT_0 (the resume after the restore).
     pub sw_int0_at: Instant,
@@ -275,9 +279,10 @@ pub struct Blackout {
 }
 
 impl Blackout {
-    /// Nanoseconds from SW_INT_0 to the accepted RESFIX_DONE; `None` while still blocked.
-    pub fn ns(&self) -> Option<u64> {
-        self.done_at.map(|done| done.nanos_since(self.sw_int0_at))
+    /// Virtual time from SW_INT_0 to the accepted RESFIX_DONE; `None` while still blocked.
+    pub fn duration(&self) -> Option<Duration> {
+        self.done_at
+            .map(|done| done.duration_since(self.sw_int0_at))
     }
 }
 
