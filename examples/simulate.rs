@@ -157,6 +157,9 @@ OPTIONS:
                               shared virtual clock) after its doorbell (default 0: at once), so
                               that each mailbox round trip costs virtual time as on hardware;
                               the worker's polls move the clock 10 us each. See blackout_us.
+    --split-phase             RecoveryConfig::split_phase: the worker posts each mailbox step on
+                              every GT before it waits for any reply, so the GTs' round trips
+                              overlap (with --guc-latency-us, a 2-GT blackout of one GT's).
     --trace                   Also print every mailbox message and interrupt (see OUTPUT).
     --log LEVEL               The crate's own log lines (off, error, warn, info, debug, trace;
                               off by default) on stderr, each starting with 'xe-sriov-vf ',
@@ -248,6 +251,8 @@ struct Options {
     log: Option<LogLevel>,
     /// `--guc-latency-us L`: every reply's turnaround, in us of virtual time.
     guc_latency_us: u64,
+    /// `--split-phase`: RecoveryConfig::split_phase.
+    split_phase: bool,
 }
 
 /// A `--log` level (the `log` facade's, spelled the same).
@@ -277,6 +282,7 @@ impl Default for Options {
             memirq: true,
             log: None,
             guc_latency_us: 0,
+            split_phase: false,
         }
     }
 }
@@ -474,6 +480,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                     _ => return Err(format!("--guc-latency-us: '{v}' is not in 0..=1000000")),
                 };
             }
+            "--split-phase" if inline.is_none() => o.split_phase = true,
             "--trace" if inline.is_none() => o.trace = true,
             "--log" => {
                 let v = value("--log")?;
@@ -1385,6 +1392,7 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     config.legacy = opts.legacy;
     // --irq mmio: SW_INT_0 from the register, which kernel 7.0 does not migrate with.
     config.mmio_irq = !opts.memirq;
+    config.split_phase = opts.split_phase;
     let pages = Tiles(if opts.memirq {
         (0..tiles)
             .map(|t| {
