@@ -8,8 +8,9 @@
 //!    marks that GT queued, in progress and its GGTT in need of fixes, and queues the worker on
 //!    the [`WorkQueue`] (at most once).
 //! 2. The embedder's queue runs [`Vf::run_worker`] in thread context. A pass recovers each GT
-//!    that is queued when it begins, one GT after the other, each with kernel 7.0's per-GT
-//!    sequence (`vf_post_migration_recovery` in `xe_gt_sriov_vf.c`):
+//!    that is queued when it begins, one GT after the other (or all of them side by side, their
+//!    mailbox exchanges overlapped: [`RecoveryConfig::split_phase`]), each with kernel 7.0's
+//!    per-GT sequence (`vf_post_migration_recovery` in `xe_gt_sriov_vf.c`):
 //!
 //!    | step | what | on error |
 //!    |---|---|---|
@@ -450,7 +451,9 @@ pub struct RecoveryConfig {
     /// Off by default (GTs one after the other). The waits of a pass share one time base: the
     /// worker relaxes once per round of polls, through the device of the first GT still
     /// waiting, so the GTs' devices should read one clock (as on hardware, one CPU; with the
-    /// mock, share a `mock::MockClock`).
+    /// mock, share a `mock::MockClock`). A pass that stops early (teardown, a failure that
+    /// wedges) does not wait for the other GTs' requests still in flight: nothing is sent on
+    /// the mailbox after it, and a later request overwrites them, as after any abandoned one.
     pub split_phase: bool,
 }
 

@@ -154,7 +154,9 @@ fn rig(layout: [GtKind; 2], split: bool, media_after_primary: bool) -> Rig {
         )
     });
     let mut config = RecoveryConfig::DEFAULT.with_mmio_irq();
-    config.split_phase = split;
+    if split {
+        config = config.with_split_phase();
+    }
     config.media_after_primary = media_after_primary;
     let vf = Vf::new(gts, Log::default(), TestQueue::new(), config).unwrap();
     let vf: &'static TestVf = Box::leak(Box::new(vf));
