@@ -34,6 +34,10 @@
 //! with both GTs `VF_RUNNING`, both GGTTs valid, not wedged, and the VF's GGTT users (the
 //! oracle) exactly at the final GGTT base, moved once per change. The mock's virtual clock runs 1 ms per poll, so every timeout
 //! costs a few dozen polls and no real time.
+//!
+//! The matrix runs twice, with the same expected outcomes: with the GTs one after the other,
+//! and with [`RecoveryConfig::split_phase`], where the mocks share one clock and answer one poll
+//! after each doorbell, so GT 1's request is in flight whenever GT 0's fault lands.
 #![cfg(feature = "mock")]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -45,7 +49,9 @@ use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::mock::{
+    Fault, GgttOracle, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState,
+};
 use xe_sriov_vf::recovery::{
     HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
 };
@@ -440,16 +446,22 @@ fn deliver(vf: &TestVf, gucs: &[&MockGuc; 2]) {
     }
 }
 
-/// Bootstraps a 2-GT VF on fresh mocks, with the migration trap wired up.
-fn bench(policy: StartPolicy) -> Bench {
+/// Bootstraps a 2-GT VF on fresh mocks, with the migration trap wired up; `split`: split phase,
+/// the mocks on one clock, answering one poll after each doorbell.
+fn bench(policy: StartPolicy, split: bool) -> Bench {
     let prov = Provisioning::integrated();
     let abi = Version::new(1, 27);
     let gucs: [&'static MockGuc; 2] = [
         Box::leak(Box::new(MockGuc::new(GtKind::Primary, abi, prov))),
         Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, prov))),
     ];
+    let clock: &'static MockClock = Box::leak(Box::default());
     for g in gucs {
         g.set_relax_step(Duration::from_nanos(RELAX_NS));
+        if split {
+            g.use_clock(clock);
+            g.set_latency(Latency::fixed(Duration::from_nanos(RELAX_NS)));
+        }
     }
     let trap: &'static Trap = Box::leak(Box::default());
     let info = |kind| GtInfo::new(kind, false, 2004);
@@ -476,6 +488,7 @@ fn bench(policy: StartPolicy) -> Bench {
     let config = {
         let mut c = RecoveryConfig::default().with_mmio_irq();
         c.start = policy;
+        c.split_phase = split;
         c
     };
     let vf: &'static TestVf = Box::leak(Box::new(
@@ -525,8 +538,8 @@ struct CellResult {
     problems: Vec<String>,
 }
 
-fn run_cell(row: Row, col: Col) -> CellResult {
-    let b = bench(StartPolicy::AnyGt);
+fn run_cell(row: Row, col: Col, split: bool) -> CellResult {
+    let b = bench(StartPolicy::AnyGt, split);
     let Bench { vf, gucs, trap } = b;
     let g0 = gucs[0];
 
@@ -687,6 +700,16 @@ fn short_pass(o: &PassOutcome) -> String {
 
 #[test]
 fn fault_matrix() {
+    matrix(false);
+}
+
+#[test]
+fn fault_matrix_split_phase() {
+    matrix(true);
+}
+
+/// Every cell, one after the other or in split phase; asserts each is the documented outcome.
+fn matrix(split: bool) {
     let rows = rows();
     let mut grid: Vec<Vec<(Outcome, bool)>> = Vec::new();
     let mut lines = Vec::new();
@@ -695,8 +718,8 @@ fn fault_matrix() {
         let mut cells = Vec::new();
         for col in COLS {
             let want = expected(row, col);
-            let result =
-                catch_unwind(AssertUnwindSafe(|| run_cell(row, col))).unwrap_or_else(|panic| {
+            let result = catch_unwind(AssertUnwindSafe(|| run_cell(row, col, split)))
+                .unwrap_or_else(|panic| {
                     let msg = panic
                         .downcast_ref::<String>()
                         .cloned()
@@ -730,7 +753,7 @@ fn fault_matrix() {
 
     println!(
         "fault matrix: 2 GTs (primary + media), VF ABI 1.27, fault on gt0 during the recovery \
-         of one migration; max_retries {MAX_RETRIES}"
+         of one migration; max_retries {MAX_RETRIES}; split phase: {split}"
     );
     let mut header = format!("{:<38}", "step \\ fault");
     for col in COLS {
@@ -812,7 +835,7 @@ fn assert_settled_on(b: &Bench, base: u64, what: &str) {
 /// interrupt arrives during the pass. GT 1's interrupt for migration 2 arrives only after the
 /// passes: a late interrupt, for a migration the device-wide pass already covered.
 fn all_gts_late_interrupt() -> Bench {
-    let b = bench(StartPolicy::AllGts);
+    let b = bench(StartPolicy::AllGts, false);
     let (vf, gucs) = (b.vf, b.gucs);
     b.trap.at_hold(
         HoldPoint::BeforeFixups,
@@ -886,7 +909,7 @@ fn all_gts_next_migration_after_a_late_interrupt_recovers_every_gt() {
 /// worker, the re-queue always runs.)
 #[test]
 fn all_gts_vf_migrated_requeue_of_one_gt_runs_without_waiting() {
-    let b = bench(StartPolicy::AllGts);
+    let b = bench(StartPolicy::AllGts, false);
     let (vf, gucs) = (b.vf, b.gucs);
     gucs[0]
         .inject(
@@ -911,7 +934,7 @@ fn all_gts_vf_migrated_requeue_of_one_gt_runs_without_waiting() {
 /// report then waited for a GT 1 report that never came: GT 0 `VF_RESFIX_BLOCKED` for good.
 #[test]
 fn all_gts_vf_migrated_requeue_then_gt1_before_gt0() {
-    let b = bench(StartPolicy::AllGts);
+    let b = bench(StartPolicy::AllGts, false);
     let (vf, gucs) = (b.vf, b.gucs);
     b.trap.at_hold(
         HoldPoint::BeforeDone,
@@ -950,7 +973,7 @@ fn all_gts_vf_migrated_requeue_then_gt1_before_gt0() {
 /// pass recovers the GT whose interrupt never came too.
 #[test]
 fn all_gts_lost_interrupt_is_visible_and_start_now_recovers_every_gt() {
-    let b = bench(StartPolicy::AllGts);
+    let b = bench(StartPolicy::AllGts, false);
     let (vf, gucs) = (b.vf, b.gucs);
     for g in gucs {
         g.migrate(MOVED);
