@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{GgttOracle, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{HoldPoint, HookError, RecoveryConfig, RecoveryHooks, Vf};
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::regs::GtKind;
@@ -237,18 +237,23 @@ fn migrate_vm(gucs: &[MockGuc], base: u64) {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Run {
     abi: Version,
     policy: StartPolicy,
     migrations: u64,
+    /// `RecoveryConfig::split_phase`, the mocks on one clock answering 10 us after each
+    /// doorbell.
+    split: bool,
 }
 
 fn stress<const N: usize>(run: Run, seed: u64) {
     let what = format!(
-        "{N} GTs, {:?}, VF ABI {}, {} migrations, STRESS_SEED={} (run seed {seed})",
+        "{N} GTs, {:?}, VF ABI {}, {} migrations, split phase {}, STRESS_SEED={} (run seed {seed})",
         run.policy,
         run.abi,
         run.migrations,
+        run.split,
         base_seed()
     );
     let started = Instant::now();
@@ -264,6 +269,13 @@ fn stress<const N: usize>(run: Run, seed: u64) {
             MockGuc::new(kind, run.abi, prov)
         })
         .collect();
+    if run.split {
+        let clock: &'static MockClock = Box::leak(Box::default());
+        for g in &gucs {
+            g.use_clock(clock);
+            g.set_latency(Latency::fixed(std::time::Duration::from_micros(10)));
+        }
+    }
     let gts: [Gt<&MockGuc>; N] = core::array::from_fn(|i| {
         let info = {
             let mut info = GtInfo::new(gucs[i].kind(), false, 2004);
@@ -281,6 +293,7 @@ fn stress<const N: usize>(run: Run, seed: u64) {
         let mut c = RecoveryConfig::default().with_mmio_irq();
         c.start = run.policy;
         c.legacy = true;
+        c.split_phase = run.split;
         c
     };
     let vf: StressVf<'_, N> = Vf::new(gts, hooks, ThreadQueue::new(), config).unwrap();
@@ -490,6 +503,7 @@ fn stress_any_gt_policy() {
             abi: ABI,
             policy,
             migrations: 1500,
+            split: false,
         },
         seeds(1),
     );
@@ -498,6 +512,7 @@ fn stress_any_gt_policy() {
             abi: ABI,
             policy,
             migrations: 1200,
+            split: false,
         },
         seeds(2),
     );
@@ -506,6 +521,7 @@ fn stress_any_gt_policy() {
             abi: ABI,
             policy,
             migrations: 1000,
+            split: false,
         },
         seeds(3),
     );
@@ -523,6 +539,7 @@ fn stress_all_gts_policy() {
             abi: ABI,
             policy,
             migrations: 1500,
+            split: false,
         },
         seeds(4),
     );
@@ -531,6 +548,7 @@ fn stress_all_gts_policy() {
             abi: ABI,
             policy,
             migrations: 1200,
+            split: false,
         },
         seeds(5),
     );
@@ -539,6 +557,7 @@ fn stress_all_gts_policy() {
             abi: ABI,
             policy,
             migrations: 1000,
+            split: false,
         },
         seeds(6),
     );
@@ -547,6 +566,7 @@ fn stress_all_gts_policy() {
             abi: Version::new(1, 26),
             policy,
             migrations: 500,
+            split: false,
         },
         seeds(7),
     );
@@ -561,6 +581,7 @@ fn stress_legacy_protocol() {
             abi: Version::new(1, 26),
             policy: StartPolicy::AnyGt,
             migrations: 500,
+            split: false,
         },
         seeds(8),
     );
@@ -569,7 +590,29 @@ fn stress_legacy_protocol() {
             abi: Version::new(1, 26),
             policy: StartPolicy::AnyGt,
             migrations: 300,
+            split: false,
         },
         seeds(9),
     );
+}
+
+/// Split phase (`RecoveryConfig::split_phase`): every GT's request in flight at once, on mocks
+/// that take time to answer, with migrations landing at random moments of the overlapped
+/// exchanges; both policies, markers and the legacy protocol.
+#[test]
+fn stress_split_phase() {
+    for (abi, policy, tag) in [
+        (ABI, StartPolicy::AnyGt, 10),
+        (ABI, StartPolicy::AllGts, 11),
+        (Version::new(1, 26), StartPolicy::AnyGt, 12),
+    ] {
+        let run = Run {
+            abi,
+            policy,
+            migrations: 400,
+            split: true,
+        };
+        stress::<2>(run, seeds(tag));
+        stress::<4>(run, seeds(tag + 10));
+    }
 }
