@@ -7,6 +7,7 @@
 //! cargo run --example simulate --features mock,std -- --migrate-during-recovery --trace
 //! cargo run --example simulate --features mock,std -- --abi 1.26
 //! cargo run --example simulate --features mock,std -- --fault query:busy:3 --trace
+//! cargo run --example simulate --features mock,std -- --policy all --guc-latency-us 20 --split-phase
 //! cargo run --example simulate --features mock,std -- --help
 //! ```
 //!
