@@ -117,13 +117,13 @@ fn exercise<D: Device>(dev: D) -> i32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The crate in use: 2 GTs (primary + media) on mock GuCs in statics, bootstrap through `Vf`,
+// The crate in use: 2 GTs (primary + media) on mock GuCs in statics, a `static` VF, bootstrap,
 // one migration, recovery through a `PollingQueue` polled from this (only) thread.
 // ---------------------------------------------------------------------------------------------
 
 #[cfg(not(feature = "baseline"))]
 mod vf {
-    use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+    use xe_sriov_vf::gt::{Gt, GtInfo};
     use xe_sriov_vf::mailbox::MailboxConfig;
     use xe_sriov_vf::mock::{MockGuc, MockMemirqPage, Provisioning, VfState};
     use xe_sriov_vf::wire::regs::GtKind;
@@ -140,21 +140,26 @@ mod vf {
     static PAGE: MockMemirqPage = MockMemirqPage::new();
     const PAGE_GGTT: u64 = 0x0010_0000;
 
+    /// The VF in a `static`, built by the `const` `Vf::new_static`: no `Once`, no allocation.
+    static VF: Vf<&'static MockGuc, NoHooks, PollingQueue, 2, Memirq<&'static MockMemirqPage>> =
+        Vf::new_static(
+            [
+                Gt::new(&GUCS[0], GtInfo::new(GtKind::Primary, false, 2004), MailboxConfig::DEFAULT),
+                Gt::new(&GUCS[1], GtInfo::new(GtKind::Media, false, 2004), MailboxConfig::DEFAULT),
+            ],
+            NoHooks,
+            PollingQueue::new(),
+            RecoveryConfig::DEFAULT,
+            Memirq::new(&PAGE, PAGE_GGTT, GtId(0), Some(GtId(1))),
+        );
+
     /// Returns 0 on success, else the failed check's code (10 and up).
     #[inline(never)]
     pub fn migration_roundtrip() -> i32 {
-        let info = |kind| GtInfo { tile: xe_sriov_vf::TileId(0), kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
-        let gts = [
-            Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
-            Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),
-        ];
         for guc in &GUCS {
             guc.attach_memirq(&PAGE, PAGE_GGTT);
         }
-        let memirq = Memirq::new(&PAGE, PAGE_GGTT, GtId(0), Some(GtId(1)));
-        let Ok(vf) = Vf::with_memirq(gts, NoHooks, PollingQueue::new(), RecoveryConfig::default(), memirq) else {
-            return 10;
-        };
+        let vf = &VF;
         if vf.bootstrap().is_err() || vf.register_memirq().is_err() {
             return 11;
         }
