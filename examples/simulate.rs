@@ -7,7 +7,7 @@
 //! cargo run --example simulate --features mock,std -- --migrate-during-recovery --trace
 //! cargo run --example simulate --features mock,std -- --abi 1.26
 //! cargo run --example simulate --features mock,std -- --fault query:busy:3 --trace
-//! cargo run --example simulate --features mock,std -- --policy all --guc-latency-us 20 --split-phase
+//! cargo run --example simulate --features mock,std -- --policy all --guc-latency-us 20 --sequential
 //! cargo run --example simulate --features mock,std -- --help
 //! ```
 //!
@@ -158,9 +158,10 @@ OPTIONS:
                               shared virtual clock) after its doorbell (default 0: at once), so
                               that each mailbox round trip costs virtual time as on hardware;
                               the worker's polls move the clock 10 us each. See blackout_us.
-    --split-phase             RecoveryConfig::split_phase: the worker posts each mailbox step on
-                              every GT before it waits for any reply, so the GTs' round trips
-                              overlap (with --guc-latency-us, a 2-GT blackout of one GT's).
+    --sequential              RecoveryConfig::split_phase off: the worker recovers the GTs one
+                              after the other. By default (split phase) it posts each mailbox
+                              step on every GT before it waits for any reply, so the GTs' round
+                              trips overlap (with --guc-latency-us, a 2-GT blackout of one GT's).
     --trace                   Also print every mailbox message and interrupt (see OUTPUT).
     --log LEVEL               The crate's own log lines (off, error, warn, info, debug, trace;
                               off by default) on stderr, each starting with 'xe-sriov-vf ',
@@ -252,7 +253,7 @@ struct Options {
     log: Option<LogLevel>,
     /// `--guc-latency-us L`: every reply's turnaround, in us of virtual time.
     guc_latency_us: u64,
-    /// `--split-phase`: RecoveryConfig::split_phase.
+    /// RecoveryConfig::split_phase (`--sequential` turns it off).
     split_phase: bool,
 }
 
@@ -283,7 +284,7 @@ impl Default for Options {
             memirq: true,
             log: None,
             guc_latency_us: 0,
-            split_phase: false,
+            split_phase: true,
         }
     }
 }
@@ -481,7 +482,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                     _ => return Err(format!("--guc-latency-us: '{v}' is not in 0..=1000000")),
                 };
             }
-            "--split-phase" if inline.is_none() => o.split_phase = true,
+            "--sequential" if inline.is_none() => o.split_phase = false,
             "--trace" if inline.is_none() => o.trace = true,
             "--log" => {
                 let v = value("--log")?;

@@ -8,8 +8,9 @@
 //!    marks that GT queued, in progress and its GGTT in need of fixes, and queues the worker on
 //!    the [`WorkQueue`] (at most once).
 //! 2. The embedder's queue runs [`Vf::run_worker`] in thread context. A pass recovers each GT
-//!    that is queued when it begins, one GT after the other (or all of them side by side, their
-//!    mailbox exchanges overlapped: [`RecoveryConfig::split_phase`]), each with kernel 7.0's
+//!    that is queued when it begins, all of them side by side, their mailbox exchanges
+//!    overlapped ([`RecoveryConfig::split_phase`], the default; without it one GT after the
+//!    other), each with kernel 7.0's
 //!    per-GT sequence (`vf_post_migration_recovery` in `xe_gt_sriov_vf.c`):
 //!
 //!    | step | what | on error |
@@ -38,7 +39,7 @@
 //!
 //! | kernel 7.0 | here | why |
 //! |---|---|---|
-//! | one worker per GT | one worker for the VF, recovering the queued GTs one after the other, each with the per-GT sequence; or, with [`RecoveryConfig::split_phase`], all of them at once, every GT's mailbox request in flight before any reply is waited for | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT; split phase gives one worker the kernel's blackout |
+//! | one worker per GT | one worker for the VF, recovering the queued GTs side by side ([`RecoveryConfig::split_phase`], the default: every GT's mailbox request in flight before any reply is waited for), each with the per-GT sequence; or, with `split_phase = false`, one after the other | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT; split phase gives one worker the kernel's blackout |
 //! | (*) VF_MIGRATED on RESFIX_START or during the re-query wedges | re-queues the GT | both mean the VF moved again under the recovery; a new pass is the recovery for that, a wedge is not |
 //! | `recovery_inprogress` is cleared just before RESFIX_DONE is sent | cleared once the GuC accepted RESFIX_DONE | "recovery pending" must not read false while DONE can still be refused with VF_MIGRATED |
 //! | `ggtt_need_fixes` is cleared after the fixups even if the GT was reported again meanwhile | stays set until the queued run's fixups | a report after RESFIX_START may mean the GGTT moved again |
@@ -448,7 +449,11 @@ pub struct RecoveryConfig {
     /// exactly the requests of the one-at-a-time pass. With
     /// [`media_after_primary`](RecoveryConfig::media_after_primary), a media GT whose primary GT
     /// is in the same pass starts once the primary's RESFIX_DONE was accepted, in the same pass.
-    /// Off by default (GTs one after the other). The waits of a pass share one time base: the
+    /// On by default, since 0.1 (kernel 7.0's blackout with one worker); `false` recovers the
+    /// GTs one after the other, each GT's hooks from `shutdown` to `kickstart` before the next
+    /// GT's (with split phase each GT's hooks keep their order, but the GTs' steps interleave:
+    /// every `shutdown`, the tile's `ggtt_fixup`, each GT's `gt_fixups` and `rearm`, every
+    /// `kickstart`, as kernel 7.0's per-GT workers may run them). The waits of a pass share one time base: the
     /// worker relaxes once per round of polls, through the device of the first GT still
     /// waiting, so the GTs' devices should read one clock (as on hardware, one CPU; with the
     /// mock, share a `mock::MockClock`). A pass that stops early (teardown, a failure that
@@ -464,15 +469,17 @@ impl RecoveryConfig {
     /// GuC's real turnaround, and then the embedder learns of the loop.
     pub const DEFAULT_MAX_REQUEUES: u32 = 8;
 
-    /// Kernel 7.0's behaviour: any-GT start, markers and memirq required, no media ordering; plus the
-    /// re-queue bound (kernel 7.0 has none, see [`max_requeues`](RecoveryConfig::max_requeues)).
+    /// Kernel 7.0's behaviour: any-GT start, markers and memirq required, no media ordering,
+    /// the GTs' recoveries overlapped as its per-GT workers overlap them
+    /// ([`split_phase`](RecoveryConfig::split_phase)); plus the re-queue bound (kernel 7.0 has
+    /// none, see [`max_requeues`](RecoveryConfig::max_requeues)).
     pub const KERNEL: RecoveryConfig = RecoveryConfig {
         start: StartPolicy::AnyGt,
         legacy: false,
         media_after_primary: false,
         max_requeues: RecoveryConfig::DEFAULT_MAX_REQUEUES,
         mmio_irq: false,
-        split_phase: false,
+        split_phase: true,
     };
 
     /// The default: [`KERNEL`](RecoveryConfig::KERNEL). The struct is `#[non_exhaustive]`, so
@@ -500,10 +507,11 @@ impl RecoveryConfig {
         }
     }
 
-    /// `self` with [`split_phase`](RecoveryConfig::split_phase) on.
-    pub const fn with_split_phase(self) -> RecoveryConfig {
+    /// `self` with [`split_phase`](RecoveryConfig::split_phase) set to `on` (it is on by
+    /// default; `false` recovers the GTs one after the other).
+    pub const fn with_split_phase(self, on: bool) -> RecoveryConfig {
         RecoveryConfig {
-            split_phase: true,
+            split_phase: on,
             ..self
         }
     }

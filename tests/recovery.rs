@@ -303,7 +303,9 @@ const HOLD_POINTS: [HoldPoint; 4] = [
 
 #[test]
 fn one_migration_moves_the_shared_ggtt_once_with_the_per_gt_sequence() {
-    let rig = tile_pair(MARKERS, RecoveryConfig::default());
+    // One GT after the other (the hook order below); tests/split_phase.rs has the same pass in
+    // split phase, the default.
+    let rig = tile_pair(MARKERS, RecoveryConfig::DEFAULT.with_split_phase(false));
     rig.migrate(B);
     assert!(
         rig.vf.ggtt_valid(GtId(0)),
@@ -764,9 +766,12 @@ fn media_after_primary_orders_the_tile() {
             .filter(|c| c.starts_with("shutdown") || c.starts_with("kickstart"))
             .collect()
     };
+    // One GT after the other: the order of the pass's hooks says it all (tests/split_phase.rs
+    // checks the ordering in split phase, the default).
     let rig = rig_with(layout, MARKERS, {
         let mut c = RecoveryConfig::DEFAULT;
         c.media_after_primary = true;
+        c.split_phase = false;
         c
     });
     rig.migrate(B);
@@ -787,14 +792,18 @@ fn media_after_primary_orders_the_tile() {
     rig.assert_settled("media after primary");
     assert_eq!(rig.ggtt_calls().len(), 1);
 
-    let rig = rig_with(layout, MARKERS, RecoveryConfig::default());
+    let rig = rig_with(
+        layout,
+        MARKERS,
+        RecoveryConfig::DEFAULT.with_split_phase(false),
+    );
     rig.migrate(B);
     rig.drain();
     assert_eq!(
         starts_and_ends(&rig),
         ["shutdown 0", "kickstart 0", "shutdown 1", "kickstart 1"]
     );
-    rig.assert_settled("default order");
+    rig.assert_settled("GT order");
 }
 
 #[test]

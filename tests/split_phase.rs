@@ -153,10 +153,8 @@ fn rig(layout: [GtKind; 2], split: bool, media_after_primary: bool) -> Rig {
             MailboxConfig::default(),
         )
     });
-    let mut config = RecoveryConfig::DEFAULT.with_mmio_irq();
-    if split {
-        config = config.with_split_phase();
-    }
+    let config = RecoveryConfig::DEFAULT.with_mmio_irq();
+    let mut config = config.with_split_phase(split);
     config.media_after_primary = media_after_primary;
     let vf = Vf::new(gts, Log::default(), TestQueue::new(), config).unwrap();
     let vf: &'static TestVf = Box::leak(Box::new(vf));
