@@ -14,11 +14,13 @@ pub struct Reg(pub u32);
 
 impl Reg {
     /// The register's byte offset.
+    #[must_use]
     pub const fn offset(self) -> u32 {
         self.0
     }
 
     /// The register `4 * n` bytes after this one (the `n`-th of a block of 32-bit registers).
+    #[must_use]
     pub const fn nth(self, n: u32) -> Reg {
         Reg(self.0.wrapping_add(n.wrapping_mul(4)))
     }
@@ -48,6 +50,7 @@ impl Instant {
     /// Nanoseconds from `earlier` to `self`, modulo 2^64: a clock that wrapped past `u64::MAX`
     /// in between still gives the time that passed. Zero if `self` is behind `earlier` (a step
     /// of 2^63 ns or more, about 292 years, counts as going backwards).
+    #[must_use]
     pub const fn nanos_since(self, earlier: Instant) -> u64 {
         let d = self.0.wrapping_sub(earlier.0);
         if d < HALF_RANGE {
@@ -59,16 +62,19 @@ impl Instant {
 
     /// Whether `self` is strictly later than `earlier`, modulo 2^64 (see
     /// [`nanos_since`](Instant::nanos_since)).
+    #[must_use]
     pub const fn is_after(self, earlier: Instant) -> bool {
         self.nanos_since(earlier) != 0
     }
 
     /// The time from `earlier` to `self` (see [`nanos_since`](Instant::nanos_since)).
+    #[must_use]
     pub const fn duration_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.nanos_since(earlier))
     }
 
     /// `self` moved `d` forward, modulo 2^64 (`d` saturated to `u64::MAX` ns, about 584 years).
+    #[must_use]
     pub const fn wrapping_add(self, d: Duration) -> Instant {
         Instant(self.0.wrapping_add(nanos(d)))
     }
@@ -117,6 +123,7 @@ pub struct Stopwatch {
 
 impl Stopwatch {
     /// A stopwatch started at the reading `now`.
+    #[must_use]
     pub const fn start(now: Instant) -> Stopwatch {
         Stopwatch {
             prev: now,
@@ -145,16 +152,19 @@ impl Stopwatch {
     }
 
     /// Nanoseconds elapsed so far (see the type docs).
+    #[must_use]
     pub const fn elapsed_ns(&self) -> u64 {
         self.elapsed
     }
 
     /// Time elapsed so far (see the type docs).
+    #[must_use]
     pub const fn elapsed(&self) -> Duration {
         Duration::from_nanos(self.elapsed)
     }
 
     /// Consecutive readings so far that were not later than every earlier one.
+    #[must_use]
     pub const fn stalled_polls(&self) -> u32 {
         self.stalled
     }

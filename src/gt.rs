@@ -76,6 +76,7 @@ pub enum PlatformClass {
 impl PlatformClass {
     /// The class of a part with graphics IP `graphics_verx100` (12.70 = 1270): below 12.70 is
     /// Tiger Lake up to Ponte Vecchio (12.60), from 12.70 (Meteor Lake) on is newer.
+    #[must_use]
     pub const fn from_graphics_ip(graphics_verx100: u16) -> PlatformClass {
         if graphics_verx100 < 1270 {
             PlatformClass::TigerLakeToPonteVecchio
@@ -85,6 +86,7 @@ impl PlatformClass {
     }
 
     /// The minimum VF ABI the kernel accepts on this class.
+    #[must_use]
     pub const fn minimum_vf_abi(self) -> Version {
         match self {
             PlatformClass::TigerLakeToPonteVecchio => Version::new(1, 1),
@@ -115,6 +117,7 @@ impl GtInfo {
     /// A GT of `kind` on tile 0 of a part with graphics IP `graphics_verx100` (for example 2004
     /// for Lunar Lake's 20.04), the platform class derived from it. See
     /// [`on_tile`](GtInfo::on_tile) for the other tiles of a multi-tile part.
+    #[must_use]
     pub const fn new(kind: GtKind, discrete: bool, graphics_verx100: u16) -> GtInfo {
         GtInfo {
             tile: TileId(0),
@@ -126,12 +129,14 @@ impl GtInfo {
     }
 
     /// The same GT on tile `tile`.
+    #[must_use]
     pub const fn on_tile(self, tile: TileId) -> GtInfo {
         GtInfo { tile, ..self }
     }
 
     /// The WOPCM size below which no VF GGTT may start (the kernel's `xe_wopcm_size`): 4 MiB on
     /// discrete parts and on Meteor Lake (graphics IP 12.70 and 12.71), 2 MiB elsewhere.
+    #[must_use]
     pub const fn wopcm_size(&self) -> u64 {
         if self.discrete || matches!(self.graphics_verx100, 1270 | 1271) {
             4 << 20
@@ -142,6 +147,7 @@ impl GtInfo {
 
     /// The VF ABI version this GT asks for in its first handshake (the kernel asks for the
     /// minimum; the GuC answers with the version it will speak).
+    #[must_use]
     pub const fn wanted_vf_abi(&self) -> Version {
         self.platform.minimum_vf_abi()
     }
@@ -285,6 +291,7 @@ pub enum VfError {
 
 impl VfError {
     /// Whether the GuC said the VF was migrated (again): the recovery must run once more.
+    #[must_use]
     pub const fn is_vf_migrated(&self) -> bool {
         matches!(self, VfError::Mailbox(MailboxError::VfMigrated { .. }))
     }

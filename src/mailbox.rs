@@ -229,11 +229,13 @@ pub struct InFlight {
 
 impl InFlight {
     /// The request as posted.
+    #[must_use]
     pub fn request(&self) -> &[u32] {
         self.request.as_slice()
     }
 
     /// Whether the GuC has answered BUSY and the transaction now waits for its final reply.
+    #[must_use]
     pub fn is_busy(&self) -> bool {
         self.wait == Wait::AfterBusy
     }

@@ -120,6 +120,7 @@ pub enum Step {
 
 impl Step {
     /// A short name for logs.
+    #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             Step::ResfixStart => "RESFIX_START",
@@ -500,6 +501,7 @@ impl RecoveryConfig {
     pub const DEFAULT: RecoveryConfig = RecoveryConfig::KERNEL;
 
     /// `self` with [`mmio_irq`](RecoveryConfig::mmio_irq) on.
+    #[must_use]
     pub const fn with_mmio_irq(self) -> RecoveryConfig {
         RecoveryConfig {
             mmio_irq: true,
@@ -509,6 +511,7 @@ impl RecoveryConfig {
 
     /// `self` with [`split_phase`](RecoveryConfig::split_phase) set to `on` (it is on by
     /// default; `false` recovers the GTs one after the other).
+    #[must_use]
     pub const fn with_split_phase(self, on: bool) -> RecoveryConfig {
         RecoveryConfig {
             split_phase: on,
@@ -729,6 +732,7 @@ pub struct GtView {
 
 impl GtView {
     /// Whether the negotiated VF ABI has RESFIX markers (1.27+), as [`Gt::supports_markers`].
+    #[must_use]
     pub fn supports_markers(&self) -> bool {
         self.version
             .is_some_and(|v| v.at_least(crate::gt::MARKERS_ABI.major, crate::gt::MARKERS_ABI.minor))

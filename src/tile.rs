@@ -67,12 +67,14 @@ pub struct GgttMove {
 impl GgttMove {
     /// `new - old`, the signed distance every GGTT address moves (the kernel 7.0 `shift`).
     /// Exact: both bases are below `GUC_GGTT_TOP` (validated), so the difference fits an `i64`.
+    #[must_use]
     pub const fn shift(&self) -> i64 {
         self.new as i64 - self.old as i64
     }
 
     /// Where a GGTT address `addr` of the old layout lies after the move: the same offset from
     /// the new base. `None` if `addr` is below the old base.
+    #[must_use]
     pub const fn relocate(&self, addr: u64) -> Option<u64> {
         match addr.checked_sub(self.old) {
             Some(offset) => self.new.checked_add(offset),
@@ -112,11 +114,13 @@ impl TileGgtt {
     };
 
     /// Whether the embedder's GGTT users sit where the GuC last said the GGTT is.
+    #[must_use]
     pub const fn is_current(&self) -> bool {
         self.applied == self.reported
     }
 
     /// The move still owed to the embedder, if any.
+    #[must_use]
     pub const fn pending_move(&self) -> Option<GgttMove> {
         if self.applied == self.reported {
             None
@@ -249,16 +253,19 @@ impl<const N: usize> Topology<N> {
     }
 
     /// The number of tiles.
+    #[must_use]
     pub const fn num_tiles(&self) -> usize {
         self.num_tiles as usize
     }
 
     /// The tile of `gt` (`None` for an unknown GT).
+    #[must_use]
     pub fn tile_of(&self, gt: GtId) -> Option<TileId> {
         self.tile_of.get(usize::from(gt.0)).copied()
     }
 
     /// The primary GT of `tile`.
+    #[must_use]
     pub fn primary_of(&self, tile: TileId) -> Option<GtId> {
         self.primary_of.get(usize::from(tile.0)).copied().flatten()
     }

@@ -116,6 +116,7 @@ pub struct PollingQueue {
 impl PollingQueue {
     /// An empty queue.
     #[cfg(not(loom))]
+    #[must_use]
     pub const fn new() -> Self {
         PollingQueue {
             pending: AtomicBool::new(false),
@@ -170,6 +171,7 @@ pub struct TestQueue {
 impl TestQueue {
     /// An empty queue with zeroed counters.
     #[cfg(not(loom))]
+    #[must_use]
     pub const fn new() -> Self {
         TestQueue {
             pending: AtomicBool::new(false),
@@ -298,11 +300,13 @@ mod thread {
         pub const DEFAULT_PARK_TIMEOUT: Duration = Duration::from_millis(10);
 
         /// An empty queue with the default park timeout.
+        #[must_use]
         pub const fn new() -> Self {
             Self::with_park_timeout(Self::DEFAULT_PARK_TIMEOUT)
         }
 
         /// An empty queue whose server re-checks the flags at least every `park_timeout`.
+        #[must_use]
         pub const fn with_park_timeout(park_timeout: Duration) -> Self {
             ThreadQueue {
                 pending: AtomicBool::new(false),

@@ -173,6 +173,7 @@ pub struct MockClock {
 
 impl MockClock {
     /// A clock at virtual time 0.
+    #[must_use]
     pub const fn new() -> MockClock {
         MockClock { now: Mutex::new(0) }
     }
@@ -197,6 +198,7 @@ pub struct MockGuc {
 impl MockGuc {
     /// A GuC for a GT of `kind` that speaks VF ABI `offered` (for example 1.27.0), with the VF
     /// provisioned as `prov`, in `VF_READY`, at virtual time 0.
+    #[must_use]
     pub const fn new(kind: GtKind, offered: Version, prov: Provisioning) -> MockGuc {
         MockGuc {
             inner: Mutex::new(Inner::new(kind, offered, prov)),

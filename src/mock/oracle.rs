@@ -162,6 +162,7 @@ impl<const T: usize> fmt::Debug for GgttOracle<T> {
 
 impl<const T: usize> GgttOracle<T> {
     /// An oracle with no tile placed yet.
+    #[must_use]
     pub const fn new() -> Self {
         GgttOracle {
             state: Mutex::new(State {

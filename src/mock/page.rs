@@ -26,6 +26,7 @@ impl core::fmt::Debug for MockMemirqPage {
 impl MockMemirqPage {
     /// A zeroed page.
     #[cfg(not(loom))]
+    #[must_use]
     pub const fn new() -> MockMemirqPage {
         MockMemirqPage {
             bytes: [const { AtomicU8::new(0) }; PAGE_SIZE],

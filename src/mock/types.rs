@@ -31,6 +31,7 @@ pub enum VfState {
 
 impl VfState {
     /// The kernel's name (`VF_READY`, ...).
+    #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             VfState::Ready => "VF_READY",
@@ -42,6 +43,7 @@ impl VfState {
     }
 
     /// Whether the VM is frozen in this state (a doorbell gets no reply at all).
+    #[must_use]
     pub const fn is_paused(self) -> bool {
         matches!(self, VfState::ReadyPaused | VfState::ResfixPaused)
     }
@@ -81,6 +83,7 @@ pub struct Provisioning {
 }
 
 /// A GMD_ID register value: ARCH 31:22, RELEASE 21:14, REVID 5:0.
+#[must_use]
 pub const fn gmd_id(arch: u32, release: u32, revid: u32) -> u32 {
     (arch & 0x3FF) << 22 | (release & 0xFF) << 14 | (revid & 0x3F)
 }
@@ -92,6 +95,7 @@ impl Provisioning {
 
     /// An integrated part (graphics IP 20.04, like Lunar Lake): 1 GiB - 2 MiB of GGTT from
     /// 2 MiB, no local memory, 1024 contexts, 64 doorbells, tile 0.
+    #[must_use]
     pub const fn integrated() -> Provisioning {
         Provisioning {
             ggtt_start: 0x0020_0000,
@@ -108,6 +112,7 @@ impl Provisioning {
 
     /// A discrete part (graphics IP 20.01, like Battlemage): 1 GiB of GGTT from 16 MiB, 4 GiB of
     /// local memory, 1024 contexts, 64 doorbells, tile 0.
+    #[must_use]
     pub const fn discrete() -> Provisioning {
         Provisioning {
             ggtt_start: 0x0100_0000,
@@ -138,6 +143,7 @@ pub enum Trigger {
 impl Trigger {
     /// Whether this trigger matches a request (as the GuC received it; empty if nothing was
     /// written before the doorbell).
+    #[must_use]
     pub fn matches(&self, request: &[u32]) -> bool {
         match *self {
             Trigger::AnyRequest => true,
@@ -241,6 +247,7 @@ impl Latency {
     };
 
     /// A fixed turnaround, no BUSY phase.
+    #[must_use]
     pub const fn fixed(turnaround: Duration) -> Latency {
         Latency {
             turnaround,
@@ -249,6 +256,7 @@ impl Latency {
     }
 
     /// A slow action: BUSY from `busy_after` after the doorbell, the reply at `turnaround`.
+    #[must_use]
     pub const fn busy(busy_after: Duration, turnaround: Duration) -> Latency {
         Latency {
             turnaround,
@@ -257,6 +265,7 @@ impl Latency {
     }
 
     /// Whether the reply is there at the doorbell.
+    #[must_use]
     pub const fn is_zero(&self) -> bool {
         self.turnaround.is_zero()
     }
@@ -280,6 +289,7 @@ pub struct Blackout {
 
 impl Blackout {
     /// Virtual time from SW_INT_0 to the accepted RESFIX_DONE; `None` while still blocked.
+    #[must_use]
     pub fn duration(&self) -> Option<Duration> {
         self.done_at
             .map(|done| done.duration_since(self.sw_int0_at))
@@ -352,12 +362,14 @@ pub struct TranscriptEntry {
 
 impl TranscriptEntry {
     /// An entry (the mock makes them; this is for an embedder's own transcript lines).
+    #[must_use]
     pub const fn new(at: Instant, dir: Dir, msg: MmioMessage) -> TranscriptEntry {
         TranscriptEntry { at, dir, msg }
     }
 
     /// A printable line for GT number `gt`: `gt0 > 0x00005507`, `gt0 < 0xf0000000`,
     /// `gt0 irq SW_INT_0`.
+    #[must_use]
     pub fn line(&self, gt: u8) -> TranscriptLine<'_> {
         TranscriptLine { gt, entry: self }
     }

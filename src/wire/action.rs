@@ -60,6 +60,7 @@ impl MmioMessage {
     }
 
     /// A full four-dword message (header and three data dwords). Total.
+    #[must_use]
     pub const fn from_array(dw: [u32; MMIO_MSG_MAX_DWORDS]) -> MmioMessage {
         MmioMessage {
             dw,
@@ -68,6 +69,7 @@ impl MmioMessage {
     }
 
     /// A one-dword message (a header alone). Total.
+    #[must_use]
     pub const fn from_header(header: u32) -> MmioMessage {
         MmioMessage {
             dw: [header, 0, 0, 0],
@@ -76,21 +78,25 @@ impl MmioMessage {
     }
 
     /// The dwords, header first.
+    #[must_use]
     pub fn as_slice(&self) -> &[u32] {
         &self.dw[..usize::from(self.len).min(MMIO_MSG_MAX_DWORDS)]
     }
 
     /// The header dword.
+    #[must_use]
     pub const fn header(&self) -> u32 {
         self.dw[0]
     }
 
     /// Number of dwords (1..=4).
+    #[must_use]
     pub const fn len(&self) -> usize {
         self.len as usize
     }
 
     /// Always false: a message has at least its header.
+    #[must_use]
     pub const fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -126,6 +132,7 @@ pub struct Version {
 
 impl Version {
     /// Version `major.minor` on the main branch, patch 0.
+    #[must_use]
     pub const fn new(major: u8, minor: u8) -> Version {
         Version {
             branch: 0,
@@ -137,11 +144,13 @@ impl Version {
 
     /// Whether this version is `major.minor` or later within its major (the way the kernel's
     /// `GUC_FIRMWARE_VER >= MAKE_GUC_VER(...)` gates read).
+    #[must_use]
     pub const fn at_least(&self, major: u8, minor: u8) -> bool {
         self.major > major || (self.major == major && self.minor >= minor)
     }
 
     /// The version dword: BRANCH 31:24, MAJOR 23:16, MINOR 15:8, PATCH 7:0.
+    #[must_use]
     pub const fn to_dword(self) -> u32 {
         (self.branch as u32) << 24
             | (self.major as u32) << 16
@@ -150,6 +159,7 @@ impl Version {
     }
 
     /// Splits a version dword.
+    #[must_use]
     pub const fn from_dword(dw: u32) -> Version {
         Version {
             branch: field(dw, 31, 24) as u8,
@@ -221,11 +231,13 @@ impl Marker {
     }
 
     /// The kernel's marker for a recovery counter: `1 + counter`, in 1..=256.
+    #[must_use]
     pub const fn from_counter(counter: u8) -> Marker {
         Marker(counter as u16 + 1)
     }
 
     /// The raw value.
+    #[must_use]
     pub const fn get(self) -> u16 {
         self.0
     }
@@ -274,6 +286,7 @@ pub enum Request {
 
 impl Request {
     /// The action code.
+    #[must_use]
     pub const fn action(&self) -> u16 {
         match self {
             Request::VfReset => code::VF_RESET,
@@ -286,6 +299,7 @@ impl Request {
 
     /// Whether the SUCCESS reply carries data the VF reads (MATCH_VERSION's version dword,
     /// QUERY_SINGLE_KLV's value): the kernel reads the data registers only for these.
+    #[must_use]
     pub const fn reply_has_data(&self) -> bool {
         matches!(
             self,
@@ -483,6 +497,7 @@ impl KlvReply {
     }
 
     /// The first two value dwords as a 64-bit value.
+    #[must_use]
     pub const fn value_u64(&self) -> u64 {
         (self.value[1] as u64) << 32 | self.value[0] as u64
     }
@@ -502,6 +517,7 @@ impl RelayToPf {
     pub const HEADER_DWORDS: usize = 2;
 
     /// Encodes the two header dwords.
+    #[must_use]
     pub const fn encode(&self) -> [u32; 2] {
         // A host REQUEST with DATA0 0 is just the action code.
         [code::RELAY_TO_PF as u32, self.relay_id]

@@ -42,6 +42,7 @@ pub enum GucError {
 
 impl GucError {
     /// Decodes the 16-bit ERROR field. Total: every value decodes.
+    #[must_use]
     pub const fn from_raw(raw: u16) -> GucError {
         match raw {
             0x0A => GucError::InvalidState,
@@ -61,6 +62,7 @@ impl GucError {
     }
 
     /// The raw 16-bit code.
+    #[must_use]
     pub const fn raw(self) -> u16 {
         match self {
             GucError::InvalidState => 0x0A,

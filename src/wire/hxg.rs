@@ -65,6 +65,7 @@ impl MsgType {
     }
 
     /// The 3-bit TYPE value.
+    #[must_use]
     pub const fn raw(self) -> u32 {
         match self {
             MsgType::Request => 0,
@@ -129,6 +130,7 @@ pub enum Message {
 
 impl Message {
     /// The TYPE of this message.
+    #[must_use]
     pub const fn msg_type(&self) -> MsgType {
         match self {
             Message::Request { .. } => MsgType::Request,
@@ -154,6 +156,7 @@ pub struct Header {
 
 impl Header {
     /// A host request header.
+    #[must_use]
     pub const fn request(action: u16, data0: u16) -> Header {
         Header {
             origin: Origin::Host,
@@ -305,6 +308,7 @@ impl Reply {
     }
 
     /// The TYPE of this reply.
+    #[must_use]
     pub const fn msg_type(&self) -> MsgType {
         match self {
             Reply::Busy { .. } => MsgType::NoResponseBusy,

@@ -19,6 +19,7 @@ pub struct KlvHeader {
 
 impl KlvHeader {
     /// Decodes any dword (unknown keys decode as [`KlvKey::Unknown`]).
+    #[must_use]
     pub const fn decode(dw: u32) -> KlvHeader {
         KlvHeader {
             key: KlvKey::from_raw(field(dw, 31, 16) as u16),
@@ -27,6 +28,7 @@ impl KlvHeader {
     }
 
     /// Encodes the header dword.
+    #[must_use]
     pub const fn encode(&self) -> u32 {
         (self.key.raw() as u32) << 16 | self.len as u32
     }
@@ -61,6 +63,7 @@ pub enum KlvKey {
 
 impl KlvKey {
     /// Decodes a 16-bit key. Total.
+    #[must_use]
     pub const fn from_raw(raw: u16) -> KlvKey {
         match raw {
             0x0001 => KlvKey::GgttStart,
@@ -77,6 +80,7 @@ impl KlvKey {
     }
 
     /// The raw 16-bit key.
+    #[must_use]
     pub const fn raw(self) -> u16 {
         match self {
             KlvKey::GgttStart => 0x0001,
@@ -93,6 +97,7 @@ impl KlvKey {
     }
 
     /// The value length the ABI defines for the key, in dwords; `None` for unknown keys.
+    #[must_use]
     pub const fn expected_len(self) -> Option<u16> {
         match self {
             KlvKey::GgttStart | KlvKey::GgttSize | KlvKey::LmemSize => Some(2),
@@ -107,6 +112,7 @@ impl KlvKey {
     }
 
     /// The kernel's name for the key.
+    #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             KlvKey::GgttStart => "VF_CFG_GGTT_START",
@@ -151,6 +157,7 @@ pub struct KlvIter<'a> {
 
 impl<'a> KlvIter<'a> {
     /// Iterates over `stream`.
+    #[must_use]
     pub const fn new(stream: &'a [u32]) -> KlvIter<'a> {
         KlvIter {
             rest: stream,

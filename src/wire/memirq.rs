@@ -111,6 +111,7 @@ pub const SW_INT_0_BYTE: u8 = GucIntr::SW_INT_0.bits().trailing_zeros() as u8;
 pub const GUC2HOST_BYTE: u8 = GucIntr::GUC2HOST.bits().trailing_zeros() as u8;
 
 /// Offset in the page of unit `unit`'s status vector (`unit * 16`); `None` for `unit >= 64`.
+#[must_use]
 pub const fn status_offset(unit: u8) -> Option<usize> {
     if unit >= UNITS {
         None
@@ -121,6 +122,7 @@ pub const fn status_offset(unit: u8) -> Option<usize> {
 
 /// Offset in the page of bit `bit` of unit `unit`'s status vector; `None` for `unit >= 64` or
 /// `bit >= 16`.
+#[must_use]
 pub const fn status_byte_offset(unit: u8, bit: u8) -> Option<usize> {
     if bit as usize >= STATUS_BYTES_PER_UNIT {
         return None;
@@ -132,6 +134,7 @@ pub const fn status_byte_offset(unit: u8, bit: u8) -> Option<usize> {
 }
 
 /// Offset in the page of unit `unit`'s source byte (`0x400 + unit`); `None` for `unit >= 64`.
+#[must_use]
 pub const fn source_offset(unit: u8) -> Option<usize> {
     if unit >= UNITS {
         None
@@ -152,6 +155,7 @@ pub enum GucUnit {
 
 impl GucUnit {
     /// The GuC unit of a GT.
+    #[must_use]
     pub const fn for_gt(gt: GtKind) -> GucUnit {
         match gt {
             GtKind::Primary => GucUnit::Primary,
@@ -160,6 +164,7 @@ impl GucUnit {
     }
 
     /// The GT whose GuC this is.
+    #[must_use]
     pub const fn gt(self) -> GtKind {
         match self {
             GucUnit::Primary => GtKind::Primary,
@@ -168,6 +173,7 @@ impl GucUnit {
     }
 
     /// The unit number: 25 ([`unit::GUC`]) or 24 ([`unit::MGUC`]).
+    #[must_use]
     pub const fn unit(self) -> u8 {
         match self {
             GucUnit::Primary => unit::GUC,
@@ -176,6 +182,7 @@ impl GucUnit {
     }
 
     /// The GuC unit with unit number `unit`, if it is one.
+    #[must_use]
     pub const fn from_unit(unit: u8) -> Option<GucUnit> {
         match unit {
             unit::GUC => Some(GucUnit::Primary),
@@ -185,17 +192,20 @@ impl GucUnit {
     }
 
     /// Offset in the page of this GuC's status vector: 0x190 (primary) or 0x180 (media).
+    #[must_use]
     pub const fn status_offset(self) -> usize {
         STATUS_OFFSET + self.unit() as usize * STATUS_BYTES_PER_UNIT
     }
 
     /// Offset in the page of this GuC's source byte: 0x419 (primary) or 0x418 (media).
+    #[must_use]
     pub const fn source_offset(self) -> usize {
         SOURCE_OFFSET + self.unit() as usize
     }
 
     /// Offset in the page of the status byte of `intr`, which must be exactly one bit; `None`
     /// for an empty or multi-bit set.
+    #[must_use]
     pub const fn status_byte_offset(self, intr: GucIntr) -> Option<usize> {
         let bits = intr.bits();
         if bits.count_ones() != 1 {
@@ -205,33 +215,39 @@ impl GucUnit {
     }
 
     /// Offset in the page of this GuC's `SW_INT_0` byte: 0x190 (primary) or 0x180 (media).
+    #[must_use]
     pub const fn sw_int_0_offset(self) -> usize {
         self.status_offset() + SW_INT_0_BYTE as usize
     }
 
     /// Offset in the page of this GuC's `GUC2HOST` byte: 0x19F (primary) or 0x18F (media).
+    #[must_use]
     pub const fn guc2host_offset(self) -> usize {
         self.status_offset() + GUC2HOST_BYTE as usize
     }
 
     /// The GGTT address to register as `MEMIRQ_SOURCE_ADDR` for a page at GGTT address `page`:
     /// `page + 0x400 + unit`. `None` if the sum overflows.
+    #[must_use]
     pub const fn source_addr(self, page: u64) -> Option<u64> {
         page.checked_add(self.source_offset() as u64)
     }
 
     /// The GGTT address to register as `MEMIRQ_STATUS_ADDR` for a page at GGTT address `page`:
     /// `page + unit * 16`. `None` if the sum overflows.
+    #[must_use]
     pub const fn status_addr(self, page: u64) -> Option<u64> {
         page.checked_add(self.status_offset() as u64)
     }
 
     /// This GuC's 16-byte status vector in `page`; `None` if `page` is too short to hold it.
+    #[must_use]
     pub fn status_vector(self, page: &[u8]) -> Option<&[u8; STATUS_BYTES_PER_UNIT]> {
         status_vector(page, self.unit())
     }
 
     /// This GuC's source byte in `page`; `None` if `page` is too short to hold it.
+    #[must_use]
     pub fn source_byte(self, page: &[u8]) -> Option<u8> {
         page.get(self.source_offset()).copied()
     }
@@ -239,6 +255,7 @@ impl GucUnit {
 
 /// Unit `unit`'s 16-byte status vector in `page`; `None` for `unit >= 64` or a page too short to
 /// hold it.
+#[must_use]
 pub fn status_vector(page: &[u8], unit: u8) -> Option<&[u8; STATUS_BYTES_PER_UNIT]> {
     let start = status_offset(unit)?;
     let end = start.checked_add(STATUS_BYTES_PER_UNIT)?;
@@ -246,11 +263,13 @@ pub fn status_vector(page: &[u8], unit: u8) -> Option<&[u8; STATUS_BYTES_PER_UNI
 }
 
 /// Whether a status or source byte counts as set: any non-zero value (as the kernel reads it).
+#[must_use]
 pub const fn byte_is_set(byte: u8) -> bool {
     byte != CLEAR
 }
 
 /// Whether a byte is neither [`CLEAR`] nor [`SET`]: a value the hardware should not write.
+#[must_use]
 pub const fn byte_is_garbage(byte: u8) -> bool {
     byte != CLEAR && byte != SET
 }
@@ -267,17 +286,20 @@ pub struct Status {
 
 impl Status {
     /// How many bytes were neither 0 nor 0xFF.
+    #[must_use]
     pub const fn garbage_count(&self) -> u32 {
         self.garbage.bits().count_ones()
     }
 
     /// Whether every byte was exactly 0 or 0xFF.
+    #[must_use]
     pub const fn is_clean(&self) -> bool {
         self.garbage.is_empty()
     }
 }
 
 /// Decodes a 16-byte status vector: byte `b` non-zero sets bit `b`. Total.
+#[must_use]
 pub const fn decode_status(vector: &[u8; STATUS_BYTES_PER_UNIT]) -> Status {
     let mut intr = 0u16;
     let mut garbage = 0u16;
@@ -300,6 +322,7 @@ pub const fn decode_status(vector: &[u8; STATUS_BYTES_PER_UNIT]) -> Status {
 
 /// Encodes interrupt bits as a 16-byte status vector: 0xFF for every set bit, 0 elsewhere.
 /// Total; [`decode_status`] of the result gives back `intr` with no garbage.
+#[must_use]
 pub const fn encode_status(intr: GucIntr) -> [u8; STATUS_BYTES_PER_UNIT] {
     let bits = intr.bits();
     let mut vector = [CLEAR; STATUS_BYTES_PER_UNIT];
@@ -315,11 +338,13 @@ pub const fn encode_status(intr: GucIntr) -> [u8; STATUS_BYTES_PER_UNIT] {
 
 /// Peek: whether `SW_INT_0` is pending in a GuC's status vector (byte 0 non-zero), as the
 /// kernel's recovery-pending and GGTT-validity checks read it, without clearing anything.
+#[must_use]
 pub const fn sw_int_0_pending(vector: &[u8; STATUS_BYTES_PER_UNIT]) -> bool {
     byte_is_set(vector[SW_INT_0_BYTE as usize])
 }
 
 /// Peek: whether `GUC2HOST` is pending in a GuC's status vector (byte 15 non-zero).
+#[must_use]
 pub const fn guc2host_pending(vector: &[u8; STATUS_BYTES_PER_UNIT]) -> bool {
     byte_is_set(vector[GUC2HOST_BYTE as usize])
 }

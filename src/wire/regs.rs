@@ -20,11 +20,13 @@ pub struct MailboxRegs {
 
 impl MailboxRegs {
     /// Scratch register `VF_SW_FLAG(n)`, `n` in `0..4` (wraps modulo 4 otherwise, never panics).
+    #[must_use]
     pub const fn scratch(&self, n: usize) -> Reg {
         self.scratch0.nth((n % SCRATCH_COUNT) as u32)
     }
 
     /// Whether `reg` is one of this mailbox's scratch registers, and which.
+    #[must_use]
     pub const fn scratch_index(&self, reg: Reg) -> Option<usize> {
         // `off - base` only when `off >= base`, so nothing can overflow whatever the offsets.
         let base = self.scratch0.offset();
@@ -65,6 +67,7 @@ pub enum GtKind {
 
 impl GtKind {
     /// The GT's mailbox registers.
+    #[must_use]
     pub const fn mailbox(self) -> MailboxRegs {
         match self {
             GtKind::Primary => PRIMARY_GT,

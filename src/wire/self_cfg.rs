@@ -115,6 +115,7 @@ impl SelfCfgKey {
     ];
 
     /// The key with id `raw`, if it is a self-config key.
+    #[must_use]
     pub const fn from_raw(raw: u16) -> Option<SelfCfgKey> {
         Some(match raw {
             0x0900 => SelfCfgKey::MemirqStatusAddr,
@@ -130,6 +131,7 @@ impl SelfCfgKey {
     }
 
     /// The 16-bit key id.
+    #[must_use]
     pub const fn raw(self) -> u16 {
         match self {
             SelfCfgKey::MemirqStatusAddr => 0x0900,
@@ -145,6 +147,7 @@ impl SelfCfgKey {
 
     /// The value length the ABI defines for the key, in dwords: 1 or 2.
     #[allow(clippy::len_without_is_empty)]
+    #[must_use]
     pub const fn len(self) -> u16 {
         match self {
             SelfCfgKey::H2gCtbSize | SelfCfgKey::G2hCtbSize => 1,
@@ -153,6 +156,7 @@ impl SelfCfgKey {
     }
 
     /// The largest value the key can carry: `u32::MAX` for a 1-dword key, `u64::MAX` otherwise.
+    #[must_use]
     pub const fn max_value(self) -> u64 {
         if self.len() == 1 {
             u32::MAX as u64
@@ -162,6 +166,7 @@ impl SelfCfgKey {
     }
 
     /// The kernel's name for the key (without the `GUC_KLV_SELF_CFG_` prefix and `_KEY` suffix).
+    #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             SelfCfgKey::MemirqStatusAddr => "MEMIRQ_STATUS_ADDR",
@@ -280,11 +285,13 @@ impl SelfCfgRequest {
     }
 
     /// The key.
+    #[must_use]
     pub const fn key(&self) -> SelfCfgKey {
         self.key
     }
 
     /// The value.
+    #[must_use]
     pub const fn value(&self) -> u64 {
         self.value
     }
@@ -292,6 +299,7 @@ impl SelfCfgRequest {
     /// The two requests that register a GuC's memirq slots for a page at GGTT address `page`,
     /// in the kernel's order (`xe_memirq_init_guc`): MEMIRQ_SOURCE_ADDR = `page + 0x400 + unit`,
     /// then MEMIRQ_STATUS_ADDR = `page + unit * 16`. `None` if an address overflows.
+    #[must_use]
     pub const fn memirq_registration(page: u64, guc: GucUnit) -> Option<[SelfCfgRequest; 2]> {
         let (source, status) = match (guc.source_addr(page), guc.status_addr(page)) {
             (Some(source), Some(status)) => (source, status),
@@ -310,6 +318,7 @@ impl SelfCfgRequest {
     }
 
     /// The four request dwords.
+    #[must_use]
     pub const fn to_dwords(&self) -> [u32; SELF_CFG_REQUEST_DWORDS] {
         [
             // A host REQUEST with DATA0 0 is just the action code.
@@ -321,6 +330,7 @@ impl SelfCfgRequest {
     }
 
     /// Encodes the request. Total: the constructor already refused values too wide for the key.
+    #[must_use]
     pub const fn encode(&self) -> MmioMessage {
         MmioMessage::from_array(self.to_dwords())
     }
@@ -347,6 +357,7 @@ pub enum CtbControl {
 
 impl CtbControl {
     /// The CONTROL value, if it is 0 or 1.
+    #[must_use]
     pub const fn from_raw(raw: u32) -> Option<CtbControl> {
         match raw {
             0 => Some(CtbControl::Disable),
@@ -356,6 +367,7 @@ impl CtbControl {
     }
 
     /// The CONTROL value: 0 or 1.
+    #[must_use]
     pub const fn raw(self) -> u32 {
         match self {
             CtbControl::Disable => 0,
@@ -364,12 +376,14 @@ impl CtbControl {
     }
 
     /// The two request dwords.
+    #[must_use]
     pub const fn to_dwords(self) -> [u32; CONTROL_CTB_REQUEST_DWORDS] {
         [code::CONTROL_CTB as u32, self.raw()]
     }
 }
 
 /// Encodes HOST2GUC_CONTROL_CTB. Total.
+#[must_use]
 pub fn encode_control_ctb(control: CtbControl) -> MmioMessage {
     let dwords = control.to_dwords();
     match MmioMessage::from_slice(&dwords) {
@@ -518,6 +532,7 @@ pub fn encode_self_cfg_reply(num: u32) -> Result<MmioMessage, WireError> {
 }
 
 /// The SUCCESS reply a GuC sends to HOST2GUC_CONTROL_CTB (DATA0 0).
+#[must_use]
 pub const fn encode_control_ctb_reply() -> MmioMessage {
     // GuC origin, RESPONSE_SUCCESS, DATA0 0.
     MmioMessage::from_header(0xF000_0000)
