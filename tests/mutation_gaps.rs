@@ -306,8 +306,8 @@ fn refuse_touches_only_its_gts() {
 
 /// A hand-back sets every flag of the GTs it hands back, whatever they were: a GT re-queued
 /// after its fixups and DONE (its needs-fixes and in-progress flags clear) has both again, and a
-/// GT postponed before its RESFIX_START (still queued) stays queued (`|` -> `&` between
-/// `p_of(bits)` and `f_of(bits)`, `|` -> `^` after `cur` in `give_back`).
+/// GT postponed before its RESFIX_START (still queued) stays queued (`|` -> `^` after `cur` in
+/// `give_back`).
 #[test]
 fn hand_backs_set_every_flag() {
     let c = coord(2, StartPolicy::AnyGt);
