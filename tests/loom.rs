@@ -579,3 +579,74 @@ fn memirq_byte_handler_clear_against_pending_checks() {
         h.0.check_nothing_lost();
     });
 }
+
+/// (6) The readers against the worker: a second report of GT 0 lands while the pass for the
+/// first one runs (before or after its RESFIX_START, its fixups or its DONE), and an observer
+/// that sees the report done (it happened before the observer's first look) must read GT 0's
+/// recovery as pending and its GGTT as needing fixes, until a `done` (a `fixed`) of a run that
+/// covers the report: the coordinator's flags come from two words (the state word's `Q`, the
+/// pass word's `P` and `F`), and this checks that a reader never falls between them.
+#[test]
+fn readers_see_a_report_until_a_run_after_it() {
+    model(|| {
+        let h = Harness::new(StartPolicy::AnyGt, PassMode::Normal);
+        let _ = h.migrate(0);
+        // (the second report is done, a run covering it announced its fixed, its done)
+        let marks = Arc::new((
+            AtomicBool::new(false),
+            AtomicBool::new(false),
+            AtomicBool::new(false),
+        ));
+        let reporter = {
+            let (h, marks) = (h.clone(), marks.clone());
+            thread::spawn(move || {
+                let _ = h.migrate(0);
+                marks.0.store(true, SeqCst);
+            })
+        };
+        let observer = {
+            let (h, marks) = (h.clone(), marks.clone());
+            thread::spawn(move || {
+                if marks.0.load(SeqCst) {
+                    let pending = h.coord.recovery_pending(GtId(0));
+                    let fixes = h.coord.needs_fixes(GtId(0));
+                    assert!(
+                        pending || marks.2.load(SeqCst),
+                        "a report before the reader read as not pending ({:?})",
+                        h.coord
+                    );
+                    assert!(
+                        fixes || marks.1.load(SeqCst),
+                        "a report before the reader read as GGTT valid ({:?})",
+                        h.coord
+                    );
+                }
+            })
+        };
+        // The worker: one look at the queue; the pass announces a fixed / done that covers
+        // migration 2 (a run that covers it later, in `drain`, comes after the observer).
+        if h.queue.take() {
+            let gts = h.coord.begin().unwrap();
+            h.begun.fetch_add(1, SeqCst);
+            for g in gts.iter() {
+                h.coord.started(g);
+                let seen = h.migrations[0].load(SeqCst);
+                if seen >= 2 {
+                    marks.1.store(true, SeqCst);
+                }
+                h.coord.fixed(g);
+                if seen >= 2 {
+                    marks.2.store(true, SeqCst);
+                }
+                h.coord.done(g);
+                let c = h.covered[0].load(SeqCst);
+                h.covered[0].store(c.max(seen), SeqCst);
+            }
+            h.coord.finish(&h.queue);
+        }
+        reporter.join().unwrap();
+        observer.join().unwrap();
+        h.drain();
+        h.check_nothing_lost();
+    });
+}
