@@ -1,21 +1,50 @@
-//! Cost of the interrupt-context entry `Coordinator::signal`, beside a mutex-based baseline doing
-//! the same job (`std::sync::Mutex<State>`), in the same run.
+//! Cost of the interrupt-context entry `Coordinator::signal` and of a whole coordination cycle,
+//! beside two baselines doing the same job in the same run:
 //!
-//! Run: `cargo bench --bench irq_entry` (short: `-- --warm-up-time 1 --measurement-time 2`).
+//! - **seed**: a line-by-line Rust transliteration of the Linux seed's C path (xe, about 6.13:
+//!   `xe_gt_sriov_vf_migrated_event_handler` and `xe_sriov_vf_start_migration_recovery`, the
+//!   workqueue's `queue_work` and the worker's side), with `std` atomics;
+//!   **seed_x86** is the same with `smp_mb__after_atomic` as the kernel builds it for x86 (no
+//!   instruction after a locked `set_bit`), see [`SeedC`];
+//! - **mutex**: the coordinator's job (the same per-GT flags and calls) under a
+//!   `std::sync::Mutex`.
 //!
-//! Benchmarks (each as `lockfree` and `mutex`):
-//! - `steady_already_pending`: one thread, a pass is already queued, so every call takes the
-//!   common path (mark the GT, see `QUEUED`, return `AlreadyPending`).
-//! - `cycle_signal_begin_finish`: one thread; each iteration is a whole cycle: `signal` (which
-//!   queues), the worker's `take` + `begin` + `finish`. The state word goes through every state.
-//! - `two_threads_contended`: ns per `signal` on one thread while a second thread signals the
-//!   other GT as fast as it can (steady state, nobody consuming).
+//! Run: `cargo bench --bench irq_entry` (short: `-- --warm-up-time 1 --measurement-time 3`).
+//! After the benchmarks it prints a table of the medians (ns per iteration, the median of
+//! criterion's 100 measurement samples of each benchmark) and the ratios crate / seed and
+//! crate / seed x86 and crate / mutex, all from this one run.
 //!
-//! Note that a mutex is only a baseline here: a real interrupt handler cannot block on a lock that
-//! the interrupted worker may hold.
+//! Cases (2 GTs, one thread unless said otherwise):
+//! - `steady`: a GT reports again and there is nothing to queue. Crate and mutex: GT 1's
+//!   recovery is queued and its RESFIX_START not yet sent, so the report is covered
+//!   (`AlreadyPending`). Seed: GT 1's bit is already set and GT 0's is not, so the all-bits test
+//!   fails at GT 0 and the handler returns: the seed's cheapest path.
+//! - `cycle`: one whole migration: every GT reports (the first report queues the worker under
+//!   the crate's default `AnyGt`, the last one under the seed's all-GTs rule), the worker takes
+//!   the work item and does a pass, and everything is back where it started. Crate and mutex:
+//!   `signal` x 2, `take`, `begin`, per GT `started` + `fixed` + `done`, `finish`. Seed: the
+//!   event handler x 2 (the second one clears the mask and queues), the worker clears the work's
+//!   PENDING bit as the workqueue does before running it, and the worker function's "another
+//!   recovery imminent" checks (after the re-query and before each GT's RESFIX_DONE). Each
+//!   iteration is checked to have run exactly one pass.
+//! - `contended`: ns per report on one thread while a second thread reports the other GT as
+//!   fast as it can. Crate and mutex: both GTs queued (steady). Seed: every pair of reports
+//!   completes the mask, so one of them clears it and finds the work already PENDING.
+//!
+//! What is *not* on any side: MMIO (the mailbox round trips of a real recovery), logging (the
+//! seed logs in the handler, the crate does not), and the work queue itself beyond its pending
+//! flag: the crate side uses `PollingQueue` (one atomic swap to queue, one to take), and the
+//! seed side the work item's PENDING bit (`test_and_set_bit` to queue, the clearing store and
+//! barriers of `process_one_work` to take); `queue_work`'s `local_irq_save`, the pool lock and
+//! the wake-up are left out, which flatters the seed.
+//!
+//! A mutex is only a baseline: a real interrupt handler cannot block on a lock that the
+//! interrupted worker may hold.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -23,17 +52,139 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::workqueue::{PollingQueue, WorkQueue};
 
-/// The same coordinator job behind a mutex.
+/// GTs per device in every case (a BMG-like tile: primary + media).
+const GTS: u8 = 2;
+
+/// Criterion's measurement samples per benchmark (its default, fixed so that the table can
+/// tell them from the warm-up calls: they are the last `SAMPLES` calls of the routine).
+const SAMPLES: usize = 100;
+
+// ---------------------------------------------------------------------------------------------
+// The seed's C path, transliterated
+// ---------------------------------------------------------------------------------------------
+
+/// Linux `WORK_STRUCT_PENDING_BIT` (bit 0 of `work->data`).
+const WORK_STRUCT_PENDING: usize = 1 << 0;
+
+/// The seed's state: `xe->sriov.vf.migration.gt_flags` (one bit per GT) and the `data` word of
+/// `xe->sriov.vf.migration.worker` (its PENDING bit).
+///
+/// `X86 = false` is the transliteration as written: `smp_mb__after_atomic()` is a full barrier,
+/// `fence(SeqCst)`. `X86 = true` is what the kernel builds for x86, where a locked `set_bit` is
+/// a full barrier already and `smp_mb__after_atomic()` compiles to nothing: the `set_bit` is a
+/// SeqCst `fetch_or` and the fence after it is left out (every other line is the same; `smp_mb`
+/// stays a fence, as the kernel's x86 `smp_mb` is a locked instruction too).
+struct SeedC<const X86: bool> {
+    gt_flags: AtomicUsize,
+    work_data: AtomicUsize,
+    num_gts: u8,
+}
+
+impl<const X86: bool> SeedC<X86> {
+    fn new(num_gts: u8) -> Self {
+        SeedC {
+            gt_flags: AtomicUsize::new(0),
+            work_data: AtomicUsize::new(0),
+            num_gts,
+        }
+    }
+
+    /// `xe_gt_sriov_vf_migrated_event_handler(gt)`, with `xe_sriov_vf_start_migration_recovery`
+    /// and `queue_work` inlined. Returns whether this call queued the worker (`started`).
+    #[inline]
+    fn migrated_event_handler(&self, gt: u8) -> bool {
+        // set_bit(gt->info.id, &xe->sriov.vf.migration.gt_flags): an atomic RMW, unordered;
+        // smp_mb__after_atomic(): "if all flags were set, at least one thread will notice".
+        if X86 {
+            self.gt_flags.fetch_or(1 << gt, Ordering::SeqCst);
+        } else {
+            self.gt_flags.fetch_or(1 << gt, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+        }
+        // (xe_gt_sriov_info(gt, "ready for recovery after migration"): not transliterated.)
+        // xe_sriov_vf_start_migration_recovery(xe):
+        //   if (!vf_ready_to_recovery_on_all_gts(xe)) return;
+        //   ... for_each_gt(gt, xe, id) if (!test_bit(id, &gt_flags)) return false;
+        // (SeqCst loads in the x86 build: the same `mov`, and with the SeqCst `set_bit` they keep
+        // the "at least one notices" guarantee in Rust's memory model too.)
+        let test_bit = if X86 {
+            Ordering::SeqCst
+        } else {
+            Ordering::Relaxed
+        };
+        for id in 0..self.num_gts {
+            if self.gt_flags.load(test_bit) & (1 << id) == 0 {
+                return false;
+            }
+        }
+        //   WRITE_ONCE(xe->sriov.vf.migration.gt_flags, 0);
+        self.gt_flags.store(0, Ordering::Relaxed);
+        //   smp_mb(); /* Ensure other threads see that no flags are set now. */
+        fence(Ordering::SeqCst);
+        //   started = queue_work(xe->sriov.wq, &xe->sriov.vf.migration.worker);
+        // queue_work_on: if (!test_and_set_bit(WORK_STRUCT_PENDING_BIT, work_data_bits(work)))
+        // (a value-returning atomic: fully ordered) { __queue_work(...); ret = true; }
+        self.work_data
+            .fetch_or(WORK_STRUCT_PENDING, Ordering::SeqCst)
+            & WORK_STRUCT_PENDING
+            == 0
+        // (drm_info(... "scheduled" / "already in progress"): not transliterated.)
+    }
+
+    /// The worker side of one run: the pool finds the item pending, `process_one_work` clears
+    /// PENDING (`set_work_pool_and_clear_pending`: `smp_wmb`, `atomic_long_set`, `smp_mb`) and
+    /// calls `migration_worker_func`, whose `vf_post_migration_recovery` checks
+    /// `vf_post_migration_imminent` after the re-query and, in
+    /// `vf_post_migration_notify_resfix_done`, before each GT's RESFIX_DONE. Returns whether it
+    /// ran (1) or found nothing pending (0).
+    #[inline]
+    fn worker_run(&self) -> u64 {
+        if self.work_data.load(Ordering::Relaxed) & WORK_STRUCT_PENDING == 0 {
+            return 0;
+        }
+        fence(Ordering::Release);
+        self.work_data.store(0, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        // vf_post_migration_requery_guc(xe): MMIO, not on any side.
+        if self.imminent() {
+            return 1; // "migration recovery deferred"
+        }
+        for _gt in 0..self.num_gts {
+            if self.imminent() {
+                return 1; // "another recovery imminent, skipping notifications"
+            }
+            // xe_gt_sriov_vf_notify_resfix_done(gt): MMIO, not on any side.
+        }
+        1
+    }
+
+    /// `vf_post_migration_imminent`: `gt_flags != 0 || work_pending(worker)`.
+    #[inline]
+    fn imminent(&self) -> bool {
+        self.gt_flags.load(Ordering::Relaxed) != 0
+            || self.work_data.load(Ordering::Relaxed) & WORK_STRUCT_PENDING != 0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The coordinator's job under a mutex
+// ---------------------------------------------------------------------------------------------
+
+/// The coordinator's `AnyGt` state: per-GT queued / in progress / needs fixes, the worker
+/// queued, a pass running, the sticky flags.
 #[derive(Default)]
 struct State {
-    bits: usize,
-    queued: bool,
+    queued: usize,
+    in_progress: usize,
+    needs_fixes: usize,
+    work: bool,
     running: bool,
     torn_down: bool,
     wedged: bool,
-    signalled: usize,
 }
 
+/// The same calls with the same meaning as `Coordinator` under `AnyGt`. `queue()` is called
+/// with the lock held (it never blocks), so that `teardown` needs no in-flight count.
 struct MutexCoordinator {
     state: Mutex<State>,
     num_gts: u8,
@@ -47,129 +198,270 @@ impl MutexCoordinator {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn signal<Q: WorkQueue + ?Sized>(&self, gt: GtId, queue: &Q) -> Signal {
         if gt.0 >= self.num_gts {
             return Signal::InvalidGt;
         }
-        let mut s = match self.state.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        s.signalled = s.signalled.wrapping_add(1);
+        let b = 1 << gt.0;
+        let mut s = self.lock();
         if s.torn_down || s.wedged {
             return Signal::Ignored;
         }
-        s.bits |= 1 << gt.0;
-        if s.queued {
+        if s.queued & b != 0 {
             return Signal::AlreadyPending;
         }
-        s.queued = true;
-        drop(s);
+        s.queued |= b;
+        s.in_progress |= b;
+        s.needs_fixes |= b;
+        if s.work {
+            return Signal::AlreadyPending;
+        }
+        s.work = true;
         queue.queue();
         Signal::Queued
     }
 
     fn begin(&self) -> Option<GtSet> {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if !s.queued || s.running || s.torn_down || s.wedged {
+        let mut s = self.lock();
+        if !s.work || s.running || s.torn_down || s.wedged {
             return None;
         }
-        s.queued = false;
+        s.work = false;
         s.running = true;
-        let taken = core::mem::take(&mut s.bits);
-        Some(GtSet::from_bits(taken))
+        Some(GtSet::from_bits(s.queued))
+    }
+
+    fn started(&self, gt: GtId) {
+        self.lock().queued &= !(1 << gt.0);
+    }
+
+    fn fixed(&self, gt: GtId) -> bool {
+        let mut s = self.lock();
+        let b = 1 << gt.0;
+        let clear = s.queued & b == 0;
+        if clear {
+            s.needs_fixes &= !b;
+        }
+        clear
+    }
+
+    fn done(&self, gt: GtId) -> bool {
+        let mut s = self.lock();
+        let b = 1 << gt.0;
+        let clear = s.queued & b == 0;
+        if clear {
+            s.in_progress &= !b;
+        }
+        clear
     }
 
     fn finish<Q: WorkQueue + ?Sized>(&self, queue: &Q) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.lock();
         s.running = false;
-        let again = s.queued && !s.torn_down && !s.wedged;
-        drop(s);
-        if again {
+        if s.work && !s.torn_down && !s.wedged {
             queue.queue();
         }
     }
 }
 
-/// The interface both implementations share, for the generic bench bodies.
-trait Coord: Sync {
-    fn sig(&self, gt: GtId, q: &PollingQueue) -> Signal;
-    fn beg(&self) -> Option<GtSet>;
-    fn fin(&self, q: &PollingQueue);
+// ---------------------------------------------------------------------------------------------
+// The cases, one body per implementation
+// ---------------------------------------------------------------------------------------------
+
+/// One implementation under test.
+trait Subject: Sync {
+    /// Prepares the steady state (a pass is queued, nothing to do for GT 1's report).
+    fn prepare_steady(&self, q: &PollingQueue);
+    /// GT `gt` reports (the interrupt entry).
+    fn report(&self, gt: u8, q: &PollingQueue);
+    /// One whole migration (every GT reports, one pass); returns the passes run.
+    fn cycle(&self, q: &PollingQueue) -> u64;
 }
 
-impl Coord for Coordinator {
-    #[inline]
-    fn sig(&self, gt: GtId, q: &PollingQueue) -> Signal {
-        self.signal(gt, q)
-    }
-    #[inline]
-    fn beg(&self) -> Option<GtSet> {
-        self.begin()
-    }
-    #[inline]
-    fn fin(&self, q: &PollingQueue) {
-        self.finish(q)
-    }
+/// The coordinator's calls, as the crate and the mutex baseline both have them.
+trait CoordinatorCalls: Sync {
+    fn signal(&self, gt: GtId, q: &PollingQueue) -> Signal;
+    fn begin(&self) -> Option<GtSet>;
+    fn started(&self, gt: GtId);
+    fn fixed(&self, gt: GtId) -> bool;
+    fn done(&self, gt: GtId) -> bool;
+    fn finish(&self, q: &PollingQueue);
 }
 
-impl Coord for MutexCoordinator {
-    #[inline]
-    fn sig(&self, gt: GtId, q: &PollingQueue) -> Signal {
-        self.signal(gt, q)
-    }
-    #[inline]
-    fn beg(&self) -> Option<GtSet> {
-        self.begin()
-    }
-    #[inline]
-    fn fin(&self, q: &PollingQueue) {
-        self.finish(q)
-    }
-}
-
-fn steady<C: Coord>(c: &mut Criterion, name: &str, coord: &C) {
-    let q = PollingQueue::new();
-    // Put the coordinator in the steady state: a pass is queued and never runs.
-    assert_eq!(coord.sig(GtId(0), &q), Signal::Queued);
-    let mut g = c.benchmark_group("signal");
-    g.bench_function(format!("{name}/steady_already_pending"), |b| {
-        b.iter(|| coord.sig(black_box(GtId(1)), &q))
-    });
-    g.finish();
-}
-
-fn cycle<C: Coord>(c: &mut Criterion, name: &str, coord: &C) {
-    let q = PollingQueue::new();
-    let mut g = c.benchmark_group("signal");
-    g.bench_function(format!("{name}/cycle_signal_begin_finish"), |b| {
-        b.iter(|| {
-            let s = coord.sig(black_box(GtId(0)), &q);
-            if q.take() {
-                if let Some(gts) = coord.beg() {
-                    black_box(gts);
-                    coord.fin(&q);
-                }
+/// Forwards [`CoordinatorCalls`] to the type's own methods of the same names.
+macro_rules! coordinator_calls {
+    ($t:ty) => {
+        impl CoordinatorCalls for $t {
+            #[inline]
+            fn signal(&self, gt: GtId, q: &PollingQueue) -> Signal {
+                <$t>::signal(self, gt, q)
             }
-            s
+            #[inline]
+            fn begin(&self) -> Option<GtSet> {
+                <$t>::begin(self)
+            }
+            #[inline]
+            fn started(&self, gt: GtId) {
+                <$t>::started(self, gt)
+            }
+            #[inline]
+            fn fixed(&self, gt: GtId) -> bool {
+                <$t>::fixed(self, gt)
+            }
+            #[inline]
+            fn done(&self, gt: GtId) -> bool {
+                <$t>::done(self, gt)
+            }
+            #[inline]
+            fn finish(&self, q: &PollingQueue) {
+                <$t>::finish(self, q)
+            }
+        }
+    };
+}
+coordinator_calls!(Coordinator);
+coordinator_calls!(MutexCoordinator);
+
+impl<C: CoordinatorCalls> Subject for C {
+    fn prepare_steady(&self, q: &PollingQueue) {
+        assert_eq!(self.signal(GtId(0), q), Signal::Queued);
+        assert_eq!(self.signal(GtId(1), q), Signal::AlreadyPending);
+    }
+    #[inline]
+    fn report(&self, gt: u8, q: &PollingQueue) {
+        let _ = black_box(self.signal(GtId(gt), q));
+    }
+    /// What the recovery worker does with the coordinator for one migration of every GT.
+    #[inline]
+    fn cycle(&self, q: &PollingQueue) -> u64 {
+        for gt in 0..GTS {
+            let _ = black_box(self.signal(GtId(gt), q));
+        }
+        if !q.take() {
+            return 0;
+        }
+        let Some(gts) = self.begin() else {
+            return 0;
+        };
+        for gt in gts.iter() {
+            self.started(gt);
+            black_box(self.fixed(gt));
+            black_box(self.done(gt));
+        }
+        self.finish(q);
+        1
+    }
+}
+
+impl<const X86: bool> Subject for SeedC<X86> {
+    fn prepare_steady(&self, _q: &PollingQueue) {
+        // GT 1 has reported, GT 0 not: GT 1's next report finds the set incomplete.
+        assert!(!self.migrated_event_handler(1));
+    }
+    #[inline]
+    fn report(&self, gt: u8, _q: &PollingQueue) {
+        black_box(self.migrated_event_handler(gt));
+    }
+    #[inline]
+    fn cycle(&self, _q: &PollingQueue) -> u64 {
+        for gt in 0..GTS {
+            black_box(self.migrated_event_handler(gt));
+        }
+        self.worker_run()
+    }
+}
+
+thread_local! {
+    /// Per benchmark id: the ns per iteration of every call of its routine, in call order.
+    static SAMPLES_NS: RefCell<BTreeMap<String, Vec<f64>>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn record(id: &str, elapsed: Duration, iters: u64) {
+    let ns = elapsed.as_nanos() as f64 / iters.max(1) as f64;
+    SAMPLES_NS.with(|s| s.borrow_mut().entry(id.to_owned()).or_default().push(ns));
+}
+
+/// The median of the last [`SAMPLES`] calls (criterion's measurement samples), or `None` when
+/// the benchmark did not run in full (filtered out, or `--test` mode).
+fn median(id: &str) -> Option<f64> {
+    SAMPLES_NS.with(|s| {
+        let s = s.borrow();
+        let all = s.get(id)?;
+        if all.len() < SAMPLES {
+            return None;
+        }
+        let mut v = all[all.len() - SAMPLES..].to_vec();
+        v.sort_by(f64::total_cmp);
+        Some((v[SAMPLES / 2 - 1] + v[SAMPLES / 2]) / 2.0)
+    })
+}
+
+const CASES: [&str; 3] = ["steady", "cycle", "contended"];
+const SUBJECTS: [&str; 4] = ["crate", "seed", "seed_x86", "mutex"];
+
+fn steady<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
+    let q = PollingQueue::new();
+    subject.prepare_steady(&q);
+    let id = format!("steady/{name}");
+    let mut g = c.benchmark_group("irq_entry");
+    g.sample_size(SAMPLES);
+    g.bench_function(&id, |b| {
+        b.iter_custom(|iters| {
+            let t0 = Instant::now();
+            for _ in 0..iters {
+                subject.report(black_box(1), &q);
+            }
+            let e = t0.elapsed();
+            record(&id, e, iters);
+            e
         })
     });
     g.finish();
 }
 
-fn contended<C: Coord>(c: &mut Criterion, name: &str, coord: &C) {
+fn cycle<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
     let q = PollingQueue::new();
-    assert_eq!(coord.sig(GtId(0), &q), Signal::Queued);
-    let mut g = c.benchmark_group("signal");
-    g.bench_function(format!("{name}/two_threads_contended"), |b| {
+    let id = format!("cycle/{name}");
+    let mut g = c.benchmark_group("irq_entry");
+    g.sample_size(SAMPLES);
+    g.bench_function(&id, |b| {
+        b.iter_custom(|iters| {
+            let mut passes = 0u64;
+            let t0 = Instant::now();
+            for _ in 0..iters {
+                passes += subject.cycle(&q);
+            }
+            let e = t0.elapsed();
+            assert_eq!(
+                passes, iters,
+                "{id}: an iteration did not run exactly one pass"
+            );
+            record(&id, e, iters);
+            e
+        })
+    });
+    g.finish();
+}
+
+fn contended<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
+    let q = PollingQueue::new();
+    subject.prepare_steady(&q);
+    let id = format!("contended/{name}");
+    let mut g = c.benchmark_group("irq_entry");
+    g.sample_size(SAMPLES);
+    g.bench_function(&id, |b| {
         b.iter_custom(|iters| {
             let stop = AtomicBool::new(false);
             let started = AtomicBool::new(false);
-            std::thread::scope(|s| {
+            let e = std::thread::scope(|s| {
                 s.spawn(|| {
                     started.store(true, Ordering::Release);
                     while !stop.load(Ordering::Relaxed) {
-                        let _ = black_box(coord.sig(black_box(GtId(1)), &q));
+                        subject.report(black_box(1), &q);
                     }
                 });
                 while !started.load(Ordering::Acquire) {
@@ -177,26 +469,80 @@ fn contended<C: Coord>(c: &mut Criterion, name: &str, coord: &C) {
                 }
                 let t0 = Instant::now();
                 for _ in 0..iters {
-                    let _ = black_box(coord.sig(black_box(GtId(0)), &q));
+                    subject.report(black_box(0), &q);
                 }
-                let elapsed: Duration = t0.elapsed();
+                let elapsed = t0.elapsed();
                 stop.store(true, Ordering::Relaxed);
                 elapsed
-            })
+            });
+            record(&id, e, iters);
+            e
         })
     });
     g.finish();
 }
 
+/// Prints the medians and the ratios of this run.
+fn report_table() {
+    let rows: Vec<[Option<f64>; 4]> = CASES
+        .iter()
+        .map(|case| SUBJECTS.map(|s| median(&format!("{case}/{s}"))))
+        .collect();
+    if rows.iter().flatten().all(Option::is_none) {
+        return;
+    }
+    let ns = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2} ns"));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_owned(),
+    };
+    println!();
+    println!("irq_entry: medians of {SAMPLES} criterion samples each, ns per iteration, this run");
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>15} {:>12}",
+        "case",
+        "crate",
+        "seed C",
+        "seed x86",
+        "mutex",
+        "crate/seed",
+        "crate/seed x86",
+        "crate/mutex"
+    );
+    for (case, [c, s, x, m]) in CASES.iter().zip(rows) {
+        println!(
+            "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>15} {:>12}",
+            case,
+            ns(c),
+            ns(s),
+            ns(x),
+            ns(m),
+            ratio(c, s),
+            ratio(c, x),
+            ratio(c, m)
+        );
+    }
+}
+
 fn benches(c: &mut Criterion) {
-    let lockfree = || Coordinator::new(2, StartPolicy::AnyGt).unwrap();
-    let mutex = || MutexCoordinator::new(2);
-    steady(c, "lockfree", &lockfree());
+    let crate_ = || Coordinator::new(usize::from(GTS), StartPolicy::AnyGt).unwrap();
+    let seed = || SeedC::<false>::new(GTS);
+    let seed_x86 = || SeedC::<true>::new(GTS);
+    let mutex = || MutexCoordinator::new(GTS);
+    // Side by side, case by case, so that the four of a case run close together in time.
+    steady(c, "crate", &crate_());
+    steady(c, "seed", &seed());
+    steady(c, "seed_x86", &seed_x86());
     steady(c, "mutex", &mutex());
-    cycle(c, "lockfree", &lockfree());
+    cycle(c, "crate", &crate_());
+    cycle(c, "seed", &seed());
+    cycle(c, "seed_x86", &seed_x86());
     cycle(c, "mutex", &mutex());
-    contended(c, "lockfree", &lockfree());
+    contended(c, "crate", &crate_());
+    contended(c, "seed", &seed());
+    contended(c, "seed_x86", &seed_x86());
     contended(c, "mutex", &mutex());
+    report_table();
 }
 
 criterion_group!(irq_entry, benches);
