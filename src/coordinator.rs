@@ -313,31 +313,37 @@ pub struct GtSet(usize);
 
 impl GtSet {
     /// The empty set.
+    #[must_use]
     pub const fn empty() -> Self {
         GtSet(0)
     }
 
     /// The set holding `gt` alone (empty if `gt` is not below [`MAX_GTS`]).
+    #[must_use]
     pub const fn single(gt: GtId) -> Self {
         GtSet(bit_of(gt))
     }
 
     /// The set of GTs `0..n` (`n` is clamped to [`MAX_GTS`]).
+    #[must_use]
     pub const fn all(n: usize) -> Self {
         GtSet(mask_of(n))
     }
 
     /// The set whose bit mask is `bits`, without the bits at or above [`MAX_GTS`].
+    #[must_use]
     pub const fn from_bits(bits: usize) -> Self {
         GtSet(bits & mask_of(MAX_GTS))
     }
 
     /// The bit mask (bit `n` = `GtId(n)`).
+    #[must_use]
     pub const fn bits(self) -> usize {
         self.0
     }
 
     /// Whether `gt` is in the set.
+    #[must_use]
     pub const fn contains(self, gt: GtId) -> bool {
         let b = bit_of(gt);
         b != 0 && self.0 & b != 0
@@ -359,16 +365,19 @@ impl GtSet {
     }
 
     /// The GTs in `self` or `other`.
+    #[must_use]
     pub const fn union(self, other: GtSet) -> GtSet {
         GtSet(self.0 | other.0)
     }
 
     /// Number of GTs in the set.
+    #[must_use]
     pub const fn len(self) -> usize {
         self.0.count_ones() as usize
     }
 
     /// Whether the set is empty.
+    #[must_use]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -482,6 +491,7 @@ pub enum Signal {
 
 impl Signal {
     /// Whether this call queued the worker.
+    #[must_use]
     pub const fn queued(self) -> bool {
         matches!(self, Signal::Queued)
     }
