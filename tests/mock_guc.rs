@@ -1659,3 +1659,84 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// a GuC in another process: any memirq page, and the VF image a migration carries
+
+#[test]
+fn a_saved_image_restores_on_another_guc_with_sw_int_0_in_any_memirq_page() {
+    use xe_sriov_vf::memirq::MemirqPage;
+    use xe_sriov_vf::mock::{MemirqRegistration, MockMemirqPage, VfImage};
+    use xe_sriov_vf::wire::memirq::GucUnit;
+    use xe_sriov_vf::wire::self_cfg::SelfCfgRequest;
+
+    const PAGE_GGTT: u64 = 0x10_0000;
+    // The source GuC: handshake, then the VF registers the memirq page.
+    let source = guc(1, 27);
+    let page: &'static MockMemirqPage = Box::leak(Box::new(MockMemirqPage::new()));
+    source.attach_memirq_page(page, PAGE_GGTT);
+    handshake(&source);
+    let unit = GucUnit::for_gt(GtKind::Primary);
+    for req in SelfCfgRequest::memirq_registration(PAGE_GGTT, unit).unwrap() {
+        assert_eq!(send(&source, &req.to_dwords())[0] >> 28, 0xF);
+    }
+    assert_eq!(source.memirq_registration(), MemirqRegistration::Ok);
+    source.pause();
+    let image = source.save_image();
+    assert_eq!(image.state, VfState::Running, "the state before the pause");
+    assert_eq!(image.negotiated, Some(Version::new(1, 27)));
+    assert_eq!(image.memirq_source, unit.source_addr(PAGE_GGTT));
+    assert_eq!(image.memirq_status, unit.status_addr(PAGE_GGTT));
+
+    // Carried as words (another process), refused when corrupt.
+    let words = image.to_words();
+    assert_eq!(VfImage::from_words(&words), Some(image));
+    assert_eq!(VfImage::from_words(&words[..6]), None);
+    for (i, bad) in [(0, 5), (1, 2), (2, 1 << 32), (3, 7)] {
+        let mut w = words;
+        w[i] = bad;
+        assert_eq!(VfImage::from_words(&w), None, "word {i} = {bad:#x}");
+    }
+
+    // The destination: its own page (here another MockMemirqPage behind the trait), a new GGTT
+    // base; SW_INT_0 lands in that page on resume, where the image's registration points.
+    let dest = guc(1, 27);
+    let dest_page: &'static MockMemirqPage = Box::leak(Box::new(MockMemirqPage::new()));
+    dest.attach_memirq_page(dest_page, PAGE_GGTT);
+    let mut prov = Provisioning::integrated();
+    prov.ggtt_start = 0x30_0000;
+    dest.load_image(&image, prov);
+    assert_eq!(dest.state(), VfState::ResfixPaused);
+    assert_eq!(dest.negotiated(), Some(Version::new(1, 27)));
+    assert_eq!(dest.marker(), None);
+    assert_eq!(dest.memirq_registration(), MemirqRegistration::Ok);
+    dest.resume();
+    assert_eq!(dest.state(), VfState::ResfixBlocked);
+    let sw_int0 = unit.status_byte_offset(GucIntr::SW_INT_0).unwrap();
+    assert_eq!(dest_page.read8(sw_int0), 0xFF);
+    assert_eq!(dest_page.read8(unit.source_offset()), 0xFF);
+    assert_eq!(page.read8(sw_int0), 0, "the source's page is not touched");
+    assert!(
+        dest.pending_interrupts().is_empty(),
+        "memirq, not the register vector"
+    );
+    // The new base is what the VF queries; the recovery ends as usual.
+    let start = klv_ok(query(&dest, KlvKey::GgttStart));
+    assert_eq!(start.value_u64(), 0x30_0000);
+    assert_eq!(start_marker_and_done(&dest), VfState::Running);
+}
+
+/// RESFIX_START(1) then RESFIX_DONE(1); the state after.
+fn start_marker_and_done(g: &MockGuc) -> VfState {
+    assert_eq!(start(g, 1) >> 28, 0xF);
+    assert_eq!(done(g, Some(1)) >> 28, 0xF);
+    g.state()
+}
+
+#[test]
+fn vf_state_names_round_trip() {
+    for s in VfState::ALL {
+        assert_eq!(VfState::from_name(s.name()), Some(s));
+    }
+    assert_eq!(VfState::from_name("VF_GONE"), None);
+}

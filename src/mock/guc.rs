@@ -1,8 +1,9 @@
 //! The simulated GuC's state and its request processing. Everything here runs under the
 //! [`MockGuc`](super::MockGuc) lock; no function here can panic.
 
-use super::page::MockMemirqPage;
+use super::types::VfImage;
 use crate::device::{nanos, Instant, Reg};
+use crate::memirq::MemirqPage;
 use crate::wire::action::{code, KlvReply, MmioMessage};
 use crate::wire::hxg::{Header, Message, Origin, Reply};
 use crate::wire::memirq::{GucUnit, PAGE_SIZE};
@@ -106,7 +107,7 @@ pub(crate) struct Inner {
     memirq_source: Option<u64>,
     memirq_status: Option<u64>,
     /// The tile's memirq page and its GGTT address, once attached.
-    page: Option<(&'static MockMemirqPage, u64)>,
+    page: Option<(&'static (dyn MemirqPage + Sync), u64)>,
     /// The other self-config values received (CTB addresses and sizes), by key.
     self_cfg: heapless::Vec<(SelfCfgKey, u64), 8>,
     ctb_enabled: bool,
@@ -452,18 +453,44 @@ impl Inner {
         for bit in 0..16u8 {
             if intr.bits() & (1 << bit) != 0 {
                 if let Some(o) = status.checked_add(u64::from(bit)).and_then(at) {
-                    page.set_byte(o, 0xFF);
+                    page.write8(o, 0xFF);
                 }
             }
         }
         if let Some(o) = at(source) {
-            page.set_byte(o, 0xFF);
+            page.write8(o, 0xFF);
         }
         true
     }
 
-    pub(crate) fn attach_memirq(&mut self, page: &'static MockMemirqPage, ggtt: u64) {
+    pub(crate) fn attach_memirq_page(&mut self, page: &'static (dyn MemirqPage + Sync), ggtt: u64) {
         self.page = Some((page, ggtt));
+    }
+
+    pub(crate) fn image(&self) -> VfImage {
+        VfImage {
+            state: if self.state.is_paused() {
+                self.pre_pause
+            } else {
+                self.state
+            },
+            negotiated: self.negotiated,
+            memirq_source: self.memirq_source,
+            memirq_status: self.memirq_status,
+        }
+    }
+
+    /// The destination's restore from a saved image: like [`restore`](Self::restore), with the
+    /// VF state the source GuC had before its pause.
+    pub(crate) fn load_image(&mut self, image: &VfImage, prov: Provisioning) {
+        self.negotiated = image.negotiated;
+        self.memirq_source = image.memirq_source;
+        self.memirq_status = image.memirq_status;
+        // The state the source was in (VF_READY_PAUSED comes before it) ...
+        self.set_state(image.state);
+        self.pause();
+        // ... and the restore proper: VF_RESFIX_PAUSED, new provisioning, no marker.
+        self.restore(prov);
     }
 
     pub(crate) fn memirq_registration(&self) -> MemirqRegistration {

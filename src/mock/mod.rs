@@ -136,12 +136,13 @@ pub use page::MockMemirqPage;
 
 pub use types::{
     gmd_id, AccessCounts, Blackout, Dir, Fault, Latency, MockError, Provisioning, TranscriptEntry,
-    TranscriptLine, Trigger, VfState,
+    TranscriptLine, Trigger, VfImage, VfState,
 };
 
 use spin::Mutex;
 
 use crate::device::{nanos, Device, Instant, Reg};
+use crate::memirq::MemirqPage;
 use crate::wire::regs::{GtKind, GucIntr, SCRATCH_COUNT};
 use crate::wire::{Marker, Version};
 use core::time::Duration;
@@ -321,7 +322,29 @@ impl MockGuc {
     /// writes SW_INT_0 into the page (status byte, then source byte, where the registration
     /// points) instead of raising the register vector. The tile's two mocks share one page.
     pub fn attach_memirq(&self, page: &'static MockMemirqPage, ggtt: u64) {
-        self.inner.lock().attach_memirq(page, ggtt)
+        self.inner.lock().attach_memirq_page(page, ggtt)
+    }
+
+    /// As [`attach_memirq`](MockGuc::attach_memirq), for any [`MemirqPage`]: a GuC in another
+    /// process than the VF writes SW_INT_0 into real shared memory this way (a
+    /// [`MemirqMem`](crate::mmio::MemirqMem) over the mapping the VM sees).
+    pub fn attach_memirq_page(&self, page: &'static (dyn MemirqPage + Sync), ggtt: u64) {
+        self.inner.lock().attach_memirq_page(page, ggtt)
+    }
+
+    /// The GuC's saved state of the VF, as the source PF saves it for a live migration: see
+    /// [`VfImage`]. A paused GuC reports the state it had before the pause.
+    pub fn save_image(&self) -> VfImage {
+        self.inner.lock().image()
+    }
+
+    /// The destination GuC loads a saved image (-> `VF_RESFIX_PAUSED`, as
+    /// [`restore`](MockGuc::restore)): the negotiated version and the memirq registration come
+    /// from `image`, the provisioning is `prov` (the destination's GGTT base, say), the stored
+    /// marker is reset. [`resume`](MockGuc::resume) then raises SW_INT_0 (into the memirq page
+    /// when one is attached and the image registered it).
+    pub fn load_image(&self, image: &VfImage, prov: Provisioning) {
+        self.inner.lock().load_image(image, prov)
     }
 
     /// How the VF's memirq registration stands, checked against the attached page's layout for

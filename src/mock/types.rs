@@ -49,6 +49,85 @@ impl VfState {
     }
 }
 
+impl VfState {
+    /// Every state, in a fixed order (the codes of [`VfImage::to_words`]).
+    pub const ALL: [VfState; 5] = [
+        VfState::Ready,
+        VfState::ReadyPaused,
+        VfState::ResfixPaused,
+        VfState::ResfixBlocked,
+        VfState::Running,
+    ];
+
+    /// The state with this [`name`](VfState::name), if any.
+    pub fn from_name(name: &str) -> Option<VfState> {
+        VfState::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// What a GuC keeps about a VF that a live migration carries from the source GuC to the
+/// destination ([`MockGuc::save_image`](super::MockGuc::save_image),
+/// [`MockGuc::load_image`](super::MockGuc::load_image)): the VF state before the pause, the
+/// negotiated VF ABI and the memirq registration. Not carried: the provisioning (the
+/// destination PF provisions anew), the RESFIX marker (a restore resets it), the counters.
+///
+/// [`to_words`](VfImage::to_words) / [`from_words`](VfImage::from_words) give it a fixed
+/// binary form, for a GuC in another process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct VfImage {
+    /// The VF state before the pause.
+    pub state: VfState,
+    /// The negotiated VF ABI version.
+    pub negotiated: Option<crate::wire::Version>,
+    /// MEMIRQ_SOURCE_ADDR as the VF registered it.
+    pub memirq_source: Option<u64>,
+    /// MEMIRQ_STATUS_ADDR as the VF registered it.
+    pub memirq_status: Option<u64>,
+}
+
+impl VfImage {
+    /// Number of words of [`to_words`](VfImage::to_words).
+    pub const WORDS: usize = 7;
+
+    /// The image as words: state code, negotiated flag and version dword, then each memirq
+    /// address as a presence flag and the address.
+    pub fn to_words(&self) -> [u64; VfImage::WORDS] {
+        let code = VfState::ALL
+            .iter()
+            .position(|s| *s == self.state)
+            .unwrap_or(0) as u64;
+        let opt = |v: Option<u64>| (u64::from(v.is_some()), v.unwrap_or(0));
+        let (n, version) = opt(self.negotiated.map(|v| u64::from(v.to_dword())));
+        let (s, source) = opt(self.memirq_source);
+        let (t, status) = opt(self.memirq_status);
+        [code, n, version, s, source, t, status]
+    }
+
+    /// The image back from [`to_words`](VfImage::to_words); `None` for a wrong length, an
+    /// unknown state code, a flag other than 0 or 1, or a version dword above 32 bits.
+    pub fn from_words(words: &[u64]) -> Option<VfImage> {
+        let &[code, n, version, s, source, t, status] = words else {
+            return None;
+        };
+        let opt = |flag: u64, v: u64| match flag {
+            0 => Some(None),
+            1 => Some(Some(v)),
+            _ => None,
+        };
+        let negotiated = match opt(n, version)? {
+            Some(dw) => Some(crate::wire::Version::from_dword(u32::try_from(dw).ok()?)),
+            None => None,
+        };
+        Some(VfImage {
+            state: *VfState::ALL.get(usize::try_from(code).ok()?)?,
+            negotiated,
+            memirq_source: opt(s, source)?,
+            memirq_status: opt(t, status)?,
+        })
+    }
+}
+
 impl fmt::Display for VfState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

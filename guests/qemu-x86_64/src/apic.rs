@@ -90,3 +90,16 @@ pub fn current_count() -> u32 {
 pub fn eoi() {
     write(REG_EOI, 0);
 }
+
+/// Starts a one-shot count of `counts` with the interrupt masked (poll [`current_count`]).
+pub fn start_masked(counts: u32) {
+    write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR as u32);
+    write(REG_TIMER_INIT, counts);
+}
+
+/// Periodic timer: [`TIMER_VECTOR`] every `counts` (× [`NS_PER_COUNT`] ns).
+pub fn start_periodic(counts: u32) {
+    const PERIODIC: u32 = 1 << 17;
+    write(REG_LVT_TIMER, PERIODIC | TIMER_VECTOR as u32);
+    write(REG_TIMER_INIT, counts);
+}

@@ -28,12 +28,18 @@ pub mod interrupts;
 // The byte-loop mem* functions and `rust_eh_personality`, shared with the no_std proof.
 #[path = "../../../nostd-proof/src/mem.rs"]
 pub mod mem;
-#[cfg(not(feature = "baseline"))]
+#[cfg(feature = "live")]
+pub mod live;
+#[cfg(not(any(feature = "baseline", feature = "live")))]
 pub mod migration;
+#[cfg(feature = "live")]
+pub mod pci;
 pub mod port;
 pub mod qemu;
 pub mod serial;
 pub mod stack;
+#[cfg(feature = "live")]
+pub mod tsc_clock;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -63,7 +69,7 @@ impl IrqTarget for GuestIrq {
                 }
                 // Tile `line`'s MSI (its GuCs wrote into the memirq page): scan the page with
                 // `Vf::handle_memirq`, wait-free, IF = 0, IST1.
-                #[cfg(not(feature = "baseline"))]
+                #[cfg(not(any(feature = "baseline", feature = "live")))]
                 migration::on_tile_msi(line, migration::Via::SoftwareInt);
             }
             IrqSource::ApicTimer => {
@@ -72,8 +78,11 @@ impl IrqTarget for GuestIrq {
                 #[cfg(feature = "defmt")]
                 defmt_log::on_timer();
                 // The "destination host" delivering the tile's MSI late, asynchronously.
-                #[cfg(not(feature = "baseline"))]
+                #[cfg(not(any(feature = "baseline", feature = "live")))]
                 migration::on_timer();
+                // The live-migration mode: the periodic scan of the memirq page in the BAR.
+                #[cfg(feature = "live")]
+                live::on_timer();
             }
         }
     }
@@ -135,7 +144,11 @@ pub extern "C" fn kmain(start_info_paddr: u64) -> ! {
     // The crate: 2 GTs on mock GuCs sharing a memirq page, migration 1's MSI by `int`, migration
     // 2 mid-recovery with its MSI by the APIC timer, recovery from this loop through the polling
     // queue (see src/migration.rs).
-    #[cfg(not(feature = "baseline"))]
+    // The live-migration mode: the GuCs are host processes behind a PCI BAR (src/live.rs).
+    #[cfg(feature = "live")]
+    live::run(t0);
+
+    #[cfg(not(any(feature = "baseline", feature = "live")))]
     {
         let outcome = match migration::run() {
             Ok(outcome) => outcome,
@@ -225,7 +238,7 @@ fn selftest_apic_timer() {
     );
 }
 
-fn report(t0: u64) {
+pub(crate) fn report(t0: u64) {
     let s = boot::image_sizes();
     println!(
         "size: .text {} B, .rodata {} B, .data {} B, .bss {} B (+ stacks {} B), image {} B",

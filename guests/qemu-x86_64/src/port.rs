@@ -31,3 +31,15 @@ pub unsafe fn outl(port: u16, value: u32) {
     // SAFETY: the caller vouches for the device at `port`; `out` touches no memory or stack.
     unsafe { core::arch::asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags)) }
 }
+
+/// Reads a 32-bit value from an I/O port.
+///
+/// # Safety
+/// As [`inb`].
+#[inline]
+pub unsafe fn inl(port: u16) -> u32 {
+    let value: u32;
+    // SAFETY: the caller vouches for the device at `port`; `in` touches no memory or stack.
+    unsafe { core::arch::asm!("in eax, dx", out("eax") value, in("dx") port, options(nomem, nostack, preserves_flags)) };
+    value
+}

@@ -1,0 +1,435 @@
+//! The live-migration mode (feature `live`, run by `live-migrate.sh`): the VF's GuCs are not in
+//! this guest but in GuC host processes on the host, behind a PCI BAR.
+//!
+//! The guest finds the ivshmem-plain device (PCI 1af4:1110) on bus 0, maps its BAR2 (the shared
+//! memory the GuC host process also maps; layout in `guests/guc-host/src/layout.rs`) and drives
+//! both GTs' mailboxes through the crate's [`MmioBar`] with a [`TscClock`] calibrated against
+//! the APIC timer, so mailbox timeouts are real timeouts. The tile's memirq page is in the same
+//! BAR ([`MemirqMem`]); the GuC processes write SW_INT_0 into it. Interrupt: the periodic local
+//! APIC timer's handler scans the page with [`Vf::handle_memirq`] (no MSI from the host
+//! process). Recovery runs from the main loop.
+//!
+//! QEMU migrates the guest A -> B (idle) and B -> C: the guest holds at `BeforeDone` of gt0 in
+//! the first recovery pass until the script has started the migration and tells it to go on.
+//! The guest records every mailbox message it sends and sees (the simulator's `--trace` lines,
+//! each run under the letter of the host whose GuC process served it, read from the control
+//! page at the doorbell) and prints them with the `summary:` line.
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::memirq::{Memirq, MemirqReport};
+use xe_sriov_vf::mmio::{MemirqMem, MmioBar};
+use xe_sriov_vf::mock::{Dir, GgttOracle, TranscriptEntry, VfState};
+use xe_sriov_vf::wire::action::{code, KlvReply, MmioMessage};
+use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs, SCRATCH_COUNT};
+use xe_sriov_vf::{
+    GgttMove, GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks, TileId, Vf,
+};
+
+use crate::tsc_clock::{self, TscClock};
+use crate::{apic, interrupts, pci, println};
+
+#[path = "../../guc-host/src/layout.rs"]
+mod layout;
+use layout::{ctl, BAR_SIZE, CONTROL_OFFSET, MAGIC, MEMIRQ_GGTT, MEMIRQ_OFFSET};
+
+const GTS: usize = 2;
+/// VM migrations the script performs (A -> B, B -> C).
+const MIGRATIONS: u32 = 2;
+/// The memirq scan period: 12500 APIC counts = 200 us.
+const SCAN_COUNTS: u32 = 12_500;
+/// Bounds, on the calibrated clock.
+const HOLD_TIMEOUT_NS: u64 = 30_000_000_000;
+const RUN_TIMEOUT_NS: u64 = 100_000_000_000;
+
+static BAR: spin::Once<MmioBar<TscClock>> = spin::Once::new();
+
+fn bar() -> &'static MmioBar<TscClock> {
+    BAR.get().expect("BAR mapped before the VF exists")
+}
+
+/// The control page word `word` (through the BAR).
+fn control(word: usize) -> u32 {
+    bar().read32(Reg((CONTROL_OFFSET + 4 * word) as u32))
+}
+
+/// The letter of the host whose GuC process serves the VF now.
+fn host() -> u8 {
+    control(ctl::HOST) as u8
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trace: what the VF sent and saw, recorded at the BAR.
+// ---------------------------------------------------------------------------------------------
+
+/// One GT's view of its mailbox, as the mock's transcript rules define it: a request at the
+/// doorbell (the scratch registers written since the last one), a reply when scratch 0 first
+/// shows a new GuC-origin value after it.
+struct Recorder {
+    dws: [u32; SCRATCH_COUNT],
+    written: u8,
+    armed: bool,
+    seen: Option<u32>,
+    action: u16,
+}
+
+static RECORDERS: spin::Mutex<[Recorder; GTS]> =
+    spin::Mutex::new([const { Recorder { dws: [0; SCRATCH_COUNT], written: 0, armed: false, seen: None, action: 0 } }; GTS]);
+
+/// When the last accepted RESFIX_DONE came back (TSC ns).
+static LAST_DONE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// GT `gt`'s registers in the BAR, every mailbox access recorded.
+#[derive(Clone, Copy, Debug)]
+pub struct TracedGt {
+    gt: u8,
+    regs: MailboxRegs,
+}
+
+impl Device for TracedGt {
+    fn read32(&self, reg: Reg) -> u32 {
+        let value = bar().read32(reg);
+        if reg == self.regs.scratch(0) && value >> 31 == 1 {
+            interrupts::without_interrupts(|| {
+                let mut recs = RECORDERS.lock();
+                let rec = &mut recs[usize::from(self.gt)];
+                if !rec.armed || rec.seen == Some(value) {
+                    return;
+                }
+                rec.seen = Some(value);
+                let success = value >> 28 == 0xF;
+                // The dwords the reply carries, as the GuC wrote them (the mock's transcript).
+                let len = match rec.action {
+                    _ if !success => 1,
+                    code::MATCH_VERSION => 2,
+                    code::QUERY_SINGLE_KLV => {
+                        let dw: [u32; SCRATCH_COUNT] =
+                            core::array::from_fn(|i| if i == 0 { value } else { bar().read32(self.regs.scratch(i)) });
+                        KlvReply::decode(&dw).map_or(1, |k| 1 + usize::from(k.len).min(3))
+                    }
+                    _ => 1,
+                };
+                let dw: [u32; SCRATCH_COUNT] =
+                    core::array::from_fn(|i| if i == 0 { value } else { bar().read32(self.regs.scratch(i)) });
+                if success && rec.action == code::RESFIX_DONE {
+                    LAST_DONE_NS.store(tsc_clock::now_ns(), Ordering::Relaxed);
+                }
+                if let Ok(msg) = MmioMessage::from_slice(&dw[..len]) {
+                    log(Event::Trace { host: host(), gt: self.gt, entry: entry(Dir::FromGuc, msg) });
+                }
+            });
+        }
+        value
+    }
+
+    fn write32(&self, reg: Reg, value: u32) {
+        interrupts::without_interrupts(|| {
+            let mut recs = RECORDERS.lock();
+            let rec = &mut recs[usize::from(self.gt)];
+            if let Some(i) = self.regs.scratch_index(reg) {
+                rec.dws[i] = value;
+                rec.written |= 1 << i;
+                rec.armed = false;
+            } else if reg == self.regs.doorbell {
+                let len = (8 - rec.written.leading_zeros()) as usize;
+                let msg = MmioMessage::from_slice(&rec.dws[..len.max(1)]);
+                rec.written = 0;
+                rec.armed = true;
+                rec.seen = None;
+                rec.action = rec.dws[0] as u16;
+                if let Ok(msg) = msg {
+                    log(Event::Trace { host: host(), gt: self.gt, entry: entry(Dir::ToGuc, msg) });
+                }
+            }
+        });
+        bar().write32(reg, value)
+    }
+
+    fn now(&self) -> Instant {
+        bar().now()
+    }
+
+    fn relax(&self) {
+        bar().relax()
+    }
+}
+
+fn entry(dir: Dir, msg: MmioMessage) -> TranscriptEntry {
+    TranscriptEntry { at: Instant(tsc_clock::now_ns()), dir, msg }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event log (fixed size, IRQ-safe), printed between passes.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    Trace { host: u8, gt: u8, entry: TranscriptEntry },
+    Msi { host: u8, report: MemirqReport, during_pass: bool },
+    Ggtt { old: u64, new: u64 },
+    Pass { n: u32, outcome: PassOutcome },
+}
+
+struct Log {
+    events: heapless::Deque<Event, 256>,
+    dropped: u32,
+}
+
+static LOG: spin::Mutex<Log> = spin::Mutex::new(Log { events: heapless::Deque::new(), dropped: 0 });
+
+fn log(event: Event) {
+    interrupts::without_interrupts(|| {
+        let mut log = LOG.lock();
+        if log.events.push_back(event).is_err() {
+            log.dropped += 1;
+        }
+    });
+}
+
+/// The host letter of the trace lines printed last.
+static TRACE_HOST: AtomicU32 = AtomicU32::new(0);
+
+fn flush_log() {
+    while let Some(event) = interrupts::without_interrupts(|| LOG.lock().events.pop_front()) {
+        match event {
+            Event::Trace { host, gt, entry } => {
+                if TRACE_HOST.swap(u32::from(host), Ordering::Relaxed) != u32::from(host) {
+                    println!("trace: host {}", host as char);
+                }
+                println!("{}", entry.line(gt));
+            }
+            Event::Msi { host, report, during_pass } => println!(
+                "irq: APIC timer scan of the memirq page on host {}: SW_INT_0 on GTs {:?} ({})",
+                host as char,
+                report.sw_int0,
+                if during_pass { "while a pass ran" } else { "no pass running" }
+            ),
+            Event::Ggtt { old, new } => println!("tile0 ggtt {old:#x} -> {new:#x}"),
+            Event::Pass { n, outcome } => println!("worker: pass {n}: {outcome:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The VF, its hooks and the interrupt.
+// ---------------------------------------------------------------------------------------------
+
+type LiveVf = Vf<TracedGt, LiveHooks, PollingQueue, GTS, Memirq<MemirqMem>>;
+static VF: spin::Once<LiveVf> = spin::Once::new();
+
+/// VM migrations seen (a SW_INT_0 from another host than the last one).
+static MIGRATIONS_SEEN: AtomicU32 = AtomicU32::new(0);
+static LAST_IRQ_HOST: AtomicU32 = AtomicU32::new(0);
+/// First SW_INT_0 on the current host (TSC ns).
+static SW_INT0_NS: AtomicU64 = AtomicU64::new(0);
+
+struct LiveHooks {
+    ggtt_users: GgttOracle<1>,
+    held: AtomicBool,
+    hold_timed_out: AtomicBool,
+    pm_refs: AtomicU32,
+}
+
+impl RecoveryHooks for LiveHooks {
+    fn pm_get(&self) {
+        self.pm_refs.fetch_add(1, Ordering::AcqRel);
+    }
+    fn pm_put(&self) {
+        self.pm_refs.fetch_sub(1, Ordering::AcqRel);
+    }
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        log(Event::Ggtt { old: ggtt.old, new: ggtt.new });
+        self.ggtt_users.fixup(tile, ggtt)
+    }
+    /// The first `BeforeDone` of gt0 (the first recovery pass, on host B): hold, tell the
+    /// script, wait for its `go` (it starts the migration to C first). Worker context, the GT
+    /// lock held, IF = 1: the memirq scan goes on meanwhile.
+    fn hold(&self, point: HoldPoint, gt: GtId) {
+        if point != HoldPoint::BeforeDone || gt != GtId(0) || self.held.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let go = control(ctl::GO);
+        println!("hold: recovery pass at BeforeDone of gt0 on host {}, waiting for go", host() as char);
+        let t0 = tsc_clock::now_ns();
+        while control(ctl::GO) == go {
+            if tsc_clock::now_ns() - t0 > HOLD_TIMEOUT_NS {
+                self.hold_timed_out.store(true, Ordering::Release);
+                break;
+            }
+            core::hint::spin_loop();
+        }
+        println!("hold: going on, on host {}", host() as char);
+    }
+}
+
+/// IRQ context (IST1, IF = 0): the periodic APIC timer. Scans the memirq page.
+pub fn on_timer() {
+    let Some(vf) = VF.get() else { return };
+    let during_pass = vf.coordinator().is_running();
+    let report = vf.handle_memirq();
+    if report.sw_int0.is_empty() && report.guc2host.is_empty() && report.garbage == 0 {
+        return;
+    }
+    let h = host();
+    if !report.sw_int0.is_empty() && LAST_IRQ_HOST.swap(u32::from(h), Ordering::AcqRel) != u32::from(h) {
+        MIGRATIONS_SEEN.fetch_add(1, Ordering::AcqRel);
+        SW_INT0_NS.store(tsc_clock::now_ns(), Ordering::Release);
+    }
+    log(Event::Msi { host: h, report, during_pass });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario.
+// ---------------------------------------------------------------------------------------------
+
+fn fail(why: &str) -> ! {
+    flush_log();
+    println!("FAIL: {why}");
+    crate::qemu::fail()
+}
+
+/// Runs the live-migration scenario; exits QEMU (pass or fail).
+pub fn run(t0: u64) -> ! {
+    let per_ms = tsc_clock::calibrate(10);
+    println!("clock: TSC {per_ms} cycles/ms, calibrated over 10 ms of the APIC timer");
+
+    let Some(dev) = pci::find(0x1AF4, 0x1110) else { fail("no ivshmem-plain device (1af4:1110) on bus 0") };
+    let Some(base) = pci::memory_bar(dev, 2) else { fail("ivshmem BAR2 is not a memory BAR") };
+    if base == 0 || base + BAR_SIZE as u64 > 1 << 32 {
+        fail("ivshmem BAR2 unassigned or above the 4 GiB identity map");
+    }
+    pci::enable_memory(dev);
+    // SAFETY: BAR2 of the ivshmem device, BAR_SIZE bytes at `base` (assigned by the firmware,
+    // inside the 4th GiB that the trampoline identity-maps uncached), valid for the guest's
+    // lifetime; no Rust reference covers it.
+    let mapped = unsafe { MmioBar::new(base as *mut u8, BAR_SIZE, TscClock) };
+    let Ok(mapped) = mapped else { fail("MmioBar::new refused BAR2") };
+    BAR.call_once(|| mapped);
+    println!("pci: ivshmem-plain at 00:{:02x}.{}, BAR2 {base:#x} ({} KiB), mapped through MmioBar", dev.device, dev.function, BAR_SIZE >> 10);
+    let waited = tsc_clock::now_ns();
+    while control(ctl::MAGIC) != MAGIC {
+        if tsc_clock::now_ns() - waited > 5_000_000_000 {
+            fail("no GuC host process laid out the BAR");
+        }
+        core::hint::spin_loop();
+    }
+    let first_host = host();
+    println!("bar: GuC host process {} serves the VF", first_host as char);
+
+    // SAFETY: the memirq page lies inside the BAR mapping (MEMIRQ_OFFSET + 4 KiB <= BAR_SIZE),
+    // which stays mapped; only volatile accesses touch it.
+    let page = unsafe { MemirqMem::new(NonNull::new_unchecked((base as usize + MEMIRQ_OFFSET) as *mut u8)) };
+    let Ok(page) = page else { fail("memirq page misaligned") };
+    let info = |kind| GtInfo { tile: TileId(0), kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
+    let vf = VF.call_once(|| {
+        let gts = [
+            Gt::new(TracedGt { gt: 0, regs: GtKind::Primary.mailbox() }, info(GtKind::Primary), MailboxConfig::default()),
+            Gt::new(TracedGt { gt: 1, regs: GtKind::Media.mailbox() }, info(GtKind::Media), MailboxConfig::default()),
+        ];
+        let hooks = LiveHooks {
+            ggtt_users: GgttOracle::new(),
+            held: AtomicBool::new(false),
+            hold_timed_out: AtomicBool::new(false),
+            pm_refs: AtomicU32::new(0),
+        };
+        let memirq = Memirq::new(page, MEMIRQ_GGTT, GtId(0), Some(GtId(1)));
+        match Vf::with_memirq(gts, hooks, PollingQueue::new(), RecoveryConfig::default(), memirq) {
+            Ok(vf) => vf,
+            Err(_) => fail("Vf::with_memirq"),
+        }
+    });
+
+    if let Err(e) = vf.bootstrap().and_then(|()| vf.register_memirq()) {
+        flush_log();
+        println!("FAIL: bootstrap: {e}");
+        crate::qemu::fail()
+    }
+    vf.memirq().enable();
+    flush_log();
+    let Some(boot_ggtt) = vf.tile_ggtt(TileId(0)) else { fail("no GGTT after bootstrap") };
+    let boot_base = boot_ggtt.applied;
+    vf.hooks().ggtt_users.place(TileId(0), boot_base);
+    LAST_IRQ_HOST.store(u32::from(first_host), Ordering::Release);
+    println!("ready: bootstrap and memirq registration done on host {}, GGTT base {:#x}", first_host as char, boot_base);
+
+    apic::start_periodic(SCAN_COUNTS);
+    let start = tsc_clock::now_ns();
+    let mut passes = 0;
+    let mut timings: heapless::Vec<(u8, u64), 4> = heapless::Vec::new();
+    loop {
+        interrupts::enable();
+        while vf.queue().take() {
+            passes += 1;
+            let outcome = vf.run_worker();
+            log(Event::Pass { n: passes, outcome });
+        }
+        interrupts::disable();
+        flush_log();
+        let idle = !vf.queue().is_pending() && !vf.coordinator().is_running() && !vf.memirq().sw_int0_pending(GtId(0)) && !vf.memirq().sw_int0_pending(GtId(1));
+        let seen = MIGRATIONS_SEEN.load(Ordering::Acquire);
+        if idle && seen as usize > timings.len() && vf.stats().recoveries > 0 && LAST_DONE_NS.load(Ordering::Relaxed) > SW_INT0_NS.load(Ordering::Acquire) {
+            let us = (LAST_DONE_NS.load(Ordering::Relaxed) - SW_INT0_NS.load(Ordering::Acquire)) / 1000;
+            let h = LAST_IRQ_HOST.load(Ordering::Acquire) as u8;
+            let _ = timings.push((h, us));
+            println!("recovered: on host {}, SW_INT_0 -> last accepted RESFIX_DONE {us} us", h as char);
+        }
+        if idle && seen >= MIGRATIONS && timings.len() >= MIGRATIONS as usize {
+            break;
+        }
+        if tsc_clock::now_ns() - start > RUN_TIMEOUT_NS {
+            fail("the migrations did not come (run timeout)");
+        }
+        interrupts::enable_and_wait();
+        interrupts::disable();
+    }
+
+    // The verdict.
+    crate::report(t0);
+    let stats = vf.stats();
+    let wedged = vf.is_wedged();
+    let states: [Option<VfState>; GTS] =
+        core::array::from_fn(|gt| VfState::ALL.get(control(ctl::STATE0 + gt) as usize).copied());
+    let ggtt: [Option<u64>; GTS] = core::array::from_fn(|gt| vf.gt_view(GtId(gt as u8)).and_then(|g| g.config).map(|c| c.ggtt_start));
+    let final_base = ggtt[0].unwrap_or(0);
+    let ggtt_ok = ggtt.iter().all(|g| *g == Some(final_base))
+        && (0..GTS).all(|gt| vf.ggtt_valid(GtId(gt as u8)))
+        && vf.hooks().ggtt_users.check(TileId(0), final_base).is_ok();
+    let dropped = interrupts::without_interrupts(|| LOG.lock().dropped);
+    println!(
+        "vf: {passes} passes on hosts {} -> {}, final GGTT base {final_base:#x}, {} SW_INT_0 signalled, pm refs {}, trace entries dropped {dropped}",
+        first_host as char,
+        host() as char,
+        stats.migrations_signalled,
+        vf.hooks().pm_refs.load(Ordering::Acquire)
+    );
+    crate::print!(
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states=",
+        MIGRATIONS_SEEN.load(Ordering::Acquire),
+        stats.recoveries,
+        stats.deferred,
+        stats.requeued,
+        if wedged { "yes" } else { "no" }
+    );
+    for (i, s) in states.iter().enumerate() {
+        crate::print!("{}{}", if i > 0 { "," } else { "" }, s.map_or("?", |s| s.name()));
+    }
+    println!(" ggtt={}", if ggtt_ok { "ok" } else { "stale" });
+    let passed = !wedged
+        && ggtt_ok
+        && final_base != boot_base
+        && states.iter().all(|s| *s == Some(VfState::Running))
+        && stats.failed == 0
+        && dropped == 0
+        && vf.hooks().pm_refs.load(Ordering::Acquire) == 0
+        && !vf.hooks().hold_timed_out.load(Ordering::Acquire)
+        && vf.hooks().held.load(Ordering::Acquire);
+    if passed {
+        crate::qemu::pass()
+    }
+    println!("FAIL: wedged, a stale GGTT user, a GT not VF_RUNNING, a failed pass, a lost trace entry or the hold timed out");
+    crate::qemu::fail()
+}
