@@ -36,13 +36,8 @@ if [[ "${1:-}" == "--defmt" ]]; then
 fi
 
 # --- QEMU -----------------------------------------------------------------------------------
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-    echo "== installing qemu-system-x86"
-    sudo=""
-    if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y qemu-system-x86
-fi
+# shellcheck source=ensure-qemu.sh
+source "$dir/ensure-qemu.sh"
 
 # --- build ------------------------------------------------------------------------------------
 # Host toolchain and host target only. The link flags (linker script, -nostartfiles, -nostdlib,

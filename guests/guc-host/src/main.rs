@@ -97,14 +97,14 @@ impl Shm {
     }
 
     fn read32(&self, off: usize) -> u32 {
-        assert!(off % 4 == 0 && off + 4 <= self.len);
+        assert!(off.is_multiple_of(4) && off + 4 <= self.len);
         // SAFETY: inside the mapping (asserted), 4-aligned; the memory is shared with QEMU, so
         // only volatile accesses.
         unsafe { self.base.as_ptr().add(off).cast::<u32>().read_volatile() }
     }
 
     fn write32(&self, off: usize, value: u32) {
-        assert!(off % 4 == 0 && off + 4 <= self.len);
+        assert!(off.is_multiple_of(4) && off + 4 <= self.len);
         // SAFETY: as in `read32`.
         unsafe {
             self.base
@@ -203,8 +203,8 @@ impl Host {
     /// One look at both doorbells; true if a request was handled.
     fn serve_once(&mut self) -> bool {
         let mut any = false;
-        for gt in 0..2 {
-            let regs = GT_KINDS[gt].mailbox();
+        for (gt, kind) in GT_KINDS.iter().enumerate() {
+            let regs = kind.mailbox();
             if self.shm.read32(reg(regs.doorbell)) == DOORBELL_IDLE {
                 continue;
             }

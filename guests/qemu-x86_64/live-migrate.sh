@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# A real VM live migration: the bare-metal guest (feature `live`) drives its VF through a PCI
+# BAR (ivshmem-plain) whose shared memory a GuC host process (guests/guc-host, the crate's mock
+# GuC) serves, and QEMU live-migrates it between three hosts on this machine:
+#
+#   A (QEMU + GuC process A) boots the guest: bootstrap of both GTs, memirq registered;
+#   A -> B while the guest is idle; GuC B plays the GuC restore (new GGTT base 0x300000);
+#   B -> C while the guest holds inside the recovery pass (at BeforeDone of gt0): the script sees
+#        the hold on B's serial line, starts the migration, tells the guest to go on; GuC C
+#        restores with GGTT base 0x600000.
+#
+# Passes only if QEMU C exits with the guest's pass code, every GuC process ends VF_RUNNING for
+# both GTs, the guest's summary says ggtt=ok, and each GuC process's log has the same requests,
+# in order, as the guest's trace of that host. Every wait is bounded; QEMU and GuC processes are
+# ended by PID and the shared-memory files removed on exit. Logs: target/live/.
+#
+#   guests/qemu-x86_64/live-migrate.sh          (from any directory)
+#   guests/qemu-x86_64/live-migrate.sh --fast   B -> C unthrottled: the VM may freeze anywhere
+#                                               in the recovery pass (see below)
+#
+# B -> C, default: the migration starts throttled (64 KiB/s) while the guest is held; the guest
+# goes on and finishes its recovery pass on B while QEMU copies it; once B's serial line shows
+# the pass over, the bandwidth is raised and the migration converges. So every GuC process ends
+# VF_RUNNING for both GTs. With --fast the migration runs at full speed from the start and the
+# VM usually freezes inside the pass, often with a mailbox request in flight (the GuC on B
+# answers after the freeze, the reply is lost, the VF times out on C and sends again); GuC B then
+# ends VF_RESFIX_BLOCKED for the GTs it did not see finish, which --fast reports instead of
+# failing.
+set -euo pipefail
+fast=0
+if [[ ${1:-} == --fast ]]; then
+    fast=1
+fi
+
+dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$dir/../.." && pwd)"
+work="$dir/target/live"
+pass_status=33 # qemu::PASS_STATUS in src/qemu.rs
+t_start=$(date +%s%N)
+elapsed() { echo "$(( ($(date +%s%N) - t_start) / 1000000 )) ms"; }
+
+# shellcheck source=ensure-qemu.sh
+source "$dir/ensure-qemu.sh"
+
+echo "== build: the guest (--features live) and the GuC host process"
+(cd "$dir" && env -u CARGO_BUILD_TARGET cargo rustc -q --release --manifest-path "$dir/Cargo.toml" \
+    --target-dir "$dir/target/live-build" --bin xe-guest --features live -- -C relocation-model=static)
+elf="$dir/target/live-build/release/xe-guest"
+(cd "$root/guests/guc-host" && env -u CARGO_BUILD_TARGET cargo build -q --release)
+guc="$root/guests/guc-host/target/release/xe-guc-host"
+
+rm -rf "$work"
+mkdir -p "$work"
+tag="xe-lm-$$"
+shm_dir=/dev/shm
+[[ -d $shm_dir ]] || shm_dir="${TMPDIR:-/tmp}"
+port0=$(( 20000 + ($$ % 20000) ))
+declare -A qemu_pid guc_pid qmp_port ggtt
+ggtt=([A]=0x200000 [B]=0x300000 [C]=0x600000)
+qmp_port=([A]=$port0 [B]=$((port0 + 1)) [C]=$((port0 + 2)))
+mig_port=$((port0 + 3))
+
+cleanup() {
+    local p
+    for p in "${qemu_pid[@]}" "${guc_pid[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${qemu_pid[@]}" "${guc_pid[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    rm -f "$shm_dir/$tag"-?
+}
+trap cleanup EXIT
+
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+die() { echo "FAIL: $*"; echo "== live migration: FAIL ($(elapsed))"; exit 1; }
+
+# wait_file FILE SECONDS
+wait_file() {
+    local i
+    for ((i = 0; i < $2 * 100; i++)); do
+        [[ -e $1 ]] && return 0
+        sleep 0.01
+    done
+    return 1
+}
+
+# wait_serial HOST REGEX SECONDS: until the host's serial log has a matching line.
+wait_serial() {
+    local i f="$work/serial-$1.log"
+    for ((i = 0; i < $3 * 50; i++)); do
+        if [[ -f $f ]] && tr -d '\r' <"$f" | grep -qE "$2"; then return 0; fi
+        sleep 0.02
+    done
+    return 1
+}
+
+# start_guc HOST [--incoming]
+start_guc() {
+    local h=$1; shift
+    "$guc" serve --name "$h" --shm "$shm_dir/$tag-$h" --ctl "$work" --log "$work/guc-$h.log" \
+        --ggtt-start "${ggtt[$h]}" "$@" &
+    guc_pid[$h]=$!
+    wait_file "$work/$h.ready" 10 || die "GuC process $h did not start"
+}
+
+# start_qemu HOST [extra args]: the same command line on every host but for the backing file,
+# the serial log and the QMP port.
+start_qemu() {
+    local h=$1; shift
+    qemu-system-x86_64 \
+        -machine q35 -cpu qemu64 -m 128M -smp 1 \
+        -display none -vga none -net none -no-reboot -monitor none \
+        -serial "file:$work/serial-$h.log" \
+        -qmp "tcp:127.0.0.1:${qmp_port[$h]},server=on,wait=off" \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -object "memory-backend-file,id=bar,share=on,mem-path=$shm_dir/$tag-$h,size=2M" \
+        -device ivshmem-plain,memdev=bar,master=on \
+        -kernel "$elf" "$@" </dev/null &
+    qemu_pid[$h]=$!
+}
+
+# qmp HOST JSON: prints the reply; fails the run on an error.
+qmp() {
+    local i r
+    for ((i = 0; i < 100; i++)); do # the QMP socket may not listen yet
+        if r=$("$guc" qmp "${qmp_port[$1]}" "$2" 10 2>&1); then
+            echo "$r"
+            return 0
+        fi
+        [[ $r == *"Connection refused"* ]] || break
+        sleep 0.05
+    done
+    die "QMP $1 $2: $r"
+}
+
+# cmd HOST COMMAND...: a command to the GuC process; prints its ack ("ok STATES").
+cmd() {
+    local h=$1; shift
+    rm -f "$work/$h.ack"
+    echo "$*" >"$work/$h.cmd.tmp"
+    mv "$work/$h.cmd.tmp" "$work/$h.cmd"
+    wait_file "$work/$h.ack" 10 || die "GuC process $h did not answer '$*'"
+    local ack
+    ack=$(cat "$work/$h.ack")
+    [[ $ack == ok* ]] || die "GuC process $h: '$*': $ack"
+    echo "${ack#ok }"
+}
+
+# field JSON NAME: a number or string field of a QMP reply.
+field() { grep -oE "\"$2\": *(\"[^\"]*\"|[0-9]+)" <<<"$1" | head -n 1 | sed -E 's/.*: *"?([^"]*)"?/\1/'; }
+
+declare -A final_states
+# migrate SRC DST [BEFORE_COMPLETION_HOOK]: QMP migrate, bounded wait for completion, the GuC
+# restore on DST, then DST resumes the VM.
+migrate() {
+    local src=$1 dst=$2 hook=${3:-} r status i
+    qmp "$src" "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":${bandwidth:-4294967296},\"downtime-limit\":100}}" >/dev/null
+    echo "== migrate $src -> $dst (tcp:127.0.0.1:$mig_port); QEMU $dst: $(field "$(qmp "$dst" '{"execute":"query-status"}')" status)"
+    qmp "$src" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:127.0.0.1:$mig_port\"}}" >/dev/null
+    [[ -z $hook ]] || $hook
+    for ((i = 0; i < 1500; i++)); do
+        r=$(qmp "$src" '{"execute":"query-migrate"}')
+        status=$(field "$r" status)
+        [[ $status == completed || $status == failed || $status == cancelled ]] && break
+        sleep 0.02
+    done
+    echo "   QMP query-migrate on $src: status $status, total-time $(field "$r" total-time) ms, downtime $(field "$r" downtime) ms, setup-time $(field "$r" setup-time) ms, RAM transferred $(field "$r" transferred) B"
+    [[ $status == completed ]] || die "migration $src -> $dst: $status"
+    local t_done
+    t_done=$(date +%s%N)
+    final_states[$src]=$(cmd "$src" pause "$work/image-$src")
+    echo "   GuC $src paused with the VM; VF states it was left in: ${final_states[$src]}"
+    echo "   GuC $dst restore: $(cmd "$dst" restore "$work/image-$src" "${ggtt[$dst]}") (GGTT base ${ggtt[$dst]}, SW_INT_0 written to the memirq page)"
+    qmp "$dst" '{"execute":"cont"}' >/dev/null
+    echo "   QEMU $dst: cont, $(( ($(date +%s%N) - t_done) / 1000000 )) ms after QMP reported completed (GuC pause, VF image, GuC restore, cont)"
+    "$guc" qmp "${qmp_port[$src]}" '{"execute":"quit"}' 5 >/dev/null 2>&1 || true # may close first
+    for ((i = 0; i < 500; i++)); do kill -0 "${qemu_pid[$src]}" 2>/dev/null || break; sleep 0.01; done
+    kill "${qemu_pid[$src]}" 2>/dev/null || true
+    wait "${qemu_pid[$src]}" 2>/dev/null || true
+    cmd "$src" exit >/dev/null
+    wait "${guc_pid[$src]}" 2>/dev/null || true
+    unset "qemu_pid[$src]" "guc_pid[$src]"
+}
+
+echo "== host A: GuC process A (GGTT ${ggtt[A]}), QEMU A boots the guest"
+start_guc A
+start_qemu A
+wait_serial A '^(ready:|FAIL)' 30 || die "the guest did not report ready on host A"
+tr -d '\r' <"$work/serial-A.log" | grep -E '^(clock|pci|bar|ready):' | sed 's/^/   guest: /'
+tr -d '\r' <"$work/serial-A.log" | grep -q '^ready:' || die "the guest failed on host A: $(tr -d '\r' <"$work/serial-A.log" | grep FAIL)"
+
+echo "== host B: GuC process B (GGTT ${ggtt[B]}), QEMU B -incoming tcp:127.0.0.1:$mig_port -S"
+start_guc B --incoming
+start_qemu B -incoming "tcp:127.0.0.1:$mig_port" -S
+migrate A B
+
+wait_serial B '^(hold:|FAIL)' 20 || die "the guest did not reach its hold point on host B"
+tr -d '\r' <"$work/serial-B.log" | grep -E '^hold:' | sed 's/^/   guest: /'
+echo "== host C: GuC process C (GGTT ${ggtt[C]}), QEMU C -incoming tcp:127.0.0.1:$mig_port -S"
+start_guc C --incoming
+start_qemu C -incoming "tcp:127.0.0.1:$mig_port" -S
+# The migration has started: the guest goes on with its recovery pass while QEMU copies it.
+go_on() {
+    local r
+    r=$(qmp B '{"execute":"query-migrate"}')
+    echo "   migration B -> C $(field "$r" status): GuC B tells the guest to go on ($(cmd B go))"
+    [[ $fast -eq 1 ]] && return 0
+    wait_serial B '^(worker: pass 1:|FAIL)' 20 || die "the guest's recovery pass did not end on host B"
+    echo "   guest on B: $(tr -d '\r' <"$work/serial-B.log" | grep -E '^worker: pass 1:' | head -n 1)"
+    echo "   migration B -> C $(field "$(qmp B '{"execute":"query-migrate"}')" status), $(field "$(qmp B '{"execute":"query-migrate"}')" transferred) B so far at 64 KiB/s: bandwidth raised"
+    qmp B '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":4294967296}}' >/dev/null
+}
+[[ $fast -eq 1 ]] || bandwidth=65536
+migrate B C go_on
+bandwidth=
+
+echo "== host C: waiting for the guest to finish"
+for ((i = 0; i < 3000; i++)); do kill -0 "${qemu_pid[C]}" 2>/dev/null || break; sleep 0.01; done
+status=0
+if kill -0 "${qemu_pid[C]}" 2>/dev/null; then
+    fail "the guest did not finish on host C within 30 s"
+else
+    wait "${qemu_pid[C]}" || status=$?
+fi
+unset "qemu_pid[C]"
+final_states[C]=$(cmd C exit)
+wait "${guc_pid[C]}" 2>/dev/null || true
+unset "guc_pid[C]"
+
+echo "== the guest on host B and C (serial, trace lines left out)"
+for h in B C; do
+    tr -d '\r' <"$work/serial-$h.log" | grep -vE '^(gt[0-9]+ |trace: host )' | grep -vE '^\s*$' | sed "s/^/   $h: /"
+done
+[[ $status -eq $pass_status ]] || fail "QEMU C exit status $status, not the guest's pass ($pass_status)"
+
+echo "== checks"
+for h in A B C; do
+    if [[ ${final_states[$h]:-} == "VF_RUNNING VF_RUNNING" ]]; then
+        echo "   ok  GuC $h ends VF_RUNNING for both GTs"
+    elif [[ $fast -eq 1 && $h == B ]]; then
+        echo "   --  GuC B ends '${final_states[B]:-?}': the VM left B inside the recovery pass (--fast)"
+    else
+        fail "GuC $h ends '${final_states[$h]:-?}'"
+    fi
+done
+summary=$(cat "$work"/serial-[ABC].log | tr -d '\r' | grep -E '^summary:' | tail -n 1 || true)
+echo "   $summary"
+if [[ $summary =~ ^summary:\ migrations=2\ .*wedged=no\ states=VF_RUNNING,VF_RUNNING\ ggtt=ok$ ]]; then
+    echo "   ok  summary: 2 migrations, not wedged, both GTs VF_RUNNING, every GGTT user at the final base"
+else
+    fail "summary line"
+fi
+# The guest's trace, split by host (the letter it read from the BAR's control page at each
+# doorbell), against each GuC process's own log: the same requests, in order.
+cat "$work"/serial-[ABC].log | tr -d '\r' |
+    awk -v dir="$work" '/^trace: host /{h=$3; next} /^gt[0-9]+ [<>] /{print > (dir "/trace-" h ".txt")}'
+for h in A B C; do
+    touch "$work/trace-$h.txt"
+    grep -E '^gt[0-9]+ > ' "$work/trace-$h.txt" >"$work/guest-req-$h.txt" || true
+    grep -E '^gt[0-9]+ > ' "$work/guc-$h.log" >"$work/guc-req-$h.txt" || true
+    n=$(wc -l <"$work/guc-req-$h.txt")
+    if cmp -s "$work/guest-req-$h.txt" "$work/guc-req-$h.txt"; then
+        echo "   ok  host $h: the GuC process's log and the guest's trace have the same $n requests, in order"
+    else
+        fail "host $h: the GuC log's requests differ from the guest's trace"
+        diff "$work/guest-req-$h.txt" "$work/guc-req-$h.txt" | head -n 20 || true
+    fi
+    if cmp -s <(grep -E '^gt[0-9]+ [<>] ' "$work/trace-$h.txt") <(grep -E '^gt[0-9]+ [<>] ' "$work/guc-$h.log"); then
+        echo "   --  host $h: replies agree too ($(grep -cE '^gt[0-9]+ < ' "$work/guc-$h.log" || true) replies)"
+    else
+        echo "   --  host $h: replies differ (a reply the migration lost: the GuC answered after the VM froze)"
+    fi
+done
+echo "== timings"
+tr -d '\r' <"$work/serial-C.log" | grep -E '^recovered:' | sed 's/^/   guest: /' || true
+tr -d '\r' <"$work/serial-B.log" | grep -E '^recovered:' | sed 's/$/ (includes the hold for the migration to C)/; s/^/   guest: /' || true
+echo "   whole run $(elapsed)"
+if [[ $failures -ne 0 ]]; then
+    echo "== live migration: FAIL ($failures checks; logs in $work)"
+    exit 1
+fi
+echo "== live migration: PASS"
