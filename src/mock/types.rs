@@ -75,6 +75,7 @@ impl VfState {
 /// binary form, for a GuC in another process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct VfImage {
     /// The VF state before the pause.
     pub state: VfState,

@@ -159,7 +159,7 @@ impl Device for TracedGt {
 }
 
 fn entry(dir: Dir, msg: MmioMessage) -> TranscriptEntry {
-    TranscriptEntry { at: Instant(tsc_clock::now_ns()), dir, msg }
+    TranscriptEntry::new(Instant(tsc_clock::now_ns()), dir, msg)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +324,11 @@ pub fn run(t0: u64) -> ! {
     // which stays mapped; only volatile accesses touch it.
     let page = unsafe { MemirqMem::new(NonNull::new_unchecked((base as usize + MEMIRQ_OFFSET) as *mut u8)) };
     let Ok(page) = page else { fail("memirq page misaligned") };
-    let info = |kind| GtInfo { tile: TileId(0), kind, platform: PlatformClass::Newer, discrete: false, graphics_verx100: 2004 };
+    let info = |kind| {
+        let mut info = GtInfo::new(kind, false, 2004);
+        info.platform = PlatformClass::Newer;
+        info
+    };
     let vf = VF.call_once(|| {
         let gts = [
             Gt::new(TracedGt { gt: 0, regs: GtKind::Primary.mailbox() }, info(GtKind::Primary), MailboxConfig::default()),
