@@ -235,12 +235,21 @@ for h in B C; do
 done
 [[ $status -eq $pass_status ]] || fail "QEMU C exit status $status, not the guest's pass ($pass_status)"
 
+# states_from_log LOG: the VF states a destination GuC's log implies: VF_RESFIX_BLOCKED after
+# its restore, VF_RUNNING for a GT once a RESFIX_DONE of it was answered SUCCESS.
+states_from_log() {
+    awk '/GuC restore/ { r = 1; s[0] = s[1] = "VF_RESFIX_BLOCKED"; next }
+         r && /^gt[01] > 0x....5508$/ { d[substr($1, 3, 1)] = 1; next }
+         r && /^gt[01] < / { g = substr($1, 3, 1); if (d[g] && $3 == "0xf0000000") s[g] = "VF_RUNNING"; d[g] = 0 }
+         END { print s[0], s[1] }' "$1"
+}
+
 echo "== checks"
 for h in A B C; do
     if [[ ${final_states[$h]:-} == "VF_RUNNING VF_RUNNING" ]]; then
         echo "   ok  GuC $h ends VF_RUNNING for both GTs"
-    elif [[ $fast -eq 1 && $h == B ]]; then
-        echo "   --  GuC B ends '${final_states[B]:-?}': the VM left B inside the recovery pass (--fast)"
+    elif [[ $fast -eq 1 && $h == B && ${final_states[B]:-} == "$(states_from_log "$work/guc-B.log")" ]]; then
+        echo "   ok  GuC B ends '${final_states[B]}': the VM left B inside the recovery pass (--fast), as B's log says (VF_RUNNING exactly for the GTs whose RESFIX_DONE B accepted after its restore)"
     else
         fail "GuC $h ends '${final_states[$h]:-?}'"
     fi

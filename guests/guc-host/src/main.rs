@@ -354,42 +354,47 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(a)
 }
 
-fn serve(a: Args) -> Result<(), String> {
-    let shm = Shm::create(&a.shm).map_err(|e| format!("{}: {e}", a.shm.display()))?;
-    let log = File::create(&a.log).map_err(|e| format!("{}: {e}", a.log.display()))?;
-    let abi = Version::new(1, 27);
+/// A GuC host process's state over the shared-memory file `shm` (created anew), logging to
+/// `log`: a source host lays out the BAR and serves at once, a destination (`incoming`) waits for
+/// the `restore` command.
+fn new_host(name: &str, shm: &Path, log: &Path, ggtt: u64, incoming: bool) -> Result<Host, String> {
+    let shm = Shm::create(shm).map_err(|e| format!("{}: {e}", shm.display()))?;
+    let log = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let mut prov = Provisioning::integrated();
-    prov.ggtt_start = a.ggtt;
-    let gucs = GT_KINDS.map(|k| MockGuc::new(k, abi, prov));
+    prov.ggtt_start = ggtt;
+    let gucs = GT_KINDS.map(|k| MockGuc::new(k, Version::new(1, 27), prov));
     let page = shm.memirq_page();
     for g in &gucs {
         g.attach_memirq_page(page, MEMIRQ_GGTT);
     }
     let mut host = Host {
-        name: a.name.clone(),
+        name: name.to_string(),
         shm,
         gucs,
         log,
-        serving: !a.incoming,
+        serving: !incoming,
         handled: 0,
     };
-    if a.incoming {
+    if incoming {
         host.log(&format!(
-            "# {}: destination GuC, waiting for the incoming migration and the GuC restore",
-            a.name
+            "# {name}: destination GuC, waiting for the incoming migration and the GuC restore"
         ));
     } else {
         host.reset_mailboxes();
         host.shm
-            .write32(host.shm.ctl(ctl::HOST), u32::from(a.name.as_bytes()[0]));
+            .write32(host.shm.ctl(ctl::HOST), u32::from(name.as_bytes()[0]));
         host.publish_states();
         fence(Ordering::SeqCst);
         host.shm.write32(host.shm.ctl(ctl::MAGIC), MAGIC);
         host.log(&format!(
-            "# {}: source GuC, BAR laid out, GGTT base {:#x}, serving",
-            a.name, a.ggtt
+            "# {name}: source GuC, BAR laid out, GGTT base {ggtt:#x}, serving"
         ));
     }
+    Ok(host)
+}
+
+fn serve(a: Args) -> Result<(), String> {
+    let mut host = new_host(&a.name, &a.shm, &a.log, a.ggtt, a.incoming)?;
     let cmd_path = a.ctl.join(format!("{}.cmd", a.name));
     let ack_path = a.ctl.join(format!("{}.ack", a.name));
     fs::write(a.ctl.join(format!("{}.ready", a.name)), "ready\n").map_err(|e| e.to_string())?;
@@ -513,6 +518,115 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("xe-guc-host: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xe_sriov_vf::wire::memirq::GucUnit;
+    use xe_sriov_vf::wire::regs::GucIntr;
+    use xe_sriov_vf::wire::self_cfg::SelfCfgRequest;
+
+    fn tmp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("xe-guc-host-test-{}-{name}", std::process::id()))
+    }
+
+    /// What the VF does: scratch writes, the doorbell (0); then the host serves; the reply.
+    fn exchange(host: &mut Host, kind: GtKind, req: &[u32]) -> [u32; SCRATCH_COUNT] {
+        let regs = kind.mailbox();
+        for (i, dw) in req.iter().enumerate() {
+            host.shm.write32(reg(regs.scratch(i)), *dw);
+        }
+        host.shm.write32(reg(regs.doorbell), 0);
+        assert!(host.serve_once(), "the doorbell was seen");
+        assert!(!host.serve_once(), "and re-armed");
+        core::array::from_fn(|i| host.shm.read32(reg(regs.scratch(i))))
+    }
+
+    #[test]
+    fn request_length_is_what_the_action_needs() {
+        assert_eq!(request_len(&[0x5507, 0xAA, 0xBB, 0xCC]), 1); // VF_RESET
+        assert_eq!(request_len(&[0x5500, 0x0001_0200, 0xBB, 0xCC]), 2); // MATCH_VERSION
+        assert_eq!(request_len(&[0x5509, 1, 0xBB, 0xCC]), 2); // QUERY_SINGLE_KLV
+        assert_eq!(request_len(&[0x0001_5508, 0xAA, 0xBB, 0xCC]), 1); // RESFIX_DONE(1)
+        let cfg =
+            SelfCfgRequest::memirq_registration(MEMIRQ_GGTT, GucUnit::for_gt(GtKind::Primary))
+                .unwrap();
+        assert_eq!(request_len(&cfg[0].to_dwords()), 4); // HOST2GUC_SELF_CFG
+        assert_eq!(request_len(&[0xDEAD, 0, 0, 0]), 4, "unknown: all four");
+    }
+
+    #[test]
+    fn serves_the_mailbox_in_shared_memory_and_restores_on_another_host() {
+        let (shm_a, log_a) = (tmp("a.shm"), tmp("a.log"));
+        let mut a = new_host("A", &shm_a, &log_a, 0x20_0000, false).unwrap();
+        assert_eq!(a.shm.read32(a.shm.ctl(ctl::MAGIC)), MAGIC);
+        assert_eq!(a.shm.read32(a.shm.ctl(ctl::HOST)), u32::from(b'A'));
+        assert_eq!(
+            a.shm.read32(reg(GtKind::Media.mailbox().doorbell)),
+            DOORBELL_IDLE
+        );
+        for kind in GT_KINDS {
+            assert_eq!(exchange(&mut a, kind, &[0x5507])[0], 0xF000_0000);
+            let r = exchange(&mut a, kind, &[0x5500, 0x0001_0200]);
+            assert_eq!(r[..2], [0xF000_0000, 0x0001_1B00]);
+            for req in
+                SelfCfgRequest::memirq_registration(MEMIRQ_GGTT, GucUnit::for_gt(kind)).unwrap()
+            {
+                assert_eq!(exchange(&mut a, kind, &req.to_dwords())[0], 0xF000_0001);
+            }
+        }
+        assert_eq!(a.states(), "VF_RUNNING VF_RUNNING");
+        assert_eq!(
+            a.shm.read32(a.shm.ctl(ctl::STATE0)),
+            4,
+            "VfState::ALL index of VF_RUNNING"
+        );
+        let log = fs::read_to_string(&log_a).unwrap();
+        assert!(
+            log.contains("\ngt1 > 0x00005500 0x00010200\ngt1 < 0xf0000000 0x00011b00\n"),
+            "{log}"
+        );
+
+        // The migration: A pauses and saves, B restores with a new base.
+        let image = tmp("image");
+        assert_eq!(
+            a.command(&format!("pause {}", image.display())).unwrap().1,
+            "VF_RUNNING VF_RUNNING"
+        );
+        let (shm_b, log_b) = (tmp("b.shm"), tmp("b.log"));
+        let mut b = new_host("B", &shm_b, &log_b, 0x30_0000, true).unwrap();
+        assert!(!b.serving);
+        b.shm
+            .write32(reg(GtKind::Primary.mailbox().scratch(0)), 0x5509); // as copied: stale
+        let (_, states) = b
+            .command(&format!("restore {} 0x300000", image.display()))
+            .unwrap();
+        assert_eq!(states, "VF_RESFIX_BLOCKED VF_RESFIX_BLOCKED");
+        assert_eq!(b.shm.read32(b.shm.ctl(ctl::HOST)), u32::from(b'B'));
+        assert_eq!(
+            b.shm.read32(reg(GtKind::Primary.mailbox().scratch(0))),
+            0,
+            "mailbox reset"
+        );
+        for kind in GT_KINDS {
+            let unit = GucUnit::for_gt(kind);
+            let byte =
+                |off: usize| b.shm.read32(MEMIRQ_OFFSET + off / 4 * 4).to_le_bytes()[off % 4];
+            assert_eq!(
+                byte(unit.status_byte_offset(GucIntr::SW_INT_0).unwrap()),
+                0xFF
+            );
+            assert_eq!(byte(unit.source_offset()), 0xFF);
+        }
+        let r = exchange(&mut b, GtKind::Media, &[0x5509, 1]);
+        assert_eq!(r[..3], [0xF000_0002, 0x30_0000, 0], "the new GGTT base");
+        assert!(b.command("bogus").is_err());
+        assert!(b.command("exit").unwrap().0);
+        for f in [shm_a, log_a, shm_b, log_b, image] {
+            let _ = fs::remove_file(f);
         }
     }
 }

@@ -252,10 +252,13 @@ impl RecoveryHooks for LiveHooks {
         if point != HoldPoint::BeforeDone || gt != GtId(0) || self.held.swap(true, Ordering::AcqRel) {
             return;
         }
-        let go = control(ctl::GO);
-        println!("hold: recovery pass at BeforeDone of gt0 on host {}, waiting for go", host() as char);
+        let (go, here) = (control(ctl::GO), host());
+        println!("hold: recovery pass at BeforeDone of gt0 on host {}, waiting for go", here as char);
         let t0 = tsc_clock::now_ns();
-        while control(ctl::GO) == go {
+        // Go on at `go`, or when the VM is on another host already: the GuC process's write of
+        // the go word is not in the memory QEMU copied when the VM froze before seeing it
+        // (QEMU tracks only the guest's writes as dirty).
+        while control(ctl::GO) == go && host() == here {
             if tsc_clock::now_ns() - t0 > HOLD_TIMEOUT_NS {
                 self.hold_timed_out.store(true, Ordering::Release);
                 break;
