@@ -226,6 +226,13 @@ static MIGRATIONS_SEEN: AtomicU32 = AtomicU32::new(0);
 static LAST_IRQ_HOST: AtomicU32 = AtomicU32::new(0);
 /// First SW_INT_0 on the current host (TSC ns).
 static SW_INT0_NS: AtomicU64 = AtomicU64::new(0);
+/// A check failed on the way (printed when it did); the run fails at the end.
+static FAILED_CHECK: AtomicBool = AtomicBool::new(false);
+
+fn fail_later(why: &dyn core::fmt::Display) {
+    println!("FAIL: {why}");
+    FAILED_CHECK.store(true, Ordering::Release);
+}
 
 struct LiveHooks {
     ggtt_users: GgttOracle<1>,
@@ -388,6 +395,12 @@ pub fn run(t0: u64) -> ! {
             // inside the previous recovery is timed from its own SW_INT_0).
             timed_host = irq_host;
             println!("recovered: on host {}, SW_INT_0 -> last accepted RESFIX_DONE {} us", irq_host as char, (done - sw_int0) / 1000);
+            // The oracle after every recovery: each GGTT user at the base the GuC now reports.
+            let base = vf.gt_view(GtId(0)).and_then(|g| g.config).map_or(0, |c| c.ggtt_start);
+            match vf.hooks().ggtt_users.check(TileId(0), base) {
+                Ok(()) => println!("oracle: every GGTT user at {base:#x}, the base GuC {} reports", irq_host as char),
+                Err(e) => fail_later(&e),
+            }
         }
         if idle && MIGRATIONS_SEEN.load(Ordering::Acquire) >= MIGRATIONS && timed_host == host() {
             break;
@@ -438,7 +451,8 @@ pub fn run(t0: u64) -> ! {
         && dropped == 0
         && vf.hooks().pm_refs.load(Ordering::Acquire) == 0
         && !vf.hooks().hold_timed_out.load(Ordering::Acquire)
-        && vf.hooks().held.load(Ordering::Acquire);
+        && vf.hooks().held.load(Ordering::Acquire)
+        && !FAILED_CHECK.load(Ordering::Acquire);
     if passed {
         crate::qemu::pass()
     }
