@@ -45,10 +45,11 @@ elapsed() { echo "$(( ($(date +%s%N) - t_start) / 1000000 )) ms"; }
 source "$dir/ensure-qemu.sh"
 
 echo "== build: the guest (--features live) and the GuC host process"
-(cd "$dir" && env -u CARGO_BUILD_TARGET cargo rustc -q --release --manifest-path "$dir/Cargo.toml" \
+# Bounded too (a first build from scratch takes about a minute here).
+(cd "$dir" && env -u CARGO_BUILD_TARGET timeout 600 cargo rustc -q --release --manifest-path "$dir/Cargo.toml" \
     --target-dir "$dir/target/live-build" --bin xe-guest --features live -- -C relocation-model=static)
 elf="$dir/target/live-build/release/xe-guest"
-(cd "$root/guests/guc-host" && env -u CARGO_BUILD_TARGET cargo build -q --release)
+(cd "$root/guests/guc-host" && env -u CARGO_BUILD_TARGET timeout 600 cargo build -q --release)
 guc="$root/guests/guc-host/target/release/xe-guc-host"
 
 rm -rf "$work"
@@ -62,13 +63,24 @@ ggtt=([A]=0x200000 [B]=0x300000 [C]=0x600000)
 qmp_port=([A]=$port0 [B]=$((port0 + 1)) [C]=$((port0 + 2)))
 mig_port=$((port0 + 3))
 
+# reap PID [SECONDS]: waits (bounded, default 5 s) for a child to exit, then SIGKILLs it.
+reap() {
+    local i
+    for ((i = 0; i < ${2:-5} * 100; i++)); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 cleanup() {
     local p
     for p in "${qemu_pid[@]}" "${guc_pid[@]}"; do
         kill "$p" 2>/dev/null || true
     done
     for p in "${qemu_pid[@]}" "${guc_pid[@]}"; do
-        wait "$p" 2>/dev/null || true
+        reap "$p"
     done
     rm -f "$shm_dir/$tag"-?
 }
@@ -178,11 +190,9 @@ migrate() {
     qmp "$dst" '{"execute":"cont"}' >/dev/null
     echo "   QEMU $dst: cont, $(( ($(date +%s%N) - t_done) / 1000000 )) ms after QMP reported completed (GuC pause, VF image, GuC restore, cont)"
     "$guc" qmp "${qmp_port[$src]}" '{"execute":"quit"}' 5 >/dev/null 2>&1 || true # may close first
-    for ((i = 0; i < 500; i++)); do kill -0 "${qemu_pid[$src]}" 2>/dev/null || break; sleep 0.01; done
-    kill "${qemu_pid[$src]}" 2>/dev/null || true
-    wait "${qemu_pid[$src]}" 2>/dev/null || true
+    reap "${qemu_pid[$src]}"
     cmd "$src" exit >/dev/null
-    wait "${guc_pid[$src]}" 2>/dev/null || true
+    reap "${guc_pid[$src]}"
     unset "qemu_pid[$src]" "guc_pid[$src]"
 }
 
@@ -227,12 +237,14 @@ for ((i = 0; i < 3000; i++)); do kill -0 "${qemu_pid[C]}" 2>/dev/null || break; 
 status=0
 if kill -0 "${qemu_pid[C]}" 2>/dev/null; then
     fail "the guest did not finish on host C within 30 s"
+    kill "${qemu_pid[C]}" 2>/dev/null || true
+    reap "${qemu_pid[C]}"
 else
     wait "${qemu_pid[C]}" || status=$?
 fi
 unset "qemu_pid[C]"
 final_states[C]=$(cmd C exit)
-wait "${guc_pid[C]}" 2>/dev/null || true
+reap "${guc_pid[C]}"
 unset "guc_pid[C]"
 
 echo "== the guest on host B and C (serial, trace lines left out)"
