@@ -108,6 +108,7 @@
 //! | [`resume`](MockGuc::resume) | `VF_RESFIX_PAUSED` | `VF_RESFIX_BLOCKED` | SW_INT_0 raised and logged, migration counted, per-migration DONE count reset |
 //! | [`resume`](MockGuc::resume) | `VF_READY_PAUSED` (no restore) | the state before the pause | nothing else (a plain pause/resume) |
 //! | [`migrate`](MockGuc::migrate) | any | `VF_RESFIX_BLOCKED` | pause + restore (same provisioning, new GGTT start) + resume |
+//! | [`load_image`](MockGuc::load_image) | any (a destination GuC) | `VF_RESFIX_PAUSED` | a [`VfImage`] from another GuC's [`save_image`](MockGuc::save_image): its negotiated version and memirq registration, new provisioning, marker reset; then [`resume`](MockGuc::resume) |
 //!
 //! # Faults
 //!

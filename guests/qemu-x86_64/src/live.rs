@@ -102,19 +102,15 @@ impl Device for TracedGt {
                 }
                 rec.seen = Some(value);
                 let success = value >> 28 == 0xF;
+                let dw: [u32; SCRATCH_COUNT] =
+                    core::array::from_fn(|i| if i == 0 { value } else { bar().read32(self.regs.scratch(i)) });
                 // The dwords the reply carries, as the GuC wrote them (the mock's transcript).
                 let len = match rec.action {
                     _ if !success => 1,
                     code::MATCH_VERSION => 2,
-                    code::QUERY_SINGLE_KLV => {
-                        let dw: [u32; SCRATCH_COUNT] =
-                            core::array::from_fn(|i| if i == 0 { value } else { bar().read32(self.regs.scratch(i)) });
-                        KlvReply::decode(&dw).map_or(1, |k| 1 + usize::from(k.len).min(3))
-                    }
+                    code::QUERY_SINGLE_KLV => KlvReply::decode(&dw).map_or(1, |k| 1 + usize::from(k.len).min(3)),
                     _ => 1,
                 };
-                let dw: [u32; SCRATCH_COUNT] =
-                    core::array::from_fn(|i| if i == 0 { value } else { bar().read32(self.regs.scratch(i)) });
                 if success && rec.action == code::RESFIX_DONE {
                     LAST_DONE_NS.store(tsc_clock::now_ns(), Ordering::Relaxed);
                 }
@@ -266,7 +262,7 @@ impl RecoveryHooks for LiveHooks {
         // the go word is not in the memory QEMU copied when the VM froze before seeing it
         // (QEMU tracks only the guest's writes as dirty).
         while control(ctl::GO) == go && host() == here {
-            if tsc_clock::now_ns() - t0 > HOLD_TIMEOUT_NS {
+            if tsc_clock::now_ns().saturating_sub(t0) > HOLD_TIMEOUT_NS {
                 self.hold_timed_out.store(true, Ordering::Release);
                 break;
             }
@@ -322,7 +318,7 @@ pub fn run(t0: u64) -> ! {
     println!("pci: ivshmem-plain at 00:{:02x}.{}, BAR2 {base:#x} ({} KiB), mapped through MmioBar", dev.device, dev.function, BAR_SIZE >> 10);
     let waited = tsc_clock::now_ns();
     while control(ctl::MAGIC) != MAGIC {
-        if tsc_clock::now_ns() - waited > 5_000_000_000 {
+        if tsc_clock::now_ns().saturating_sub(waited) > 5_000_000_000 {
             fail("no GuC host process laid out the BAR");
         }
         core::hint::spin_loop();
@@ -405,7 +401,7 @@ pub fn run(t0: u64) -> ! {
         if idle && MIGRATIONS_SEEN.load(Ordering::Acquire) >= MIGRATIONS && timed_host == host() {
             break;
         }
-        if tsc_clock::now_ns() - start > RUN_TIMEOUT_NS {
+        if tsc_clock::now_ns().saturating_sub(start) > RUN_TIMEOUT_NS {
             fail("the migrations did not come (run timeout)");
         }
         interrupts::enable_and_wait();
