@@ -7,13 +7,17 @@
 //! Module map:
 //! - [`boot`]: PVH note, 32-bit trampoline, page tables, GDT, stacks, linker symbols.
 //! - [`interrupts`]: TSS/IDT, assembly stubs, the dispatcher and its `&'static` target.
-//! - [`apic`]: local APIC one-shot timer.
+//! - [`apic`]: local APIC one-shot (and, for `live`, periodic) timer.
 //! - [`migration`]: the crate in use: mock GuCs, the memirq page, the VF, the tile's MSI handler,
 //!   the scenario (left out with the `baseline` feature, for the footprint comparison).
 //! - [`serial`], [`qemu`], [`stack`], [`port`], [`mem`]: COM1, exit codes, stack watermarks,
 //!   port I/O, mem* functions.
 //! - `defmt_log` (feature `defmt`): the `#[defmt::global_logger]` on COM2 and the TSC timestamp;
 //!   the crate's own log lines (its `defmt` feature) go there.
+//! - `live`, `pci`, `tsc_clock` (feature `live`, instead of `migration`): the live-migration
+//!   mode of `live-migrate.sh`: the VF's GuCs are GuC host processes behind the BAR of an
+//!   ivshmem-plain PCI device, reached through `MmioBar` with a TSC clock calibrated against the
+//!   APIC timer; QEMU migrates the guest between hosts (README, "Live migration").
 #![no_std]
 #![no_main]
 // The byte-loop mem* functions in `mem` must not be compiled into calls to themselves.
