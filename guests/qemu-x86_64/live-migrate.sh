@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real VM live migration: the bare-metal guest (feature `live`) drives its VF through a PCI
-# BAR (ivshmem-plain) whose shared memory a GuC host process (guests/guc-host, the crate's mock
+# BAR (ivshmem) whose shared memory a GuC host process (guests/guc-host, the crate's mock
 # GuC) serves, and QEMU live-migrates it between three hosts on this machine:
 #
 #   A (QEMU + GuC process A) boots the guest: bootstrap of both GTs, memirq registered;
@@ -14,9 +14,16 @@
 # in order, as the guest's trace of that host. Every wait is bounded; QEMU and GuC processes are
 # ended by PID and the shared-memory files removed on exit. Logs: target/live/.
 #
-#   guests/qemu-x86_64/live-migrate.sh          (from any directory)
-#   guests/qemu-x86_64/live-migrate.sh --fast   B -> C unthrottled: the VM may freeze anywhere
-#                                               in the recovery pass (see below)
+#   guests/qemu-x86_64/live-migrate.sh              (from any directory)
+#   guests/qemu-x86_64/live-migrate.sh --irq timer  ivshmem-plain, the APIC timer scans memirq
+#   guests/qemu-x86_64/live-migrate.sh --fast       B -> C unthrottled: the VM may freeze
+#                                                   anywhere in the recovery pass (see below)
+#
+# --irq msix (default): the device is ivshmem-doorbell and each GuC process is its ivshmem
+# server (it hands QEMU the shared-memory file and the eventfd of MSI-X vector 0): after writing
+# SW_INT_0 into the memirq page the destination's GuC process raises the MSI-X. --irq timer: the
+# device is ivshmem-plain over memory-backend-file, no interrupt; the guest's periodic APIC
+# timer scans the page.
 #
 # B -> C, default: the migration starts throttled (64 KiB/s: QEMU sends 6.5 KB per 100 ms
 # window) while the guest is held; the guest
@@ -30,9 +37,16 @@
 # log instead of requiring VF_RUNNING.
 set -euo pipefail
 fast=0
-if [[ ${1:-} == --fast ]]; then
-    fast=1
-fi
+irq=msix
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --fast) fast=1 ;;
+        --irq) irq=${2:-}; shift ;;
+        *) echo "usage: $0 [--fast] [--irq msix|timer]" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $irq == msix || $irq == timer ]] || { echo "--irq msix|timer" >&2; exit 2; }
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$dir/../.." && pwd)"
@@ -113,8 +127,10 @@ wait_serial() {
 # start_guc HOST [--incoming]
 start_guc() {
     local h=$1; shift
+    local server=()
+    [[ $irq == timer ]] || server=(--server "$work/ivshmem-$h.sock")
     "$guc" serve --name "$h" --shm "$shm_dir/$tag-$h" --ctl "$work" --log "$work/guc-$h.log" \
-        --ggtt-start "${ggtt[$h]}" "$@" &
+        --ggtt-start "${ggtt[$h]}" "${server[@]}" "$@" &
     guc_pid[$h]=$!
     wait_file "$work/$h.ready" 10 || die "GuC process $h did not start"
 }
@@ -123,15 +139,19 @@ start_guc() {
 # the serial log and the QMP port.
 start_qemu() {
     local h=$1; shift
+    local ivshmem=(-object "memory-backend-file,id=bar,share=on,mem-path=$shm_dir/$tag-$h,size=2M"
+        -device ivshmem-plain,memdev=bar,master=on)
+    if [[ $irq == msix ]]; then # the GuC process is the ivshmem server: memory and MSI-X eventfd
+        ivshmem=(-chardev "socket,path=$work/ivshmem-$h.sock,id=ivshmem"
+            -device ivshmem-doorbell,chardev=ivshmem,vectors=1,master=on)
+    fi
     qemu-system-x86_64 \
         -machine q35 -cpu qemu64 -m 128M -smp 1 \
         -display none -vga none -net none -no-reboot -monitor none \
         -serial "file:$work/serial-$h.log" \
         -qmp "tcp:127.0.0.1:${qmp_port[$h]},server=on,wait=off" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-        -object "memory-backend-file,id=bar,share=on,mem-path=$shm_dir/$tag-$h,size=2M" \
-        -device ivshmem-plain,memdev=bar,master=on \
-        -kernel "$elf" "$@" </dev/null &
+        "${ivshmem[@]}" -kernel "$elf" "$@" </dev/null &
     qemu_pid[$h]=$!
 }
 
@@ -200,7 +220,7 @@ echo "== host A: GuC process A (GGTT ${ggtt[A]}), QEMU A boots the guest"
 start_guc A
 start_qemu A
 wait_serial A '^(ready:|FAIL)' 30 || die "the guest did not report ready on host A"
-tr -d '\r' <"$work/serial-A.log" | grep -E '^(clock|pci|bar|ready):' | sed 's/^/   guest: /'
+tr -d '\r' <"$work/serial-A.log" | grep -E '^(clock|pci|bar|irq: (ivshmem|no MSI)|ready)' | sed 's/^/   guest: /'
 tr -d '\r' <"$work/serial-A.log" | grep -q '^ready:' || die "the guest failed on host A: $(tr -d '\r' <"$work/serial-A.log" | grep FAIL)"
 
 echo "== host B: GuC process B (GGTT ${ggtt[B]}), QEMU B -incoming tcp:127.0.0.1:$mig_port -S"
@@ -286,6 +306,17 @@ if [[ $recovered -ge 1 && $oracle -eq $recovered ]]; then
 else
     fail "the GGTT oracle: $oracle good checks after $recovered recoveries"
 fi
+# The interrupt: with --irq msix, each destination's SW_INT_0 came with the GuC process's MSI-X
+# (the guest has no periodic scan then); with --irq timer, the APIC timer's scan found it.
+want_irq="MSI-X"
+[[ $irq == msix ]] || want_irq="APIC timer"
+for h in B C; do
+    if cat "$work"/serial-[BC].log | tr -d '\r' | grep -qE "^irq: $want_irq scan of the memirq page on host $h: SW_INT_0 on GTs \{0, 1\}"; then
+        echo "   ok  host $h: SW_INT_0 of both GTs reached the guest through the $want_irq scan of the memirq page"
+    else
+        fail "host $h: no $want_irq delivery of SW_INT_0 to the guest"
+    fi
+done
 # The guest's trace, split by host (the letter it read from the BAR's control page at each
 # doorbell), against each GuC process's own log: the same requests, in order.
 cat "$work"/serial-[ABC].log | tr -d '\r' |

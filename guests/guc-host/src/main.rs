@@ -1,7 +1,7 @@
 //! The GuC host process of the live-migration test, and the test script's QMP client.
 //!
 //! ```text
-//! xe-guc-host serve --name A --shm /dev/shm/F --ctl DIR --log FILE [--ggtt-start 0x200000] [--incoming]
+//! xe-guc-host serve --name A --shm /dev/shm/F --ctl DIR --log FILE [--ggtt-start 0x200000] [--incoming] [--server SOCKET]
 //! xe-guc-host qmp PORT JSON [TIMEOUT_S]
 //! ```
 //!
@@ -24,7 +24,14 @@
 //! | `go` | adds one to the control page's hold-release word (the guest goes on from a hold point) |
 //! | `pause IMAGE` | the source PF pauses the VF (the VM has stopped): both GuCs `VF_READY_PAUSED`, their VF images (`VfImage` words) written to `IMAGE`, no more serving |
 //! | `restore IMAGE GGTT` | the destination PF's GuC restore: each GuC loads its image with the new GGTT base (`VF_RESFIX_PAUSED`, marker reset), the mailbox registers are reset (fresh hardware: scratch 0, doorbell idle), the control page names this host, then resume: `VF_RESFIX_BLOCKED` and SW_INT_0 into the memirq page |
+//! | `msix` | raises MSI-X vector 0 (with `--server`; a test of the interrupt path) |
 //! | `exit` | logs the final states, answers, exits |
+//!
+//! `--server SOCKET`: the process is also the ivshmem server of QEMU's `ivshmem-doorbell`
+//! (`-chardev socket,path=SOCKET`): it hands QEMU the shared-memory file and the eventfd of
+//! MSI-X vector 0, and raises that vector after the GuC restore has written SW_INT_0 into the
+//! memirq page (see `ivshmem_server.rs`). Without it, QEMU maps the file itself
+//! (`memory-backend-file` + `ivshmem-plain`) and there is no interrupt.
 //!
 //! The ack is one line: `ok <state gt0> <state gt1>` or `error <why>`.
 //!
@@ -51,6 +58,7 @@ use xe_sriov_vf::wire::regs::{GtKind, SCRATCH_COUNT};
 use xe_sriov_vf::wire::self_cfg::{decode_control_ctb, decode_self_cfg};
 use xe_sriov_vf::wire::{Request, Version};
 
+mod ivshmem_server;
 #[path = "layout.rs"]
 mod layout;
 use layout::*;
@@ -61,6 +69,8 @@ const GT_KINDS: [GtKind; 2] = [GtKind::Primary, GtKind::Media];
 struct Shm {
     base: NonNull<u8>,
     len: usize,
+    /// The file (its fd goes to QEMU when this process is its ivshmem server).
+    file: File,
 }
 
 impl Shm {
@@ -93,6 +103,7 @@ impl Shm {
         Ok(Shm {
             base,
             len: BAR_SIZE,
+            file,
         })
     }
 
@@ -159,6 +170,10 @@ struct Host {
     log: File,
     serving: bool,
     handled: u64,
+    /// With `--server`: QEMU's ivshmem-doorbell connects here; SW_INT_0 then also raises the
+    /// device's MSI-X vector 0.
+    server: Option<ivshmem_server::Server>,
+    vm_connected: bool,
 }
 
 impl Host {
@@ -299,8 +314,25 @@ impl Host {
                 }
                 self.publish_states();
                 self.serving = true;
+                // The tile's MSI (both GuCs' interrupts, one vector): MSI-X vector 0 of the device.
+                if let Some(server) = &self.server {
+                    let sent = server.notify();
+                    self.log(&format!(
+                        "# {}: MSI-X vector 0 {}",
+                        self.name,
+                        if sent {
+                            "raised"
+                        } else {
+                            "not raised: no VM connected"
+                        }
+                    ));
+                }
                 Ok((false, self.states()))
             }
+            ["msix"] => match &self.server {
+                Some(server) if server.notify() => Ok((false, self.states())),
+                _ => Err("no VM connected to the ivshmem server".into()),
+            },
             ["exit"] => Ok((true, self.states())),
             _ => Err(format!("unknown command '{}'", cmd.trim())),
         }
@@ -321,6 +353,7 @@ struct Args {
     log: PathBuf,
     ggtt: u64,
     incoming: bool,
+    server: Option<PathBuf>,
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -331,6 +364,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         log: PathBuf::new(),
         ggtt: 0x20_0000,
         incoming: false,
+        server: None,
     };
     while let Some(arg) = it.next() {
         let mut val = || it.next().ok_or(format!("{arg} wants a value"));
@@ -341,6 +375,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--log" => a.log = val()?.into(),
             "--ggtt-start" => a.ggtt = parse_u64(&val()?).ok_or("bad --ggtt-start")?,
             "--incoming" => a.incoming = true,
+            "--server" => a.server = Some(val()?.into()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -374,6 +409,8 @@ fn new_host(name: &str, shm: &Path, log: &Path, ggtt: u64, incoming: bool) -> Re
         log,
         serving: !incoming,
         handled: 0,
+        server: None,
+        vm_connected: false,
     };
     if incoming {
         host.log(&format!(
@@ -395,6 +432,11 @@ fn new_host(name: &str, shm: &Path, log: &Path, ggtt: u64, incoming: bool) -> Re
 
 fn serve(a: Args) -> Result<(), String> {
     let mut host = new_host(&a.name, &a.shm, &a.log, a.ggtt, a.incoming)?;
+    if let Some(path) = &a.server {
+        host.server = Some(
+            ivshmem_server::Server::bind(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+    }
     let cmd_path = a.ctl.join(format!("{}.cmd", a.name));
     let ack_path = a.ctl.join(format!("{}.ack", a.name));
     fs::write(a.ctl.join(format!("{}.ready", a.name)), "ready\n").map_err(|e| e.to_string())?;
@@ -415,6 +457,18 @@ fn serve(a: Args) -> Result<(), String> {
             continue;
         }
         last_cmd_check = Instant::now();
+        if let Some(server) = &mut host.server {
+            use std::os::fd::AsRawFd;
+            match server.poll_accept(host.shm.file.as_raw_fd()) {
+                Ok(true) if !host.vm_connected => {
+                    host.vm_connected = true;
+                    let line = format!("# {}: ivshmem server: QEMU connected, shared memory and MSI-X vector 0 eventfd sent", host.name);
+                    host.log(&line);
+                }
+                Ok(_) => {}
+                Err(e) => return Err(format!("ivshmem server: {e}")),
+            }
+        }
         let Ok(cmd) = fs::read_to_string(&cmd_path) else {
             continue;
         };

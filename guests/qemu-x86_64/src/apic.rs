@@ -72,7 +72,7 @@ pub fn init() -> u32 {
     write(REG_LVT_LINT0, LVT_MASKED);
     write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
     write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR as u32);
-    read(REG_ID) >> 24
+    id()
 }
 
 /// Arms the one-shot timer: [`TIMER_VECTOR`] fires once after `counts` (× [`NS_PER_COUNT`] ns).
@@ -89,6 +89,11 @@ pub fn current_count() -> u32 {
 /// Signals end of interrupt (for every APIC-delivered vector except the spurious one).
 pub fn eoi() {
     write(REG_EOI, 0);
+}
+
+/// This CPU's local APIC ID.
+pub fn id() -> u32 {
+    read(REG_ID) >> 24
 }
 
 /// Starts a one-shot count of `counts` with the interrupt masked (poll [`current_count`]).

@@ -39,6 +39,8 @@ pub const SW_INT_BASE: u8 = 0x40;
 pub const SW_INT_LINES: u8 = 4;
 /// Local APIC timer vector.
 pub const TIMER_VECTOR: u8 = 0x50;
+/// A device's MSI / MSI-X vector (the live mode's ivshmem-doorbell).
+pub const MSI_VECTOR: u8 = 0x60;
 /// Local APIC spurious-interrupt vector (no EOI for it).
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 
@@ -50,6 +52,8 @@ const IST_EXC: u8 = 2;
 pub static SW_INT_COUNT: AtomicU32 = AtomicU32::new(0);
 /// Number of APIC timer interrupts handled.
 pub static TIMER_COUNT: AtomicU32 = AtomicU32::new(0);
+/// Number of device MSIs handled.
+pub static MSI_COUNT: AtomicU32 = AtomicU32::new(0);
 /// Number of spurious APIC interrupts seen.
 pub static SPURIOUS_COUNT: AtomicU32 = AtomicU32::new(0);
 
@@ -63,6 +67,8 @@ pub enum IrqSource {
     SwInt(u8),
     /// The local APIC one-shot timer.
     ApicTimer,
+    /// A device's MSI (vector [`MSI_VECTOR`]).
+    Msi,
 }
 
 /// What the interrupt handler calls into, in interrupt context (IF = 0, on the IST1 stack).
@@ -133,8 +139,8 @@ XE_ISR_TABLE:
     .irp v, 8,10,11,12,13,14,17,21,29,30
     XE_ISR \v, 1
     .endr
-    /* Software-interrupt lines 0x40..0x43, APIC timer 0x50, APIC spurious 0xFF. */
-    .irp v, 64,65,66,67,80,255
+    /* Software-interrupt lines 0x40..0x43, APIC timer 0x50, device MSI 0x60, APIC spurious 0xFF. */
+    .irp v, 64,65,66,67,80,96,255
     XE_ISR \v, 0
     .endr
 
@@ -401,6 +407,13 @@ extern "C" fn xe_interrupt_dispatch(frame: &mut InterruptFrame) {
             TIMER_COUNT.fetch_add(1, Ordering::Relaxed);
             if let Some(target) = IRQ_TARGET.get() {
                 target.on_interrupt(IrqSource::ApicTimer);
+            }
+            crate::apic::eoi();
+        }
+        MSI_VECTOR => {
+            MSI_COUNT.fetch_add(1, Ordering::Relaxed);
+            if let Some(target) = IRQ_TARGET.get() {
+                target.on_interrupt(IrqSource::Msi);
             }
             crate::apic::eoi();
         }

@@ -5,9 +5,11 @@
 //! memory the GuC host process also maps; layout in `guests/guc-host/src/layout.rs`) and drives
 //! both GTs' mailboxes through the crate's [`MmioBar`] with a [`TscClock`] calibrated against
 //! the APIC timer, so mailbox timeouts are real timeouts. The tile's memirq page is in the same
-//! BAR ([`MemirqMem`]); the GuC processes write SW_INT_0 into it. Interrupt: the periodic local
-//! APIC timer's handler scans the page with [`Vf::handle_memirq`] (no MSI from the host
-//! process). Recovery runs from the main loop.
+//! BAR ([`MemirqMem`]); the GuC processes write SW_INT_0 into it. Interrupt: with
+//! ivshmem-doorbell, MSI-X vector 0 of the device, raised by the GuC process (the ivshmem
+//! server) after it wrote SW_INT_0, whose handler scans the page with [`Vf::handle_memirq`];
+//! with ivshmem-plain (no MSI-X), the periodic local APIC timer's handler scans it. Recovery
+//! runs from the main loop.
 //!
 //! QEMU migrates the guest A -> B (idle) and B -> C: the guest holds at `BeforeDone` of gt0 in
 //! the first recovery pass until the script has started the migration and tells it to go on.
@@ -165,7 +167,7 @@ fn entry(dir: Dir, msg: MmioMessage) -> TranscriptEntry {
 #[derive(Clone, Copy, Debug)]
 enum Event {
     Trace { host: u8, gt: u8, entry: TranscriptEntry },
-    Msi { host: u8, report: MemirqReport, during_pass: bool },
+    Msi { host: u8, via: Via, report: MemirqReport, during_pass: bool },
     Ggtt { old: u64, new: u64 },
     Pass { n: u32, outcome: PassOutcome },
 }
@@ -198,8 +200,12 @@ fn flush_log() {
                 }
                 println!("{}", entry.line(gt));
             }
-            Event::Msi { host, report, during_pass } => println!(
-                "irq: APIC timer scan of the memirq page on host {}: SW_INT_0 on GTs {:?} ({})",
+            Event::Msi { host, via, report, during_pass } => println!(
+                "irq: {} scan of the memirq page on host {}: SW_INT_0 on GTs {:?} ({})",
+                match via {
+                    Via::Msi => "MSI-X",
+                    Via::Timer => "APIC timer",
+                },
                 host as char,
                 report.sw_int0,
                 if during_pass { "while a pass ran" } else { "no pass running" }
@@ -272,12 +278,60 @@ impl RecoveryHooks for LiveHooks {
     }
 }
 
-/// IRQ context (IST1, IF = 0): the periodic APIC timer. Scans the memirq page.
+/// Programs MSI-X entry 0 of the device (ivshmem-doorbell has MSI-X in BAR1; ivshmem-plain has
+/// none) to [`interrupts::MSI_VECTOR`] on this CPU's local APIC and enables it. Returns whether
+/// the device interrupts: then the memirq page is scanned on its MSI, else on the APIC timer.
+fn setup_msix(dev: pci::Function) -> bool {
+    let Some(cap) = pci::capability(dev, pci::CAP_MSIX) else {
+        println!("irq: no MSI-X (ivshmem-plain): the periodic APIC timer scans the memirq page");
+        return false;
+    };
+    let (bir, offset) = pci::msix_table(dev, cap);
+    let Some(table) = pci::memory_bar(dev, bir).filter(|b| *b != 0 && *b < 1 << 32) else {
+        fail("the MSI-X table's BAR is unassigned or above 4 GiB")
+    };
+    let entry = (table + u64::from(offset)) as *mut u32;
+    let apic_id = apic::id();
+    // SAFETY: entry 0 of the MSI-X table (16 bytes) in the device's BAR, identity-mapped
+    // uncached (the 4th GiB); 32-bit accesses as the PCI spec requires.
+    unsafe {
+        entry.write_volatile(0xFEE0_0000 | apic_id << 12); // message address: this LAPIC
+        entry.add(1).write_volatile(0);
+        entry.add(2).write_volatile(u32::from(interrupts::MSI_VECTOR)); // fixed, edge
+        entry.add(3).write_volatile(0); // unmasked
+    }
+    pci::msix_enable(dev, cap);
+    println!(
+        "irq: ivshmem-doorbell MSI-X (table in BAR{bir} at {table:#x} + {offset:#x}): vector {:#x} to LAPIC {apic_id}; the GuC host process raises it after writing SW_INT_0",
+        interrupts::MSI_VECTOR
+    );
+    true
+}
+
+/// IRQ context (IST1, IF = 0): the device's MSI-X: the GuC host process wrote SW_INT_0 into
+/// the memirq page. Scans it.
+pub fn on_msi() {
+    scan(Via::Msi);
+}
+
+/// IRQ context (IST1, IF = 0): the periodic APIC timer (no MSI-X). Scans the memirq page.
 pub fn on_timer() {
+    scan(Via::Timer);
+}
+
+/// How the scan was started.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    Msi,
+    Timer,
+}
+
+fn scan(via: Via) {
     let Some(vf) = VF.get() else { return };
     let during_pass = vf.coordinator().is_running();
     let report = vf.handle_memirq();
-    if report.sw_int0.is_empty() && report.guc2host.is_empty() && report.garbage == 0 {
+    // Every MSI is logged (an empty scan too: the interrupt came); a timer tick only with news.
+    if report.sw_int0.is_empty() && report.guc2host.is_empty() && report.garbage == 0 && matches!(via, Via::Timer) {
         return;
     }
     let h = host();
@@ -285,7 +339,7 @@ pub fn on_timer() {
         MIGRATIONS_SEEN.fetch_add(1, Ordering::AcqRel);
         SW_INT0_NS.store(tsc_clock::now_ns(), Ordering::Release);
     }
-    log(Event::Msi { host: h, report, during_pass });
+    log(Event::Msi { host: h, via, report, during_pass });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,7 +369,7 @@ pub fn run(t0: u64) -> ! {
     let mapped = unsafe { MmioBar::new(base as *mut u8, BAR_SIZE, TscClock) };
     let Ok(mapped) = mapped else { fail("MmioBar::new refused BAR2") };
     BAR.call_once(|| mapped);
-    println!("pci: ivshmem-plain at 00:{:02x}.{}, BAR2 {base:#x} ({} KiB), mapped through MmioBar", dev.device, dev.function, BAR_SIZE >> 10);
+    println!("pci: ivshmem (1af4:1110) at 00:{:02x}.{}, BAR2 {base:#x} ({} KiB), mapped through MmioBar", dev.device, dev.function, BAR_SIZE >> 10);
     let waited = tsc_clock::now_ns();
     while control(ctl::MAGIC) != MAGIC {
         if tsc_clock::now_ns().saturating_sub(waited) > 5_000_000_000 {
@@ -325,6 +379,7 @@ pub fn run(t0: u64) -> ! {
     }
     let first_host = host();
     println!("bar: GuC host process {} serves the VF", first_host as char);
+    let msix = setup_msix(dev);
 
     // SAFETY: the memirq page lies inside the BAR mapping (MEMIRQ_OFFSET + 4 KiB <= BAR_SIZE),
     // which stays mapped; only volatile accesses touch it.
@@ -366,7 +421,9 @@ pub fn run(t0: u64) -> ! {
     LAST_IRQ_HOST.store(u32::from(first_host), Ordering::Release);
     println!("ready: bootstrap and memirq registration done on host {}, GGTT base {:#x}", first_host as char, boot_base);
 
-    apic::start_periodic(SCAN_COUNTS);
+    if !msix {
+        apic::start_periodic(SCAN_COUNTS);
+    }
     let start = tsc_clock::now_ns();
     let mut passes = 0;
     // The host whose migration's recovery was timed last.

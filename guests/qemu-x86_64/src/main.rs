@@ -76,6 +76,11 @@ impl IrqTarget for GuestIrq {
                 #[cfg(not(any(feature = "baseline", feature = "live")))]
                 migration::on_tile_msi(line, migration::Via::SoftwareInt);
             }
+            IrqSource::Msi => {
+                // The live mode's ivshmem-doorbell MSI-X: the GuC host process's SW_INT_0.
+                #[cfg(feature = "live")]
+                live::on_msi();
+            }
             IrqSource::ApicTimer => {
                 self.timer_seen.fetch_add(1, Ordering::Relaxed);
                 // The defmt build's self-test: a frame logged from interrupt context.

@@ -72,3 +72,41 @@ pub fn enable_memory(f: Function) {
     let cmd = read(f, 4) & 0xFFFF;
     write(f, 4, cmd | 1 << 1);
 }
+
+/// The capability with ID `id`, by walking the capability list: its config-space offset.
+pub fn capability(f: Function, id: u8) -> Option<u8> {
+    if read(f, 4) >> 16 & 1 << 4 == 0 {
+        return None; // no capability list
+    }
+    let mut at = (read(f, 0x34) & 0xFC) as u8;
+    for _ in 0..48 {
+        if at < 0x40 {
+            return None;
+        }
+        let header = read(f, at);
+        if header as u8 == id {
+            return Some(at);
+        }
+        at = (header >> 8) as u8 & 0xFC;
+    }
+    None
+}
+
+/// MSI-X capability ID.
+pub const CAP_MSIX: u8 = 0x11;
+
+/// Where a function's MSI-X table lives: BAR index and offset in it.
+pub fn msix_table(f: Function, cap: u8) -> (u8, u32) {
+    let table = read(f, cap + 4);
+    ((table & 7) as u8, table & !7)
+}
+
+/// Sets MSI-X Enable and clears Function Mask in the capability's message control, and turns on
+/// bus mastering (command register bit 2): an MSI is a memory write by the device.
+pub fn msix_enable(f: Function, cap: u8) {
+    let cmd = read(f, 4) & 0xFFFF;
+    write(f, 4, cmd | 1 << 2);
+    let dw = read(f, cap);
+    let control = (dw >> 16) as u16 & !(1 << 14) | 1 << 15;
+    write(f, cap, dw & 0xFFFF | u32::from(control) << 16);
+}
