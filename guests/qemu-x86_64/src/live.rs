@@ -21,7 +21,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport};
 use xe_sriov_vf::mmio::{MemirqMem, MmioBar};
@@ -385,11 +385,8 @@ pub fn run(t0: u64) -> ! {
     // which stays mapped; only volatile accesses touch it.
     let page = unsafe { MemirqMem::new(NonNull::new_unchecked((base as usize + MEMIRQ_OFFSET) as *mut u8)) };
     let Ok(page) = page else { fail("memirq page misaligned") };
-    let info = |kind| {
-        let mut info = GtInfo::new(kind, false, 2004);
-        info.platform = PlatformClass::Newer;
-        info
-    };
+    // Graphics IP 20.04 (Lunar Lake): PlatformClass::Newer, tile 0.
+    let info = |kind| GtInfo::new(kind, false, 2004);
     let vf = VF.call_once(|| {
         let gts = [
             Gt::new(TracedGt { gt: 0, regs: GtKind::Primary.mailbox() }, info(GtKind::Primary), MailboxConfig::default()),
