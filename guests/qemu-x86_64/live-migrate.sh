@@ -193,7 +193,7 @@ migrate() {
     qmp "$src" "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":${bandwidth:-4294967296},\"downtime-limit\":100}}" >/dev/null
     echo "== migrate $src -> $dst (tcp:127.0.0.1:$mig_port); QEMU $dst: $(field "$(qmp "$dst" '{"execute":"query-status"}')" status)"
     qmp "$src" "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:127.0.0.1:$mig_port\"}}" >/dev/null
-    [[ -z $hook ]] || $hook
+    if [[ -n $hook ]]; then $hook; fi
     for ((i = 0; i < 1500; i++)); do
         r=$(qmp "$src" '{"execute":"query-migrate"}')
         status=$(field "$r" status)
@@ -206,7 +206,9 @@ migrate() {
     t_done=$(date +%s%N)
     final_states[$src]=$(cmd "$src" pause "$work/image-$src")
     echo "   GuC $src paused with the VM; VF states it was left in: ${final_states[$src]}"
-    echo "   GuC $dst restore: $(cmd "$dst" restore "$work/image-$src" "${ggtt[$dst]}") (GGTT base ${ggtt[$dst]}, SW_INT_0 written to the memirq page)"
+    local restored
+    restored=$(cmd "$dst" restore "$work/image-$src" "${ggtt[$dst]}") # (a command substitution inside echo would hide a failure)
+    echo "   GuC $dst restore: $restored (GGTT base ${ggtt[$dst]}, SW_INT_0 written to the memirq page$([[ $irq == msix ]] && echo ", MSI-X raised"))"
     qmp "$dst" '{"execute":"cont"}' >/dev/null
     echo "   QEMU $dst: cont, $(( ($(date +%s%N) - t_done) / 1000000 )) ms after QMP reported completed (GuC pause, VF image, GuC restore, cont)"
     "$guc" qmp "${qmp_port[$src]}" '{"execute":"quit"}' 5 >/dev/null 2>&1 || true # may close first
@@ -241,7 +243,9 @@ go_on() {
         [[ $(field "$r" status) == setup ]] || break
         sleep 0.002
     done
-    echo "   migration B -> C $(field "$r" status): GuC B tells the guest to go on ($(cmd B go))"
+    local went
+    went=$(cmd B go)
+    echo "   migration B -> C $(field "$r" status): GuC B told the guest to go on ($went)"
     [[ $fast -eq 1 ]] && return 0
     wait_serial B '^(worker: pass 1:|FAIL)' 20 || die "the guest's recovery pass did not end on host B"
     echo "   guest on B: $(tr -d '\r' <"$work/serial-B.log" | grep -E '^worker: pass 1:' | head -n 1)"
