@@ -68,6 +68,8 @@ guc="$root/guests/guc-host/target/release/xe-guc-host"
 
 rm -rf "$work"
 mkdir -p "$work"
+# The ivshmem servers' unix sockets: a short path (a socket path has at most 107 bytes).
+sock_dir=$(mktemp -d /tmp/xe-lm.XXXXXX)
 tag="xe-lm-$$"
 shm_dir=/dev/shm
 [[ -d $shm_dir ]] || shm_dir="${TMPDIR:-/tmp}"
@@ -97,6 +99,7 @@ cleanup() {
         reap "$p"
     done
     rm -f "$shm_dir/$tag"-?
+    rm -rf "$sock_dir"
 }
 trap cleanup EXIT
 
@@ -128,7 +131,7 @@ wait_serial() {
 start_guc() {
     local h=$1; shift
     local server=()
-    [[ $irq == timer ]] || server=(--server "$work/ivshmem-$h.sock")
+    [[ $irq == timer ]] || server=(--server "$sock_dir/$h.sock")
     "$guc" serve --name "$h" --shm "$shm_dir/$tag-$h" --ctl "$work" --log "$work/guc-$h.log" \
         --ggtt-start "${ggtt[$h]}" "${server[@]}" "$@" &
     guc_pid[$h]=$!
@@ -142,7 +145,7 @@ start_qemu() {
     local ivshmem=(-object "memory-backend-file,id=bar,share=on,mem-path=$shm_dir/$tag-$h,size=2M"
         -device ivshmem-plain,memdev=bar,master=on)
     if [[ $irq == msix ]]; then # the GuC process is the ivshmem server: memory and MSI-X eventfd
-        ivshmem=(-chardev "socket,path=$work/ivshmem-$h.sock,id=ivshmem"
+        ivshmem=(-chardev "socket,path=$sock_dir/$h.sock,id=ivshmem"
             -device ivshmem-doorbell,chardev=ivshmem,vectors=1,master=on)
     fi
     qemu-system-x86_64 \
