@@ -301,8 +301,8 @@ for h in A B C; do
 done
 summary=$(cat "$work"/serial-[ABC].log | tr -d '\r' | grep -E '^summary:' | tail -n 1 || true)
 echo "   $summary"
-if [[ $summary =~ ^summary:\ migrations=2\ .*wedged=no\ states=VF_RUNNING,VF_RUNNING\ ggtt=ok$ ]]; then
-    echo "   ok  summary: 2 migrations, not wedged, both GTs VF_RUNNING, every GGTT user at the final base"
+if [[ $summary =~ ^summary:\ migrations=2\ .*wedged=no\ states=VF_RUNNING,VF_RUNNING\ ggtt=ok\ blackout_us=[0-9]+$ ]]; then
+    echo "   ok  summary: 2 migrations, not wedged, both GTs VF_RUNNING, every GGTT user at the final base, a blackout measured"
 else
     fail "summary line"
 fi
@@ -348,6 +348,10 @@ done
 echo "== timings"
 tr -d '\r' <"$work/serial-C.log" | grep -E '^recovered:' | sed 's/^/   guest: /' || true
 tr -d '\r' <"$work/serial-B.log" | grep -E '^recovered:' | sed 's/$/ (includes the hold for the migration to C)/; s/^/   guest: /' || true
+for h in B C; do # the GuC's view: from its SW_INT_0 (written at the restore, before cont) to its SUCCESS to RESFIX_DONE
+    b=$(sed -nE "s/^# $h: (paused|exit).*the last migration's blackout as this GuC saw it: (.*)/\2/p" "$work/guc-$h.log" | tail -n 1)
+    echo "   GuC $h: the migration's blackout as it saw it:$([[ -n $b ]] && echo " $b" || echo " ?")"
+done
 echo "   whole run $(elapsed)"
 if [[ $failures -ne 0 ]]; then
     echo "== live migration: FAIL ($failures checks; logs in $work)"

@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 
 use xe_sriov_vf::device::{Device, Reg};
 use xe_sriov_vf::mmio::MemirqMem;
-use xe_sriov_vf::mock::{MockGuc, Provisioning, VfImage, VfState};
+use xe_sriov_vf::mock::{MockClock, MockGuc, Provisioning, VfImage, VfState};
 use xe_sriov_vf::wire::regs::{GtKind, SCRATCH_COUNT};
 use xe_sriov_vf::wire::self_cfg::{decode_control_ctb, decode_self_cfg};
 use xe_sriov_vf::wire::{Request, Version};
@@ -174,6 +174,10 @@ struct Host {
     /// device's MSI-X vector 0.
     server: Option<ivshmem_server::Server>,
     vm_connected: bool,
+    /// Both mocks' clock, moved with real time ([`Host::tick`]): their transcript times and
+    /// [`MockGuc::blackout`] are then real microseconds.
+    clock: &'static MockClock,
+    last_tick: Instant,
 }
 
 impl Host {
@@ -215,8 +219,37 @@ impl Host {
         }
     }
 
+    /// Moves the mocks' clock by the real time since the last tick.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        self.clock.advance(now - self.last_tick);
+        self.last_tick = now;
+    }
+
+    /// The last migration's blackout as each GuC saw it (from its SW_INT_0 to its SUCCESS to
+    /// RESFIX_DONE, in real time), for the log.
+    fn blackouts(&self) -> String {
+        let mut out = String::new();
+        for (gt, g) in self.gucs.iter().enumerate() {
+            let _ = match g.blackout() {
+                Some(b) => match b.duration() {
+                    Some(d) => write!(
+                        out,
+                        " gt{gt} {} us ({} round trips)",
+                        d.as_micros(),
+                        b.round_trips
+                    ),
+                    None => write!(out, " gt{gt} still blocked ({} round trips)", b.round_trips),
+                },
+                None => write!(out, " gt{gt} none"),
+            };
+        }
+        out
+    }
+
     /// One look at both doorbells; true if a request was handled.
     fn serve_once(&mut self) -> bool {
+        self.tick();
         let mut any = false;
         for (gt, kind) in GT_KINDS.iter().enumerate() {
             let regs = kind.mailbox();
@@ -253,6 +286,7 @@ impl Host {
     /// Runs one command; `Ok((exit, states))`, the states being the VF states the command
     /// leaves (for `pause`: the states the VM left, before the pause).
     fn command(&mut self, cmd: &str) -> Result<(bool, String), String> {
+        self.tick();
         let words: Vec<&str> = cmd.split_whitespace().collect();
         self.log(&format!("# {}: command: {}", self.name, cmd.trim()));
         match words.as_slice() {
@@ -277,10 +311,12 @@ impl Host {
                     self.drain(gt);
                 }
                 let before = before.join(" ");
-                self.log(&format!(
-                    "# {}: paused (VM stopped) from {before}, VF images saved to {image}",
-                    self.name
-                ));
+                let line = format!(
+                    "# {}: paused (VM stopped) from {before}, VF images saved to {image}; the last migration's blackout as this GuC saw it:{}",
+                    self.name,
+                    self.blackouts()
+                );
+                self.log(&line);
                 Ok((false, before))
             }
             ["restore", image, ggtt] => {
@@ -399,8 +435,10 @@ fn new_host(name: &str, shm: &Path, log: &Path, ggtt: u64, incoming: bool) -> Re
     prov.ggtt_start = ggtt;
     let gucs = GT_KINDS.map(|k| MockGuc::new(k, Version::new(1, 27), prov));
     let page = shm.memirq_page();
+    let clock: &'static MockClock = Box::leak(Box::new(MockClock::new()));
     for g in &gucs {
         g.attach_memirq_page(page, MEMIRQ_GGTT);
+        g.use_clock(clock);
     }
     let mut host = Host {
         name: name.to_string(),
@@ -411,6 +449,8 @@ fn new_host(name: &str, shm: &Path, log: &Path, ggtt: u64, incoming: bool) -> Re
         handled: 0,
         server: None,
         vm_connected: false,
+        clock,
+        last_tick: Instant::now(),
     };
     if incoming {
         host.log(&format!(
@@ -479,11 +519,12 @@ fn serve(a: Args) -> Result<(), String> {
         };
         if exit {
             let line = format!(
-                "# {}: exit: {} requests handled, final states gt0 {} gt1 {}",
+                "# {}: exit: {} requests handled, final states gt0 {} gt1 {}; the last migration's blackout as this GuC saw it:{}",
                 host.name,
                 host.handled,
                 host.gucs[0].state(),
-                host.gucs[1].state()
+                host.gucs[1].state(),
+                host.blackouts()
             );
             host.log(&line);
         }

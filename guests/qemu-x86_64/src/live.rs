@@ -492,7 +492,15 @@ pub fn run(t0: u64) -> ! {
     for (i, s) in states.iter().enumerate() {
         crate::print!("{}{}", if i > 0 { "," } else { "" }, s.map_or("?", |s| s.name()));
     }
-    println!(" ggtt={}", if ggtt_ok { "ok" } else { "stale" });
+    // The simulator's last field: the last migration's blackout, the maximum over the GTs (the
+    // last GT's RESFIX_DONE), here on the guest's calibrated clock from the SW_INT_0 it took.
+    let (sw_int0, done) = (SW_INT0_NS.load(Ordering::Acquire), LAST_DONE_NS.load(Ordering::Relaxed));
+    crate::print!(" ggtt={}", if ggtt_ok { "ok" } else { "stale" });
+    if done > sw_int0 && sw_int0 != 0 {
+        println!(" blackout_us={}", (done - sw_int0) / 1000);
+    } else {
+        println!(" blackout_us=none");
+    }
     let passed = !wedged
         && ggtt_ok
         && final_base != boot_base
