@@ -1,8 +1,9 @@
 //! The live-migration mode (feature `live`, run by `live-migrate.sh`): the VF's GuCs are not in
 //! this guest but in GuC host processes on the host, behind a PCI BAR.
 //!
-//! The guest finds the ivshmem-plain device (PCI 1af4:1110) on bus 0, maps its BAR2 (the shared
-//! memory the GuC host process also maps; layout in `guests/guc-host/src/layout.rs`) and drives
+//! The guest finds the ivshmem device (PCI 1af4:1110, -doorbell or -plain) on bus 0, maps its
+//! BAR2 (the shared memory the GuC host process also maps; layout in
+//! `guests/guc-host/src/layout.rs`) and drives
 //! both GTs' mailboxes through the crate's [`MmioBar`] with a [`TscClock`] calibrated against
 //! the APIC timer, so mailbox timeouts are real timeouts. The tile's memirq page is in the same
 //! BAR ([`MemirqMem`]); the GuC processes write SW_INT_0 into it. Interrupt: with
@@ -12,7 +13,8 @@
 //! runs from the main loop.
 //!
 //! QEMU migrates the guest A -> B (idle) and B -> C: the guest holds at `BeforeDone` of gt0 in
-//! the first recovery pass until the script has started the migration and tells it to go on.
+//! the first recovery pass until the script has started the migration and tells it to go on (or
+//! until it finds itself on another host: the go word may not have been copied).
 //! The guest records every mailbox message it sends and sees (the simulator's `--trace` lines,
 //! each run under the letter of the host whose GuC process served it, read from the control
 //! page at the doorbell) and prints them with the `summary:` line.
