@@ -11,7 +11,7 @@
 #
 # Passes only if QEMU C exits with the guest's pass code, every GuC process ends VF_RUNNING for
 # both GTs, the guest's summary says ggtt=ok, and each GuC process's log has the same requests,
-# in order, as the guest's trace of that host. Every wait is bounded; QEMU and GuC processes are
+# in order on each GT, as the guest's trace of that host. Every wait is bounded; QEMU and GuC processes are
 # ended by PID and the shared-memory files removed on exit. Logs: target/live/.
 #
 #   guests/qemu-x86_64/live-migrate.sh              (from any directory)
@@ -325,25 +325,30 @@ for h in B C; do
     fi
 done
 # The guest's trace, split by host (the letter it read from the BAR's control page at each
-# doorbell), against each GuC process's own log: the same requests, in order.
+# doorbell), against each GuC process's own log: the same requests, in order on each GT.
 cat "$work"/serial-[ABC].log | tr -d '\r' |
     awk -v dir="$work" '/^trace: host /{h=$3; next} /^gt[0-9]+ [<>] /{print > (dir "/trace-" h ".txt")}'
 for h in A B C; do
     touch "$work/trace-$h.txt"
-    grep -E '^gt[0-9]+ > ' "$work/trace-$h.txt" >"$work/guest-req-$h.txt" || true
-    grep -E '^gt[0-9]+ > ' "$work/guc-$h.log" >"$work/guc-req-$h.txt" || true
-    n=$(wc -l <"$work/guc-req-$h.txt")
-    if cmp -s "$work/guest-req-$h.txt" "$work/guc-req-$h.txt"; then
-        echo "   ok  host $h: the GuC process's log and the guest's trace have the same $n requests, in order"
-    else
-        fail "host $h: the GuC log's requests differ from the guest's trace"
-        diff "$work/guest-req-$h.txt" "$work/guc-req-$h.txt" | head -n 20 || true
-    fi
-    if cmp -s <(grep -E '^gt[0-9]+ [<>] ' "$work/trace-$h.txt") <(grep -E '^gt[0-9]+ [<>] ' "$work/guc-$h.log"); then
-        echo "   --  host $h: replies agree too ($(grep -cE '^gt[0-9]+ < ' "$work/guc-$h.log" || true) replies)"
-    else
-        echo "   --  host $h: replies differ (a reply the migration lost: the GuC answered after the VM froze)"
-    fi
+    # Per GT: each GT's mailbox is its own channel, in order on both sides; the order between
+    # the GTs is not (the worker posts both GTs' requests before it waits for either reply, and
+    # the GuC process looks at the doorbells one after the other).
+    for gt in 0 1; do
+        grep -E "^gt$gt > " "$work/trace-$h.txt" >"$work/guest-req-$h-gt$gt.txt" || true
+        grep -E "^gt$gt > " "$work/guc-$h.log" >"$work/guc-req-$h-gt$gt.txt" || true
+        n=$(wc -l <"$work/guc-req-$h-gt$gt.txt")
+        if cmp -s "$work/guest-req-$h-gt$gt.txt" "$work/guc-req-$h-gt$gt.txt"; then
+            echo "   ok  host $h gt$gt: the GuC process's log and the guest's trace have the same $n requests, in order"
+        else
+            fail "host $h gt$gt: the GuC log's requests differ from the guest's trace"
+            diff "$work/guest-req-$h-gt$gt.txt" "$work/guc-req-$h-gt$gt.txt" | head -n 20 || true
+        fi
+        if cmp -s <(grep -E "^gt$gt [<>] " "$work/trace-$h.txt") <(grep -E "^gt$gt [<>] " "$work/guc-$h.log"); then
+            echo "   --  host $h gt$gt: replies agree too ($(grep -cE "^gt$gt < " "$work/guc-$h.log" || true) replies)"
+        else
+            echo "   --  host $h gt$gt: replies differ (a reply the migration lost: the GuC answered after the VM froze)"
+        fi
+    done
 done
 echo "== timings"
 tr -d '\r' <"$work/serial-C.log" | grep -E '^recovered:' | sed 's/^/   guest: /' || true
