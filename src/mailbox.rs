@@ -50,7 +50,7 @@ use core::fmt;
 use core::task::Poll;
 
 use crate::device::{nanos, Device, Stopwatch};
-use crate::wire::action::{MmioMessage, Request, MMIO_MSG_MAX_DWORDS};
+use crate::wire::action::{MmioMessage, Request};
 use crate::wire::hxg::{MsgType, Reply};
 use crate::wire::regs::{MailboxRegs, SCRATCH_COUNT};
 use crate::wire::{GucError, WireError};
@@ -332,11 +332,9 @@ impl<D: Device> Mailbox<D> {
     /// Writes `request` (1 to 4 dwords) and rings the doorbell: the first half of
     /// [`send_recv`](Mailbox::send_recv) (`want_data`) or [`send_only`](Mailbox::send_only).
     pub fn post_raw(&mut self, request: &[u32], want_data: bool) -> Result<InFlight, MailboxError> {
-        let bad = MailboxError::BadRequestLength(request.len());
-        if request.is_empty() || request.len() > MMIO_MSG_MAX_DWORDS {
-            return Err(bad);
-        }
-        let request = MmioMessage::from_slice(request).map_err(|_| bad)?;
+        // `from_slice` takes 1 to MMIO_MSG_MAX_DWORDS dwords, and refuses anything else.
+        let request = MmioMessage::from_slice(request)
+            .map_err(|_| MailboxError::BadRequestLength(request.len()))?;
         self.write_request(request.as_slice());
         Ok(InFlight {
             request,

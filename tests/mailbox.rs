@@ -423,3 +423,28 @@ fn media_gt_uses_its_own_registers() {
     let mut right = Mailbox::new(&g, GtKind::Media.mailbox(), MailboxConfig::default());
     assert!(right.send_recv(&[0x0000_5507]).is_ok());
 }
+
+/// A request in flight (split phase) carries the dwords it was posted with, and says when the
+/// GuC answered BUSY and the wait is now for the final reply.
+#[test]
+fn in_flight_carries_its_request_and_shows_the_busy_wait() {
+    use core::task::Poll;
+    let g = guc();
+    let mut mb = mailbox(&g);
+    let mut t = mb.post_raw(&MATCH_1_2, true).unwrap();
+    assert_eq!(t.request(), &MATCH_1_2);
+    assert!(!t.is_busy(), "nothing seen yet");
+    assert!(matches!(mb.poll(&mut t), Poll::Ready(Ok(_))));
+
+    g.inject(Trigger::AnyRequest, Fault::Busy { count: 3 })
+        .unwrap();
+    let mut t = mb.post(&Request::VfReset).unwrap();
+    assert_eq!(t.request(), &[0x0000_5507]);
+    assert!(matches!(mb.poll(&mut t), Poll::Pending));
+    assert!(t.is_busy(), "BUSY seen: waiting for the final reply");
+    let mut polls = 0;
+    while mb.poll(&mut t).is_pending() {
+        polls += 1;
+        assert!(polls < 100, "the BUSY phase never ended");
+    }
+}
