@@ -443,14 +443,10 @@ impl<D: Device> Mailbox<D> {
     ) -> Option<Result<MmioMessage, MailboxError>> {
         let request0 = t.request.header();
         let reply = Reply::decode(header);
-        match (t.wait, reply) {
-            (Wait::Reply, Ok(Reply::Busy { .. })) => {
-                t.wait = Wait::AfterBusy;
-                t.watch = Stopwatch::start(self.dev.now());
-                return None;
-            }
-            (Wait::AfterBusy, Err(_)) => return Some(Err(protocol_error(header))),
-            _ => {}
+        if let (Wait::Reply, Ok(Reply::Busy { .. })) = (t.wait, reply) {
+            t.wait = Wait::AfterBusy;
+            t.watch = Stopwatch::start(self.dev.now());
+            return None;
         }
         Some(match reply {
             Ok(Reply::Success { .. }) if t.want_data => Ok(self.read_reply(header)),

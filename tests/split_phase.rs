@@ -402,11 +402,20 @@ fn a_protocol_error_on_one_gt_while_the_other_is_in_flight() {
 fn ptl_ordering_holds_the_media_gt_until_the_primary_is_done() {
     for layout in [PAIR, [GtKind::Media, GtKind::Primary]] {
         let (seq, split) = (rig(layout, false, true), rig(layout, true, true));
+        let mut passes = Vec::new();
         for r in [&seq, &split] {
             r.migrate(MOVED);
-            r.drain();
+            passes.push(r.drain());
             r.assert_settled("PTL");
         }
+        // In split phase the media GT starts in the same pass, once its primary GT's
+        // RESFIX_DONE was accepted (one GT after the other, a media GT listed before its
+        // primary waits for the next pass).
+        assert_eq!(
+            passes[1],
+            [PassOutcome::Recovered(GtSet::all(2))],
+            "{layout:?}"
+        );
         let media = layout.iter().position(|k| *k == GtKind::Media).unwrap();
         let primary = 1 - media;
         // The media GT's RESFIX_START comes after the primary GT's accepted DONE.
