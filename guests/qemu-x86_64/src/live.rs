@@ -409,7 +409,7 @@ pub fn run(t0: u64) -> ! {
 
     if let Err(e) = vf.bootstrap().and_then(|()| vf.register_memirq()) {
         flush_log();
-        println!("FAIL: bootstrap: {e}");
+        println!("FAIL: bootstrap: {}", crate::serial::Chain(&e));
         crate::qemu::fail()
     }
     vf.memirq().enable();

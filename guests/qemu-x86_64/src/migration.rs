@@ -438,7 +438,7 @@ info
     let bootstrap_stack = depth_below(sp);
     flush_log();
     if let Err(error) = boot_result {
-        println!("FAIL: bootstrap: {error}");
+        println!("FAIL: bootstrap: {}", crate::serial::Chain(&error));
         return Err("bootstrap failed");
     }
     vf.memirq().enable();

@@ -89,3 +89,19 @@ macro_rules! println {
         $crate::print!("\n");
     }};
 }
+
+/// An error and its `source()` chain, joined with ": " (each error's `Display` names only its
+/// own layer): `println!("FAIL: bootstrap: {}", Chain(&e))`.
+pub struct Chain<'a>(pub &'a dyn core::error::Error);
+
+impl core::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
