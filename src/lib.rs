@@ -175,8 +175,8 @@ pub use coordinator::{
     MAX_GTS,
 };
 pub use device::{Clock, Device, Instant, Reg, Stopwatch};
-pub use gt::{Gt, GtInfo, PlatformClass, VfConfig, VfError};
-pub use mailbox::{Mailbox, MailboxConfig, MailboxError};
+pub use gt::{Gt, GtInfo, GtOp, PlatformClass, VfConfig, VfError};
+pub use mailbox::{InFlight, Mailbox, MailboxConfig, MailboxError};
 pub use memirq::{Memirq, MemirqPage, MemirqReport, MemirqSet, NoMemirq};
 pub use mmio::{MemirqMem, MmioBar, MmioError};
 pub use recovery::{
@@ -185,9 +185,10 @@ pub use recovery::{
 };
 pub use tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 pub use wire::action::MmioMessage;
+pub use wire::memirq::GucUnit;
 pub use wire::regs::{GtKind, GucIntr, MailboxRegs};
 pub use wire::self_cfg::{CtbControl, SelfCfgError, SelfCfgKey};
-pub use wire::{GucError, KlvKey, Marker, Version, WireError};
+pub use wire::{GucError, KlvKey, Marker, Request, Version, WireError};
 #[cfg(feature = "mock")]
 pub use workqueue::TestQueue;
 #[cfg(feature = "std")]
