@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
-use xe_sriov_vf::workqueue::{PollingQueue, WorkQueue};
+use xe_sriov_vf::workqueue::{Polled, PollingQueue, WorkQueue};
 
 /// GTs per device in every case (a BMG-like tile: primary + media).
 const GTS: u8 = 2;
@@ -91,7 +91,7 @@ impl<const X86: bool> SeedC<X86> {
 
     /// `xe_gt_sriov_vf_migrated_event_handler(gt)`, with `xe_sriov_vf_start_migration_recovery`
     /// and `queue_work` inlined. Returns whether this call queued the worker (`started`).
-    #[inline]
+    #[inline(always)]
     fn migrated_event_handler(&self, gt: u8) -> bool {
         // set_bit(gt->info.id, &xe->sriov.vf.migration.gt_flags): an atomic RMW, unordered;
         // smp_mb__after_atomic(): "if all flags were set, at least one thread will notice".
@@ -137,7 +137,7 @@ impl<const X86: bool> SeedC<X86> {
     /// `vf_post_migration_imminent` after the re-query and, in
     /// `vf_post_migration_notify_resfix_done`, before each GT's RESFIX_DONE. Returns whether it
     /// ran (1) or found nothing pending (0).
-    #[inline]
+    #[inline(always)]
     fn worker_run(&self) -> u64 {
         if self.work_data.load(Ordering::Relaxed) & WORK_STRUCT_PENDING == 0 {
             return 0;
@@ -159,7 +159,7 @@ impl<const X86: bool> SeedC<X86> {
     }
 
     /// `vf_post_migration_imminent`: `gt_flags != 0 || work_pending(worker)`.
-    #[inline]
+    #[inline(always)]
     fn imminent(&self) -> bool {
         self.gt_flags.load(Ordering::Relaxed) != 0
             || self.work_data.load(Ordering::Relaxed) & WORK_STRUCT_PENDING != 0
@@ -235,8 +235,8 @@ impl MutexCoordinator {
         Some(GtSet::from_bits(s.queued))
     }
 
-    fn started(&self, gt: GtId) {
-        self.lock().queued &= !(1 << gt.0);
+    fn started_gts(&self, gts: GtSet) {
+        self.lock().queued &= !gts.bits();
     }
 
     fn fixed(&self, gt: GtId) -> bool {
@@ -272,52 +272,79 @@ impl MutexCoordinator {
 // The cases, one body per implementation
 // ---------------------------------------------------------------------------------------------
 
-/// One implementation under test.
+/// One implementation under test (with its queue, if it has one).
 trait Subject: Sync {
     /// Prepares the steady state (a pass is queued, nothing to do for GT 1's report).
-    fn prepare_steady(&self, q: &PollingQueue);
+    fn prepare_steady(&self);
     /// GT `gt` reports (the interrupt entry).
-    fn report(&self, gt: u8, q: &PollingQueue);
+    fn report(&self, gt: u8);
     /// One whole migration (every GT reports, one pass); returns the passes run.
-    fn cycle(&self, q: &PollingQueue) -> u64;
+    fn cycle(&self) -> u64;
+}
+
+/// The queue a coordinator subject queues its worker on, and how the worker takes the work.
+trait BenchQueue: WorkQueue + Sync {
+    /// Takes the pending work: `PollingQueue::take`; for `Polled`, nothing to take (the
+    /// coordinator's `begin` is the take).
+    fn take(&self) -> bool;
+}
+
+impl BenchQueue for PollingQueue {
+    #[inline(always)]
+    fn take(&self) -> bool {
+        PollingQueue::take(self)
+    }
+}
+
+impl BenchQueue for Polled {
+    #[inline(always)]
+    fn take(&self) -> bool {
+        true
+    }
+}
+
+/// A coordinator (the crate's or the mutex baseline) with its queue.
+struct WithQueue<C, Q> {
+    coordinator: C,
+    queue: Q,
 }
 
 /// The coordinator's calls, as the crate and the mutex baseline both have them.
 trait CoordinatorCalls: Sync {
-    fn signal(&self, gt: GtId, q: &PollingQueue) -> Signal;
+    fn signal<Q: WorkQueue>(&self, gt: GtId, q: &Q) -> Signal;
     fn begin(&self) -> Option<GtSet>;
-    fn started(&self, gt: GtId);
+    fn started_gts(&self, gts: GtSet);
     fn fixed(&self, gt: GtId) -> bool;
     fn done(&self, gt: GtId) -> bool;
-    fn finish(&self, q: &PollingQueue);
+    fn finish<Q: WorkQueue>(&self, q: &Q);
 }
 
 /// Forwards [`CoordinatorCalls`] to the type's own methods of the same names.
 macro_rules! coordinator_calls {
     ($t:ty) => {
         impl CoordinatorCalls for $t {
-            #[inline]
-            fn signal(&self, gt: GtId, q: &PollingQueue) -> Signal {
+            #[inline(always)]
+            fn signal<Q: WorkQueue>(&self, gt: GtId, q: &Q) -> Signal {
                 <$t>::signal(self, gt, q)
             }
-            #[inline]
+            #[inline(always)]
             fn begin(&self) -> Option<GtSet> {
                 <$t>::begin(self)
             }
-            #[inline]
-            fn started(&self, gt: GtId) {
-                <$t>::started(self, gt)
+            #[inline(always)]
+            fn started_gts(&self, gts: GtSet) {
+                <$t>::started_gts(self, gts)
             }
-            #[inline]
+            #[inline(always)]
             fn fixed(&self, gt: GtId) -> bool {
                 <$t>::fixed(self, gt)
             }
-            #[inline]
+            #[inline(always)]
             fn done(&self, gt: GtId) -> bool {
                 <$t>::done(self, gt)
             }
-            #[inline]
-            fn finish(&self, q: &PollingQueue) {
+            #[inline(always)]
+            fn finish<Q: WorkQueue>(&self, q: &Q) {
                 <$t>::finish(self, q)
             }
         }
@@ -326,48 +353,51 @@ macro_rules! coordinator_calls {
 coordinator_calls!(Coordinator);
 coordinator_calls!(MutexCoordinator);
 
-impl<C: CoordinatorCalls> Subject for C {
-    fn prepare_steady(&self, q: &PollingQueue) {
-        assert_eq!(self.signal(GtId(0), q), Signal::Queued);
-        assert_eq!(self.signal(GtId(1), q), Signal::AlreadyPending);
+impl<C: CoordinatorCalls, Q: BenchQueue> Subject for WithQueue<C, Q> {
+    fn prepare_steady(&self) {
+        let (c, q) = (&self.coordinator, &self.queue);
+        assert_eq!(c.signal(GtId(0), q), Signal::Queued);
+        assert_eq!(c.signal(GtId(1), q), Signal::AlreadyPending);
     }
-    #[inline]
-    fn report(&self, gt: u8, q: &PollingQueue) {
-        let _ = black_box(self.signal(GtId(gt), q));
+    #[inline(always)]
+    fn report(&self, gt: u8) {
+        let _ = black_box(self.coordinator.signal(GtId(gt), &self.queue));
     }
     /// What the recovery worker does with the coordinator for one migration of every GT.
-    #[inline]
-    fn cycle(&self, q: &PollingQueue) -> u64 {
+    #[inline(always)]
+    fn cycle(&self) -> u64 {
+        let (c, q) = (&self.coordinator, &self.queue);
         for gt in 0..GTS {
-            let _ = black_box(self.signal(GtId(gt), q));
+            let _ = black_box(c.signal(GtId(gt), q));
         }
         if !q.take() {
             return 0;
         }
-        let Some(gts) = self.begin() else {
+        let Some(gts) = c.begin() else {
             return 0;
         };
+        // Both RESFIX_STARTs accepted in one round of the split-phase poll.
+        c.started_gts(gts);
         for gt in gts.iter() {
-            self.started(gt);
-            black_box(self.fixed(gt));
-            black_box(self.done(gt));
+            black_box(c.fixed(gt));
+            black_box(c.done(gt));
         }
-        self.finish(q);
+        c.finish(q);
         1
     }
 }
 
 impl<const X86: bool> Subject for SeedC<X86> {
-    fn prepare_steady(&self, _q: &PollingQueue) {
+    fn prepare_steady(&self) {
         // GT 1 has reported, GT 0 not: GT 1's next report finds the set incomplete.
         assert!(!self.migrated_event_handler(1));
     }
-    #[inline]
-    fn report(&self, gt: u8, _q: &PollingQueue) {
+    #[inline(always)]
+    fn report(&self, gt: u8) {
         black_box(self.migrated_event_handler(gt));
     }
-    #[inline]
-    fn cycle(&self, _q: &PollingQueue) -> u64 {
+    #[inline(always)]
+    fn cycle(&self) -> u64 {
         for gt in 0..GTS {
             black_box(self.migrated_event_handler(gt));
         }
@@ -401,11 +431,10 @@ fn median(id: &str) -> Option<f64> {
 }
 
 const CASES: [&str; 3] = ["steady", "cycle", "contended"];
-const SUBJECTS: [&str; 4] = ["crate", "seed", "seed_x86", "mutex"];
+const SUBJECTS: [&str; 5] = ["crate", "crate_queue", "seed", "seed_x86", "mutex"];
 
 fn steady<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
-    let q = PollingQueue::new();
-    subject.prepare_steady(&q);
+    subject.prepare_steady();
     let id = format!("steady/{name}");
     let mut g = c.benchmark_group("irq_entry");
     g.sample_size(SAMPLES);
@@ -413,7 +442,7 @@ fn steady<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
         b.iter_custom(|iters| {
             let t0 = Instant::now();
             for _ in 0..iters {
-                subject.report(black_box(1), &q);
+                subject.report(black_box(1));
             }
             let e = t0.elapsed();
             record(&id, e, iters);
@@ -424,7 +453,6 @@ fn steady<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
 }
 
 fn cycle<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
-    let q = PollingQueue::new();
     let id = format!("cycle/{name}");
     let mut g = c.benchmark_group("irq_entry");
     g.sample_size(SAMPLES);
@@ -433,7 +461,7 @@ fn cycle<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
             let mut passes = 0u64;
             let t0 = Instant::now();
             for _ in 0..iters {
-                passes += subject.cycle(&q);
+                passes += subject.cycle();
             }
             let e = t0.elapsed();
             assert_eq!(
@@ -448,8 +476,7 @@ fn cycle<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
 }
 
 fn contended<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
-    let q = PollingQueue::new();
-    subject.prepare_steady(&q);
+    subject.prepare_steady();
     let id = format!("contended/{name}");
     let mut g = c.benchmark_group("irq_entry");
     g.sample_size(SAMPLES);
@@ -461,7 +488,7 @@ fn contended<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
                 s.spawn(|| {
                     started.store(true, Ordering::Release);
                     while !stop.load(Ordering::Relaxed) {
-                        subject.report(black_box(1), &q);
+                        subject.report(black_box(1));
                     }
                 });
                 while !started.load(Ordering::Acquire) {
@@ -469,7 +496,7 @@ fn contended<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
                 }
                 let t0 = Instant::now();
                 for _ in 0..iters {
-                    subject.report(black_box(0), &q);
+                    subject.report(black_box(0));
                 }
                 let elapsed = t0.elapsed();
                 stop.store(true, Ordering::Relaxed);
@@ -484,7 +511,7 @@ fn contended<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
 
 /// Prints the medians and the ratios of this run.
 fn report_table() {
-    let rows: Vec<[Option<f64>; 4]> = CASES
+    let rows: Vec<[Option<f64>; 5]> = CASES
         .iter()
         .map(|case| SUBJECTS.map(|s| median(&format!("{case}/{s}"))))
         .collect();
@@ -499,49 +526,67 @@ fn report_table() {
     println!();
     println!("irq_entry: medians of {SAMPLES} criterion samples each, ns per iteration, this run");
     println!(
-        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>15} {:>12}",
+        "(crate: the coordinator with the `Polled` queue; crate+queue: with a `PollingQueue`)"
+    );
+    println!(
+        "{:<10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>11} {:>15} {:>17} {:>12}",
         "case",
         "crate",
+        "crate+queue",
         "seed C",
         "seed x86",
         "mutex",
         "crate/seed",
         "crate/seed x86",
+        "crate+queue/seed",
         "crate/mutex"
     );
-    for (case, [c, s, x, m]) in CASES.iter().zip(rows) {
+    for (case, [c, cq, s, x, m]) in CASES.iter().zip(rows) {
         println!(
-            "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>15} {:>12}",
+            "{:<10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>11} {:>15} {:>17} {:>12}",
             case,
             ns(c),
+            ns(cq),
             ns(s),
             ns(x),
             ns(m),
             ratio(c, s),
             ratio(c, x),
+            ratio(cq, s),
             ratio(c, m)
         );
     }
 }
 
 fn benches(c: &mut Criterion) {
-    let crate_ = || Coordinator::new(usize::from(GTS), StartPolicy::AnyGt).unwrap();
+    let coordinator = || Coordinator::new(usize::from(GTS), StartPolicy::AnyGt).unwrap();
+    let crate_ = || WithQueue {
+        coordinator: coordinator(),
+        queue: Polled,
+    };
+    let crate_queue = || WithQueue {
+        coordinator: coordinator(),
+        queue: PollingQueue::new(),
+    };
     let seed = || SeedC::<false>::new(GTS);
     let seed_x86 = || SeedC::<true>::new(GTS);
-    let mutex = || MutexCoordinator::new(GTS);
-    // Side by side, case by case, so that the four of a case run close together in time.
-    steady(c, "crate", &crate_());
-    steady(c, "seed", &seed());
-    steady(c, "seed_x86", &seed_x86());
-    steady(c, "mutex", &mutex());
-    cycle(c, "crate", &crate_());
-    cycle(c, "seed", &seed());
-    cycle(c, "seed_x86", &seed_x86());
-    cycle(c, "mutex", &mutex());
-    contended(c, "crate", &crate_());
-    contended(c, "seed", &seed());
-    contended(c, "seed_x86", &seed_x86());
-    contended(c, "mutex", &mutex());
+    let mutex = || WithQueue {
+        coordinator: MutexCoordinator::new(GTS),
+        queue: PollingQueue::new(),
+    };
+    // Side by side, case by case, so that the five of a case run close together in time.
+    macro_rules! case {
+        ($f:ident) => {
+            $f(c, "crate", &crate_());
+            $f(c, "crate_queue", &crate_queue());
+            $f(c, "seed", &seed());
+            $f(c, "seed_x86", &seed_x86());
+            $f(c, "mutex", &mutex());
+        };
+    }
+    case!(steady);
+    case!(cycle);
+    case!(contended);
     report_table();
 }
 

@@ -1,6 +1,7 @@
 //! Embedding the crate in a unikernel without interrupts: one thread, one main loop that polls
-//! the GuC interrupt status and runs the recovery passes that are due through a
-//! [`PollingQueue`]. Needs only the crate's `mock` feature (the crate itself stays `no_std`; only
+//! the GuC interrupt status and runs the recovery passes that are due. The queue is
+//! [`Polled`]: no queue at all, the loop asks the VF itself (`Vf::run_worker` answers
+//! `NotStarted` after one load when nothing is due), the cheapest way to be told. Needs only the crate's `mock` feature (the crate itself stays `no_std`; only
 //! this demo binary prints with std).
 //!
 //! ```text
@@ -27,7 +28,9 @@ use xe_sriov_vf::mock::MockGuc;
 
 mod common;
 use common::{SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
-use xe_sriov_vf::{GtId, HoldPoint, MemirqSet, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
+use xe_sriov_vf::{
+    GtId, HoldPoint, MemirqSet, PassOutcome, Polled, RecoveryConfig, RecoveryHooks, Vf,
+};
 
 // =============================================================================================
 // 1. The integration: statics and the main loop.
@@ -43,12 +46,12 @@ enum IrqPath {
     Mmio,
 }
 
-/// The device: its GTs (on the mock GuC here; an `MmioBar` on hardware), the hooks, a polling
-/// queue (a flag: `const`-constructible, no thread behind it), and its memirq pages `M`: the
+/// The device: its GTs (on the mock GuC here; an `MmioBar` on hardware), the hooks, no queue
+/// (`Polled`: the coordinator's own flag says a pass is due), and its memirq pages `M`: the
 /// tile's `Memirq` (the mock's page here; real hardware:
 /// `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0), Some(GtId(1)))`), or
 /// `NoMemirq` on the register path.
-type DriverVf<M> = Vf<&'static MockGuc, DriverHooks, PollingQueue, 2, M>;
+type DriverVf<M> = Vf<&'static MockGuc, DriverHooks, Polled, 2, M>;
 
 /// The VF on the memirq path, in a `static`: `Vf::new_static` is `const`, so there is no
 /// `Once`, no allocation and no "initialised yet?" branch in the main loop or in an interrupt
@@ -60,7 +63,7 @@ static VF: DriverVf<TileMemirq> = Vf::new_static(
     DriverHooks {
         second_migration: SecondMigration::armed(),
     },
-    PollingQueue::new(),
+    Polled,
     RecoveryConfig::DEFAULT,
     common::tile_memirq(),
 );
@@ -95,12 +98,13 @@ fn poll_guc_interrupts<M: MemirqSet>(vf: &DriverVf<M>, irq: IrqPath) {
 /// tick).
 fn main_loop_turn<M: MemirqSet>(vf: &DriverVf<M>, irq: IrqPath) -> bool {
     poll_guc_interrupts(vf, irq);
-    if vf.queue().take() {
-        let outcome = vf.run_worker();
-        println!("  recovery pass: {outcome:?}");
-        return true;
+    match vf.run_worker() {
+        PassOutcome::NotStarted => false,
+        outcome => {
+            println!("  recovery pass: {outcome:?}");
+            true
+        }
     }
-    false
 }
 
 // =============================================================================================
@@ -180,7 +184,7 @@ fn main() -> ExitCode {
                 second_migration: SecondMigration::armed(),
             };
             let config = RecoveryConfig::DEFAULT.with_mmio_irq();
-            let vf = Vf::new(common::two_gts(), hooks, PollingQueue::new(), config).expect("2 GTs");
+            let vf = Vf::new(common::two_gts(), hooks, Polled, config).expect("2 GTs");
             if let Err(error) = vf.bootstrap() {
                 println!("bootstrap failed: {}", common::error_chain(&error));
                 return ExitCode::FAILURE;

@@ -81,13 +81,16 @@
 //!   `AnyGt` `fetch_or(Q | WORK)`, under `AllGts` `fetch_or(Q | R)` and, if that completed the
 //!   set, `fetch_or(WORK)`; whoever flipped `WORK` calls `queue.queue()`; retire with a
 //!   `fetch_sub`. Both paths answer the same and leave the same word (a unit test checks every
-//!   word of 2 GTs).
+//!   word of 2 GTs). With a [`polled`](WorkQueue::polled) queue ([`Polled`](crate::workqueue::Polled))
+//!   nothing is called, so nothing is announced: the compare-and-swap flips `WORK` and that is
+//!   all (one read-modify-write), and the fallback reads with `fetch_add(0)` and retires nothing.
 //! - `begin()` (worker): if exactly `WORK` is set among `WORK`, `RUNNING` and the sticky flags,
 //!   one compare-and-swap clears `WORK` (and every `R`) and sets `RUNNING`, and the pass gets
 //!   the queued GTs (under `AllGts`: every GT, whose `Q` it sets); then it counts the pass in
 //!   the pass word (a store). The `Q` bits stay: each is cleared by that GT's `started`.
 //! - `started` (worker, inside a pass): stores the GT's `P` and `F` in the pass word, then one
-//!   `fetch_and` clears its `Q`. `fixed`, `done`: a store to the pass word (clear `F`, `P`) and a
+//!   `fetch_and` clears its `Q`; `started_gts` does the same for a set of GTs at once (the
+//!   split-phase pass, for the RESFIX_STARTs accepted in one round of polling). `fixed`, `done`: a store to the pass word (clear `F`, `P`) and a
 //!   load of the state word for the answer (whether `Q` is clear, that is whether the flag now
 //!   reads clear); no read-modify-write.
 //! - `requeue`, `defer`, `postpone` (worker): set `Q` of the GTs and `WORK`, under either
@@ -95,7 +98,8 @@
 //!   `refuse` stores `P` and `F` of the GTs, then clears their `Q`.
 //! - `finish()` (worker): `fetch_and(!RUNNING)`; if `WORK` was set (a report came during the pass
 //!   and its run was refused), call `queue.queue()` again (after announcing the call and
-//!   re-checking for a sticky flag, see invariant 4).
+//!   re-checking for a sticky flag, see invariant 4); a polled queue's worker finds `WORK` on
+//!   its next look.
 //! - `wedge()` / `teardown()`: `fetch_or` of the sticky flag.
 //!
 //! # Invariants
@@ -122,7 +126,8 @@
 //!    order, so either the sticky flag came first and it does not queue, or
 //!    [`Coordinator::is_idle`] sees the announcement until its `queue()` has returned. After
 //!    `teardown()` and a `teardown_wait()` that returned `true`, the coordinator will never call
-//!    `queue()` again: the embedder can cancel and free its work item.
+//!    `queue()` again: the embedder can cancel and free its work item. A polled queue is never
+//!    called at all.
 //! 5. **One GT's report never re-runs another GT.** Under `AnyGt` a report touches only its own
 //!    GT's bits and `WORK`; the pass it queues recovers the GTs that are queued, nothing else.
 //!
@@ -158,7 +163,8 @@
 //! to queue (covered, or marking the GT while the worker is queued), a load and two when it
 //! queues (the compare-and-swap and the retiring `fetch_sub`), plus the embedder's `queue()`
 //! (itself required to be non-blocking). When the compare-and-swap fails, the fallback adds
-//! two to four read-modify-writes that cannot fail: at most six in all. It never retries, never
+//! two to four read-modify-writes that cannot fail: at most six in all. With a polled queue:
+//! one when it queues, and one less in the fallback (nothing to retire). It never retries, never
 //! spins on another CPU's progress and never takes a lock, so it is safe in a hard interrupt
 //! handler and on a CPU that interrupted the worker in the middle of a pass. Only the worker
 //! side uses compare-and-swap loops (`begin`, the hand-backs), which retry only when another
@@ -228,6 +234,17 @@ const IN_FLIGHT_BITS: u32 = 8;
 const IN_FLIGHT_ONE: usize = 1 << (usize::BITS - IN_FLIGHT_BITS);
 /// The in-flight count's bits.
 const IN_FLIGHT_MASK: usize = !0 << (usize::BITS - IN_FLIGHT_BITS);
+
+/// What a `signal` that may call `queue()` adds to the in-flight count: one, or nothing for a
+/// [`polled`](WorkQueue::polled) queue, which is never called.
+#[inline]
+const fn announcement(polled: bool) -> usize {
+    if polled {
+        0
+    } else {
+        IN_FLIGHT_ONE
+    }
+}
 
 const WEDGED: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 1);
 const TEARDOWN: usize = 1 << (usize::BITS - IN_FLIGHT_BITS - 2);
@@ -576,6 +593,12 @@ define_new!(const);
 define_new!();
 
 impl Coordinator {
+    /// Read-modify-writes made on the state word so far (the crate's unit tests count them).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn state_rmws(&self) -> usize {
+        self.state.rmws()
+    }
+
     #[inline]
     fn gt_mask(&self) -> usize {
         mask_of(self.num_gts as usize)
@@ -591,7 +614,8 @@ impl Coordinator {
     ///
     /// Wait-free. Uncontended, one atomic read-modify-write when there is nothing to queue (the
     /// report is covered, or it marks the GT while the worker is already queued), two when this
-    /// call queues the worker, plus `queue.queue()`. When another CPU changes the word between
+    /// call queues the worker, plus `queue.queue()` (one, and no call, with a
+    /// [`polled`](WorkQueue::polled) queue). When another CPU changes the word between
     /// this call's first look and its compare-and-swap, the swap fails once and the call takes
     /// a fallback of two to four read-modify-writes, still without a loop. No lock, no
     /// allocation. Never queues once the coordinator is torn down or wedged. An out-of-range
@@ -604,7 +628,8 @@ impl Coordinator {
         // A first look: it may be stale, so it only decides what to try (Relaxed: nothing is
         // concluded from it).
         let mut cur = self.state.load(Ordering::Relaxed);
-        let (mut new, mut outcome) = self.transition(cur, q);
+        let polled = queue.polled();
+        let (mut new, mut outcome) = self.transition(cur, q, polled);
         if new == cur {
             // Nothing to write: confirm on the newest value. An idempotent read-modify-write
             // reads the last value in the word's modification order, and (AcqRel) a later
@@ -612,7 +637,7 @@ impl Coordinator {
             // after that RESFIX_START sees the GuC's state as of this report (invariant 1). On
             // x86 it compiles to a locked no-op on the stack and a load.
             cur = self.state.fetch_or(0, Ordering::AcqRel);
-            (new, outcome) = self.transition(cur, q);
+            (new, outcome) = self.transition(cur, q, polled);
             if new == cur {
                 return outcome;
             }
@@ -626,9 +651,10 @@ impl Coordinator {
             .compare_exchange(cur, new, Ordering::AcqRel, Ordering::Relaxed)
         {
             Ok(_) => {
-                if outcome == Signal::Queued {
+                if outcome == Signal::Queued && !polled {
                     // The swap announced this call (the in-flight count) in the step that saw
                     // no sticky flag and flipped WORK (invariant 4); retire once queue() is back.
+                    // A polled queue is not called: WORK is the whole queue, nothing to retire.
                     queue.queue();
                     self.state.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
                 }
@@ -640,9 +666,10 @@ impl Coordinator {
 
     /// What a report of the GT whose `Q` bit is `q` makes of the word `cur`, and what `signal`
     /// answers: the whole transition, for the single compare-and-swap. When it answers
-    /// [`Signal::Queued`] the new word has `WORK` flipped and one more signal in flight.
+    /// [`Signal::Queued`] the new word has `WORK` flipped and, unless the queue is `polled`
+    /// (never called), one more signal in flight.
     #[inline]
-    fn transition(&self, cur: usize, q: usize) -> (usize, Signal) {
+    fn transition(&self, cur: usize, q: usize, polled: bool) -> (usize, Signal) {
         if cur & STICKY != 0 {
             return (cur, Signal::Ignored);
         }
@@ -666,7 +693,10 @@ impl Coordinator {
             // this report in the word's order and takes the GT.
             (marked, Signal::AlreadyPending)
         } else {
-            ((marked | WORK).wrapping_add(IN_FLIGHT_ONE), Signal::Queued)
+            (
+                (marked | WORK).wrapping_add(announcement(polled)),
+                Signal::Queued,
+            )
         }
     }
 
@@ -675,7 +705,9 @@ impl Coordinator {
     /// step is a read-modify-write that cannot fail.
     #[inline(never)]
     fn signal_contended<Q: WorkQueue + ?Sized>(&self, q: usize, queue: &Q) -> Signal {
-        let prev = self.state.fetch_add(IN_FLIGHT_ONE, Ordering::AcqRel);
+        // A polled queue is never called: the read-modify-write only reads the newest word.
+        let one = announcement(queue.polled());
+        let prev = self.state.fetch_add(one, Ordering::AcqRel);
         let outcome = if prev & STICKY != 0 {
             Signal::Ignored
         } else if prev & q != 0 && self.policy == StartPolicy::AnyGt {
@@ -689,7 +721,9 @@ impl Coordinator {
                 StartPolicy::AllGts => self.report_all_gts(q | r_of(q), queue),
             }
         };
-        self.state.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
+        if one != 0 {
+            self.state.fetch_sub(one, Ordering::Release);
+        }
         outcome
     }
 
@@ -720,7 +754,9 @@ impl Coordinator {
         } else if prev & WORK != 0 {
             Signal::AlreadyPending
         } else {
-            queue.queue();
+            if !queue.polled() {
+                queue.queue();
+            }
             Signal::Queued
         }
     }
@@ -736,6 +772,7 @@ impl Coordinator {
     /// Returns `None` when there is nothing to do: a spurious run, a run while another pass is
     /// running (`WORK` stays set and that pass's `finish` queues again), or after teardown or
     /// wedge. After `None`, do not call `finish`.
+    #[inline]
     #[must_use]
     pub fn begin(&self) -> Option<GtSet> {
         let mut cur = self.state.load(Ordering::Acquire);
@@ -784,15 +821,39 @@ impl Coordinator {
     ///
     /// One read-modify-write (the `Q` bit, which reports set concurrently) and a plain store
     /// to the pass word.
+    #[inline]
     pub fn started(&self, gt: GtId) {
         if let Some(q) = self.q_bit(gt) {
-            // In progress and needs fixes first, then not queued: whoever reads the `Q` bit
-            // clear (acquire) then reads the pass word with them set.
-            self.pass_set(started_flags(q));
-            // AcqRel: acquire, so that the re-query after this call sees the GuC's state as of
-            // every report this word holds (invariant 1); release, for the pass word above.
-            self.state.fetch_and(!q, Ordering::AcqRel);
+            self.start_bits(q);
         }
+    }
+
+    /// [`started`](Self::started) for every GT in `gts` at once, in one read-modify-write: for
+    /// a worker that sees several RESFIX_START replies accepted in one round of polling its
+    /// mailboxes (the split-phase pass does). Each GT's queued flag is cleared after its own
+    /// RESFIX_START was accepted, as `started` requires; a report of one of them that lands
+    /// between its reply and this call is covered by the run in progress, as one that lands
+    /// just before `started` is (under the marker protocol, such a late migration is caught
+    /// by its RESFIX_DONE's `VF_MIGRATED` reply). Ignores GTs out of range; an empty set costs
+    /// nothing. Worker only (inside a pass).
+    #[inline]
+    pub fn started_gts(&self, gts: GtSet) {
+        let bits = gts.bits() & self.gt_mask();
+        if bits != 0 {
+            self.start_bits(bits);
+        }
+    }
+
+    /// The GTs `bits` are started: in progress and needs fixes set in the pass word, then their
+    /// `Q` bits cleared.
+    #[inline]
+    fn start_bits(&self, bits: usize) {
+        // In progress and needs fixes first, then not queued: whoever reads the `Q` bit
+        // clear (acquire) then reads the pass word with them set.
+        self.pass_set(started_flags(bits));
+        // AcqRel: acquire, so that the re-query after this call sees the GuC's state as of
+        // every report this word holds (invariant 1); release, for the pass word above.
+        self.state.fetch_and(!bits, Ordering::AcqRel);
     }
 
     /// Sets `bits` in the pass word. The pass is its only writer: a load (Relaxed: its own
@@ -829,6 +890,7 @@ impl Coordinator {
     /// the GT was reported again since its RESFIX_START (then the GGTT stays invalid until the
     /// next run's fixups). Returns whether the flag is now clear. Worker only (inside a pass).
     /// No read-modify-write: a store to the pass word and a load.
+    #[inline]
     pub fn fixed(&self, gt: GtId) -> bool {
         self.clear_unless_queued(gt, f_of)
     }
@@ -837,6 +899,7 @@ impl Coordinator {
     /// again since its RESFIX_START ("another recovery imminent": the queued run follows).
     /// Returns whether the flag is now clear. Worker only (inside a pass). No read-modify-write:
     /// a store to the pass word and a load.
+    #[inline]
     pub fn done(&self, gt: GtId) -> bool {
         self.clear_unless_queued(gt, p_of)
     }
@@ -875,8 +938,9 @@ impl Coordinator {
             {
                 Ok(_) => {
                     let flipped = cur & WORK == 0;
-                    // Inside a pass (RUNNING set) `finish` queues; outside one, queue now.
-                    if flipped && cur & RUNNING == 0 {
+                    // Inside a pass (RUNNING set) `finish` queues; outside one, queue now
+                    // (a polled queue: WORK is all it takes).
+                    if flipped && cur & RUNNING == 0 && !queue.polled() {
                         queue.queue();
                     }
                     break flipped;
@@ -922,21 +986,21 @@ impl Coordinator {
     /// Migration is refused for `gts` (unsupported): their queued flags are dropped without a
     /// run; in-progress and needs-fixes stay set (the GuC keeps the VF blocked).
     pub fn refuse(&self, gts: GtSet) {
-        let bits = gts.bits() & self.gt_mask();
-        // In progress and needs fixes first, as in `started`.
-        self.pass_set(started_flags(bits));
-        self.state.fetch_and(!bits, Ordering::AcqRel);
+        // As if started: in progress and needs fixes set, not queued.
+        self.started_gts(gts);
     }
 
     /// Ends the pass started by a successful [`begin`](Self::begin): clears `RUNNING` and, if the
     /// worker was queued meanwhile, calls `queue.queue()` so that it runs.
+    #[inline]
     pub fn finish<Q: WorkQueue + ?Sized>(&self, queue: &Q) {
         let prev = self.state.fetch_and(!RUNNING, Ordering::AcqRel);
         if prev & RUNNING == 0 {
             warn!("migration coordinator: finish() without a running pass");
         }
         trace!("migration recovery pass ends (state {:#x})", prev);
-        if prev & WORK == 0 || prev & STICKY != 0 {
+        // A polled worker finds WORK itself, on its next look.
+        if prev & WORK == 0 || prev & STICKY != 0 || queue.polled() {
             return;
         }
         // The worker is queued and may have been refused while we ran: queue it again. Announce
@@ -1131,7 +1195,7 @@ impl Coordinator {
                 .compare_exchange(cur, cur | WORK, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
-                    if cur & RUNNING == 0 {
+                    if cur & RUNNING == 0 && !queue.polled() {
                         queue.queue();
                     }
                     break true;
@@ -1341,14 +1405,43 @@ mod tests {
         assert_eq!(rmws(&c, &queued(1, Signal::Queued)), 4);
         assert_eq!(rmws(&c, &queued(1, Signal::AlreadyPending)), 3);
         assert!(c.is_idle() && c.is_queued());
+
+        // A polled queue: no announcement to retire. The queueing report takes 1, its
+        // fallback 2; a whole migration of 2 GTs (both report, one pass) 6, against 7.
+        let polled = TestQueue::new().with_polled(true);
+        for (queue, signal_rmws, fallback_rmws, cycle_rmws) in [(&polled, 1, 2, 6), (&q, 2, 3, 7)] {
+            let c = coord(2, StartPolicy::AnyGt);
+            let first = |c: &Coordinator| assert_eq!(c.signal(GtId(0), queue), Signal::Queued);
+            assert_eq!(rmws(&c, &first), signal_rmws);
+            let c = coord(2, StartPolicy::AnyGt);
+            let first = |c: &Coordinator| assert_eq!(c.signal_contended(1, queue), Signal::Queued);
+            assert_eq!(rmws(&c, &first), fallback_rmws);
+            let c = coord(2, StartPolicy::AnyGt);
+            let cycle = |c: &Coordinator| {
+                assert_eq!(c.signal(GtId(0), queue), Signal::Queued);
+                assert_eq!(c.signal(GtId(1), queue), Signal::AlreadyPending);
+                let gts = c.begin().unwrap();
+                for gt in gts.iter() {
+                    assert_eq!(run_gt(c, gt), (true, true));
+                }
+                c.finish(queue);
+            };
+            assert_eq!(rmws(&c, &cycle), cycle_rmws);
+            assert!(c.is_idle() && !c.is_queued());
+        }
     }
 
     /// The fallback path of `signal` does what the single compare-and-swap does: the same
     /// answers and the same state word for every state the word can be in before a report.
     #[test]
     fn signal_fallback_agrees_with_the_fast_path() {
-        let q = TestQueue::new();
-        for policy in [StartPolicy::AnyGt, StartPolicy::AllGts] {
+        for (policy, polled) in [
+            (StartPolicy::AnyGt, false),
+            (StartPolicy::AllGts, false),
+            (StartPolicy::AnyGt, true),
+            (StartPolicy::AllGts, true),
+        ] {
+            let q = TestQueue::new().with_polled(polled);
             // Every combination of Q and R bits of 2 GTs, WORK, RUNNING and the sticky flags.
             for bits in 0..(1usize << 8) {
                 let word = (bits & 0b11)
@@ -1364,15 +1457,97 @@ mod tests {
                     slow.state.fetch_or(word, Ordering::Relaxed);
                     let a = fast.signal(GtId(gt), &q);
                     let b = slow.signal_contended(1 << gt, &q);
-                    assert_eq!(a, b, "{policy:?} word {word:#x} GT {gt}");
+                    assert_eq!(a, b, "{policy:?} {polled} word {word:#x} GT {gt}");
                     let (sa, sb) = (
                         fast.state.load(Ordering::Relaxed),
                         slow.state.load(Ordering::Relaxed),
                     );
-                    assert_eq!(sa, sb, "{policy:?} word {word:#x} GT {gt}");
+                    assert_eq!(sa, sb, "{policy:?} {polled} word {word:#x} GT {gt}");
                 }
             }
+            if polled {
+                assert_eq!(q.calls(), 0, "a polled queue is never called");
+            }
         }
+    }
+
+    /// `started_gts`: every GT of the set started in one read-modify-write (in progress and
+    /// needs fixes set, queued clear), nothing for an empty set, GTs out of range ignored.
+    #[test]
+    fn started_gts_starts_the_set_at_once() {
+        let q = TestQueue::new();
+        let c = coord(3, StartPolicy::AnyGt);
+        for gt in 0..3 {
+            let _ = c.signal(GtId(gt), &q);
+        }
+        assert_eq!(c.begin(), Some(GtSet::all(3)));
+        let before = c.state.rmws();
+        c.started_gts(GtSet::empty());
+        c.started_gts(GtSet::from_bits(1 << 5));
+        assert_eq!(c.state.rmws(), before);
+        assert_eq!(c.pending_gts(), GtSet::all(3));
+        c.started_gts(GtSet::from_bits(0b101 | 1 << 5));
+        assert_eq!(c.state.rmws(), before + 1);
+        assert_eq!(c.pending_gts(), GtSet::single(GtId(1)));
+        assert_eq!(c.in_progress_gts(), GtSet::all(3));
+        assert_eq!(c.needs_fixes_gts(), GtSet::all(3));
+        // As one `started` per GT: a report from now on queues another run of GT 0.
+        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
+        assert!(!c.fixed(GtId(0)) && c.fixed(GtId(2)) && c.done(GtId(2)));
+        assert_eq!(c.in_progress_gts(), GtSet::from_bits(0b011));
+    }
+
+    /// A polled queue ([`WorkQueue::polled`]) is never called, by any path that queues the
+    /// worker; the `WORK` flag alone makes the work due, and no path leaves a signal in flight.
+    #[test]
+    fn polled_queue_is_never_called() {
+        let q = TestQueue::new().with_polled(true);
+        let c = coord(2, StartPolicy::AnyGt);
+        assert_eq!(c.begin(), None);
+        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
+        assert!(c.is_idle() && c.is_queued());
+        assert_eq!(c.signal(GtId(1), &q), Signal::AlreadyPending);
+        assert_eq!(c.begin(), Some(GtSet::all(2)));
+        assert_eq!(run_gt(&c, GtId(0)), (true, true));
+        // GT 0 reported again during the pass: WORK again, for the next look.
+        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
+        assert_eq!(run_gt(&c, GtId(1)), (true, true));
+        c.finish(&q);
+        assert!(c.is_idle() && c.is_queued());
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        // A hand-back inside the pass and outside one.
+        c.started(GtId(0));
+        c.requeue(GtSet::single(GtId(0)), &q);
+        c.finish(&q);
+        assert!(c.is_queued());
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        c.started(GtId(0));
+        c.finish(&q);
+        assert!(!c.is_queued());
+        c.requeue(GtSet::single(GtId(1)), &q);
+        assert!(c.is_queued() && c.is_idle());
+        // The fallback.
+        let c = coord(2, StartPolicy::AnyGt);
+        assert_eq!(c.signal_contended(1, &q), Signal::Queued);
+        assert!(c.is_idle() && c.is_queued());
+        // AllGts: the completing report, and start_now.
+        let c = coord(2, StartPolicy::AllGts);
+        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
+        assert!(c.start_now(&q));
+        assert!(c.is_idle() && c.is_queued());
+        let c = coord(2, StartPolicy::AllGts);
+        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
+        assert_eq!(c.signal_contended(1 << 1, &q), Signal::Queued);
+        assert!(c.is_idle() && c.is_queued());
+        assert_eq!(q.calls(), 0);
+        // The same sequence with a queue that is called: it is.
+        let called = TestQueue::new();
+        let c = coord(2, StartPolicy::AnyGt);
+        assert_eq!(c.signal(GtId(0), &called), Signal::Queued);
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        assert_eq!(c.signal(GtId(1), &called), Signal::Queued);
+        c.finish(&called);
+        assert_eq!(called.calls(), 3);
     }
 
     /// A GT reported again after its RESFIX_START is queued, in progress and in need of fixes

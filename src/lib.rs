@@ -194,4 +194,4 @@ pub use workqueue::TestQueue;
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub use workqueue::ThreadQueue;
-pub use workqueue::{PollingQueue, WorkQueue};
+pub use workqueue::{Polled, PollingQueue, WorkQueue};

@@ -1734,7 +1734,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 self.coordinator.started(id);
             }
         }
-        let started = self.drive(inner, &mut ops, |i| self.coordinator.started(GtId(i as u8)));
+        // The RESFIX_STARTs accepted in one round of polling are published in one step.
+        let started = self.drive(inner, &mut ops, |gts| self.coordinator.started_gts(gts));
         let mut live = GtSet::empty();
         for id in set.iter() {
             let i = usize::from(id.0);
@@ -1775,7 +1776,9 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             }
             ops[i] = Some(inner.gts[i].post_resfix_done(markers[i]));
         }
-        let done = self.drive(inner, &mut ops, |i| self.gt_done(GtId(i as u8)));
+        let done = self.drive(inner, &mut ops, |gts| {
+            gts.iter().for_each(|id| self.gt_done(id))
+        });
         for id in live.iter() {
             let i = usize::from(id.0);
             let result = done[i].unwrap_or(Err(VfError::NotBootstrapped));
@@ -1789,17 +1792,19 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
 
     /// Drives the posted operations in `ops` to their outcomes on this one thread: polls each
     /// in turn, GT by GT, and between rounds relaxes once, on the device of the first GT still
-    /// waiting (every wait stays bounded by its own [`Stopwatch`]). Calls `accepted(i)` the
-    /// moment GT `i`'s operation succeeds, before the other GTs are polled again. Empties `ops`.
+    /// waiting (every wait stays bounded by its own [`Stopwatch`]). At the end of each round
+    /// calls `accepted` with the GTs whose operation succeeded in it, if any, before the next
+    /// round and before relaxing. Empties `ops`.
     fn drive(
         &self,
         inner: &mut Inner<D, N>,
         ops: &mut [Option<Result<GtOp, VfError>>; N],
-        accepted: impl Fn(usize),
+        accepted: impl Fn(GtSet),
     ) -> [Option<Result<Option<VfConfig>, VfError>>; N] {
         let mut out: [Option<Result<Option<VfConfig>, VfError>>; N] = [None; N];
         loop {
             let mut waiting = None;
+            let mut round = GtSet::empty();
             for (i, slot) in ops.iter_mut().enumerate() {
                 let polled = match slot {
                     None => continue,
@@ -1812,12 +1817,16 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                     }
                     Poll::Ready(result) => {
                         if result.is_ok() {
-                            accepted(i);
+                            // i < N <= MAX_GTS < 256.
+                            let _ = round.insert(GtId(i as u8));
                         }
                         out[i] = Some(result);
                         *slot = None;
                     }
                 }
+            }
+            if !round.is_empty() {
+                accepted(round);
             }
             match waiting {
                 Some(i) => inner.gts[i].device().relax(),
@@ -1963,5 +1972,73 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     pub fn teardown(&self, relax: impl FnMut() -> bool) -> bool {
         self.coordinator.teardown();
         self.coordinator.teardown_wait(relax)
+    }
+}
+
+#[cfg(all(test, feature = "mock", feature = "std", not(loom)))]
+mod tests {
+    use super::*;
+    use crate::gt::GtInfo;
+    use crate::mailbox::MailboxConfig;
+    use crate::mock::GgttOracle;
+    use crate::mock::{Latency, MockClock, MockGuc, Provisioning};
+    use crate::wire::regs::GtKind;
+    use crate::wire::Version;
+    use crate::workqueue::Polled;
+    use core::time::Duration;
+
+    const MOVED: u64 = 0x0120_0000;
+
+    /// Hooks that only keep the VF's GGTT users (the oracle).
+    struct Oracle(GgttOracle<1>);
+
+    impl RecoveryHooks for Oracle {
+        fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+            self.0.fixup(tile, ggtt)
+        }
+    }
+
+    /// A split-phase pass of 2 GTs whose RESFIX_START replies come back in the same round of
+    /// polling publishes both starts in one read-modify-write: the pass makes three on the
+    /// coordinator's state word (`begin`, `started_gts`, `finish`), where one `started` per GT
+    /// made four.
+    #[test]
+    fn split_phase_pass_publishes_the_starts_of_one_round_at_once() {
+        let clock: &'static MockClock = std::boxed::Box::leak(std::boxed::Box::default());
+        let gucs =
+            [GtKind::Primary, GtKind::Media].map(|kind| {
+                let guc: &'static MockGuc = std::boxed::Box::leak(std::boxed::Box::new(
+                    MockGuc::new(kind, Version::new(1, 27), Provisioning::integrated()),
+                ));
+                guc.use_clock(clock);
+                guc.set_latency(Latency::fixed(Duration::from_micros(20)));
+                guc
+            });
+        let gts = [0, 1].map(|i| {
+            Gt::new(
+                gucs[i],
+                GtInfo::new(gucs[i].kind(), false, 2004),
+                MailboxConfig::DEFAULT,
+            )
+        });
+        let config = RecoveryConfig::DEFAULT.with_mmio_irq();
+        let vf = Vf::new(gts, Oracle(GgttOracle::new()), Polled, config).unwrap();
+        vf.bootstrap().unwrap();
+        vf.hooks()
+            .0
+            .place(TileId(0), Provisioning::integrated().ggtt_start);
+        for g in &gucs {
+            g.migrate(MOVED);
+        }
+        for (i, g) in gucs.iter().enumerate() {
+            let _ = vf.handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
+        }
+        let before = vf.coordinator.state_rmws();
+        assert_eq!(vf.run_worker(), PassOutcome::Recovered(GtSet::all(2)));
+        assert_eq!(vf.coordinator.state_rmws() - before, 3);
+        assert_eq!(vf.run_worker(), PassOutcome::NotStarted);
+        // The VF's view: its GGTT users moved once, to where the GuC now puts the GGTT.
+        assert_eq!(vf.hooks().0.check(TileId(0), MOVED), Ok(()));
+        assert_eq!(vf.hooks().0.moves(TileId(0)), 1);
     }
 }

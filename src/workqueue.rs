@@ -9,7 +9,8 @@
 //!
 //! | queue | for |
 //! |---|---|
-//! | [`PollingQueue`] | an idle loop, an event loop or a scheduler tick that polls [`PollingQueue::take`] |
+//! | [`Polled`] | a loop that calls the worker entry anyway (a polling unikernel's idle loop): no queue, the coordinator's own pending flag; the cheapest |
+//! | [`PollingQueue`] | an idle loop, an event loop or a scheduler tick that polls [`PollingQueue::take`] before it runs the worker |
 //! | [`TestQueue`] | tests and loom models: counts calls, runs on demand |
 //! | `ThreadQueue` (feature `std`) | a dedicated host thread woken with `Thread::unpark` |
 //! | your own | anything with a "mark pending + wake" primitive: implement [`WorkQueue`] |
@@ -21,6 +22,9 @@
 //! item *starts* at least once more (a run already in progress does not count: like Linux
 //! `queue_work`, queueing while the item runs makes it run again afterwards). Runs may be
 //! spurious; the coordinator turns those into no-ops.
+//!
+//! A queue whose [`WorkQueue::polled`] is `true` ([`Polled`]) is never called: its worker
+//! polls the coordinator instead.
 //!
 //! # Plugging into other kernels
 //!
@@ -86,12 +90,76 @@ pub trait WorkQueue {
     /// Safe from interrupt context: never blocks, never allocates. Returns `true` if the work was
     /// newly queued, `false` if it was already pending (like Linux `queue_work`).
     fn queue(&self) -> bool;
+
+    /// Whether the worker *polls the coordinator* instead of waiting for `queue()`: then the
+    /// coordinator never calls [`queue`](Self::queue), and its own pending flag (set in the same
+    /// atomic step that marks the reporting GT) is the whole queue. The worker finds the work
+    /// by calling [`Vf::run_worker`](crate::recovery::Vf::run_worker) (or
+    /// [`Coordinator::begin`](crate::coordinator::Coordinator::begin)), which costs one plain
+    /// load when nothing is due, from its idle loop.
+    ///
+    /// This saves the interrupt entry the announcement around the `queue()` call (the
+    /// read-modify-write that retires it) and the worker the queue's own flag: see
+    /// [`Polled`]. Default `false`. The answer must not change during the queue's life.
+    #[inline]
+    fn polled(&self) -> bool {
+        false
+    }
 }
 
 impl<Q: WorkQueue + ?Sized> WorkQueue for &Q {
     #[inline]
     fn queue(&self) -> bool {
         (**self).queue()
+    }
+    #[inline]
+    fn polled(&self) -> bool {
+        (**self).polled()
+    }
+}
+
+/// No queue at all: the worker polls the coordinator ([`WorkQueue::polled`] is `true`).
+///
+/// For an embedder whose recovery worker runs from a loop it owns anyway (a polling unikernel's
+/// idle loop, a scheduler tick): it calls [`Vf::run_worker`](crate::recovery::Vf::run_worker)
+/// there, which answers [`PassOutcome::NotStarted`](crate::recovery::PassOutcome::NotStarted)
+/// after one plain load when nothing is due. The coordinator's `WORK` flag is the pending flag,
+/// so there is no second one to set in the interrupt and to clear in the worker, and the
+/// coordinator never calls [`queue`](WorkQueue::queue): nothing can be queued after a teardown.
+/// A whole migration of 2 GTs then costs 6 atomic read-modify-writes instead of 9 with a
+/// [`PollingQueue`] (`benches/irq_entry.rs`).
+///
+/// ```
+/// use xe_sriov_vf::coordinator::{Coordinator, GtId, Signal, StartPolicy};
+/// use xe_sriov_vf::workqueue::Polled;
+///
+/// let coord = Coordinator::new(2, StartPolicy::AnyGt).unwrap();
+/// assert_eq!(coord.begin(), None, "nothing due: one load");
+/// // Interrupt handler of GT 0:
+/// assert_eq!(coord.signal(GtId(0), &Polled), Signal::Queued);
+/// // The idle loop:
+/// let gts = coord.begin().expect("the report made the work due");
+/// for gt in gts.iter() {
+///     coord.started(gt); // after RESFIX_START
+///     coord.fixed(gt);
+///     coord.done(gt);
+/// }
+/// coord.finish(&Polled);
+/// assert_eq!(coord.begin(), None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Polled;
+
+impl WorkQueue for Polled {
+    /// Does nothing and returns `false`: the coordinator's own flag holds the pending work, and
+    /// the coordinator does not call this.
+    #[inline]
+    fn queue(&self) -> bool {
+        false
+    }
+    #[inline]
+    fn polled(&self) -> bool {
+        true
     }
 }
 
@@ -165,6 +233,7 @@ pub struct TestQueue {
     pending: AtomicBool,
     calls: AtomicUsize,
     newly: AtomicUsize,
+    polled: bool,
 }
 
 #[cfg(any(test, feature = "mock"))]
@@ -177,6 +246,7 @@ impl TestQueue {
             pending: AtomicBool::new(false),
             calls: AtomicUsize::new(0),
             newly: AtomicUsize::new(0),
+            polled: false,
         }
     }
 
@@ -187,7 +257,16 @@ impl TestQueue {
             pending: AtomicBool::new(false),
             calls: AtomicUsize::new(0),
             newly: AtomicUsize::new(0),
+            polled: false,
         }
+    }
+
+    /// The same queue, answering [`WorkQueue::polled`] with `polled`: with `true` the
+    /// coordinator must never call `queue()`, which [`calls`](Self::calls) shows.
+    #[must_use]
+    pub fn with_polled(mut self, polled: bool) -> Self {
+        self.polled = polled;
+        self
     }
 
     /// Takes the pending work (returns whether it was pending); the caller then runs a pass.
@@ -227,6 +306,9 @@ impl WorkQueue for TestQueue {
             self.newly.fetch_add(1, Ordering::AcqRel);
         }
         newly
+    }
+    fn polled(&self) -> bool {
+        self.polled
     }
 }
 

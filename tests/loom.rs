@@ -70,6 +70,10 @@ struct Harness {
     /// Every migration of the model is a VM migration (every GT's state changes, every GT
     /// reports): then no GT may be left uncovered, whatever the policy.
     vm_wide: bool,
+    /// The queue is `polled` (never called): the worker looks at the coordinator itself, and
+    /// a pass publishes its GTs' starts at once (`started_gts`), as the split-phase pass does
+    /// for replies of one round.
+    polled: bool,
 }
 
 impl Harness {
@@ -85,7 +89,41 @@ impl Harness {
             closed: AtomicBool::new(false),
             start_sent: [AtomicBool::new(false), AtomicBool::new(false)],
             vm_wide: true,
+            polled: false,
         })
+    }
+
+    /// A harness with a polled queue (see [`Harness::polled`]) if `polled`.
+    fn with_queue(policy: StartPolicy, mode: PassMode, polled: bool) -> Arc<Self> {
+        if polled {
+            Harness::polled(policy, mode)
+        } else {
+            Harness::new(policy, mode)
+        }
+    }
+
+    /// A harness with a polled queue (see [`Harness::polled`]).
+    fn polled(policy: StartPolicy, mode: PassMode) -> Arc<Self> {
+        let mut h = Harness::new(policy, mode);
+        let m = Arc::get_mut(&mut h).unwrap();
+        m.queue = TestQueue::new().with_polled(true);
+        m.polled = true;
+        h
+    }
+
+    /// Whether the work item should run: the queue's flag taken, or, polled, always (`begin`
+    /// decides).
+    fn take(&self) -> bool {
+        self.polled || self.queue.take()
+    }
+
+    /// Whether a run is due: the queue's flag, or, polled, the coordinator's.
+    fn is_due(&self) -> bool {
+        if self.polled {
+            self.coord.is_queued() && !self.coord.is_torn_down() && !self.coord.is_wedged()
+        } else {
+            self.queue.is_pending()
+        }
     }
 
     /// A harness whose migrations may hit one GT alone (so `AllGts` may legitimately wait).
@@ -131,12 +169,21 @@ impl Harness {
             for s in &self.start_sent {
                 s.store(false, SeqCst);
             }
+            if self.polled {
+                // Every RESFIX_START accepted in one round, published at once.
+                for g in gts.iter() {
+                    self.start_sent[g.0 as usize].store(true, SeqCst);
+                }
+                self.coord.started_gts(gts);
+            }
             for g in gts.iter() {
                 let i = g.0 as usize;
                 // RESFIX_START, then the GT is no longer queued, then the re-query reads the
                 // GuC's state (at least as new as every report absorbed so far).
-                self.start_sent[i].store(true, SeqCst);
-                self.coord.started(g);
+                if !self.polled {
+                    self.start_sent[i].store(true, SeqCst);
+                    self.coord.started(g);
+                }
                 let seen = self.migrations[i].load(SeqCst);
                 self.coord.fixed(g);
                 if self.mode == PassMode::GucReplies && self.migrations[i].load(SeqCst) != seen {
@@ -156,7 +203,7 @@ impl Harness {
     /// The worker thread: a bounded number of looks at the queue.
     fn worker(&self, looks: usize) {
         for _ in 0..looks {
-            if self.queue.take() {
+            if self.take() {
                 self.run();
             }
         }
@@ -165,7 +212,7 @@ impl Harness {
     /// After every thread is joined: run whatever is still queued, then check liveness.
     fn drain(&self) {
         let mut rounds = 0;
-        while self.queue.take() {
+        while self.is_due() && self.take() {
             self.run();
             rounds += 1;
             assert!(rounds <= 8, "the queue never drains");
@@ -247,9 +294,9 @@ fn spawn_worker(h: &Arc<Harness>, looks: usize) -> thread::JoinHandle<()> {
 }
 
 /// (1) Two GTs report at the same time while a worker runs passes.
-fn concurrent_signals(policy: StartPolicy) {
+fn concurrent_signals(policy: StartPolicy, polled: bool) {
     model(move || {
-        let h = Harness::new(policy, PassMode::Normal);
+        let h = Harness::with_queue(policy, PassMode::Normal, polled);
         let t = spawn_reporters(&h);
         let w = spawn_worker(&h, 2);
         for t in t {
@@ -263,12 +310,22 @@ fn concurrent_signals(policy: StartPolicy) {
 
 #[test]
 fn concurrent_signals_any_gt() {
-    concurrent_signals(StartPolicy::AnyGt);
+    concurrent_signals(StartPolicy::AnyGt, false);
+}
+
+#[test]
+fn concurrent_signals_any_gt_polled() {
+    concurrent_signals(StartPolicy::AnyGt, true);
+}
+
+#[test]
+fn concurrent_signals_all_gts_polled() {
+    concurrent_signals(StartPolicy::AllGts, true);
 }
 
 #[test]
 fn concurrent_signals_all_gts() {
-    concurrent_signals(StartPolicy::AllGts);
+    concurrent_signals(StartPolicy::AllGts, false);
 }
 
 /// (1b) `AllGts`: two reports complete the set at once (GT 1's first, GT 0's second) and GT 0
@@ -334,12 +391,18 @@ fn planted_bug_target_duplicate_report_before_start() {
 
 /// (2) A second VM migration lands at every point of a running pass; its interrupts arrive in
 /// `order` (every GT under AllGts, GT `order[0]` alone under AnyGt).
-fn second_migration(policy: StartPolicy, mode: PassMode, order: [usize; NUM_GTS], looks: usize) {
+fn second_migration(
+    policy: StartPolicy,
+    mode: PassMode,
+    order: [usize; NUM_GTS],
+    looks: usize,
+    polled: bool,
+) {
     model(move || {
-        let h = Harness::new(policy, mode);
+        let h = Harness::with_queue(policy, mode, polled);
         // First migration: every GT reports, a pass is queued.
         h.migrate_vm([0, 1]);
-        assert!(h.queue.is_pending());
+        assert!(h.is_due());
         let w = spawn_worker(&h, looks);
         let s = {
             let h = h.clone();
@@ -360,22 +423,32 @@ fn second_migration(policy: StartPolicy, mode: PassMode, order: [usize; NUM_GTS]
 
 #[test]
 fn second_migration_any_gt() {
-    second_migration(StartPolicy::AnyGt, PassMode::Normal, [0, 1], 1);
+    second_migration(StartPolicy::AnyGt, PassMode::Normal, [0, 1], 1, false);
 }
 
 #[test]
 fn second_migration_all_gts() {
-    second_migration(StartPolicy::AllGts, PassMode::Normal, [0, 1], 1);
+    second_migration(StartPolicy::AllGts, PassMode::Normal, [0, 1], 1, false);
+}
+
+#[test]
+fn second_migration_guc_replies_any_gt_polled() {
+    second_migration(StartPolicy::AnyGt, PassMode::GucReplies, [0, 1], 1, true);
+}
+
+#[test]
+fn second_migration_guc_replies_all_gts_gt1_first_polled() {
+    second_migration(StartPolicy::AllGts, PassMode::GucReplies, [1, 0], 2, true);
 }
 
 #[test]
 fn second_migration_guc_replies_any_gt() {
-    second_migration(StartPolicy::AnyGt, PassMode::GucReplies, [0, 1], 1);
+    second_migration(StartPolicy::AnyGt, PassMode::GucReplies, [0, 1], 1, false);
 }
 
 #[test]
 fn second_migration_guc_replies_all_gts() {
-    second_migration(StartPolicy::AllGts, PassMode::GucReplies, [0, 1], 1);
+    second_migration(StartPolicy::AllGts, PassMode::GucReplies, [0, 1], 1, false);
 }
 
 /// The hardening issue's order: a VF_MIGRATED re-queue, and the second migration's interrupts
@@ -383,7 +456,7 @@ fn second_migration_guc_replies_all_gts() {
 /// On main 2040d49, and with passes that take only the queued GTs, this stranded GT 0.
 #[test]
 fn second_migration_guc_replies_all_gts_gt1_first() {
-    second_migration(StartPolicy::AllGts, PassMode::GucReplies, [1, 0], 2);
+    second_migration(StartPolicy::AllGts, PassMode::GucReplies, [1, 0], 2, false);
 }
 
 /// Waits until idle (loom-friendly spin) and closes the harness: from now on no pass may begin
@@ -398,9 +471,9 @@ fn close(h: &Harness) -> usize {
 }
 
 /// (3) Teardown races with GT reports and a running worker.
-fn teardown_race(policy: StartPolicy) {
+fn teardown_race(policy: StartPolicy, polled: bool) {
     model(move || {
-        let h = Harness::new(policy, PassMode::Normal);
+        let h = Harness::with_queue(policy, PassMode::Normal, polled);
         // Two reporters, so that one can enter and leave `signal` while `teardown_wait` looks
         // at the counters and the other is still on its way to `queue()`.
         let s = spawn_reporters(&h);
@@ -423,12 +496,18 @@ fn teardown_race(policy: StartPolicy) {
 
 #[test]
 fn teardown_race_any_gt() {
-    teardown_race(StartPolicy::AnyGt);
+    teardown_race(StartPolicy::AnyGt, false);
+}
+
+/// A polled queue is never called, and no pass begins after teardown.
+#[test]
+fn teardown_race_any_gt_polled() {
+    teardown_race(StartPolicy::AnyGt, true);
 }
 
 #[test]
 fn teardown_race_all_gts() {
-    teardown_race(StartPolicy::AllGts);
+    teardown_race(StartPolicy::AllGts, false);
 }
 
 /// (4) The pass wedges the device while GTs report again.
