@@ -1,5 +1,8 @@
 //! Cost of the interrupt-context entry `Coordinator::signal` and of a whole coordination cycle,
-//! beside two baselines doing the same job in the same run:
+//! beside two baselines doing the same job in the same run. The crate runs twice: **crate**, with
+//! the `Polled` queue (the coordinator's `WORK` flag is the queue: what a polling unikernel
+//! uses), and **crate_queue**, with a `PollingQueue` (a flag of its own, set by the report that
+//! queues and taken by the worker, as every external queue has). The baselines:
 //!
 //! - **seed**: a line-by-line Rust transliteration of the Linux seed's C path (xe, about 6.13:
 //!   `xe_gt_sriov_vf_migrated_event_handler` and `xe_sriov_vf_start_migration_recovery`, the
@@ -22,7 +25,9 @@
 //! - `cycle`: one whole migration: every GT reports (the first report queues the worker under
 //!   the crate's default `AnyGt`, the last one under the seed's all-GTs rule), the worker takes
 //!   the work item and does a pass, and everything is back where it started. Crate and mutex:
-//!   `signal` x 2, `take`, `begin`, per GT `started` + `fixed` + `done`, `finish`. Seed: the
+//!   `signal` x 2, `take` (nothing to take with `Polled`: `begin` is the take), `begin`,
+//!   `started_gts` (both RESFIX_STARTs accepted in one poll round, as the split-phase pass
+//!   publishes them), per GT `fixed` + `done`, `finish`. Seed: the
 //!   event handler x 2 (the second one clears the mask and queues), the worker clears the work's
 //!   PENDING bit as the workqueue does before running it, and the worker function's "another
 //!   recovery imminent" checks (after the re-query and before each GT's RESFIX_DONE). Each
@@ -33,7 +38,8 @@
 //!
 //! What is *not* on any side: MMIO (the mailbox round trips of a real recovery), logging (the
 //! seed logs in the handler, the crate does not), and the work queue itself beyond its pending
-//! flag: the crate side uses `PollingQueue` (one atomic swap to queue, one to take), and the
+//! flag: the crate_queue side uses `PollingQueue` (one atomic swap to queue, one to take), the
+//! crate side none (`Polled`), and the
 //! seed side the work item's PENDING bit (`test_and_set_bit` to queue, the clearing store and
 //! barriers of `process_one_work` to take); `queue_work`'s `local_irq_save`, the pool lock and
 //! the wake-up are left out, which flatters the seed.
