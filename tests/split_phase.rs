@@ -10,11 +10,11 @@
 //! PTL ordering still holds the media GT back until its primary GT's RESFIX_DONE.
 #![cfg(all(feature = "mock", feature = "std"))]
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use xe_sriov_vf::coordinator::{GtId, GtSet};
+use xe_sriov_vf::coordinator::{GtId, GtSet, Signal};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
@@ -91,11 +91,20 @@ struct Dev {
     all: &'static [&'static MockGuc],
     doorbells: AtomicU32,
     migrate_at: AtomicU32,
+    /// Called with every register read and the value read.
+    probe: OnceLock<Probe>,
 }
+
+/// What a test runs on a GT's register reads.
+type Probe = Box<dyn Fn(Reg, u32) + Send + Sync>;
 
 impl Device for Dev {
     fn read32(&self, reg: Reg) -> u32 {
-        self.guc.read32(reg)
+        let v = self.guc.read32(reg);
+        if let Some(probe) = self.probe.get() {
+            probe(reg, v);
+        }
+        v
     }
     fn write32(&self, reg: Reg, value: u32) {
         if reg == self.guc.kind().mailbox().doorbell {
@@ -144,6 +153,7 @@ fn rig(layout: [GtKind; 2], split: bool, media_after_primary: bool) -> Rig {
             all: &gucs[..],
             doorbells: AtomicU32::new(0),
             migrate_at: AtomicU32::new(0),
+            probe: OnceLock::new(),
         }))
     });
     let gts = [0, 1].map(|i| {
@@ -437,4 +447,46 @@ fn ptl_ordering_holds_the_media_gt_until_the_primary_is_done() {
         assert_eq!(b[media], (2 * one_gt, ROUND_TRIPS), "{layout:?}");
         assert_eq!(seq.requests(), split.requests(), "{layout:?}");
     }
+}
+
+/// The split-phase pass publishes the RESFIX_STARTs accepted in one poll round at the end of the
+/// round (`started_gts`), so GT0 stays queued while GT1's mailbox is read after GT0's reply. A
+/// VM migration whose GT0 interrupt lands exactly there is covered by the run in progress
+/// (`AlreadyPending`; one `started` per GT would have queued another run), and the marker
+/// protocol still catches it: GT0's RESFIX_DONE is answered VF_MIGRATED and re-queued, and both
+/// GTs end running on the second base, the GGTT users moved there, once per change.
+#[test]
+fn a_report_between_a_start_reply_and_the_end_of_its_poll_round_is_covered() {
+    let r = rig(PAIR, true, false);
+    let (gucs, vf) = (r.gucs, r.vf);
+    let start_seen: &'static AtomicBool = Box::leak(Box::default());
+    let fired: &'static AtomicBool = Box::leak(Box::default());
+    let signal: &'static Mutex<Option<Signal>> = Box::leak(Box::default());
+    let _ = r.devs[0].probe.set(Box::new(move |_, v| {
+        // GT0's RESFIX_START answered SUCCESS, read by the VF (the first SUCCESS after the
+        // GuC took the marker).
+        if v >> 28 == 0xF && gucs[0].marker().is_some() {
+            start_seen.store(true, Ordering::SeqCst);
+        }
+    }));
+    let _ = r.devs[1].probe.set(Box::new(move |_, _| {
+        if start_seen.load(Ordering::SeqCst) && !fired.swap(true, Ordering::SeqCst) {
+            for g in gucs {
+                g.migrate(MOVED2);
+            }
+            let intr = gucs[0].take_interrupts();
+            *signal.lock().unwrap() = Some(vf.handle_guc_interrupt(GtId(0), intr));
+        }
+    }));
+    r.migrate(MOVED);
+    let outcomes = r.drain();
+    assert!(fired.load(Ordering::SeqCst), "the probe never fired");
+    assert_eq!(*signal.lock().unwrap(), Some(Signal::AlreadyPending));
+    assert!(
+        matches!(&outcomes[0], PassOutcome::Incomplete(report) if report.requeued.contains(GtId(0))),
+        "{outcomes:?}"
+    );
+    r.assert_settled("a report inside the poll round");
+    assert_eq!(gucs[0].provisioning().ggtt_start, MOVED2);
+    assert!(r.vf.hooks().oracle.moves(TileId(0)) <= 2);
 }
