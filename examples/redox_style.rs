@@ -29,8 +29,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use xe_sriov_vf::mock::MockGuc;
 
 mod common;
-use common::{SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND};
-use xe_sriov_vf::{GtId, HoldPoint, PollingQueue, RecoveryConfig, RecoveryHooks, Vf};
+use common::{DemoHooks, SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND};
+use xe_sriov_vf::{PollingQueue, RecoveryConfig, Vf};
 
 // =============================================================================================
 // 1. The integration: the driver's event loop.
@@ -101,43 +101,20 @@ fn migrate_vm(kernel: &Sender<Source>, ggtt_start: u64) {
     }
 }
 
-/// `hold` lands the second migration just before the first pass sends RESFIX_DONE on gt0.
-struct DriverHooks {
-    kernel: Sender<Source>,
-    second_migration: SecondMigration,
-}
-
-impl RecoveryHooks for DriverHooks {
-    fn ggtt_fixup(
-        &self,
-        tile: xe_sriov_vf::TileId,
-        ggtt: xe_sriov_vf::GgttMove,
-    ) -> Result<(), xe_sriov_vf::HookError> {
-        // Once per change of the tile's GGTT base: move every GGTT node of the tile.
-        println!("  recovery pass: tile{} GGTT {ggtt}", tile.0);
-        common::GGTT_USERS.fixup(tile, ggtt)
-    }
-
-    fn gt_fixups(&self, gt: GtId) -> Result<(), xe_sriov_vf::HookError> {
-        // GT-local state: context images, HWSP, CT.
-        println!("  recovery pass: gt{} fixups", gt.0);
-        Ok(())
-    }
-
-    fn hold(&self, point: HoldPoint, gt: GtId) {
-        if self.second_migration.due(point, gt) {
-            migrate_vm(&self.kernel, GGTT_SECOND);
-        }
-    }
-}
+/// The hooks (`common::DemoHooks`): the GGTT users moved, a line per fixup, and the second
+/// migration landed just before the first pass sends RESFIX_DONE on gt0, with its IRQ events
+/// queued to the kernel.
+type DriverHooks = DemoHooks<Box<dyn Fn() + Send + Sync>>;
 
 fn main() -> ExitCode {
     println!("redox-style: event loop -> scan the memirq page on MSI -> drain the polling queue");
     let (kernel, events) = mpsc::channel();
     let gts = common::two_gts();
-    let hooks = DriverHooks {
-        kernel: kernel.clone(),
+    let again = kernel.clone();
+    let hooks: DriverHooks = DemoHooks {
+        label: "recovery pass",
         second_migration: SecondMigration::armed(),
+        migrate_again: Box::new(move || migrate_vm(&again, GGTT_SECOND)),
     };
     // Real hardware: `Memirq::new(unsafe { MemirqMem::new(page_ptr) }?, page_ggtt, GtId(0),
     // Some(GtId(1)))` over the driver's page.

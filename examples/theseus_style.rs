@@ -26,11 +26,12 @@ use std::time::{Duration, Instant};
 
 use xe_sriov_vf::mock::MockGuc;
 mod common;
-use common::{all_running, SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND};
+use common::{
+    all_running, DemoHooks, SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND,
+};
 
 use xe_sriov_vf::{
-    GtId, HoldPoint, MemirqReport, PassOutcome, PollingQueue, RecoveryConfig, RecoveryError,
-    RecoveryHooks, Vf, WorkQueue,
+    MemirqReport, PassOutcome, PollingQueue, RecoveryConfig, RecoveryError, Vf, WorkQueue,
 };
 
 // =============================================================================================
@@ -132,36 +133,14 @@ fn migrate_vm(ggtt_start: u64) {
     println!("  irq tile0 MSI: memirq SW_INT_0 on GTs {:?}", seen.sw_int0);
 }
 
-/// Hooks: nothing to fix up in this demo but the GGTT shift report; `hold` lands the second
-/// migration just before the first pass sends RESFIX_DONE on gt0.
-struct DriverHooks {
-    second_migration: SecondMigration,
-}
+/// The hooks (`common::DemoHooks`): the GGTT users moved, a line per fixup, and the second
+/// migration landed just before the first pass sends RESFIX_DONE on gt0 (its MSI interrupts
+/// the deferred task, which holds the GT lock: the handler never takes it).
+type DriverHooks = DemoHooks<fn()>;
 
-impl RecoveryHooks for DriverHooks {
-    fn ggtt_fixup(
-        &self,
-        tile: xe_sriov_vf::TileId,
-        ggtt: xe_sriov_vf::GgttMove,
-    ) -> Result<(), xe_sriov_vf::HookError> {
-        // Once per change of the tile's GGTT base: move every GGTT node of the tile.
-        println!("  deferred task: tile{} GGTT {ggtt}", tile.0);
-        common::GGTT_USERS.fixup(tile, ggtt)
-    }
-
-    fn gt_fixups(&self, gt: GtId) -> Result<(), xe_sriov_vf::HookError> {
-        // GT-local state: context images, HWSP, CT.
-        println!("  deferred task: gt{} fixups", gt.0);
-        Ok(())
-    }
-
-    fn hold(&self, point: HoldPoint, gt: GtId) {
-        // The interrupts arrive while the deferred task holds the GT lock: the handler never
-        // takes it, so this cannot deadlock.
-        if self.second_migration.due(point, gt) {
-            migrate_vm(GGTT_SECOND);
-        }
-    }
+/// The second migration and its MSI.
+fn migrate_again() {
+    migrate_vm(GGTT_SECOND);
 }
 
 fn main() -> ExitCode {
@@ -171,8 +150,10 @@ fn main() -> ExitCode {
         pending: PollingQueue::new(),
         task: OnceLock::new(),
     };
-    let hooks = DriverHooks {
+    let hooks: DriverHooks = DemoHooks {
+        label: "deferred task",
         second_migration: SecondMigration::armed(),
+        migrate_again,
     };
     // The tile's memirq page. Real hardware: a zeroed, GPU-visible 4 KiB page mapped at
     // `page_ggtt` in the VF's GGTT, and

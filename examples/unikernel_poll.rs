@@ -27,10 +27,8 @@ use std::process::ExitCode;
 use xe_sriov_vf::mock::MockGuc;
 
 mod common;
-use common::{SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
-use xe_sriov_vf::{
-    GtId, HoldPoint, MemirqSet, PassOutcome, Polled, RecoveryConfig, RecoveryHooks, Vf,
-};
+use common::{DemoHooks, SecondMigration, TileMemirq, GGTT_BEFORE, GGTT_FIRST, GGTT_SECOND, GUCS};
+use xe_sriov_vf::{GtId, MemirqSet, PassOutcome, Polled, RecoveryConfig, Vf};
 
 // =============================================================================================
 // 1. The integration: statics and the main loop.
@@ -60,9 +58,7 @@ type DriverVf<M> = Vf<&'static MockGuc, DriverHooks, Polled, 2, M>;
 /// the VF then and keep it in a `spin::Once` instead, as `guests/qemu-x86_64` does.
 static VF: DriverVf<TileMemirq> = Vf::new_static(
     common::two_gts(),
-    DriverHooks {
-        second_migration: SecondMigration::armed(),
-    },
+    driver_hooks(),
     Polled,
     RecoveryConfig::DEFAULT,
     common::tile_memirq(),
@@ -117,33 +113,22 @@ fn migrate_vm(ggtt_start: u64) {
     common::migrate_vm(ggtt_start);
 }
 
-/// `hold` lands the second migration just before the first pass sends RESFIX_DONE on gt0.
-struct DriverHooks {
-    second_migration: SecondMigration,
+/// The hooks (`common::DemoHooks`): the GGTT users moved, a line per fixup, and the second
+/// migration landed just before the first pass sends RESFIX_DONE on gt0. A `fn()` for that,
+/// so that the hooks can be built in a `const`.
+type DriverHooks = DemoHooks<fn()>;
+
+const fn driver_hooks() -> DriverHooks {
+    DemoHooks {
+        label: "recovery pass",
+        second_migration: SecondMigration::armed(),
+        migrate_again: migrate_again as fn(),
+    }
 }
 
-impl RecoveryHooks for DriverHooks {
-    fn ggtt_fixup(
-        &self,
-        tile: xe_sriov_vf::TileId,
-        ggtt: xe_sriov_vf::GgttMove,
-    ) -> Result<(), xe_sriov_vf::HookError> {
-        // Once per change of the tile's GGTT base: move every GGTT node of the tile.
-        println!("  recovery pass: tile{} GGTT {ggtt}", tile.0);
-        common::GGTT_USERS.fixup(tile, ggtt)
-    }
-
-    fn gt_fixups(&self, gt: GtId) -> Result<(), xe_sriov_vf::HookError> {
-        // GT-local state: context images, HWSP, CT.
-        println!("  recovery pass: gt{} fixups", gt.0);
-        Ok(())
-    }
-
-    fn hold(&self, point: HoldPoint, gt: GtId) {
-        if self.second_migration.due(point, gt) {
-            migrate_vm(GGTT_SECOND);
-        }
-    }
+/// The second migration: nobody is told, the main loop polls.
+fn migrate_again() {
+    migrate_vm(GGTT_SECOND);
 }
 
 fn main() -> ExitCode {
@@ -180,9 +165,7 @@ fn main() -> ExitCode {
             // No memirq page: opt in to migration with register interrupts (kernel 7.0 refuses
             // it, so by default the pass would end `Unsupported { reason: NoMemirq }`). Built
             // at run time with `Vf::new` (a `Result`), the other way to make a VF.
-            let hooks = DriverHooks {
-                second_migration: SecondMigration::armed(),
-            };
+            let hooks = driver_hooks();
             let config = RecoveryConfig::DEFAULT.with_mmio_irq();
             let vf = Vf::new(common::two_gts(), hooks, Polled, config).expect("2 GTs");
             if let Err(error) = vf.bootstrap() {

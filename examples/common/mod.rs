@@ -127,6 +127,46 @@ impl SecondMigration {
     }
 }
 
+/// The demos' hooks: nothing to fix up but the tile's GGTT users (moved once per change of the
+/// tile's GGTT base) and a line per GT fixup, each line prefixed with `label`; `hold` lands the
+/// second migration just before the first pass sends RESFIX_DONE on gt0, through
+/// `migrate_again` (which also delivers its interrupts where the demo's kernel needs that).
+/// A driver's own hooks move its GGTT nodes, rebase its contexts, pause and resume submission.
+pub struct DemoHooks<F> {
+    /// Who prints: `"recovery pass"`, `"deferred task"`.
+    pub label: &'static str,
+    /// The trigger of the second migration.
+    pub second_migration: SecondMigration,
+    /// Migrates the VM again (to [`GGTT_SECOND`]).
+    pub migrate_again: F,
+}
+
+impl<F: Fn()> RecoveryHooks for DemoHooks<F> {
+    fn ggtt_fixup(
+        &self,
+        tile: TileId,
+        ggtt: xe_sriov_vf::GgttMove,
+    ) -> Result<(), xe_sriov_vf::HookError> {
+        // Once per change of the tile's GGTT base: move every GGTT node of the tile.
+        println!("  {}: tile{} GGTT {ggtt}", self.label, tile.0);
+        GGTT_USERS.fixup(tile, ggtt)
+    }
+
+    fn gt_fixups(&self, gt: GtId) -> Result<(), xe_sriov_vf::HookError> {
+        // GT-local state: context images, HWSP, CT.
+        println!("  {}: gt{} fixups", self.label, gt.0);
+        Ok(())
+    }
+
+    fn hold(&self, point: HoldPoint, gt: GtId) {
+        // The interrupts may arrive while the worker holds the GT lock: the handler never
+        // takes it, so this cannot deadlock.
+        if self.second_migration.due(point, gt) {
+            (self.migrate_again)();
+        }
+    }
+}
+
 /// Whether the GuC of every GT runs the VF.
 pub fn all_running() -> bool {
     GUCS.iter().all(|g| g.state() == VfState::Running)
