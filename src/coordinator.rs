@@ -593,8 +593,9 @@ define_new!(const);
 define_new!();
 
 impl Coordinator {
-    /// Read-modify-writes made on the state word so far (the crate's unit tests count them).
-    #[cfg(all(test, not(loom)))]
+    /// Read-modify-writes made on the state word so far (the recovery unit tests, which need
+    /// the mock, count them).
+    #[cfg(all(test, not(loom), feature = "mock", feature = "std"))]
     pub(crate) fn state_rmws(&self) -> usize {
         self.state.rmws()
     }
