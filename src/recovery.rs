@@ -700,6 +700,41 @@ enum GtRun {
     Postponed,
 }
 
+/// Where one GT is in a split-phase pass ([`RecoveryConfig::split_phase`]); the operation of
+/// `Start`, `Query` and `Done` is in flight.
+#[derive(Clone, Copy)]
+enum Stage {
+    /// Waits for its tile's primary GT ([`RecoveryConfig::media_after_primary`]).
+    Postponed,
+    /// RESFIX_START posted.
+    Start,
+    /// RESFIX_START accepted in this round of polls, not yet published to the coordinator.
+    Started,
+    /// The configuration re-query posted.
+    Query,
+    /// RESFIX_DONE posted.
+    Done,
+    /// The GT's run in this pass is over.
+    Ended(GtRun),
+}
+
+/// The per-GT state of a split-phase pass (index = [`GtId`]; only the pass's GTs are used).
+struct SplitPass<const N: usize> {
+    stages: [Stage; N],
+    markers: [Option<Marker>; N],
+    ops: [Option<Result<GtOp, VfError>>; N],
+}
+
+impl<const N: usize> SplitPass<N> {
+    fn new() -> Self {
+        SplitPass {
+            stages: [Stage::Postponed; N],
+            markers: [None; N],
+            ops: core::array::from_fn(|_| None),
+        }
+    }
+}
+
 /// A pass ends early with this outcome (failure or teardown).
 type PassResult<T> = Result<T, PassOutcome>;
 
@@ -1444,38 +1479,42 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         let inner = &mut *inner;
 
         for id in gts.iter() {
-            let gt = &inner.gts[usize::from(id.0)];
-            let reason = if !self.config.legacy && !gt.supports_markers() {
-                Some(Unsupported::NoMarkers)
-            } else if !self.config.mmio_irq && self.memirq.registration(id).is_none() {
-                Some(Unsupported::NoMemirq)
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
+            if let Some(reason) = self.unsupported(inner, id) {
                 self.coordinator.refuse(gts);
                 return Ok(PassOutcome::Unsupported {
                     gt: id,
-                    version: gt.version(),
+                    version: inner.gts[usize::from(id.0)].version(),
                     reason,
                 });
             }
         }
 
         let mut report = PassReport::default();
-        if self.config.split_phase {
-            self.recover_split(inner, gts, &mut report)?;
+        let gts = if self.config.split_phase {
+            self.recover_split(inner, gts, &mut report)?
         } else {
             for id in gts.iter() {
                 let run = self.recover_gt(inner, id)?;
                 self.account_run(inner, id, run, &mut report)?;
             }
-        }
+            gts
+        };
         Ok(if report.recovered == gts {
             PassOutcome::Recovered(gts)
         } else {
             PassOutcome::Incomplete(report)
         })
+    }
+
+    /// Why migration is not supported for GT `id`, if it is not (step 1).
+    fn unsupported(&self, inner: &Inner<D, N>, id: GtId) -> Option<Unsupported> {
+        if !self.config.legacy && !inner.gts[usize::from(id.0)].supports_markers() {
+            Some(Unsupported::NoMarkers)
+        } else if !self.config.mmio_irq && self.memirq.registration(id).is_none() {
+            Some(Unsupported::NoMemirq)
+        } else {
+            None
+        }
     }
 
     /// Takes one GT's run into the pass's report and hands the GT on where it must go on.
@@ -1572,27 +1611,35 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// Steps 1-3 of a GT's recovery: up to its shutdown. `true`: the media GT waits for its
     /// tile's primary GT (step 2).
     fn prepare_gt(&self, inner: &Inner<D, N>, id: GtId) -> PassResult<bool> {
-        let i = usize::from(id.0);
-        let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
         self.check_teardown()?;
 
         // PTL: the media GT waits while the primary GT's recovery is pending.
-        if self.config.media_after_primary && inner.gts[i].info().kind == GtKind::Media {
-            if let Some(primary) = self.topology.primary_of(tile) {
-                // The coordinator's view only, not the memirq peek: a primary whose SW_INT_0 byte
-                // is set but not yet handled would otherwise postpone the media GT pass after
-                // pass with nothing to end it.
-                if primary != id && self.coordinator.recovery_pending(primary) {
-                    debug!("GT{}: waiting for GT{}'s recovery", id.0, primary.0);
-                    return Ok(true);
-                }
-            }
+        if let Some(primary) = self.waits_for_primary(inner, id) {
+            debug!("GT{}: waiting for GT{}'s recovery", id.0, primary.0);
+            return Ok(true);
         }
 
         self.hooks.hold(HoldPoint::BeforeStart, id);
         self.check_teardown()?;
         self.hooks.shutdown(id);
         Ok(false)
+    }
+
+    /// Step 2, PTL ([`RecoveryConfig::media_after_primary`]): the primary GT that media GT `id`
+    /// waits for, while that GT's recovery is pending.
+    fn waits_for_primary(&self, inner: &Inner<D, N>, id: GtId) -> Option<GtId> {
+        if !self.config.media_after_primary
+            || inner.gts[usize::from(id.0)].info().kind != GtKind::Media
+        {
+            return None;
+        }
+        let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
+        // The coordinator's view only, not the memirq peek: a primary whose SW_INT_0 byte is set
+        // but not yet handled would otherwise postpone the media GT pass after pass with nothing
+        // to end it.
+        self.topology
+            .primary_of(tile)
+            .filter(|&primary| primary != id && self.coordinator.recovery_pending(primary))
     }
 
     /// Step 6's end: the tile's reported GGTT base from the re-query, published.
@@ -1679,161 +1726,183 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         self.hooks.kickstart(id);
     }
 
-    /// [`RecoveryConfig::split_phase`]: the pass's GTs with their mailbox exchanges overlapped,
-    /// in batches: a media GT postponed for its tile's primary GT goes in the next batch once
-    /// the primary's recovery is no longer pending.
+    /// [`RecoveryConfig::split_phase`]: the pass's GTs side by side, each its own state machine
+    /// ([`Stage`]) driven by one poll loop: a GT's next step runs the moment its reply is in,
+    /// whatever the other GTs are waiting for. Between rounds of polls the pass takes in the
+    /// GTs that were reported since it began (and are not in it yet) and starts them at once
+    /// ([`join`](Vf::join)), and starts a postponed media GT once its tile's primary GT's
+    /// recovery is no longer pending. Returns every GT the pass took, the joined ones included.
     fn recover_split(
         &self,
         inner: &mut Inner<D, N>,
         gts: GtSet,
         report: &mut PassReport,
-    ) -> PassResult<()> {
-        let mut todo = gts;
-        // Each batch either recovers, re-queues or defers a GT, or ends the loop: at most N.
-        while !todo.is_empty() {
-            let runs = self.split_batch(inner, todo)?;
-            let mut postponed = GtSet::empty();
-            for id in todo.iter() {
-                match runs[usize::from(id.0)] {
-                    Some(GtRun::Postponed) | None => {
-                        let _ = postponed.insert(id);
-                    }
-                    Some(run) => self.account_run(inner, id, run, report)?,
-                }
-            }
-            if postponed == todo {
-                for id in postponed.iter() {
-                    self.account_run(inner, id, GtRun::Postponed, report)?;
-                }
-                break;
-            }
-            todo = postponed;
+    ) -> PassResult<GtSet> {
+        let mut pass = SplitPass::new();
+        let mut taken = gts;
+        for id in gts.iter() {
+            self.begin_gt(inner, id, &mut pass)?;
         }
-        Ok(())
-    }
-
-    /// One batch of [`recover_split`](Vf::recover_split): the per-GT sequence of every GT in
-    /// `set`, each mailbox step posted on all of them before any is waited for. A GT's run is
-    /// `None` when it is still to do (postponed).
-    fn split_batch(&self, inner: &mut Inner<D, N>, set: GtSet) -> PassResult<[Option<GtRun>; N]> {
-        let mut runs: [Option<GtRun>; N] = [None; N];
-        let mut markers: [Option<Marker>; N] = [None; N];
-        let mut ops: [Option<Result<GtOp, VfError>>; N] = core::array::from_fn(|_| None);
-        // Steps 1-4: shutdown and RESFIX_START, posted GT after GT.
-        for id in set.iter() {
-            let i = usize::from(id.0);
-            if self.prepare_gt(inner, id)? {
-                runs[i] = Some(GtRun::Postponed);
-                continue;
-            }
-            let gt = &mut inner.gts[i];
-            if gt.supports_markers() {
-                let marker = gt.next_marker();
-                markers[i] = Some(marker);
-                ops[i] = Some(gt.post_resfix_start(marker));
-            } else {
-                self.coordinator.started(id);
-            }
-        }
-        // The RESFIX_STARTs accepted in one round of polling are published in one step.
-        let started = self.drive(inner, &mut ops, |gts| self.coordinator.started_gts(gts));
-        let mut live = GtSet::empty();
-        for id in set.iter() {
-            let i = usize::from(id.0);
-            if runs[i].is_some() {
-                continue;
-            }
-            if let Some(result) = started[i] {
-                if let Err(run) = step(id, Step::ResfixStart, result)? {
-                    runs[i] = Some(run);
-                    continue;
-                }
-            }
-            let _ = live.insert(id);
-        }
-        // Steps 5-6: the re-queries side by side.
-        for id in live.iter() {
-            ops[usize::from(id.0)] = Some(inner.gts[usize::from(id.0)].post_query_config());
-        }
-        let configs = self.drive(inner, &mut ops, |_| {});
-        for id in live.iter() {
-            let i = usize::from(id.0);
-            let result = configs[i].unwrap_or(Err(VfError::NotBootstrapped));
-            match step(id, Step::QueryConfig, result)? {
-                Ok(config) => self.take_config(inner, id, &config.unwrap_or_default()),
-                Err(run) => {
-                    runs[i] = Some(run);
-                    let _ = live.remove(id);
-                }
-            }
-        }
-        // Steps 7-11: each GT's fixups, its RESFIX_DONE posted as soon as they are done.
-        for id in live.iter() {
-            let i = usize::from(id.0);
-            if let Some(run) = self.fix_gt(inner, id, markers[i])? {
-                runs[i] = Some(run);
-                let _ = live.remove(id);
-                continue;
-            }
-            ops[i] = Some(inner.gts[i].post_resfix_done(markers[i]));
-        }
-        let done = self.drive(inner, &mut ops, |gts| {
-            gts.iter().for_each(|id| self.gt_done(id))
-        });
-        for id in live.iter() {
-            let i = usize::from(id.0);
-            let result = done[i].unwrap_or(Err(VfError::NotBootstrapped));
-            runs[i] = Some(match step(id, Step::ResfixDone, result)? {
-                Ok(_) => GtRun::Recovered,
-                Err(run) => run,
-            });
-        }
-        Ok(runs)
-    }
-
-    /// Drives the posted operations in `ops` to their outcomes on this one thread: polls each
-    /// in turn, GT by GT, and between rounds relaxes once, on the device of the first GT still
-    /// waiting (every wait stays bounded by its own [`Stopwatch`]). At the end of each round
-    /// calls `accepted` with the GTs whose operation succeeded in it, if any, before the next
-    /// round and before relaxing. Empties `ops`.
-    fn drive(
-        &self,
-        inner: &mut Inner<D, N>,
-        ops: &mut [Option<Result<GtOp, VfError>>; N],
-        accepted: impl Fn(GtSet),
-    ) -> [Option<Result<Option<VfConfig>, VfError>>; N] {
-        let mut out: [Option<Result<Option<VfConfig>, VfError>>; N] = [None; N];
+        // Bounded: a GT joins at most once and leaves `Postponed` at most once, and every poll
+        // of an operation in flight is bounded by that operation's own Stopwatch.
         loop {
+            taken = self.join(inner, taken, &mut pass)?;
+            let mut in_flight = false;
             let mut waiting = None;
-            let mut round = GtSet::empty();
-            for (i, slot) in ops.iter_mut().enumerate() {
+            for i in 0..N {
+                let Some(slot) = pass.ops[i].as_mut() else {
+                    continue;
+                };
+                in_flight = true;
                 let polled = match slot {
-                    None => continue,
-                    Some(Err(e)) => Poll::Ready(Err(*e)),
-                    Some(Ok(op)) => inner.gts[i].poll_op(op),
+                    Err(e) => Poll::Ready(Err(*e)),
+                    Ok(op) => inner.gts[i].poll_op(op),
                 };
                 match polled {
                     Poll::Pending => {
                         waiting.get_or_insert(i);
                     }
                     Poll::Ready(result) => {
-                        if result.is_ok() {
-                            // i < N <= MAX_GTS < 256.
-                            let _ = round.insert(GtId(i as u8));
-                        }
-                        out[i] = Some(result);
-                        *slot = None;
+                        pass.ops[i] = None;
+                        self.advance(inner, GtId(i as u8), result, &mut pass)?;
                     }
                 }
             }
-            if !round.is_empty() {
-                accepted(round);
+            if !in_flight {
+                break;
             }
-            match waiting {
-                Some(i) => inner.gts[i].device().relax(),
-                None => return out,
+            self.publish_starts(inner, &mut pass);
+            if let Some(i) = waiting {
+                inner.gts[i].device().relax();
             }
         }
+        for id in taken.iter() {
+            let run = match pass.stages[usize::from(id.0)] {
+                Stage::Ended(run) => run,
+                _ => GtRun::Postponed,
+            };
+            self.account_run(inner, id, run, report)?;
+        }
+        Ok(taken)
+    }
+
+    /// The end of a round of polls: the RESFIX_STARTs accepted in it published in one step
+    /// (only now: a report from here on is a new migration for those GTs), then their
+    /// re-queries posted.
+    fn publish_starts(&self, inner: &mut Inner<D, N>, pass: &mut SplitPass<N>) {
+        let mut started = GtSet::empty();
+        for (i, stage) in pass.stages.iter_mut().enumerate() {
+            if matches!(stage, Stage::Started) {
+                // i < N <= MAX_GTS < 256.
+                let _ = started.insert(GtId(i as u8));
+                *stage = Stage::Query;
+            }
+        }
+        self.coordinator.started_gts(started);
+        for id in started.iter() {
+            let i = usize::from(id.0);
+            pass.ops[i] = Some(inner.gts[i].post_query_config());
+        }
+    }
+
+    /// Takes into the split-phase pass the GTs reported since it began that it does not hold
+    /// yet (the coordinator's queued GTs, a plain load; under [`StartPolicy::AllGts`] the pass
+    /// holds every GT already), and starts them; starts the postponed media GTs whose primary
+    /// GT's recovery is no longer pending. A GT whose migration is unsupported is left queued
+    /// for the next pass, which refuses it. Returns the GTs the pass now holds.
+    fn join(
+        &self,
+        inner: &mut Inner<D, N>,
+        taken: GtSet,
+        pass: &mut SplitPass<N>,
+    ) -> PassResult<GtSet> {
+        let mut taken = taken;
+        for id in self.coordinator.pending_gts().iter() {
+            if !taken.contains(id) && self.unsupported(inner, id).is_none() {
+                debug!("GT{}: reported during the pass, joins it", id.0);
+                let _ = taken.insert(id);
+                self.begin_gt(inner, id, pass)?;
+            }
+        }
+        for id in taken.iter() {
+            if matches!(pass.stages[usize::from(id.0)], Stage::Postponed)
+                && self.waits_for_primary(inner, id).is_none()
+            {
+                self.begin_gt(inner, id, pass)?;
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Steps 1-4 of GT `id` in a split-phase pass: its shutdown and RESFIX_START posted (legacy:
+    /// started, its re-query posted), or postponed.
+    fn begin_gt(
+        &self,
+        inner: &mut Inner<D, N>,
+        id: GtId,
+        pass: &mut SplitPass<N>,
+    ) -> PassResult<()> {
+        let i = usize::from(id.0);
+        if self.prepare_gt(inner, id)? {
+            pass.stages[i] = Stage::Postponed;
+            return Ok(());
+        }
+        let gt = &mut inner.gts[i];
+        if gt.supports_markers() {
+            let marker = gt.next_marker();
+            pass.markers[i] = Some(marker);
+            pass.ops[i] = Some(gt.post_resfix_start(marker));
+            pass.stages[i] = Stage::Start;
+        } else {
+            self.coordinator.started(id);
+            pass.ops[i] = Some(gt.post_query_config());
+            pass.stages[i] = Stage::Query;
+        }
+        Ok(())
+    }
+
+    /// GT `id`'s operation of its current stage is over with `result`: its next steps, up to
+    /// its next mailbox request posted or the end of its run.
+    fn advance(
+        &self,
+        inner: &mut Inner<D, N>,
+        id: GtId,
+        result: Result<Option<VfConfig>, VfError>,
+        pass: &mut SplitPass<N>,
+    ) -> PassResult<()> {
+        let i = usize::from(id.0);
+        let marker = pass.markers[i];
+        let next = match pass.stages[i] {
+            // The round's end publishes it (`started_gts`) and posts its re-query.
+            Stage::Start => match step(id, Step::ResfixStart, result)? {
+                Ok(_) => Stage::Started,
+                Err(run) => Stage::Ended(run),
+            },
+            Stage::Query => match step(id, Step::QueryConfig, result)? {
+                Ok(config) => {
+                    self.take_config(inner, id, &config.unwrap_or_default());
+                    match self.fix_gt(inner, id, marker)? {
+                        Some(run) => Stage::Ended(run),
+                        None => {
+                            pass.ops[i] = Some(inner.gts[i].post_resfix_done(marker));
+                            Stage::Done
+                        }
+                    }
+                }
+                Err(run) => Stage::Ended(run),
+            },
+            Stage::Done => match step(id, Step::ResfixDone, result)? {
+                Ok(_) => {
+                    self.gt_done(id);
+                    Stage::Ended(GtRun::Recovered)
+                }
+                Err(run) => Stage::Ended(run),
+            },
+            // No operation in flight in these stages: nothing to advance.
+            stage @ (Stage::Postponed | Stage::Started | Stage::Ended(_)) => stage,
+        };
+        pass.stages[i] = next;
+        Ok(())
     }
 
     /// Legacy protocol: is another recovery imminent for `gt`? See the module docs.

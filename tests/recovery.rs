@@ -376,35 +376,39 @@ fn a_migration_that_keeps_the_base_runs_gt_fixups_but_no_ggtt_fixup() {
 /// Regression (2040d49): one ordinary migration of a 2-GT VF, GT0's SW_INT_0 first, GT1's
 /// arriving while GT0 is at each step of its recovery. The old device-wide pass deferred GT0 and
 /// lost its shift (fixups `(gt0, 0x0)`, `(gt1, 0x100000)`); GT1's interrupt must not touch GT0's
-/// recovery at all.
+/// recovery at all. In split phase GT1 joins GT0's pass (the WORK its report left then finds
+/// nothing: `Empty`); one GT after the other, it waits for the next pass.
 #[test]
 fn gt1_interrupt_at_each_of_gt0_steps_moves_the_ggtt_once() {
-    for point in HOLD_POINTS {
-        let rig = tile_pair(MARKERS, RecoveryConfig::default());
-        rig.migrate(B);
-        assert_eq!(rig.deliver_gt(0), Some(Signal::Queued));
-        rig.on_hold(move |p, gt| {
-            if p == point && gt == GtId(0) {
-                assert_eq!(rig.deliver_gt(1), Some(Signal::Queued));
-            }
-        });
-        let outcomes = rig.run_queued();
-        let what = format!("GT1's interrupt at GT0's {point:?}: {outcomes:?}");
-        assert_eq!(
-            outcomes,
-            vec![
-                PassOutcome::Recovered(GtSet::single(GtId(0))),
-                PassOutcome::Recovered(GtSet::single(GtId(1))),
-            ],
-            "{what}"
-        );
-        rig.assert_settled(&what);
-        assert_eq!(
-            rig.ggtt_calls(),
-            ["ggtt tile0 0x200000 -> 0x300000"],
-            "{what}"
-        );
-        assert_eq!(rig.vf.stats().deferred, 0, "{what}");
+    for split in [true, false] {
+        for point in HOLD_POINTS {
+            let rig = tile_pair(MARKERS, RecoveryConfig::default().with_split_phase(split));
+            rig.migrate(B);
+            assert_eq!(rig.deliver_gt(0), Some(Signal::Queued));
+            rig.on_hold(move |p, gt| {
+                if p == point && gt == GtId(0) {
+                    assert_eq!(rig.deliver_gt(1), Some(Signal::Queued));
+                }
+            });
+            let outcomes = rig.run_queued();
+            let what = format!("split {split}: GT1's interrupt at GT0's {point:?}: {outcomes:?}");
+            let expected = if split {
+                vec![PassOutcome::Recovered(GtSet::all(2)), PassOutcome::Empty]
+            } else {
+                vec![
+                    PassOutcome::Recovered(GtSet::single(GtId(0))),
+                    PassOutcome::Recovered(GtSet::single(GtId(1))),
+                ]
+            };
+            assert_eq!(outcomes, expected, "{what}");
+            rig.assert_settled(&what);
+            assert_eq!(
+                rig.ggtt_calls(),
+                ["ggtt tile0 0x200000 -> 0x300000"],
+                "{what}"
+            );
+            assert_eq!(rig.vf.stats().deferred, 0, "{what}");
+        }
     }
 }
 
