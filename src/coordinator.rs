@@ -1214,6 +1214,40 @@ impl Coordinator {
         flipped
     }
 
+    /// [`StartPolicy::AnyGt`], worker only (inside a pass, after its hand-backs): the running
+    /// pass has itself run the GTs whose reports set `WORK` while it ran (a split-phase pass takes
+    /// them in, see [`crate::recovery`]), so if no GT is queued now, `WORK` is cleared and no
+    /// empty pass follows. Returns whether it cleared `WORK`.
+    ///
+    /// Loses nothing: one compare-and-swap clears `WORK` only from a word with no `Q` bit, so
+    /// every report so far is covered by a RESFIX_START sent after it (invariant 1) and no run
+    /// is owed (invariant 2); a report or hand-back that sets a `Q` bit first makes it fail and
+    /// keeps `WORK`, one that comes after it finds `WORK` clear and flips it again (and queues).
+    /// A worker run the cleared `WORK` had queued finds nothing to begin. Does nothing under
+    /// [`StartPolicy::AllGts`] (its `WORK` owes a device-wide pass), outside a pass, or once
+    /// torn down or wedged.
+    pub fn drop_idle_work(&self) -> bool {
+        if self.policy != StartPolicy::AnyGt {
+            return false;
+        }
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & (WORK | RUNNING | STICKY | self.gt_mask()) != WORK | RUNNING {
+                return false;
+            }
+            match self
+                .state
+                .compare_exchange(cur, cur & !WORK, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    debug!("migration recovery: the reports of the pass taken in, no pass owed");
+                    return true;
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     /// The device's GT count.
     pub fn num_gts(&self) -> usize {
         self.num_gts as usize
@@ -1321,6 +1355,70 @@ mod tests {
 
     fn coord(n: usize, p: StartPolicy) -> Coordinator {
         Coordinator::new(n, p).unwrap()
+    }
+
+    /// `drop_idle_work`: clears the WORK a report left during the pass once that GT was run in
+    /// it, and only then; never under AllGts, outside a pass or once sticky.
+    #[test]
+    fn drop_idle_work_clears_only_work_that_no_queued_gt_owes() {
+        let q = TestQueue::new();
+        let c = coord(2, StartPolicy::AnyGt);
+        assert!(!c.drop_idle_work(), "outside a pass");
+        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
+        assert!(!c.drop_idle_work(), "queued, no pass");
+        assert!(q.take());
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        assert!(!c.drop_idle_work(), "no WORK");
+        run_gt(&c, GtId(0));
+        // GT1 reports during the pass: Q and WORK; the pass takes it in.
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        assert!(!c.drop_idle_work(), "GT1 still queued");
+        run_gt(&c, GtId(1));
+        // GT0 reported again after its RESFIX_START: owed a run.
+        assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
+        assert!(!c.drop_idle_work(), "GT0 queued again");
+        assert!(c.is_queued());
+        c.finish(&q);
+        assert!(q.take());
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        run_gt(&c, GtId(0));
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        run_gt(&c, GtId(1));
+        assert!(c.drop_idle_work());
+        assert!(!c.is_queued() && !c.drop_idle_work());
+        c.finish(&q);
+        assert_eq!(c.begin(), None, "no empty pass follows");
+        assert!(c.is_idle() && c.in_progress_gts().is_empty());
+        // A report after the clear queues again.
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(1))));
+        run_gt(&c, GtId(1));
+        c.finish(&q);
+
+        // Sticky: nothing.
+        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        run_gt(&c, GtId(0));
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        run_gt(&c, GtId(1));
+        c.teardown();
+        assert!(!c.drop_idle_work());
+        c.finish(&q);
+
+        // AllGts: WORK owes the device-wide pass.
+        let c = coord(2, StartPolicy::AllGts);
+        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        assert_eq!(c.begin(), Some(GtSet::all(2)));
+        run_gt(&c, GtId(0));
+        run_gt(&c, GtId(1));
+        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        run_gt(&c, GtId(0));
+        run_gt(&c, GtId(1));
+        assert!(!c.drop_idle_work());
+        assert!(c.is_queued());
+        c.finish(&q);
     }
 
     /// One GT's whole run inside a pass: started, fixed, done.
