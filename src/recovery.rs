@@ -1783,6 +1783,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             };
             self.account_run(inner, id, run, report)?;
         }
+        if taken != gts {
+            // The joined GTs' reports left WORK set: no pass is owed for them any more.
+            let _ = self.coordinator.drop_idle_work();
+        }
         Ok(taken)
     }
 
