@@ -9,7 +9,10 @@
 //!
 //! Cases: 1 GT; 2 GTs on one tile (primary + media, as Battlemage); the same tile with the PTL
 //! ordering (`media_after_primary`: the media GT after the primary); 2 tiles (a primary GT
-//! each). For each case, in one run:
+//! each); and 2 GTs on one tile and 2 tiles with staggered interrupts: the second GT's SW_INT_0
+//! delivered d = half a round trip or one round trip (L) after the first, while the first GT's
+//! pass runs (the mock raises a GT's SW_INT_0 when it is migrated, so that GT's GuC is migrated
+//! at that moment; each GT's blackout counts from its own SW_INT_0). For each case, in one run:
 //!
 //! - **ours**: one `Vf` worker (one thread), with `RecoveryConfig::split_phase`, the mocks on one
 //!   shared virtual clock (what the worker waits on one GT's mailbox passes for all);
@@ -18,7 +21,8 @@
 //!   per-GT sequence (RESFIX_START, the configuration re-query, RESFIX_DONE) in parallel; each
 //!   mock on a clock of its own (each thread its own CPU), started at the same SW_INT_0; on a
 //!   PTL-style tile the media GT's thread waits for the primary's accepted RESFIX_DONE and its
-//!   clock is moved to that moment first.
+//!   clock is moved to that moment first; a late GT's thread starts at its own interrupt (its
+//!   clock moved by d first).
 //!
 //! Blackout is virtual time on the mocks' clocks, read from the mocks (`MockGuc::blackout`), so
 //! it is deterministic: the bench prints it per case with the ratio ours / kernel, and the
@@ -27,13 +31,13 @@
 //! not a blackout), and the bench prints the wall-time medians of the same run.
 
 use std::hint::black_box;
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant as WallInstant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use xe_sriov_vf::coordinator::GtId;
-use xe_sriov_vf::device::Device;
+use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Latency, MockClock, MockGuc, Provisioning, VfState};
@@ -54,30 +58,71 @@ struct Case {
     name: &'static str,
     layout: &'static [(TileId, GtKind)],
     ptl: bool,
+    /// The last GT's SW_INT_0 this long after the others' (`None`: all at once).
+    late: Option<Duration>,
 }
 
-const CASES: [Case; 4] = [
+const ONE_TILE: &[(TileId, GtKind)] = &[(TileId(0), GtKind::Primary), (TileId(0), GtKind::Media)];
+const TWO_TILES: &[(TileId, GtKind)] =
+    &[(TileId(0), GtKind::Primary), (TileId(1), GtKind::Primary)];
+
+const CASES: [Case; 8] = [
     Case {
         name: "1 GT",
         layout: &[(TileId(0), GtKind::Primary)],
         ptl: false,
+        late: None,
     },
     Case {
         name: "2 GTs, one tile",
-        layout: &[(TileId(0), GtKind::Primary), (TileId(0), GtKind::Media)],
+        layout: ONE_TILE,
         ptl: false,
+        late: None,
     },
     Case {
         name: "2 GTs, one tile, PTL order",
-        layout: &[(TileId(0), GtKind::Primary), (TileId(0), GtKind::Media)],
+        layout: ONE_TILE,
         ptl: true,
+        late: None,
     },
     Case {
         name: "2 tiles",
-        layout: &[(TileId(0), GtKind::Primary), (TileId(1), GtKind::Primary)],
+        layout: TWO_TILES,
         ptl: false,
+        late: None,
+    },
+    Case {
+        name: "2 GTs, one tile, GT1 10 us late",
+        layout: ONE_TILE,
+        ptl: false,
+        late: Some(Duration::from_micros(10)),
+    },
+    Case {
+        name: "2 GTs, one tile, GT1 20 us late",
+        layout: ONE_TILE,
+        ptl: false,
+        late: Some(L),
+    },
+    Case {
+        name: "2 tiles, GT1 10 us late",
+        layout: TWO_TILES,
+        ptl: false,
+        late: Some(Duration::from_micros(10)),
+    },
+    Case {
+        name: "2 tiles, GT1 20 us late",
+        layout: TWO_TILES,
+        ptl: false,
+        late: Some(L),
     },
 ];
+
+impl Case {
+    /// Whether GT `i`'s interrupt is the late one.
+    fn is_late(&self, i: usize) -> bool {
+        self.late.is_some() && i + 1 == self.layout.len()
+    }
+}
 
 fn base(tile: TileId, k: u64) -> u64 {
     BASE + u64::from(tile.0) * TILE_STRIDE + (k % 2 + 1) * 0x0100_0000
@@ -94,12 +139,58 @@ fn guc(tile: TileId, kind: GtKind, clock: Option<&'static MockClock>) -> &'stati
     guc
 }
 
-fn gt(guc: &'static MockGuc, tile: TileId) -> Gt<&'static MockGuc> {
+fn gt<D: Device>(device: D, kind: GtKind, tile: TileId) -> Gt<D> {
     Gt::new(
-        guc,
-        GtInfo::new(guc.kind(), false, 2004).on_tile(tile),
+        device,
+        GtInfo::new(kind, false, 2004).on_tile(tile),
         MailboxConfig::DEFAULT,
     )
+}
+
+/// A staggered case's late interrupt in our worker's run: delivered by the worker's own relax
+/// once the shared clock reaches its moment (an interrupt on hardware lands whatever the CPU
+/// does; the worker relaxes between its polls).
+#[derive(Default)]
+struct LateIrq {
+    /// When, and the base the late GT's GuC is migrated to.
+    due: Mutex<Option<(Instant, u64)>>,
+    /// Migrates the late GT's GuC to the base and delivers its SW_INT_0.
+    land: OnceLock<Box<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl LateIrq {
+    fn poll(&self, now: Instant, force: bool) {
+        let mut due = self.due.lock().unwrap();
+        if let Some((at, base)) = *due {
+            if force || now.0 >= at.0 {
+                *due = None;
+                drop(due);
+                (self.land.get().unwrap())(base);
+            }
+        }
+    }
+}
+
+/// A GT's device in our worker's runs: its mock, and the case's late interrupt.
+struct Dev {
+    guc: &'static MockGuc,
+    late: &'static LateIrq,
+}
+
+impl Device for Dev {
+    fn read32(&self, reg: Reg) -> u32 {
+        self.guc.read32(reg)
+    }
+    fn write32(&self, reg: Reg, value: u32) {
+        self.guc.write32(reg, value)
+    }
+    fn now(&self) -> Instant {
+        self.guc.now()
+    }
+    fn relax(&self) {
+        self.guc.relax();
+        self.late.poll(self.guc.now(), false);
+    }
 }
 
 /// What one migration cost: the longest GT's blackout, and each GT's round trips.
@@ -121,18 +212,25 @@ fn cost(gucs: &[&'static MockGuc]) -> Cost {
     }
 }
 
-/// VM migration `k + 1`: every GuC moved to its tile's next base, SW_INT_0 raised.
-fn migrate_all(gucs: &[&'static MockGuc], case: Case, k: &mut u64) {
+/// VM migration `k + 1`: every GuC but a late one moved to its tile's next base, SW_INT_0
+/// raised; returns the late GT's base.
+fn migrate_all(gucs: &[&'static MockGuc], case: Case, k: &mut u64) -> u64 {
     *k += 1;
     for (i, g) in gucs.iter().enumerate() {
-        g.migrate(base(case.layout[i].0, *k));
+        if !case.is_late(i) {
+            g.migrate(base(case.layout[i].0, *k));
+        }
     }
+    base(case.layout[case.layout.len() - 1].0, *k)
 }
+
+type OursVf<const N: usize> = Vf<Dev, NoHooks, TestQueue, N>;
 
 /// Our one worker over the case's GTs.
 struct Ours<const N: usize> {
-    vf: Vf<&'static MockGuc, NoHooks, TestQueue, N>,
+    vf: &'static OursVf<N>,
     gucs: [&'static MockGuc; N],
+    late: &'static LateIrq,
     migrations: u64,
 }
 
@@ -141,29 +239,57 @@ impl<const N: usize> Ours<N> {
         let clock: &'static MockClock = Box::leak(Box::default());
         let gucs: [&'static MockGuc; N] =
             core::array::from_fn(|i| guc(case.layout[i].0, case.layout[i].1, Some(clock)));
-        let gts = core::array::from_fn(|i| gt(gucs[i], case.layout[i].0));
+        let late: &'static LateIrq = Box::leak(Box::default());
+        let gts = core::array::from_fn(|i| {
+            let (tile, kind) = case.layout[i];
+            gt(Dev { guc: gucs[i], late }, kind, tile)
+        });
         let mut config = RecoveryConfig::DEFAULT.with_mmio_irq();
         config.split_phase = split;
         config.media_after_primary = case.ptl;
-        let vf = Vf::new(gts, NoHooks, TestQueue::new(), config).unwrap();
+        let vf: &'static OursVf<N> = Box::leak(Box::new(
+            Vf::new(gts, NoHooks, TestQueue::new(), config).unwrap(),
+        ));
         vf.bootstrap().unwrap();
+        let last = N - 1;
+        let land = move |base| {
+            gucs[last].migrate(base);
+            let _ = vf.handle_guc_interrupt(GtId(last as u8), gucs[last].take_interrupts());
+        };
+        assert!(late.land.set(Box::new(land)).is_ok());
         Ours {
             vf,
             gucs,
+            late,
             migrations: 0,
         }
     }
 
-    /// One VM migration, its interrupts delivered, the worker run until nothing is queued.
+    /// One VM migration, its interrupts delivered (a late one when the shared clock reaches
+    /// it), the worker run until nothing is queued.
     fn migrate(&mut self, case: Case) -> Cost {
-        migrate_all(&self.gucs, case, &mut self.migrations);
-        for (i, g) in self.gucs.iter().enumerate() {
-            let _ = self
-                .vf
-                .handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
+        let t0 = self.gucs[0].now();
+        let late_base = migrate_all(&self.gucs, case, &mut self.migrations);
+        if let Some(d) = case.late {
+            let at = Instant(t0.0 + d.as_nanos() as u64);
+            *self.late.due.lock().unwrap() = Some((at, late_base));
         }
-        while self.vf.queue().take() {
-            let _ = self.vf.run_worker();
+        for (i, g) in self.gucs.iter().enumerate() {
+            if !case.is_late(i) {
+                let _ = self
+                    .vf
+                    .handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
+            }
+        }
+        loop {
+            while self.vf.queue().take() {
+                let _ = self.vf.run_worker();
+            }
+            // The worker was done before the late interrupt's moment: it lands now.
+            if self.late.due.lock().unwrap().is_none() {
+                break;
+            }
+            self.late.poll(self.gucs[0].now(), true);
         }
         assert!(self.gucs.iter().all(|g| g.state() == VfState::Running));
         cost(&self.gucs)
@@ -183,8 +309,8 @@ impl Kernel {
         let gts: Vec<_> = gucs
             .iter()
             .zip(case.layout)
-            .map(|(g, &(t, _))| {
-                let mut gt = gt(g, t);
+            .map(|(&g, &(t, k))| {
+                let mut gt = gt(g, k, t);
                 gt.bootstrap().unwrap();
                 gt.query_config().unwrap();
                 gt
@@ -198,7 +324,7 @@ impl Kernel {
     }
 
     fn migrate(&mut self, case: Case) -> Cost {
-        migrate_all(&self.gucs, case, &mut self.migrations);
+        let late_base = migrate_all(&self.gucs, case, &mut self.migrations);
         // The primary GT of each tile tells a PTL media GT when its RESFIX_DONE was accepted
         // (as a blackout on its own clock).
         let (tx, rx) = mpsc::channel::<Duration>();
@@ -209,7 +335,13 @@ impl Kernel {
                 let wait = (case.ptl && kind == GtKind::Media).then(|| rx.take().unwrap());
                 let tell = (case.ptl && kind == GtKind::Primary).then(|| tx.clone());
                 let guc = self.gucs[i];
+                let late = case.late.filter(|_| case.is_late(i));
                 s.spawn(move || {
+                    // A late GT's worker starts at its own interrupt.
+                    if let Some(d) = late {
+                        guc.advance(d);
+                        guc.migrate(late_base);
+                    }
                     if let Some(rx) = wait {
                         let primary = rx.recv().unwrap();
                         let b = guc.blackout().unwrap();
