@@ -100,6 +100,9 @@
 //!   and its run was refused), call `queue.queue()` again (after announcing the call and
 //!   re-checking for a sticky flag, see invariant 4); a polled queue's worker finds `WORK` on
 //!   its next look.
+//! - `drop_idle_work()` (worker, inside a pass, [`StartPolicy::AnyGt`]): one compare-and-swap
+//!   clears `WORK` from a word with `RUNNING` and no `Q` bit (the pass ran the GTs whose
+//!   reports set it); any other word is left as it is.
 //! - `wedge()` / `teardown()`: `fetch_or` of the sticky flag.
 //!
 //! # Invariants

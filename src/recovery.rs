@@ -9,8 +9,9 @@
 //!    the [`WorkQueue`] (at most once).
 //! 2. The embedder's queue runs [`Vf::run_worker`] in thread context. A pass recovers each GT
 //!    that is queued when it begins, all of them side by side, their mailbox exchanges
-//!    overlapped ([`RecoveryConfig::split_phase`], the default; without it one GT after the
-//!    other), each with kernel 7.0's
+//!    overlapped ([`RecoveryConfig::split_phase`], the default: each GT advances on its own
+//!    replies, and a GT reported while the pass runs joins it at once; without it one GT after
+//!    the other), each with kernel 7.0's
 //!    per-GT sequence (`vf_post_migration_recovery` in `xe_gt_sriov_vf.c`):
 //!
 //!    | step | what | on error |
@@ -39,7 +40,7 @@
 //!
 //! | kernel 7.0 | here | why |
 //! |---|---|---|
-//! | one worker per GT | one worker for the VF, recovering the queued GTs side by side ([`RecoveryConfig::split_phase`], the default: every GT's mailbox request in flight before any reply is waited for), each with the per-GT sequence; or, with `split_phase = false`, one after the other | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT; split phase gives one worker the kernel's blackout |
+//! | one worker per GT | one worker for the VF, recovering the queued GTs side by side ([`RecoveryConfig::split_phase`], the default: every GT's mailbox request in flight at once, each GT on to its next step as soon as its reply is in, a GT reported during the pass taken in at once, as its own worker would start), each with the per-GT sequence; or, with `split_phase = false`, one after the other | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT; split phase gives one worker the kernel's blackout, also when the GTs' interrupts are not simultaneous |
 //! | `recovery_queued` is cleared right after the GT's RESFIX_START | split phase: cleared for every GT whose RESFIX_START was accepted in one round of polling the pass's mailboxes, at the end of that round, in one atomic step ([`Coordinator::started_gts`](crate::coordinator::Coordinator::started_gts)); `split_phase = false` and legacy: per GT, as the kernel | one read-modify-write per round instead of per GT; a report in the extra window (the other GTs' register reads) is covered by the run in progress, as one in the kernel's window between RESFIX_START and the clear is, and a real second migration there is refused at RESFIX_DONE (`VF_MIGRATED`) and re-queued, at the same round-trip cost |
 //! | (*) VF_MIGRATED on RESFIX_START or during the re-query wedges | re-queues the GT | both mean the VF moved again under the recovery; a new pass is the recovery for that, a wedge is not |
 //! | `recovery_inprogress` is cleared just before RESFIX_DONE is sent | cleared once the GuC accepted RESFIX_DONE | "recovery pending" must not read false while DONE can still be refused with VF_MIGRATED |
@@ -315,7 +316,29 @@ impl core::error::Error for BootstrapError {
 /// [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) at least.
 ///
 /// Hooks run on the worker (thread context), never from the interrupt entry, and never two
-/// passes at once. They run while the worker holds the GTs: from a hook, [`Vf::with_gt`],
+/// passes at once.
+///
+/// # Order
+///
+/// Per GT, every run of its recovery calls, in this order and each at most once:
+/// [`hold`](RecoveryHooks::hold)`(BeforeStart)`, [`shutdown`](RecoveryHooks::shutdown), then
+/// (once its RESFIX_START was accepted and its re-query answered) `hold(BeforeFixups)`, its
+/// tile's [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) if the base changed, [`gt_fixups`](RecoveryHooks::gt_fixups),
+/// `hold(BeforeRearm)`, [`rearm`](RecoveryHooks::rearm), `hold(BeforeDone)`, and once its
+/// RESFIX_DONE was accepted [`kickstart`](RecoveryHooks::kickstart); a run that ends early
+/// (re-queued, deferred) stops at its step, a failed pass then calls
+/// [`abort`](RecoveryHooks::abort) and [`wedged`](RecoveryHooks::wedged). A GT's run lies
+/// within one pass, inside that pass's [`pm_get`](RecoveryHooks::pm_get) /
+/// [`pm_put`](RecoveryHooks::pm_put), and a GT never has two runs at once: its next run (a
+/// report after its RESFIX_START, a re-queue) begins in a later pass, after this run's last hook.
+/// A tile's `ggtt_fixup` comes after the `shutdown` of the GT whose run calls it, and moves the
+/// tile once per change of base, whichever of its GTs gets there first.
+///
+/// Across GTs there is no order with [`RecoveryConfig::split_phase`] (the default): the GTs'
+/// steps interleave as their replies come in, and a GT reported while a pass runs joins it, so
+/// its `shutdown` may come after another GT's `kickstart` in the same pass (what used to be a
+/// pass boundary). With `split_phase = false`, each GT's hooks from `shutdown` to `kickstart`
+/// run before the next GT's. They run while the worker holds the GTs: from a hook, [`Vf::with_gt`],
 /// [`Vf::bootstrap`] and [`Vf::register_memirq`] answer `Busy` at once (nothing spins), while
 /// [`Vf::gt_view`], [`Vf::tile_ggtt`] and the wait-free questions answer normally (see the table
 /// on [`Vf`]); everything the fixups need is in their arguments.
@@ -443,19 +466,24 @@ pub struct RecoveryConfig {
     /// [`PassOutcome::Unsupported`] ([`Unsupported::NoMemirq`]).
     pub mmio_irq: bool,
     /// Overlap the GTs' mailbox exchanges (split phase): a pass posts RESFIX_START on every GT
-    /// it recovers before it waits for any reply, then runs the configuration queries of all of
-    /// them side by side (each GT's keys in the kernel's order, one request at a time per GT),
-    /// then each GT's fixups, posting its RESFIX_DONE as soon as they are done, and waits for
-    /// all the DONEs. One worker so keeps every GuC busy, and a pass over several GTs costs the
-    /// blackout of about one, as kernel 7.0's one worker per GT does; each GT still sends
-    /// exactly the requests of the one-at-a-time pass. With
+    /// it recovers before it waits for any reply, then polls them all in one loop, each GT its
+    /// own state machine: the moment a GT's reply is in, that GT goes on (its re-query, each
+    /// key in the kernel's order, one request at a time per GT; then its fixups, and its
+    /// RESFIX_DONE posted), whatever the other GTs wait for. Between rounds of polls the pass
+    /// takes in every GT reported since it began ([`StartPolicy::AnyGt`]; under
+    /// [`StartPolicy::AllGts`] it holds every GT already) and starts its sequence at once
+    /// beside the others, as kernel 7.0's worker for that GT would start at its interrupt (a GT
+    /// whose migration is unsupported is left to the next pass, which refuses it). One worker
+    /// so keeps every GuC busy, and a pass over several GTs costs the blackout of about one, as
+    /// kernel 7.0's one worker per GT does, also when the interrupts come at different times;
+    /// each GT still sends exactly the requests of the one-at-a-time pass. With
     /// [`media_after_primary`](RecoveryConfig::media_after_primary), a media GT whose primary GT
     /// is in the same pass starts once the primary's RESFIX_DONE was accepted, in the same pass.
     /// On by default, since 0.1 (kernel 7.0's blackout with one worker); `false` recovers the
     /// GTs one after the other, each GT's hooks from `shutdown` to `kickstart` before the next
-    /// GT's (with split phase each GT's hooks keep their order, but the GTs' steps interleave:
-    /// every `shutdown`, the tile's `ggtt_fixup`, each GT's `gt_fixups` and `rearm`, every
-    /// `kickstart`, as kernel 7.0's per-GT workers may run them). The waits of a pass share one time base: the
+    /// GT's (with split phase each GT's hooks keep their order, but the GTs' steps interleave
+    /// in any order, a joining GT's `shutdown` possibly after another GT's `kickstart`, as
+    /// kernel 7.0's per-GT workers may run them; see [`RecoveryHooks`]). The waits of a pass share one time base: the
     /// worker relaxes once per round of polls, through the device of the first GT still
     /// waiting, so the GTs' devices should read one clock (as on hardware, one CPU; with the
     /// mock, share a `mock::MockClock`). A pass that stops early (teardown, a failure that
@@ -570,8 +598,8 @@ pub struct PassReport {
 #[must_use = "a dropped PassOutcome can hide a failed recovery and a wedged device"]
 #[non_exhaustive]
 pub enum PassOutcome {
-    /// No pass was due (spurious run), or another pass is running, or the device is wedged or
-    /// torn down.
+    /// No pass was due (spurious run; also the run queued by a report whose GT joined the pass
+    /// that was running), or another pass is running, or the device is wedged or torn down.
     NotStarted,
     /// A pass began but had no GT to recover.
     Empty,

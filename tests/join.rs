@@ -9,7 +9,7 @@
 //! says the GGTT is, each tile's moved once, also when the late GT is the second GT of a tile
 //! whose GGTT the first GT's fixups moved; the PTL ordering still holds a late media GT back
 //! until its primary GT's RESFIX_DONE; a second VM migration during the joined GT's run ends
-//! with everything at the second base.
+//! with everything at the second base; the legacy protocol joins the same way.
 //!
 //! The mock raises a GT's SW_INT_0 when it is migrated, so a late interrupt is modelled as that
 //! GT's GuC migrated at the moment of delivery: its blackout counts from there, as the kernel's
@@ -186,12 +186,20 @@ impl RecoveryHooks for Hooks {
 /// A bootstrapped VF over `layout`, split phase (the default), mocks on one clock answering
 /// after `L`.
 fn world(layout: [(TileId, GtKind); 2], media_after_primary: bool) -> &'static World {
+    world_at(layout, media_after_primary, Version::new(1, 27))
+}
+
+/// [`world`] with the mocks offering VF ABI `abi`; below 1.27, with the legacy protocol.
+fn world_at(
+    layout: [(TileId, GtKind); 2],
+    media_after_primary: bool,
+    abi: Version,
+) -> &'static World {
     let clock: &'static MockClock = Box::leak(Box::default());
     let gucs = layout.map(|(tile, kind)| {
         let mut prov = Provisioning::integrated();
         prov.ggtt_start = BASE + u64::from(tile.0) * TILE_STRIDE;
-        let guc: &'static MockGuc =
-            Box::leak(Box::new(MockGuc::new(kind, Version::new(1, 27), prov)));
+        let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(kind, abi, prov)));
         guc.use_clock(clock);
         guc.set_latency(Latency::fixed(L));
         guc
@@ -216,6 +224,7 @@ fn world(layout: [(TileId, GtKind); 2], media_after_primary: bool) -> &'static W
     });
     let mut config = RecoveryConfig::DEFAULT.with_mmio_irq();
     config.media_after_primary = media_after_primary;
+    config.legacy = !abi.at_least(1, 27);
     let vf = Vf::new(gts, Hooks(w), TestQueue::new(), config).unwrap();
     let vf: &'static TestVf = Box::leak(Box::new(vf));
     vf.bootstrap().unwrap();
@@ -425,5 +434,27 @@ fn a_second_migration_during_the_joined_gts_run() {
                 assert!(vf.coordinator().is_idle(), "{what}");
             }
         }
+    }
+}
+
+/// The legacy protocol (VF ABI 1.26, no RESFIX_START, RESFIX_DONE without a marker) joins the
+/// same way: its deferral of RESFIX_DONE is per GT under the default policy, so the late GT's
+/// report defers nothing, and it costs its own 7 round trips.
+#[test]
+fn a_late_gt_joins_on_the_legacy_protocol_too() {
+    // GT0's re-query in flight (0 to 120 us), its fixups, its RESFIX_DONE in flight (to 140).
+    let steps = [
+        Late::After(Duration::from_micros(10)),
+        Late::After(Duration::from_micros(50)),
+        Late::InGt0Fixups,
+        Late::After(Duration::from_micros(130)),
+    ];
+    for late in steps {
+        let w = world_at(ONE_TILE, false, Version::new(1, 26));
+        let what = w.run_one_pass(late, &format!("legacy, GT1 at {late:?}"));
+        w.assert_settled(&what, &[1]);
+        let legacy = (ONE_GT - L, ROUND_TRIPS - 1);
+        assert_eq!(w.blackout(), [legacy; 2], "{what}");
+        assert_eq!(w.vf.get().unwrap().stats().deferred, 0, "{what}");
     }
 }
