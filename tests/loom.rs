@@ -48,6 +48,10 @@ enum PassMode {
     GucReplies,
     /// The recovery fails: the pass wedges the device.
     Wedge,
+    /// Like `GucReplies`, and the pass takes in the GTs reported while it runs that it does not
+    /// hold yet (the split-phase join: `pending_gts`, then each joined GT's sequence), and
+    /// before `finish` clears the `WORK` their reports left (`drop_idle_work`).
+    Join,
 }
 
 struct Harness {
@@ -169,35 +173,54 @@ impl Harness {
             for s in &self.start_sent {
                 s.store(false, SeqCst);
             }
-            if self.polled {
-                // Every RESFIX_START accepted in one round, published at once.
-                for g in gts.iter() {
-                    self.start_sent[g.0 as usize].store(true, SeqCst);
+            let mut taken = gts;
+            let mut todo = gts;
+            while !todo.is_empty() {
+                if self.polled {
+                    // Every RESFIX_START accepted in one round, published at once.
+                    for g in todo.iter() {
+                        self.start_sent[g.0 as usize].store(true, SeqCst);
+                    }
+                    self.coord.started_gts(todo);
                 }
-                self.coord.started_gts(gts);
+                for g in todo.iter() {
+                    self.run_gt(g);
+                }
+                if self.mode != PassMode::Join {
+                    break;
+                }
+                // The join: GTs queued now that the pass does not hold yet.
+                todo = GtSet::from_bits(self.coord.pending_gts().bits() & !taken.bits());
+                taken = taken.union(todo);
             }
-            for g in gts.iter() {
-                let i = g.0 as usize;
-                // RESFIX_START, then the GT is no longer queued, then the re-query reads the
-                // GuC's state (at least as new as every report absorbed so far).
-                if !self.polled {
-                    self.start_sent[i].store(true, SeqCst);
-                    self.coord.started(g);
-                }
-                let seen = self.migrations[i].load(SeqCst);
-                self.coord.fixed(g);
-                if self.mode == PassMode::GucReplies && self.migrations[i].load(SeqCst) != seen {
-                    // RESFIX_DONE answered VF_MIGRATED.
-                    self.coord.requeue(GtSet::single(g), &self.queue);
-                } else {
-                    self.coord.done(g);
-                    let c = self.covered[i].load(SeqCst);
-                    self.covered[i].store(c.max(seen), SeqCst);
-                }
+            if self.mode == PassMode::Join && taken != gts {
+                let _ = self.coord.drop_idle_work();
             }
         }
         assert_eq!(self.in_pass.fetch_sub(1, SeqCst), 1);
         self.coord.finish(&self.queue);
+    }
+
+    /// GT `g`'s sequence inside a pass.
+    fn run_gt(&self, g: GtId) {
+        let i = g.0 as usize;
+        // RESFIX_START, then the GT is no longer queued, then the re-query reads the GuC's
+        // state (at least as new as every report absorbed so far).
+        if !self.polled {
+            self.start_sent[i].store(true, SeqCst);
+            self.coord.started(g);
+        }
+        let seen = self.migrations[i].load(SeqCst);
+        self.coord.fixed(g);
+        let replies = matches!(self.mode, PassMode::GucReplies | PassMode::Join);
+        if replies && self.migrations[i].load(SeqCst) != seen {
+            // RESFIX_DONE answered VF_MIGRATED.
+            self.coord.requeue(GtSet::single(g), &self.queue);
+        } else {
+            self.coord.done(g);
+            let c = self.covered[i].load(SeqCst);
+            self.covered[i].store(c.max(seen), SeqCst);
+        }
     }
 
     /// The worker thread: a bounded number of looks at the queue.
@@ -457,6 +480,51 @@ fn second_migration_guc_replies_all_gts() {
 #[test]
 fn second_migration_guc_replies_all_gts_gt1_first() {
     second_migration(StartPolicy::AllGts, PassMode::GucReplies, [1, 0], 2, false);
+}
+
+/// (2b) The split-phase join under `AnyGt`: GT 1 reports while GT 0's pass runs, and the pass
+/// takes it in and clears the `WORK` its report left; then a second migration of GT 0 or GT 1
+/// (alone, or both with GT 1 first). No report is lost, no run is left owed with nothing queued,
+/// and the queue drains.
+fn join(second: &'static [usize], polled: bool) {
+    model(move || {
+        let h = Harness::with_queue(StartPolicy::AnyGt, PassMode::Join, polled);
+        let _ = h.migrate(0);
+        let w = spawn_worker(&h, 2);
+        let r = {
+            let h = h.clone();
+            thread::spawn(move || {
+                let _ = h.migrate(1);
+                for &g in second {
+                    let _ = h.migrate(g);
+                }
+            })
+        };
+        r.join().unwrap();
+        w.join().unwrap();
+        h.drain();
+        h.check_nothing_lost();
+    });
+}
+
+#[test]
+fn join_any_gt() {
+    join(&[], false);
+}
+
+#[test]
+fn join_any_gt_polled() {
+    join(&[1], true);
+}
+
+#[test]
+fn join_any_gt_then_gt0_again() {
+    join(&[0], false);
+}
+
+#[test]
+fn join_any_gt_then_gt1_again() {
+    join(&[1], false);
 }
 
 /// Waits until idle (loom-friendly spin) and closes the harness: from now on no pass may begin
