@@ -1235,7 +1235,11 @@ impl Coordinator {
         }
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
-            if cur & (WORK | RUNNING | STICKY | self.gt_mask()) != WORK | RUNNING {
+            if cur & WORK == 0
+                || cur & RUNNING == 0
+                || cur & STICKY != 0
+                || cur & self.gt_mask() != 0
+            {
                 return false;
             }
             match self
@@ -1367,6 +1371,19 @@ mod tests {
         let q = TestQueue::new();
         let c = coord(2, StartPolicy::AnyGt);
         assert!(!c.drop_idle_work(), "outside a pass");
+        // WORK and no GT queued, outside a pass: a pass took GT1 in and did not clear it.
+        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
+        assert!(q.take());
+        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
+        run_gt(&c, GtId(0));
+        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
+        run_gt(&c, GtId(1));
+        c.finish(&q);
+        assert!(c.is_queued() && c.pending_gts().is_empty());
+        assert!(!c.drop_idle_work(), "WORK, nothing queued, no pass");
+        assert!(q.take());
+        assert_eq!(c.begin(), Some(GtSet::empty()));
+        c.finish(&q);
         assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
         assert!(!c.drop_idle_work(), "queued, no pass");
         assert!(q.take());
