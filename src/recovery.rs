@@ -810,15 +810,19 @@ struct Views<const N: usize> {
     tiles: [TileGgtt; N],
 }
 
-/// Why [`Vf::with_gt`] did not run its closure.
+/// Why [`Vf::with_gt`] did not run its closure, or [`Vf::try_gt_view`] /
+/// [`Vf::try_tile_ggtt`] returned no copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum GtAccessError {
     /// No such GT.
     UnknownGt,
-    /// A recovery pass (or another `with_gt`, or the bootstrap) holds the GTs right now: try
-    /// again later. Returned at once, never waited for.
+    /// No such tile.
+    UnknownTile,
+    /// A recovery pass (or another `with_gt`, or the bootstrap) holds the GTs right now, or
+    /// (`try_*` views) the worker is publishing a copy on this or another CPU: try again later.
+    /// Returned at once, never waited for.
     Busy,
 }
 
@@ -826,6 +830,7 @@ impl fmt::Display for GtAccessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             GtAccessError::UnknownGt => "no such GT",
+            GtAccessError::UnknownTile => "no such tile",
             GtAccessError::Busy => "the GTs are busy (a recovery pass holds them)",
         })
     }
@@ -846,6 +851,7 @@ impl core::error::Error for GtAccessError {}
 /// |---|---|---|---|
 /// | [`Vf::migrated`], [`Vf::handle_guc_interrupt`], [`Vf::recovery_pending`], [`Vf::ggtt_valid`], [`Vf::awaiting_reports`], [`Vf::stats`] | yes (wait-free) | yes | yes |
 /// | [`Vf::gt_view`], [`Vf::tile_ggtt`] | no (a short lock) | yes | yes |
+/// | [`Vf::try_gt_view`], [`Vf::try_tile_ggtt`] | yes (never waits: `Busy` while a copy is being published) | yes | yes |
 /// | [`Vf::with_gt`] | no | yes (never waits: `Busy` during a pass) | answers `Busy` |
 /// | [`Vf::wait_ggtt_valid`] | no | yes | no: the GGTT becomes valid only after the hook returns |
 /// | [`Vf::run_worker`], [`Vf::bootstrap`], [`Vf::start_now`], [`Vf::teardown`] | no | yes | no |
@@ -1379,6 +1385,31 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             return None;
         }
         Some(self.views.lock().tiles[usize::from(tile.0)])
+    }
+
+    /// [`gt_view`](Vf::gt_view) for interrupt context: never waits. If the worker is
+    /// publishing a copy right now (on another CPU, or on this one, interrupted), answers
+    /// [`GtAccessError::Busy`] at once instead of spinning on a lock that the interrupted code
+    /// may hold; [`GtAccessError::UnknownGt`] for an unknown GT. Wait-free.
+    pub fn try_gt_view(&self, gt: GtId) -> Result<GtView, GtAccessError> {
+        let i = usize::from(gt.0);
+        if i >= N {
+            return Err(GtAccessError::UnknownGt);
+        }
+        let views = self.views.try_lock().ok_or(GtAccessError::Busy)?;
+        Ok(views.gts[i])
+    }
+
+    /// [`tile_ggtt`](Vf::tile_ggtt) for interrupt context, as [`try_gt_view`](Vf::try_gt_view):
+    /// [`GtAccessError::Busy`] while a copy is being published, [`GtAccessError::UnknownTile`]
+    /// for an unknown tile. Wait-free.
+    pub fn try_tile_ggtt(&self, tile: TileId) -> Result<TileGgtt, GtAccessError> {
+        let t = usize::from(tile.0);
+        if t >= self.topology.num_tiles() {
+            return Err(GtAccessError::UnknownTile);
+        }
+        let views = self.views.try_lock().ok_or(GtAccessError::Busy)?;
+        Ok(views.tiles[t])
     }
 
     /// Where the GTs sit.
@@ -2104,8 +2135,10 @@ mod tests {
     /// polling publishes both starts in one read-modify-write: the pass makes three on the
     /// coordinator's state word (`begin`, `started_gts`, `finish`), where one `started` per GT
     /// made four.
-    #[test]
-    fn split_phase_pass_publishes_the_starts_of_one_round_at_once() {
+    type TestVf = Vf<&'static MockGuc, Oracle, Polled, 2>;
+
+    /// A 2-GT VF on one tile (register interrupts), mocks answering after 20 us of one clock.
+    fn two_gt_vf() -> (TestVf, [&'static MockGuc; 2]) {
         let clock: &'static MockClock = std::boxed::Box::leak(std::boxed::Box::default());
         let gucs =
             [GtKind::Primary, GtKind::Media].map(|kind| {
@@ -2124,7 +2157,15 @@ mod tests {
             )
         });
         let config = RecoveryConfig::DEFAULT.with_mmio_irq();
-        let vf = Vf::new(gts, Oracle(GgttOracle::new()), Polled, config).unwrap();
+        (
+            Vf::new(gts, Oracle(GgttOracle::new()), Polled, config).unwrap(),
+            gucs,
+        )
+    }
+
+    #[test]
+    fn split_phase_pass_publishes_the_starts_of_one_round_at_once() {
+        let (vf, gucs) = two_gt_vf();
         vf.bootstrap().unwrap();
         vf.hooks()
             .0
@@ -2142,5 +2183,26 @@ mod tests {
         // The VF's view: its GGTT users moved once, to where the GuC now puts the GGTT.
         assert_eq!(vf.hooks().0.check(TileId(0), MOVED), Ok(()));
         assert_eq!(vf.hooks().0.moves(TileId(0)), 1);
+    }
+
+    /// The `try_` views never wait: `Busy` while the copies are being written (here: the
+    /// lock held by the test, as by a worker this interrupt interrupted), else the same copy
+    /// as the waiting readers; unknown GTs and tiles are errors of their own.
+    #[test]
+    fn try_views_answer_busy_instead_of_spinning() {
+        let (vf, _gucs) = two_gt_vf();
+        vf.bootstrap().unwrap();
+        assert_eq!(vf.try_gt_view(GtId(1)), Ok(vf.gt_view(GtId(1)).unwrap()));
+        assert_eq!(
+            vf.try_tile_ggtt(TileId(0)),
+            Ok(vf.tile_ggtt(TileId(0)).unwrap())
+        );
+        assert_eq!(vf.try_gt_view(GtId(2)), Err(GtAccessError::UnknownGt));
+        assert_eq!(vf.try_tile_ggtt(TileId(1)), Err(GtAccessError::UnknownTile));
+        let held = vf.views.lock();
+        assert_eq!(vf.try_gt_view(GtId(0)), Err(GtAccessError::Busy));
+        assert_eq!(vf.try_tile_ggtt(TileId(0)), Err(GtAccessError::Busy));
+        drop(held);
+        assert!(vf.try_gt_view(GtId(0)).unwrap().config.is_some());
     }
 }

@@ -367,7 +367,10 @@ fn real_failures_chain_down_to_what_the_guc_sent() {
 /// Errors without a cause have none, and still say what went wrong.
 #[test]
 fn leaf_errors_have_no_source() {
-    let leaves: [&(dyn Error + 'static); 10] = [
+    let leaves: [&(dyn Error + 'static); 13] = [
+        &GtAccessError::UnknownGt,
+        &GtAccessError::UnknownTile,
+        &GtAccessError::Busy,
         &WireError::WrongOrigin,
         &GucError::VfMigrated,
         &MailboxError::VfMigrated { hint: 0 },

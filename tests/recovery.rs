@@ -18,8 +18,8 @@ use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, OracleError, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
-    BootstrapError, GgttWait, HoldPoint, HookError, PassOutcome, PassReport, RecoveryConfig,
-    RecoveryError, RecoveryHooks, Step, Unsupported, Vf,
+    BootstrapError, GgttWait, GtAccessError, HoldPoint, HookError, PassOutcome, PassReport,
+    RecoveryConfig, RecoveryError, RecoveryHooks, Step, Unsupported, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -361,6 +361,29 @@ fn shared_ggtt_moved_once() {
         assert_eq!(rig.ggtt_calls().len(), 1, "{:?}", rig.hooks().calls());
         assert_eq!(rig.hooks().oracle.moves(TileId(0)), 1);
     }
+}
+
+/// The interrupt-context views (`try_gt_view`, `try_tile_ggtt`) read the copies the worker
+/// published, as the waiting readers do: after a recovery, the GGTT where the GuC put it.
+#[test]
+fn try_views_read_the_published_copies() {
+    let rig = tile_pair(MARKERS, RecoveryConfig::default());
+    rig.migrate(B);
+    rig.drain();
+    rig.assert_settled("try views");
+    for g in 0..2 {
+        let view = rig.vf.try_gt_view(GtId(g)).unwrap();
+        assert_eq!(Some(view), rig.vf.gt_view(GtId(g)));
+        assert_eq!(view.config.map(|c| c.ggtt_start), Some(B));
+    }
+    let tile = rig.vf.try_tile_ggtt(TileId(0)).unwrap();
+    assert_eq!(Some(tile), rig.vf.tile_ggtt(TileId(0)));
+    assert_eq!((tile.applied, tile.reported), (B, B));
+    assert_eq!(rig.vf.try_gt_view(GtId(2)), Err(GtAccessError::UnknownGt));
+    assert_eq!(
+        rig.vf.try_tile_ggtt(TileId(1)),
+        Err(GtAccessError::UnknownTile)
+    );
 }
 
 #[test]
