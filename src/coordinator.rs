@@ -496,7 +496,8 @@ impl core::error::Error for CoordinatorError {}
 #[must_use = "a Signal says whether this report queued the worker"]
 #[non_exhaustive]
 pub enum Signal {
-    /// This call queued the worker (it called `queue.queue()`).
+    /// This call queued the worker: it called `queue.queue()`, or, with a
+    /// [`polled`](WorkQueue::polled) queue, set the pending flag the worker polls.
     Queued,
     /// The GT's recovery is already queued (its RESFIX_START not yet sent), or the worker is:
     /// nothing more to do.

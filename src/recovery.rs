@@ -79,7 +79,7 @@ use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal, Star
 use crate::device::{nanos, Clock, Device, Stopwatch};
 use crate::gt::{Gt, GtInfo, GtOp, VfConfig, VfError};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::tile::{GgttMove, TileGgtt, TileId, Topology, TopologyError};
 use crate::wire::memirq::GucUnit;
 use crate::wire::regs::{GtKind, GucIntr};
@@ -716,6 +716,22 @@ struct Inner<D, const N: usize> {
     /// Per GT: re-queues in a row without a new interrupt, and the GT's interrupt count at the
     /// last re-queue.
     requeue_streak: [(u32, usize); N],
+    /// Re-queries sent so far (wrapping is out of reach: 2^64 queries).
+    queries: u64,
+    /// Per GT: the number ([`Inner::queries`]) of its last re-query, taken as it was sent.
+    query_stamp: [u64; N],
+    /// Per tile: the number of the re-query whose GGTT_START is the tile's `reported` base (0:
+    /// the bootstrap's). A re-query sent earlier than that one, answered later (split phase:
+    /// the GTs' queries overlap), holds an older GGTT_START and must not move the GGTT back.
+    tile_stamp: [u64; N],
+}
+
+impl<D, const N: usize> Inner<D, N> {
+    /// GT `i` sends its re-query now: number it.
+    fn stamp_query(&mut self, i: usize) {
+        self.queries = self.queries.wrapping_add(1);
+        self.query_stamp[i] = self.queries;
+    }
 }
 
 /// How one GT's run in a pass ended, when it did not end the pass.
@@ -1146,6 +1162,9 @@ macro_rules! define_vf_new {
                         gts,
                         tiles: [TileGgtt::EMPTY; N],
                         requeue_streak: [(0, 0); N],
+                        queries: 0,
+                        query_stamp: [0; N],
+                        tile_stamp: [0; N],
                     }),
                     hooks,
                     queue,
@@ -1322,6 +1341,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 reported: primary_ggtt.0,
                 moves: 0,
             };
+            // Newer than every re-query sent before this bootstrap.
+            inner.tile_stamp[t] = inner.queries;
         }
         let mut views = self.views.lock();
         for (i, gt) in inner.gts.iter().enumerate() {
@@ -1363,6 +1384,11 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// A pass found the GTs held ([`PassOutcome::Busy`]) while we held them: queue it again now
     /// that we let go.
     fn requeue_refused_pass(&self) {
+        // The holder's half of a store-buffering handshake (the worker raises the flag, then
+        // looks at the lock again; we let go of the lock, then look at the flag): a full fence
+        // between each side's write and read, so that at least one of the two sees the other's
+        // write. The unlock is only a Release store, so the flag's SeqCst alone would not do.
+        fence(Ordering::SeqCst);
         if self.busy_refused.swap(false, Ordering::SeqCst) {
             let _ = self.coordinator.start_now(&self.queue);
         }
@@ -1457,6 +1483,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             Some(inner) => inner,
             None => {
                 self.busy_refused.store(true, Ordering::SeqCst);
+                // See `requeue_refused_pass`: our write, a full fence, then our read.
+                fence(Ordering::SeqCst);
                 match self.inner.try_lock() {
                     Some(inner) => {
                         self.busy_refused.store(false, Ordering::SeqCst);
@@ -1651,6 +1679,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         };
         // Only now: a report from here on is a new migration for this GT.
         self.coordinator.started(id);
+        inner.stamp_query(usize::from(id.0));
+        let gt = &mut inner.gts[usize::from(id.0)];
         let config = match step(id, Step::QueryConfig, gt.query_config())? {
             Ok(config) => config,
             Err(run) => return Ok(run),
@@ -1701,11 +1731,24 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             .filter(|&primary| primary != id && self.coordinator.recovery_pending(primary))
     }
 
-    /// Step 6's end: the tile's reported GGTT base from the re-query, published.
+    /// Step 6's end: the tile's reported GGTT base from the re-query, published; unless the
+    /// tile's base came from a re-query sent after this one (the other GT of the tile, its
+    /// query overlapping this one in a split-phase pass): then this GGTT_START is older, from
+    /// before a migration the newer query saw, and the tile keeps the newer base. (This GT's
+    /// own RESFIX_DONE is then refused, `VF_MIGRATED`, and its next run re-queries.)
     fn take_config(&self, inner: &mut Inner<D, N>, id: GtId, config: &VfConfig) {
         let tile = self.topology.tile_of(id).unwrap_or(TileId(0));
         let t = usize::from(tile.0);
-        inner.tiles[t].reported = config.ggtt_start;
+        let stamp = inner.query_stamp[usize::from(id.0)];
+        if stamp >= inner.tile_stamp[t] {
+            inner.tiles[t].reported = config.ggtt_start;
+            inner.tile_stamp[t] = stamp;
+        } else {
+            debug!(
+                "GT{}: GGTT_START {:#x} is older than the tile's, not taken",
+                id.0, config.ggtt_start
+            );
+        }
         self.publish(inner, usize::from(id.0), t);
     }
 
@@ -1864,6 +1907,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         self.coordinator.started_gts(started);
         for id in started.iter() {
             let i = usize::from(id.0);
+            inner.stamp_query(i);
             pass.ops[i] = Some(inner.gts[i].post_query_config());
         }
     }
@@ -1918,7 +1962,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             pass.stages[i] = Stage::Start;
         } else {
             self.coordinator.started(id);
-            pass.ops[i] = Some(gt.post_query_config());
+            inner.stamp_query(i);
+            pass.ops[i] = Some(inner.gts[i].post_query_config());
             pass.stages[i] = Stage::Query;
         }
         Ok(())

@@ -4,12 +4,12 @@
 #[cfg(all(loom, feature = "mock"))]
 pub(crate) use loom::sync::atomic::AtomicU8;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 
 #[cfg(all(not(loom), feature = "mock"))]
 pub(crate) use core::sync::atomic::AtomicU8;
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 
 /// The coordinator's state word: an [`AtomicUsize`], or in the crate's unit tests a wrapper
 /// that counts its read-modify-writes, so that the RMW counts the docs state are tested.
