@@ -134,7 +134,7 @@ impl GpuKind {
 ///   after bootstrap the exact one is
 ///   [`VfConfig::gmd_id`] through [`from_gmd_id`](GraphicsIp::from_gmd_id).
 ///
-/// (The kernel's tables as of Linux 6.17, `xe_pci.c` at torvalds/linux 03d85ab3.)
+/// (The kernel's tables in the mainline tree at torvalds/linux 03d85ab3, `xe_pci.c`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GraphicsIp {
@@ -313,10 +313,12 @@ impl GtInfo {
     }
 
     /// The WOPCM size below which no VF GGTT may start (the kernel's `xe_wopcm_size`): 4 MiB on
-    /// discrete parts and on Meteor Lake (graphics IP 12.70 and 12.71), 2 MiB elsewhere.
+    /// discrete parts and on the kernel's Meteor Lake platform, which covers Meteor Lake and
+    /// Arrow Lake (graphics IP 12.70, 12.71 and 12.74), 2 MiB elsewhere (`xe_wopcm.c` and
+    /// `xe_pci.c` of the mainline trees at torvalds/linux 03d85ab3 and 6716101a).
     #[must_use]
     pub const fn wopcm_size(&self) -> u64 {
-        if self.discrete || matches!(self.graphics_verx100, 1270 | 1271) {
+        if self.discrete || matches!(self.graphics_verx100, 1270 | 1271 | 1274) {
             4 << 20
         } else {
             2 << 20

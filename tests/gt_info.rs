@@ -2,12 +2,14 @@
 //! graphics IP from a GMD_ID value, and `Debug` of addresses in hex.
 #![cfg(all(feature = "mock", feature = "std"))]
 
-use xe_sriov_vf::gt::{GpuKind, GraphicsIp, GtInfo, PlatformClass};
-use xe_sriov_vf::mock::MockMemirqPage;
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass, VfError};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::mock::{MockGuc, MockMemirqPage, Provisioning};
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::{GtId, Memirq, TileId, Version};
 
-/// Every part the kernel's device table knows (graphics IP, discrete), Linux 6.17's `xe_pci.c`.
+/// Every part the kernel's device table knows (graphics IP, discrete): `xe_pci.c` at
+/// torvalds/linux 03d85ab3.
 const PARTS: [(u8, u8, bool); 14] = [
     (12, 0, false),  // Tiger Lake .. Raptor Lake (Xe_LP)
     (12, 10, true),  // DG1 (Xe_LP+)
@@ -140,4 +142,52 @@ fn a_memirq_page_prints_its_ggtt_address_in_hex() {
     let debug = format!("{memirq:?}");
     assert!(debug.contains("ggtt_addr: 0x300000"), "{debug}");
     assert!(debug.contains("primary: GtId(0)"), "{debug}");
+}
+
+#[test]
+fn arrow_lake_has_meteor_lakes_4_mib_wopcm() {
+    // The kernel sizes the WOPCM by platform: 4 MiB on discrete parts and on
+    // XE_METEORLAKE, which is Meteor Lake's and Arrow Lake's one device-table entry (graphics
+    // IP 12.70, 12.71 or 12.74: Arrow Lake-H's Xe_LPG+): `xe_wopcm_size` and `pciidlist` at
+    // torvalds/linux 03d85ab3 and 6716101a.
+    for minor in [70, 71, 74] {
+        let info = GtInfo::of(
+            GtKind::Primary,
+            GpuKind::Integrated,
+            GraphicsIp::new(12, minor),
+        );
+        assert_eq!(info.wopcm_size(), 4 << 20, "12.{minor}");
+    }
+    for (major, minor) in [(12, 0), (12, 72), (12, 73), (20, 4), (30, 0)] {
+        let info = GtInfo::of(
+            GtKind::Primary,
+            GpuKind::Integrated,
+            GraphicsIp::new(major, minor),
+        );
+        assert_eq!(info.wopcm_size(), 2 << 20, "{major}.{minor:02}");
+    }
+    // So an Arrow Lake-H VF whose GGTT starts at 2 MiB is out of range, as the kernel's -ERANGE.
+    let guc = MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    );
+    let arl = GtInfo::of(
+        GtKind::Primary,
+        GpuKind::Integrated,
+        GraphicsIp::new(12, 74),
+    );
+    let mut gt = Gt::new(&guc, arl, MailboxConfig::DEFAULT);
+    gt.bootstrap().unwrap();
+    assert!(
+        matches!(
+            gt.query_config(),
+            Err(VfError::GgttRange {
+                start: 0x20_0000,
+                wopcm: 0x40_0000,
+                ..
+            })
+        ),
+        "GGTT at 2 MiB below Arrow Lake's 4 MiB WOPCM"
+    );
 }
