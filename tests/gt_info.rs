@@ -28,6 +28,8 @@ const PARTS: [(u8, u8, bool); 14] = [
 ];
 
 #[test]
+// `GtInfo::new` on purpose (the constructor `of` replaces), also once it is deprecated.
+#[allow(deprecated)]
 fn the_typed_constructor_builds_what_the_boolean_one_did() {
     for (major, minor, discrete) in PARTS {
         let ip = GraphicsIp::new(major, minor);
@@ -76,6 +78,8 @@ fn the_typed_constructor_builds_what_the_boolean_one_did() {
 }
 
 #[test]
+// `GtInfo::new` on purpose (the constructor `of` replaces), also once it is deprecated.
+#[allow(deprecated)]
 fn a_graphics_ip_prints_as_the_kernel_does_and_converts_from_verx100() {
     assert_eq!(GraphicsIp::new(20, 4).to_string(), "20.04");
     assert_eq!(GraphicsIp::new(12, 70).to_string(), "12.70");
