@@ -676,7 +676,7 @@ fn gmd_id_refusal_is_tolerated_like_the_kernel() {
     // VF ABI 1.1 has no GMD_ID KLV, yet a 12.70+ part asks for it: the GuC refuses, the kernel
     // logs and carries on.
     let g = integrated(Version::new(1, 1));
-    let mut i = info(GtKind::Primary, false, 1274);
+    let mut i = info(GtKind::Primary, false, 2004);
     i.platform = PlatformClass::TigerLakeToPonteVecchio;
     let mut gt = gt(&g, i);
     gt.bootstrap().unwrap();
