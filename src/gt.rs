@@ -468,9 +468,12 @@ impl<D: Device> Gt<D> {
         self.handshake()
     }
 
-    /// VF_RESET, sent again (up to [`VF_RESET_ATTEMPTS`] in all) while it times out.
+    /// VF_RESET, sent again (up to [`VF_RESET_ATTEMPTS`] in all) while it times out: a
+    /// [`MailboxError::Timeout`] or a [`MailboxError::BusyTimeout`], the two the kernel (7.1)
+    /// reports as `-ETIMEDOUT`. Any other error ends the loop, [`MailboxError::LinkLost`]
+    /// included: three lost replies end the bootstrap after three sends (about 662 ms).
     pub fn reset(&mut self) -> Result<(), VfError> {
-        // A counted loop: it ends after VF_RESET_ATTEMPTS sends whatever the GuC answers.
+        // A counted loop: it ends after VF_RESET_ATTEMPTS attempts whatever the GuC answers.
         let mut result = Ok(());
         for _ in 0..VF_RESET_ATTEMPTS {
             result = self.send_empty(Request::VfReset);
@@ -540,6 +543,9 @@ impl<D: Device> Gt<D> {
                 error!("GuC VF ABI changed from {} to {}", previous, found);
                 return Err(VfError::VersionChanged { previous, found });
             }
+            // The branch may differ; the kernel's match_version then stores the reply as the
+            // GT's version (kernel 7.3), and so do we.
+            self.version = Some(found);
             return Ok(found);
         }
         if found.major > wanted.major {
@@ -591,19 +597,33 @@ impl<D: Device> Gt<D> {
         keys
     }
 
-    /// Takes one key's reply (or failure) into the query; the error ends the query.
+    /// Takes one key's reply (or failure) into the query and runs the checks the kernel runs
+    /// right after that key (see the module docs); the error ends the query. `old` is the
+    /// configuration of the previous query, if any.
     fn take_key(
         q: &mut ConfigQuery,
         key: KlvKey,
         reply: Result<KlvReply, VfError>,
+        old: Option<&VfConfig>,
+        wopcm: u64,
     ) -> Result<(), VfError> {
         let c = &mut q.config;
         match key {
             KlvKey::GgttStart => c.ggtt_start = reply?.value_u64(),
-            KlvKey::GgttSize => c.ggtt_size = reply?.value_u64(),
-            KlvKey::LmemSize => c.lmem_size = Some(reply?.value_u64()),
+            KlvKey::GgttSize => {
+                c.ggtt_size = reply?.value_u64();
+                check_ggtt(c, old, wopcm)?;
+            }
+            KlvKey::LmemSize => {
+                let lmem = reply?.value_u64();
+                c.lmem_size = Some(lmem);
+                check_lmem(lmem, old)?;
+            }
             KlvKey::NumContexts => c.num_contexts = reply?.value[0],
-            KlvKey::NumDoorbells => c.num_doorbells = reply?.value[0],
+            KlvKey::NumDoorbells => {
+                c.num_doorbells = reply?.value[0];
+                check_counts(c, old)?;
+            }
             KlvKey::GroupSchedulingAvailable => {
                 c.group_scheduling_available = match reply?.value[0] {
                     0 => Some(false),
@@ -631,12 +651,8 @@ impl<D: Device> Gt<D> {
         Ok(())
     }
 
-    /// The query's configuration, validated; it replaces the old one.
+    /// The query's configuration, every key checked as it came in: it replaces the old one.
     fn finish_config(&mut self, new: VfConfig) -> Result<VfConfig, VfError> {
-        validate(&new, self.info.wopcm_size())?;
-        if let Some(old) = &self.config {
-            check_unchanged(old, &new)?;
-        }
         self.config = Some(new);
         Ok(new)
     }
@@ -668,7 +684,13 @@ impl<D: Device> Gt<D> {
                 Ok(t) => return Ok(Some(t)),
                 Err(e) => {
                     q.next += 1;
-                    Self::take_key(q, key, Err(e.into()))?;
+                    Self::take_key(
+                        q,
+                        key,
+                        Err(e.into()),
+                        self.config.as_ref(),
+                        self.info.wopcm_size(),
+                    )?;
                 }
             }
         }
@@ -711,7 +733,9 @@ impl<D: Device> Gt<D> {
             let klv = reply
                 .map_err(VfError::from)
                 .and_then(|reply| check_klv(key, reply.as_slice()));
-            let next = Self::take_key(q, key, klv).and_then(|()| self.post_next_key(q));
+            let wopcm = self.info.wopcm_size();
+            let next = Self::take_key(q, key, klv, self.config.as_ref(), wopcm)
+                .and_then(|()| self.post_next_key(q));
             match next {
                 Ok(t) => op.t = t,
                 Err(e) => return Poll::Ready(Err(e)),
@@ -857,18 +881,18 @@ fn check_klv(key: KlvKey, reply: &[u32]) -> Result<KlvReply, VfError> {
     Ok(klv)
 }
 
-fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {
-    let aligned = |key: KlvKey, value: u64, align: u64| {
-        if value.is_multiple_of(align) {
-            Ok(())
-        } else {
-            Err(VfError::InvalidValue { key, value })
-        }
-    };
+/// The checks right after GGTT_SIZE. The kernel's (7.3), in its order: a zero size is
+/// `-ENODATA`, a changed one `-EREMCHG`. Ours after them (deliberate differences, see the
+/// module docs): both values 4K-aligned, and the range the GuC can address (the kernel's
+/// `-ERANGE`, which it checks at init only).
+fn check_ggtt(c: &VfConfig, old: Option<&VfConfig>, wopcm: u64) -> Result<(), VfError> {
     if c.ggtt_size == 0 {
         return Err(VfError::ZeroValue {
             key: KlvKey::GgttSize,
         });
+    }
+    if let Some(old) = old {
+        changed(KlvKey::GgttSize, old.ggtt_size, c.ggtt_size)?;
     }
     aligned(KlvKey::GgttStart, c.ggtt_start, SZ_4K)?;
     aligned(KlvKey::GgttSize, c.ggtt_size, SZ_4K)?;
@@ -882,13 +906,37 @@ fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {
             wopcm,
         });
     }
-    if let Some(lmem) = c.lmem_size {
-        if lmem == 0 {
-            return Err(VfError::ZeroValue {
-                key: KlvKey::LmemSize,
-            });
-        }
-        aligned(KlvKey::LmemSize, lmem, SZ_2M)?;
+    Ok(())
+}
+
+/// The checks right after LMEM_SIZE, in the kernel's (7.3) order: changed (`-EREMCHG`), then
+/// zero (`-ENODATA`); then ours, 2M-aligned.
+fn check_lmem(lmem: u64, old: Option<&VfConfig>) -> Result<(), VfError> {
+    if let Some(old) = old {
+        changed(KlvKey::LmemSize, old.lmem_size.unwrap_or(0), lmem)?;
+    }
+    if lmem == 0 {
+        return Err(VfError::ZeroValue {
+            key: KlvKey::LmemSize,
+        });
+    }
+    aligned(KlvKey::LmemSize, lmem, SZ_2M)
+}
+
+/// The checks right after NUM_DOORBELLS, in the kernel's (7.3) order: contexts changed,
+/// doorbells changed (each `-EREMCHG`), then zero contexts (`-ENODATA`).
+fn check_counts(c: &VfConfig, old: Option<&VfConfig>) -> Result<(), VfError> {
+    if let Some(old) = old {
+        changed(
+            KlvKey::NumContexts,
+            old.num_contexts.into(),
+            c.num_contexts.into(),
+        )?;
+        changed(
+            KlvKey::NumDoorbells,
+            old.num_doorbells.into(),
+            c.num_doorbells.into(),
+        )?;
     }
     if c.num_contexts == 0 {
         return Err(VfError::ZeroValue {
@@ -898,34 +946,26 @@ fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {
     Ok(())
 }
 
-fn check_unchanged(old: &VfConfig, new: &VfConfig) -> Result<(), VfError> {
-    // The kernel's rule for every compared key: `old && old != new` (an old value of 0 may be
-    // replaced; only doorbells can be 0 after validation).
-    let opt = |v: Option<u64>| v.unwrap_or(0);
-    let pairs = [
-        (KlvKey::GgttSize, old.ggtt_size, new.ggtt_size),
-        (KlvKey::LmemSize, opt(old.lmem_size), opt(new.lmem_size)),
-        (
-            KlvKey::NumContexts,
-            old.num_contexts.into(),
-            new.num_contexts.into(),
-        ),
-        (
-            KlvKey::NumDoorbells,
-            old.num_doorbells.into(),
-            new.num_doorbells.into(),
-        ),
-    ];
-    for (key, old, new) in pairs {
-        if old != 0 && old != new {
-            error!(
-                "unexpected reassignment of {}: {:#x} -> {:#x}",
-                key.name(),
-                old,
-                new
-            );
-            return Err(VfError::Reassigned { key, old, new });
-        }
+/// `value` must be a multiple of `align`.
+fn aligned(key: KlvKey, value: u64, align: u64) -> Result<(), VfError> {
+    if value.is_multiple_of(align) {
+        Ok(())
+    } else {
+        Err(VfError::InvalidValue { key, value })
+    }
+}
+
+/// The kernel's rule for every compared key: `old && old != new` is an unexpected
+/// reassignment (an old value of 0 may be replaced).
+fn changed(key: KlvKey, old: u64, new: u64) -> Result<(), VfError> {
+    if old != 0 && old != new {
+        error!(
+            "unexpected reassignment of {}: {:#x} -> {:#x}",
+            key.name(),
+            old,
+            new
+        );
+        return Err(VfError::Reassigned { key, old, new });
     }
     Ok(())
 }
