@@ -6,37 +6,45 @@
 //! primary and media GT report the same GGTT, and [`Vf`](crate::Vf) moves it once per tile, so
 //! nothing here computes a GGTT shift.
 //!
-//! The rules are the Linux `xe` driver's (`xe_gt_sriov_vf.c`):
+//! The rules are the Linux `xe` driver's (`xe_gt_sriov_vf.c` as merged for kernel 7.3; the
+//! mailbox under it follows kernel 7.1, see [`crate::mailbox`]):
 //!
-//! - **Bootstrap**: VF_RESET, sent again up to 10 times while it times out; then MATCH_VERSION
-//!   asking for the platform's minimum VF ABI (1.1 on Tiger Lake to Ponte Vecchio, 1.2 on newer
-//!   parts). A reply with a newer major than asked is a protocol error, another major is
-//!   unsupported (no fallback), an older minor than the minimum is too old. A later handshake
-//!   (after a reset) asks for the version in use and must get the same major.minor.patch back
-//!   (the branch is not compared). After any handshake failure one more MATCH_VERSION asks for
-//!   "any" version (0.0), only to learn which version the GuC speaks: it is logged and, where the
+//! - **Bootstrap**: VF_RESET, sent again up to 10 times while it times out (a lost reply,
+//!   [`MailboxError::LinkLost`], ends it at once); then MATCH_VERSION asking for the platform's
+//!   minimum VF ABI (1.1 on Tiger Lake to Ponte Vecchio, 1.2 on newer parts). A reply with a
+//!   newer major than asked is a protocol error, another major is unsupported (no fallback), an
+//!   older minor than the minimum is too old. A later handshake (after a reset) asks for the
+//!   version in use and must get the same major.minor.patch back (the branch is not compared);
+//!   the reply then becomes the GT's version, as the kernel's `match_version` writes it into
+//!   the GT's `guc_version`. After any handshake failure one more MATCH_VERSION asks for "any"
+//!   version (0.0), only to learn which version the GuC speaks: it is logged and, where the
 //!   failure itself did not carry it, reported in the error ([`VfError::VersionRefused`]).
-//! - **Configuration**, in this order: GGTT_START, GGTT_SIZE, LMEM_SIZE (discrete, primary GT
-//!   only), NUM_CONTEXTS, NUM_DOORBELLS, GROUP_SCHEDULING_AVAILABLE (VF ABI 1.26+), GMD_ID
-//!   (graphics IP 12.70+), NUM_PAGING_ENGINE_INSTANCES (VF ABI 1.36+). Each reply must carry
-//!   exactly the key's length; zero GGTT size, LMEM size or contexts is an error. A GMD_ID query
-//!   that fails in any way is logged and the value taken as 0, as the kernel does.
-//! - **GGTT range** (the kernel's `-ERANGE`): a base below the WOPCM size
-//!   ([`GtInfo::wopcm_size`]: 2 MiB, 4 MiB on discrete parts and Meteor Lake), above
-//!   [`GUC_GGTT_TOP`], or a size beyond `GUC_GGTT_TOP - base` is [`VfError::GgttRange`], at
-//!   bootstrap and on every re-query (the kernel checks at init only; a re-query that moved the
-//!   GGTT out of range would corrupt memory, so it is refused here too).
-//! - **Re-query**: only what the kernel compares is compared, each with the kernel's
-//!   `old && old != new` rule, and a change is an "unexpected reassignment" naming the key:
+//! - **Configuration**, in this order, each key's checks right after it (the kernel's order;
+//!   the query stops at the first failing key with the kernel's error for it):
 //!
-//!   | key | on a re-query |
+//!   | key | checked right after it |
 //!   |---|---|
-//!   | GGTT_START | may change: that is the migration |
-//!   | GGTT_SIZE, LMEM_SIZE, NUM_CONTEXTS | must not change (the old value is never 0) |
-//!   | NUM_DOORBELLS | must not change, except from 0 (a VF provisioned without doorbells) |
-//!   | GROUP_SCHEDULING_AVAILABLE, GMD_ID, NUM_PAGING_ENGINE_INSTANCES | not compared; the new value is taken |
+//!   | GGTT_START | (nothing yet) |
+//!   | GGTT_SIZE | 0: [`VfError::ZeroValue`] (`-ENODATA`); on a re-query, changed: [`VfError::Reassigned`] (`-EREMCHG`); then ours: start and size 4K-aligned ([`VfError::InvalidValue`]), the GGTT range ([`VfError::GgttRange`]) |
+//!   | LMEM_SIZE (discrete, primary GT only) | on a re-query, changed: `Reassigned`; then 0: `ZeroValue`; then ours: 2M-aligned |
+//!   | NUM_CONTEXTS | (checked after NUM_DOORBELLS) |
+//!   | NUM_DOORBELLS | on a re-query, contexts changed, then doorbells changed: `Reassigned`; then 0 contexts: `ZeroValue` |
+//!   | GROUP_SCHEDULING_AVAILABLE (VF ABI 1.26+) | a value above 1: `InvalidValue` (`-EPROTO`) |
+//!   | GMD_ID (graphics IP 12.70+) | any failure is logged and the value taken as 0 |
+//!   | NUM_PAGING_ENGINE_INSTANCES (VF ABI 1.36+) | (none) |
 //!
-//!   The new configuration replaces the old one only once all of it is valid.
+//!   Each reply must carry exactly the key's length. "Changed" is the kernel's
+//!   `old && old != new` rule: NUM_DOORBELLS may change from 0 (a VF provisioned without
+//!   doorbells); GGTT_START may change (that is the migration); GROUP_SCHEDULING_AVAILABLE,
+//!   GMD_ID and NUM_PAGING_ENGINE_INSTANCES are not compared, the new value is taken.
+//!
+//! Where the query differs from the kernel's (7.3), deliberately:
+//!
+//! | what | kernel 7.3 | here |
+//! |---|---|---|
+//! | GGTT range (`-ERANGE`: base below the WOPCM size [`GtInfo::wopcm_size`], above [`GUC_GGTT_TOP`], or size beyond `GUC_GGTT_TOP - base`) | checked once, at init, after the query | checked right after GGTT_SIZE, at bootstrap and on every re-query: a re-query that moved the GGTT out of range would corrupt memory |
+//! | alignment (GGTT_START, GGTT_SIZE 4K; LMEM_SIZE 2M) | not checked | checked right after the key, on every query: a misaligned base cannot be mapped, and the tile's move would misplace every node |
+//! | what a failed re-query leaves | the values stored before the failing check (GGTT size, LMEM size, counts) and the GGTT already moved | nothing: the new configuration replaces the old one only once every key passed, and the tile's GGTT moves after the query |
 
 use crate::wire::self_cfg::{
     decode_control_ctb_reply, decode_self_cfg_reply, encode_control_ctb, encode_self_cfg,
