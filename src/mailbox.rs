@@ -76,8 +76,8 @@ use crate::wire::regs::{MailboxRegs, SCRATCH_COUNT};
 use crate::wire::{GucError, WireError};
 use core::time::Duration;
 
-/// Timeouts and limits of the mailbox. [`MailboxConfig::DEFAULT`] (also [`Default`]) gives the
-/// kernel's values.
+/// Timeouts, pauses and limits of the mailbox. [`MailboxConfig::DEFAULT`] (also [`Default`]) gives
+/// kernel 7.1's values (and our bound on RETRYs, which the kernel does not have).
 ///
 /// The struct is `#[non_exhaustive]`, so that a new setting is not a breaking change: start
 /// from [`DEFAULT`](MailboxConfig::DEFAULT) and assign the fields to change, also in a `const`:
@@ -159,8 +159,10 @@ impl Default for MailboxConfig {
 pub enum MailboxError {
     /// The request is empty or longer than the 4 scratch registers; nothing was written.
     BadRequestLength(usize),
-    /// No reply within the reply timeout (after the FLR resend, if any). Carries the last value
-    /// read from `VF_SW_FLAG(0)`.
+    /// No reply within the reply timeout, scratch 0 not cleared (a cleared one is a lost reply:
+    /// sent again, then [`LinkLost`](MailboxError::LinkLost)), or, with
+    /// [`resend_after_flr`](MailboxConfig::resend_after_flr) off, any timeout. Carries the last
+    /// value read from `VF_SW_FLAG(0)`. The kernel's `-ETIMEDOUT`.
     Timeout {
         /// Last value of scratch 0.
         last: u32,
@@ -427,12 +429,14 @@ impl<D: Device> Mailbox<D> {
     }
 
     /// One poll of a transaction in flight: reads scratch 0 and reads the clock, exactly as
-    /// one round of [`send`](Mailbox::send)'s wait does, without waiting. `Pending` means no
-    /// final reply yet and time is left: let time pass (the device's
+    /// one round of [`send`](Mailbox::send)'s wait does, without waiting; while the transaction
+    /// pauses before a resend ([`InFlight::is_pausing`]) it reads the clock only. `Pending`
+    /// means no final reply yet and time is left: let time pass (the device's
     /// [`relax`](Device::relax), or other GTs' polls) and poll again. `Ready` is the outcome
-    /// [`send`](Mailbox::send) would have returned; a BUSY, a RETRY (sent again) and the one
-    /// resend after an FLR are handled inside, with the same rules, timeouts and register
-    /// accesses. Poll a transaction on the mailbox that posted it, and not after `Ready`.
+    /// [`send`](Mailbox::send) would have returned; a BUSY, a RETRY and a lost reply (each
+    /// sent again after its pause) are handled inside, with the same rules, timeouts, pauses
+    /// and register accesses. Poll a transaction on the mailbox that posted it, and not after
+    /// `Ready`.
     pub fn poll(&mut self, t: &mut InFlight) -> Poll<Result<MmioMessage, MailboxError>> {
         // Each pass either returns or moves the transaction on: to its BUSY wait (once per
         // attempt), to a pause before a resend (at most `max_retries` after RETRY, at most

@@ -437,7 +437,7 @@ fn the_posting_read_hits_scratch_3() {
 #[test]
 fn mailbox_errors_display_and_chain() {
     use std::error::Error;
-    let cases: [(MailboxError, &str); 6] = [
+    let cases: [(MailboxError, &str); 7] = [
         (
             MailboxError::BadRequestLength(5),
             "request of 5 dwords does not fit",
@@ -447,6 +447,10 @@ fn mailbox_errors_display_and_chain() {
             "no reply from the GuC (scratch 0 = 0x00005507)",
         ),
         (MailboxError::BusyTimeout, "busy timeout"),
+        (
+            MailboxError::LinkLost { losses: 3 },
+            "GuC reply lost 3 times (scratch registers cleared)",
+        ),
         (MailboxError::RetryLimit { retries: 3 }, "retry 3 times"),
         (
             MailboxError::VfMigrated { hint: 0x12 },
