@@ -225,13 +225,15 @@ fn two_lost_replies_are_sent_again_after_256ms_each_like_kernel_7_1() {
     mb.send_recv(&[0x0000_5507]).unwrap();
     let at = send_times(&g);
     assert_eq!(at.len(), 3, "{at:?}");
-    // Each resend comes 50 ms (the lost reply's wait) + 256 ms (the pause) after the one before.
+    // Each resend comes 50 ms (the lost reply's wait) + 256 ms (the pause) after the one before,
+    // to the nanosecond on the mock's 10 us polls: the pause ends at the first poll at or past
+    // its deadline.
     for pair in at.windows(2) {
         let gap = pair[1] - pair[0];
-        assert!((306 * MS..306 * MS + MS / 10).contains(&gap), "{gap}");
+        assert_eq!(gap, 306 * MS);
     }
     let total = g.now().0 - t0;
-    assert!((612 * MS..612 * MS + MS / 5).contains(&total), "{total}");
+    assert_eq!(total, 612 * MS);
 }
 
 #[test]
@@ -247,7 +249,7 @@ fn a_third_lost_reply_is_link_lost_after_662ms() {
     assert_ne!(err, MailboxError::Timeout { last: 0 });
     assert!(err.to_string().contains("lost 3 times"), "{err}");
     let total = g.now().0 - t0;
-    assert!((662 * MS..662 * MS + MS / 5).contains(&total), "{total}");
+    assert_eq!(total, 662 * MS);
 }
 
 #[test]
@@ -265,7 +267,7 @@ fn lost_reply_resends_and_pause_are_configurable() {
     let t0 = g.now().0;
     mb.send_recv(&[0x0000_5507]).unwrap();
     let total = g.now().0 - t0;
-    assert!((50 * MS..50 * MS + MS / 10).contains(&total), "{total}");
+    assert_eq!(total, 50 * MS, "a zero pause resends at once");
     g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
     g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
     assert_eq!(
@@ -284,10 +286,10 @@ fn retry_backs_off_1ms_doubling_to_256ms_like_kernel_7_1() {
     mb.send_recv(&[0x0000_5507]).unwrap();
     let at = send_times(&g);
     assert_eq!(at.len(), 12, "{at:?}");
-    let gaps: Vec<u64> = at.windows(2).map(|w| (w[1] - w[0]) / MS).collect();
-    // The mock answers RETRY at the doorbell; the pause before each resend is the gap (to the
-    // millisecond: the polls' 10 us steps round it up by less than 1 ms).
-    assert_eq!(gaps, [1, 2, 4, 8, 16, 32, 64, 128, 256, 256, 256]);
+    let gaps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    // The mock answers RETRY at the doorbell; the pause before each resend is the gap.
+    let ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 256, 256].map(|ms| ms * MS);
+    assert_eq!(gaps, ms);
 }
 
 #[test]
@@ -305,45 +307,58 @@ fn retry_backoff_is_configurable() {
         .unwrap();
     mb.send_recv(&[0x0000_5507]).unwrap();
     let at = send_times(&g);
-    let gaps: Vec<u64> = at.windows(2).map(|w| (w[1] - w[0]) / MS).collect();
-    assert_eq!(gaps, [3, 6, 10, 10]);
+    let gaps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps, [3, 6, 10, 10].map(|ms| ms * MS));
 }
 
 #[test]
 fn a_pause_is_pending_without_register_reads() {
     let g = guc();
     let mut mb = mailbox(&g);
-    g.inject(Trigger::AnyRequest, Fault::Retry { count: 1 })
+    g.inject(Trigger::AnyRequest, Fault::Retry { count: 2 })
         .unwrap();
     let mut t = mb.post(&Request::VfReset).unwrap();
-    // The RETRY is read, and the transaction pauses 1 ms before it sends again.
+    // The RETRY is read, and the transaction pauses 1 ms, then 2 ms, before it sends again.
     assert!(mb.poll(&mut t).is_pending());
-    assert!(t.is_pausing());
-    assert_eq!(t.retries(), 1);
-    g.reset_access_counts();
-    let mut polls = 0;
-    while t.is_pausing() {
-        assert!(mb.poll(&mut t).is_pending() || !t.is_pausing());
-        let c = g.access_counts();
-        if t.is_pausing() {
+    for (retries, pause_us) in [(1, 1_000), (2, 2_000)] {
+        assert!(t.is_pausing());
+        assert_eq!((t.retries(), t.losses()), (retries, 0));
+        g.reset_access_counts();
+        let mut polls = 0;
+        loop {
+            let pending = mb.poll(&mut t).is_pending();
+            polls += 1;
+            if g.access_counts().doorbells == 1 {
+                break;
+            }
+            assert!(pending && t.is_pausing());
+            let c = g.access_counts();
             assert_eq!((c.reads, c.writes), (0, 0), "a pause reads no register");
+            assert!(polls < 1_000);
+            g.advance(core::time::Duration::from_micros(100));
         }
-        g.advance(core::time::Duration::from_micros(100));
-        polls += 1;
+        // Polls at 0, 100, ... us: the one at the deadline sends again.
+        assert_eq!(polls, pause_us / 100 + 1);
     }
-    assert!((10..=11).contains(&polls), "{polls}");
-    assert_eq!(
-        g.access_counts().doorbells,
-        1,
-        "sent again once the pause ran out"
-    );
+    let mut polls = 0;
     loop {
         if let core::task::Poll::Ready(r) = mb.poll(&mut t) {
             assert!(r.is_ok());
             break;
         }
+        polls += 1;
+        assert!(polls < 100);
         g.relax();
     }
+    assert_eq!((t.retries(), t.losses()), (2, 0));
+
+    // A lost reply pauses too, and counts.
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    let mut t = mb.post(&Request::VfReset).unwrap();
+    g.advance(core::time::Duration::from_millis(50));
+    assert!(mb.poll(&mut t).is_pending());
+    assert!(t.is_pausing());
+    assert_eq!((t.retries(), t.losses()), (0, 1));
 }
 
 #[test]
@@ -363,6 +378,23 @@ fn a_stalled_clock_ends_a_pause_with_an_error() {
         Err(MailboxError::ClockStalled)
     );
     assert_eq!(dev.0.access_counts().doorbells, 1, "never sent again");
+
+    // Exactly `stall_polls` polls of the pause: the first poll reads the RETRY and makes the
+    // pause's first reading, each later one another.
+    dev.0
+        .inject(Trigger::AnyRequest, Fault::Retry { count: 1 })
+        .unwrap();
+    let mut t = mb.post(&Request::VfReset).unwrap();
+    let mut polls = 0;
+    let outcome = loop {
+        polls += 1;
+        if let core::task::Poll::Ready(r) = mb.poll(&mut t) {
+            break r;
+        }
+        assert!(polls < 1_000);
+    };
+    assert_eq!(outcome, Err(MailboxError::ClockStalled));
+    assert_eq!(polls, 100);
 }
 
 #[test]
