@@ -777,6 +777,14 @@ impl<const N: usize> SplitPass<N> {
             ops: core::array::from_fn(|_| None),
         }
     }
+
+    /// How GT `id`'s run in this pass ended; a GT that never began is postponed.
+    fn run(&self, id: GtId) -> GtRun {
+        match self.stages[usize::from(id.0)] {
+            Stage::Ended(run) => run,
+            _ => GtRun::Postponed,
+        }
+    }
 }
 
 /// A pass ends early with this outcome (failure or teardown).
@@ -1577,15 +1585,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         }
 
         let mut report = PassReport::default();
-        let gts = if self.config.split_phase {
-            self.recover_split(inner, gts, &mut report)?
-        } else {
-            for id in gts.iter() {
-                let run = self.recover_gt(inner, id)?;
-                self.account_run(inner, id, run, &mut report)?;
-            }
-            gts
-        };
+        let gts = self.run_pass(inner, gts, &mut report)?;
         Ok(if report.recovered == gts {
             PassOutcome::Recovered(gts)
         } else {
@@ -1659,42 +1659,6 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         } else {
             Ok(())
         }
-    }
-
-    /// One GT's recovery, kernel 7.0's per-GT sequence (see the module docs' table).
-    fn recover_gt(&self, inner: &mut Inner<D, N>, id: GtId) -> PassResult<GtRun> {
-        let i = usize::from(id.0);
-        if self.prepare_gt(inner, id)? {
-            return Ok(GtRun::Postponed);
-        }
-        let gt = &mut inner.gts[i];
-        let marker = if gt.supports_markers() {
-            let marker = gt.next_marker();
-            if let Err(run) = step(id, Step::ResfixStart, gt.resfix_start(marker))? {
-                return Ok(run);
-            }
-            Some(marker)
-        } else {
-            None
-        };
-        // Only now: a report from here on is a new migration for this GT.
-        self.coordinator.started(id);
-        inner.stamp_query(usize::from(id.0));
-        let gt = &mut inner.gts[usize::from(id.0)];
-        let config = match step(id, Step::QueryConfig, gt.query_config())? {
-            Ok(config) => config,
-            Err(run) => return Ok(run),
-        };
-        self.take_config(inner, id, &config);
-        if let Some(run) = self.fix_gt(inner, id, marker)? {
-            return Ok(run);
-        }
-        let gt = &mut inner.gts[i];
-        if let Err(run) = step(id, Step::ResfixDone, gt.resfix_done(marker))? {
-            return Ok(run);
-        }
-        self.gt_done(id);
-        Ok(GtRun::Recovered)
     }
 
     /// Steps 1-3 of a GT's recovery: up to its shutdown. `true`: the media GT waits for its
@@ -1828,27 +1792,59 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         self.hooks.kickstart(id);
     }
 
-    /// [`RecoveryConfig::split_phase`]: the pass's GTs side by side, each its own state machine
-    /// ([`Stage`]) driven by one poll loop: a GT's next step runs the moment its reply is in,
-    /// whatever the other GTs are waiting for. Between rounds of polls the pass takes in the
-    /// GTs that were reported since it began (and are not in it yet) and starts them at once
-    /// ([`join`](Vf::join)), and starts a postponed media GT once its tile's primary GT's
-    /// recovery is no longer pending. Returns every GT the pass took, the joined ones included.
-    fn recover_split(
+    /// The pass driver: every GT of the pass runs the same state machine ([`Stage`]), and the
+    /// schedule only decides when a GT begins. Overlapped ([`RecoveryConfig::split_phase`]):
+    /// every GT begins at once, one poll loop drives them all (a GT's next step runs the moment
+    /// its reply is in), a GT reported during the pass joins it and a postponed media GT
+    /// begins once its primary GT is done ([`join`](Vf::join)); the runs are accounted at the
+    /// end. One after the other (`split_phase = false`): one GT in flight, driven to the end of
+    /// its run and accounted before the next begins, no join. Returns every GT the pass took.
+    fn run_pass(
         &self,
         inner: &mut Inner<D, N>,
         gts: GtSet,
         report: &mut PassReport,
     ) -> PassResult<GtSet> {
         let mut pass = SplitPass::new();
-        let mut taken = gts;
+        if !self.config.split_phase {
+            for id in gts.iter() {
+                self.begin_gt(inner, id, &mut pass)?;
+                self.drive(inner, gts, &mut pass, false)?;
+                self.account_run(inner, id, pass.run(id), report)?;
+            }
+            return Ok(gts);
+        }
         for id in gts.iter() {
             self.begin_gt(inner, id, &mut pass)?;
         }
-        // Bounded: a GT joins at most once and leaves `Postponed` at most once, and every poll
-        // of an operation in flight is bounded by that operation's own Stopwatch.
+        let taken = self.drive(inner, gts, &mut pass, true)?;
+        for id in taken.iter() {
+            self.account_run(inner, id, pass.run(id), report)?;
+        }
+        if taken != gts {
+            // The joined GTs' reports left WORK set: no pass is owed for them any more.
+            let _ = self.coordinator.drop_idle_work();
+        }
+        Ok(taken)
+    }
+
+    /// Polls every operation in flight until none is left, each GT advancing on its own
+    /// reply; with `join`, takes in the GTs reported meanwhile between rounds. The worker
+    /// relaxes once per round, through the device of the first GT still waiting. Bounded: a
+    /// GT joins at most once and leaves `Postponed` at most once, and every poll of an
+    /// operation in flight is bounded by that operation's own Stopwatch.
+    fn drive(
+        &self,
+        inner: &mut Inner<D, N>,
+        gts: GtSet,
+        pass: &mut SplitPass<N>,
+        join: bool,
+    ) -> PassResult<GtSet> {
+        let mut taken = gts;
         loop {
-            taken = self.join(inner, taken, &mut pass)?;
+            if join {
+                taken = self.join(inner, taken, pass)?;
+            }
             let mut in_flight = false;
             let mut waiting = None;
             for i in 0..N {
@@ -1866,30 +1862,18 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                     }
                     Poll::Ready(result) => {
                         pass.ops[i] = None;
-                        self.advance(inner, GtId(i as u8), result, &mut pass)?;
+                        self.advance(inner, GtId(i as u8), result, pass)?;
                     }
                 }
             }
             if !in_flight {
-                break;
+                return Ok(taken);
             }
-            self.publish_starts(inner, &mut pass);
+            self.publish_starts(inner, pass);
             if let Some(i) = waiting {
                 inner.gts[i].device().relax();
             }
         }
-        for id in taken.iter() {
-            let run = match pass.stages[usize::from(id.0)] {
-                Stage::Ended(run) => run,
-                _ => GtRun::Postponed,
-            };
-            self.account_run(inner, id, run, report)?;
-        }
-        if taken != gts {
-            // The joined GTs' reports left WORK set: no pass is owed for them any more.
-            let _ = self.coordinator.drop_idle_work();
-        }
-        Ok(taken)
     }
 
     /// The end of a round of polls: the RESFIX_STARTs accepted in it published in one step
