@@ -1,34 +1,42 @@
-//! A VM with `N` GTs on the mock GuC, live-migrated `M` times, recovered by `xe-sriov-vf` with the
-//! worker on a real thread and the interrupts delivered from another one.
+//! A VM with `N` GTs on the mock GuC, live-migrated `M` times, recovered by `xe-sriov-vf`.
 //!
 //! ```text
-//! cargo run --example simulate --features mock,std
-//! cargo run --example simulate --features mock,std -- --gts 4 --migrations 50
-//! cargo run --example simulate --features mock,std -- --migrate-during-recovery --trace
-//! cargo run --example simulate --features mock,std -- --abi 1.26
-//! cargo run --example simulate --features mock,std -- --fault query:busy:3 --trace
-//! cargo run --example simulate --features mock,std -- --policy all --guc-latency-us 20 --sequential
-//! cargo run --example simulate --features mock,std -- --help
+//! cargo run -p xe-sriov-vf-sim
+//! cargo run -p xe-sriov-vf-sim -- --gts 4 --migrations 50
+//! cargo run -p xe-sriov-vf-sim -- --migrate-during-recovery --trace
+//! cargo run -p xe-sriov-vf-sim -- --abi 1.26
+//! cargo run -p xe-sriov-vf-sim -- --fault query:busy:3 --trace
+//! cargo run -p xe-sriov-vf-sim -- --policy all --guc-latency-us 20 --sequential
+//! cargo run -p xe-sriov-vf-sim -- --help
 //! ```
 //!
-//! # Threads
+//! # One thread, one virtual clock: a run is a function of its options
 //!
-//! - The **host** (the main thread) plays the hypervisor and the interrupt controller: it
-//!   migrates every GT's mock GuC (`MockGuc::migrate` with a new 4K-aligned GGTT base), then reads
-//!   each mock's pending interrupt vector (`take_interrupts`) and calls
-//!   `Vf::handle_guc_interrupt`. Before the next migration it waits (bounded, in real time) until
-//!   the VF settled: every mock `VF_RUNNING` and the coordinator idle, or the VF wedged, or the
+//! The simulator runs on one thread, like a polling unikernel (the crate's
+//! `workqueue::Polled`: no queue, the loop calls `Vf::run_worker` while a pass is due), and the
+//! mocks share one virtual clock (`MockClock`). The same options (`--seed` included) print the
+//! same lines, byte for byte, except the host's wall-clock figures (marked `(wall)`).
+//!
+//! - The **host** plays the hypervisor and the interrupt controller: it migrates every GT's mock
+//!   GuC (`MockGuc::migrate` with a new 4K-aligned GGTT base) and schedules the delivery of the
+//!   interrupts it raised, in an order and after delays (in virtual time) drawn from `--seed`.
+//!   Then it runs the worker while a pass is due, delivers each interrupt when the virtual clock
+//!   reaches its instant (moving the clock there when the worker has nothing to do), until the
+//!   VF settled: every mock `VF_RUNNING` and the coordinator idle, or the VF wedged, or the
 //!   migration refused.
-//! - The **worker** serves a `ThreadQueue`: `serve(|| vf.run_worker())`.
-//! - With `--migrate-during-recovery` the `hold` hook of the first pass asks the host for a second
-//!   VM migration and waits until the host has migrated every GT and delivered the interrupts
-//!   (the kernel's debug "stoppers" do the same with a real migration).
+//! - The **worker**'s waits move the virtual clock (each poll of a mailbox is a `Device::relax`,
+//!   10 us). An interrupt whose instant passes during a wait is delivered from that `relax`,
+//!   as a real interrupt lands in the middle of the worker: so one GT's interrupt can land in
+//!   the middle of another GT's recovery, reproducibly.
+//! - With `--migrate-during-recovery` the `hold` hook of the first pass migrates the VM again
+//!   and delivers the interrupts at once (the kernel's debug "stoppers" do the same with a real
+//!   migration).
 //!
 //! # Output
 //!
 //! Every GT's mailbox goes through a thin [`Device`] wrapper that drains the mock's transcript
-//! right after each register access, under one global lock that also orders every printed line.
-//! So the transcript never overflows and lines come out in the order things happened across GTs.
+//! right after each register access, so the transcript never overflows and lines come out in
+//! the order things happened across GTs.
 //!
 //! - Default: a timeline derived from those events (the decoded mailbox exchanges, the hook calls,
 //!   the pass outcomes, the mock GuC states), in the spirit of the sequence diagram in the kernel's
@@ -39,22 +47,26 @@
 //!   `tile<N> ggtt 0x%x -> 0x%x` when a tile's GGTT fixup runs.
 //! - After each migration settles, its blackout per GT: the virtual time from the GuC's SW_INT_0
 //!   to its SUCCESS to RESFIX_DONE and the mailbox round trips in between, as the mock GuC saw
-//!   them (`MockGuc::blackout`), then the maximum over the GTs. The mocks share one virtual clock
-//!   (the worker is one thread); `--guc-latency-us L` gives every reply a turnaround of L us.
+//!   them (`MockGuc::blackout`), then the maximum over the GTs. `--guc-latency-us L` gives
+//!   every reply a turnaround of L us.
 //! - The last line is always
 //!   `summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale> blackout_us=<n|none>`.
 //!
 //! Exit status: 0 when every GT ends `VF_RUNNING`, nothing is wedged and the GGTT oracle says
 //! `ggtt=ok`, 1 otherwise, 2 on bad arguments.
 
-#[path = "common/chain.rs"]
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+// The examples' error printer, shared rather than copied.
+#[path = "../../examples/common/chain.rs"]
 mod chain;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant as StdInstant};
 
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
@@ -75,7 +87,7 @@ use xe_sriov_vf::wire::hxg::Reply;
 use xe_sriov_vf::wire::regs::{GtKind, GucIntr};
 use xe_sriov_vf::wire::self_cfg::decode_self_cfg;
 use xe_sriov_vf::wire::{GucError, KlvKey, Request, Version};
-use xe_sriov_vf::workqueue::ThreadQueue;
+use xe_sriov_vf::workqueue::Polled;
 use xe_sriov_vf::{GgttMove, TileId};
 
 use chain::error_chain;
@@ -92,10 +104,11 @@ const TILE_STRIDE: u64 = 0x1000_0000;
 fn ggtt_base(k: u64, tile: u8) -> u64 {
     BASE + u64::from(tile) * TILE_STRIDE + (k % 64) * STRIDE
 }
-/// How long the host waits for the VF to settle after a migration, in real time.
+/// How long the host waits for the VF to settle after a migration, in virtual time.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the held worker waits for the host to land the mid-recovery migration.
-const HOLD_TIMEOUT: Duration = Duration::from_secs(5);
+/// At most this many turns of the host's loop (a pass, a delivery, a move of the clock) per
+/// migration: a VF that keeps re-queueing without settling ends the run.
+const SETTLE_TURNS: u32 = 100_000;
 /// Most faults the mock can queue (`mock::FAULT_QUEUE_LEN`).
 const MAX_FAULTS: usize = 8;
 
@@ -103,7 +116,7 @@ const HELP: &str = "\
 simulate: a VM with N GTs on the mock GuC, live-migrated M times, recovered by xe-sriov-vf
 
 USAGE:
-    cargo run --example simulate --features mock,std -- [OPTIONS]
+    cargo run -p xe-sriov-vf-sim -- [OPTIONS]
 
 OPTIONS:
     --tiles T                 Tiles in the VM, 1..=4 (default 1, or as many as --gts needs:
@@ -115,8 +128,8 @@ OPTIONS:
                               mock GuC and mailbox registers.
     --migrations M            VM migrations the host performs (default 1). Each one migrates
                               every GT (new 4K-aligned GGTT base, +16 MiB each time) and then
-                              delivers SW_INT_0 of every GT; the host waits (up to 5 s) for the VF
-                              to settle before the next one.
+                              delivers SW_INT_0 of every GT; the host runs the VF until it
+                              settles (up to 5 s of virtual time) before the next one.
     --abi MAJOR.MINOR         VF ABI the mock GuCs offer (default 1.27). Below 1.27 there are no
                               RESFIX markers: as in kernel 7.0, migration is then refused (the
                               run exits 1, not wedged) unless --legacy.
@@ -125,14 +138,15 @@ OPTIONS:
     --require-markers         Accepted for compatibility; refusing migration without markers is
                               the default now.
     --seed S                  Seed of the host's choices (default 1): the order in which each
-                              migration's interrupts are delivered and the short delays between
-                              them, so that one GT's interrupt can land in the middle of another
-                              GT's recovery.
+                              migration's interrupts are delivered and the short delays (0 to
+                              300 us of virtual time) between them, so that one GT's interrupt can
+                              land in the middle of another GT's recovery. A run is a function
+                              of its options: the same options print the same lines.
     --migrate-during-recovery[=fixups|done]
                               A second VM migration lands between RESFIX_START and RESFIX_DONE:
                               the hold hook of the first recovery pass (HoldPoint::BeforeFixups,
-                              or BeforeDone with =done) asks the host to migrate every GT and
-                              deliver the interrupts at once, and waits until it did.
+                              or BeforeDone with =done) migrates every GT and delivers the
+                              interrupts at once.
     --fault STEP:KIND[:ARG]   Inject a mailbox fault on gt0 (repeatable, at most 8). STEP is the
                               request it hits: reset (VF_RESET) or version (MATCH_VERSION) during
                               bootstrap; start (RESFIX_START), query (the first QUERY_SINGLE_KLV,
@@ -165,23 +179,30 @@ OPTIONS:
     --trace                   Also print every mailbox message and interrupt (see OUTPUT).
     --log LEVEL               The crate's own log lines (off, error, warn, info, debug, trace;
                               off by default) on stderr, each starting with 'xe-sriov-vf ',
-                              through the `log` facade: build with --features mock,std,log.
+                              through the `log` facade: build with --features log
+                              (cargo run -p xe-sriov-vf-sim --features log -- --log info).
                               Stdout (timeline, trace, summary) is unchanged.
     -h, --help                This text.
 
 OUTPUT:
     A timeline (lines starting with '['), drawn from what happened: the decoded mailbox
-    exchanges, hook calls, pass outcomes and mock GuC states. With --trace, in order across GTs:
+    exchanges, hook calls, pass outcomes and mock GuC states. Its times are labelled with their
+    clock: (virtual) is the mocks' shared virtual clock (each poll of the worker moves it 10 us,
+    each GuC turnaround --guc-latency-us, the host's interrupt delays), (wall) the host's real
+    time (the only figures that differ between two runs with the same options).
+    With --trace, in order across GTs:
         gt<N> > 0x%08x 0x%08x ...   a request the VF sent (its own dwords)
         gt<N> < 0x%08x ...          a reply the VF read (header + the data it carries),
                                     BUSY (0xb...) and RETRY (0xd...) included
         gt<N> irq SW_INT_0          the host delivered a migration interrupt
         tile<N> ggtt 0x%x -> 0x%x   the tile's GGTT fixup ran (old applied base -> new base)
     A reply line carries the reply's own dwords: the header and its data (a KLV reply:
-    1 + LENGTH dwords; MATCH_VERSION: 2; others: 1).
+    1 + LENGTH dwords; MATCH_VERSION: 2; others: 1). With --trace the timeline also lists
+    every pass's hook calls in the order the crate made them:
+        [vf] pass <n> hooks: pm_get, shutdown gt0, ..., pm_put
     After each migration settles, its blackout, as the mock GuCs saw it:
-        [gt<N>] blackout of migration <k>: <us> us, <n> mailbox round trips
-        [vf] blackout of migration <k>: <us> us (the longest GT)
+        [gt<N>] blackout of migration <k>: <us> us (virtual), <n> mailbox round trips
+        [vf] blackout of migration <k>: <us> us (virtual, the longest GT)
     (virtual time from the GuC's SW_INT_0 to its SUCCESS to RESFIX_DONE).
     The last line:
         summary: migrations=<n> recoveries=<n> deferred=<n> requeued=<n> wedged=<yes|no> states=<STATE>,... ggtt=<ok|stale> blackout_us=<n|none>
@@ -194,7 +215,7 @@ OUTPUT:
 
 EXIT STATUS:
     0  every GT ends VF_RUNNING, the device is not wedged and ggtt=ok
-    1  otherwise (wedged, migration refused, bootstrap failed, the VF did not settle in time,
+    1  otherwise (wedged, migration refused, bootstrap failed, the VF did not settle,
        ggtt=stale)
     2  bad arguments
 ";
@@ -501,8 +522,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
                 });
                 if !cfg!(feature = "log") && o.log != Some(LogLevel::Off) {
                     return Err(
-                        "--log needs the crate's `log` backend: cargo run --example simulate \
-                         --features mock,std,log -- --log LEVEL"
+                        "--log needs the crate's `log` backend: cargo run -p xe-sriov-vf-sim \
+                         --features log -- --log LEVEL"
                             .into(),
                     );
                 }
@@ -768,6 +789,8 @@ struct Log {
     irq: Vec<Option<TranscriptEntry>>,
     /// Device-level hook calls of the running pass (abort, wedged), printed with it.
     vf_notes: Vec<String>,
+    /// Every hook call since the last pass was printed, in order (printed with `--trace`).
+    hooks: Vec<String>,
     dropped: bool,
 }
 
@@ -805,14 +828,6 @@ impl Log {
 // ---------------------------------------------------------------------------------------------
 // The simulation
 
-#[derive(Default)]
-struct HoldState {
-    /// The hold point the next migration is wanted at (cleared when it fires).
-    armed: Option<HoldPoint>,
-    requested: bool,
-    done: bool,
-}
-
 /// The VF's memirq pages, one per tile (none with `--irq mmio`): the crate's `MemirqSet` over a
 /// `Vec`, since the tile count is a run-time option here.
 struct Tiles(Vec<Memirq<&'static MockMemirqPage>>);
@@ -841,11 +856,57 @@ fn page_ggtt(tile: u8) -> u64 {
     0x0010_0000 + u64::from(tile) * 0x1000
 }
 
-struct Sim<'a> {
-    gucs: &'a [MockGuc],
+/// What the interrupt controller needs of the VF, whatever its GT count: the interrupt entries.
+trait IrqPort: Sync {
+    /// `Vf::handle_guc_interrupt`.
+    fn guc_interrupt(&self, gt: GtId, intr: GucIntr) -> Signal;
+    /// `Vf::migrated`.
+    fn migrated(&self, gt: GtId) -> Signal;
+    /// The tiles' memirq pages (empty with `--irq mmio`).
+    fn tiles(&self) -> &Tiles;
+}
+
+impl<const N: usize> IrqPort for SimVf<N> {
+    fn guc_interrupt(&self, gt: GtId, intr: GucIntr) -> Signal {
+        self.handle_guc_interrupt(gt, intr)
+    }
+    fn migrated(&self, gt: GtId) -> Signal {
+        Vf::migrated(self, gt)
+    }
+    fn tiles(&self) -> &Tiles {
+        self.memirq()
+    }
+}
+
+/// Where the interrupt controller sends an interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Line {
+    /// GT `i`'s GuC interrupt register (`--irq mmio`).
+    Register(usize),
+    /// Tile `t`'s MSI: its memirq handler.
+    Tile(usize),
+}
+
+/// An interrupt the host will deliver when the virtual clock reaches `at`.
+#[derive(Clone, Copy, Debug)]
+struct Delivery {
+    at: Instant,
+    line: Line,
+}
+
+struct Sim {
+    gucs: &'static [MockGuc],
+    /// The mocks' shared virtual clock.
+    clock: &'static MockClock,
     log: Mutex<Log>,
-    hold: Mutex<HoldState>,
-    hold_cv: Condvar,
+    /// The VF's interrupt entries, once it is built.
+    vf: OnceLock<&'static dyn IrqPort>,
+    /// The interrupts scheduled and not yet delivered, in the order they were scheduled.
+    deliveries: Mutex<Vec<Delivery>>,
+    /// Set while a delivery runs (an interrupt handler is not re-entered).
+    delivering: AtomicBool,
+    /// The hold point the mid-recovery migration is wanted at (cleared when it fires).
+    hold: Mutex<Option<HoldPoint>>,
     /// VM migrations performed.
     migrations: AtomicU64,
     pm_get: AtomicUsize,
@@ -860,7 +921,7 @@ struct Sim<'a> {
     rng: Mutex<u64>,
 }
 
-impl<'a> Sim<'a> {
+impl Sim {
     fn lock(&self) -> MutexGuard<'_, Log> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -871,6 +932,20 @@ impl<'a> Sim<'a> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(why);
+    }
+
+    /// Records a hook call for the `[vf] pass <n> hooks:` line.
+    fn hook(&self, call: String) {
+        self.lock().hooks.push(call);
+    }
+
+    /// With `--trace`, prints the hook calls recorded since the last call as
+    /// `[vf] <what> hooks: <call>, ...`.
+    fn print_hooks(log: &mut Log, what: &str) {
+        let calls = std::mem::take(&mut log.hooks);
+        if log.trace && !calls.is_empty() {
+            log.line(&format!("[vf] {what} hooks: {}", calls.join(", ")));
+        }
     }
 
     fn frag(&self, gt: GtId, s: String) {
@@ -905,9 +980,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// One VM migration: every GT's GuC migrates while the VM is frozen (the log lock keeps the
-    /// worker off the registers meanwhile), then each GT's interrupt is delivered.
-    fn migrate_vm<const N: usize>(&self, vf: &SimVf<'_, N>, why: &str) {
+    /// One VM migration: every GT's GuC migrates while the VM is frozen, then the interrupts
+    /// they raised are scheduled: after drawn delays, or `at_once` (from the hold hook).
+    fn migrate_vm(&self, why: &str, at_once: bool) {
         let k = self.migrations.fetch_add(1, Ordering::SeqCst) + 1;
         let base = ggtt_base(k, 0);
         {
@@ -928,7 +1003,7 @@ impl<'a> Sim<'a> {
                 ));
             }
         }
-        self.deliver(vf);
+        self.schedule(at_once);
     }
 
     /// The next of the host's random choices, below `n`.
@@ -940,132 +1015,168 @@ impl<'a> Sim<'a> {
         *x % n.max(1)
     }
 
-    /// The interrupt controller: delivers every pending GuC interrupt vector to the VF, in an
-    /// order it draws, sometimes after a short delay (so that one GT's interrupt can land in the
-    /// middle of another GT's recovery).
-    fn deliver<const N: usize>(&self, vf: &SimVf<'_, N>) {
-        let mut order: Vec<usize> = (0..self.gucs.len()).collect();
+    /// `0..n` in an order the host draws.
+    fn shuffled(&self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
         for i in (1..order.len()).rev() {
             let j = self.draw(i as u64 + 1) as usize;
             order.swap(i, j);
         }
-        if !vf.memirq().0.is_empty() {
-            return self.deliver_memirq(vf);
-        }
-        for i in order {
-            let guc = &self.gucs[i];
-            if !guc.pending_interrupts().is_empty() && self.draw(2) == 0 {
-                std::thread::sleep(Duration::from_micros(self.draw(300)));
+        order
+    }
+
+    /// The interrupt controller: schedules a delivery on every interrupt line (each GT's
+    /// register, or each tile's MSI with memirq) in an order it draws, each but the first
+    /// sometimes after a further short delay (0 to 300 us of virtual time), so that one GT's
+    /// interrupt can land in the middle of another GT's recovery.
+    fn schedule(&self, at_once: bool) {
+        let Some(vf) = self.vf.get() else { return };
+        let tiles = vf.tiles().0.len();
+        let lines: Vec<Line> = if tiles > 0 {
+            self.shuffled(tiles).into_iter().map(Line::Tile).collect()
+        } else {
+            self.shuffled(self.gucs.len())
+                .into_iter()
+                .map(Line::Register)
+                .collect()
+        };
+        let mut at = self.clock.now();
+        let mut deliveries = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        for line in lines {
+            if !at_once && self.draw(2) == 0 {
+                at = at.wrapping_add(Duration::from_micros(self.draw(300)));
             }
-            let mut log = self.lock();
-            let intr = guc.take_interrupts();
-            if intr.is_empty() {
-                continue;
-            }
-            log.drain(i as u8, guc);
-            if log.trace {
-                let entry = log.irq[i].take().unwrap_or(TranscriptEntry::new(
-                    guc.now(),
-                    Dir::Interrupt(intr),
-                    MmioMessage::from_array([u32::from(intr.bits()), 0, 0, 0]),
-                ));
-                log.line(&entry.line(i as u8).to_string());
-            }
-            let signal = vf.handle_guc_interrupt(GtId(i as u8), intr);
-            log.line(&format!("[gt{i}] SW_INT_0 -> {}", signal_text(signal)));
+            deliveries.push(Delivery { at, line });
         }
     }
 
-    /// The tiles' MSIs: runs each tile's memirq handler (tiles in an order it draws, sometimes
-    /// after a short delay), which calls the migration entry for every GuC whose SW_INT_0 byte
-    /// is set and clears the byte after it returned.
-    fn deliver_memirq<const N: usize>(&self, vf: &SimVf<'_, N>) {
-        let tiles = &vf.memirq().0;
-        let mut order: Vec<usize> = (0..tiles.len()).collect();
-        for i in (1..order.len()).rev() {
-            let j = self.draw(i as u64 + 1) as usize;
-            order.swap(i, j);
+    /// The instant of the next scheduled delivery.
+    fn next_delivery(&self) -> Option<Instant> {
+        let deliveries = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        deliveries.iter().map(|d| d.at).min_by_key(|at| at.0)
+    }
+
+    /// Delivers every scheduled interrupt whose instant the virtual clock has reached, earliest
+    /// first (in the order scheduled among equals). Called by the host between passes and from
+    /// the worker's waits (`Device::relax`), like an interrupt that lands whenever it is due.
+    fn deliver_due(&self) {
+        if self.delivering.swap(true, Ordering::SeqCst) {
+            return;
         }
-        for t in order {
-            let m = &tiles[t];
-            let pending = (0..self.gucs.len()).any(|i| m.sw_int0_pending(GtId(i as u8)));
-            if pending && self.draw(2) == 0 {
-                std::thread::sleep(Duration::from_micros(self.draw(300)));
+        loop {
+            let now = self.clock.now();
+            let next = {
+                let mut deliveries = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+                let due = deliveries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| !d.at.is_after(now))
+                    .min_by_key(|(i, d)| (d.at.0, *i))
+                    .map(|(i, _)| i);
+                due.map(|i| deliveries.remove(i))
+            };
+            match next {
+                Some(d) => self.deliver(d.line),
+                None => break,
             }
-            let mut log = self.lock();
-            m.handle(|gt| {
-                let i = usize::from(gt.0);
+        }
+        self.delivering.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether an interrupt is raised and no delivery is scheduled for it.
+    fn undelivered(&self) -> bool {
+        let Some(vf) = self.vf.get() else {
+            return false;
+        };
+        let deliveries = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        let scheduled = |line: Line| deliveries.iter().any(|d| d.line == line);
+        let tiles = &vf.tiles().0;
+        if tiles.is_empty() {
+            (0..self.gucs.len()).any(|i| {
+                !self.gucs[i].pending_interrupts().is_empty() && !scheduled(Line::Register(i))
+            })
+        } else {
+            tiles.iter().enumerate().any(|(t, m)| {
+                (0..self.gucs.len()).any(|i| m.sw_int0_pending(GtId(i as u8)))
+                    && !scheduled(Line::Tile(t))
+            })
+        }
+    }
+
+    /// Delivers what is pending on one interrupt line.
+    fn deliver(&self, line: Line) {
+        let Some(vf) = self.vf.get() else { return };
+        match line {
+            Line::Register(i) => {
                 let guc = &self.gucs[i];
-                log.drain(gt.0, guc);
+                let mut log = self.lock();
+                let intr = guc.take_interrupts();
+                if intr.is_empty() {
+                    return;
+                }
+                log.drain(i as u8, guc);
                 if log.trace {
                     let entry = log.irq[i].take().unwrap_or(TranscriptEntry::new(
                         guc.now(),
-                        Dir::Interrupt(GucIntr::SW_INT_0),
-                        MmioMessage::from_array([u32::from(GucIntr::SW_INT_0.bits()), 0, 0, 0]),
+                        Dir::Interrupt(intr),
+                        MmioMessage::from_array([u32::from(intr.bits()), 0, 0, 0]),
                     ));
-                    log.line(&entry.line(gt.0).to_string());
+                    log.line(&entry.line(i as u8).to_string());
                 }
-                let signal = vf.migrated(gt);
-                log.line(&format!(
-                    "[gt{i}] SW_INT_0 (memirq) -> {}",
-                    signal_text(signal)
-                ));
-                signal
-            });
+                let signal = vf.guc_interrupt(GtId(i as u8), intr);
+                log.line(&format!("[gt{i}] SW_INT_0 -> {}", signal_text(signal)));
+            }
+            // The tile's MSI: its memirq handler calls the migration entry for every GuC whose
+            // SW_INT_0 byte is set and clears the byte after it returned.
+            Line::Tile(t) => {
+                let Some(m) = vf.tiles().0.get(t) else { return };
+                let mut log = self.lock();
+                m.handle(|gt| {
+                    let i = usize::from(gt.0);
+                    let guc = &self.gucs[i];
+                    log.drain(gt.0, guc);
+                    if log.trace {
+                        let entry = log.irq[i].take().unwrap_or(TranscriptEntry::new(
+                            guc.now(),
+                            Dir::Interrupt(GucIntr::SW_INT_0),
+                            MmioMessage::from_array([u32::from(GucIntr::SW_INT_0.bits()), 0, 0, 0]),
+                        ));
+                        log.line(&entry.line(gt.0).to_string());
+                    }
+                    let signal = vf.migrated(gt);
+                    log.line(&format!(
+                        "[gt{i}] SW_INT_0 (memirq) -> {}",
+                        signal_text(signal)
+                    ));
+                    signal
+                });
+            }
         }
     }
 
-    /// The worker's hold hook: lands the mid-recovery migration through the host.
+    /// The worker's hold hook: lands the mid-recovery migration, its interrupts at once.
     fn hold_hook(&self, point: HoldPoint, gt: GtId) {
-        let mut h = self.hold.lock().unwrap_or_else(|e| e.into_inner());
-        if h.armed != Some(point) {
-            return;
+        {
+            let mut armed = self.hold.lock().unwrap_or_else(|e| e.into_inner());
+            if *armed != Some(point) {
+                return;
+            }
+            *armed = None;
         }
-        h.armed = None;
-        h.requested = true;
         self.frag(
             gt,
             format!("held at {point:?}: the host migrates the VM again"),
         );
-        self.hold_cv.notify_all();
-        let deadline = StdInstant::now() + HOLD_TIMEOUT;
-        while !h.done {
-            let left = deadline.saturating_duration_since(StdInstant::now());
-            if left.is_zero() {
-                drop(h);
-                self.fail(format!(
-                    "the host did not migrate the VM within {HOLD_TIMEOUT:?} of the hold"
-                ));
-                return;
-            }
-            h = self
-                .hold_cv
-                .wait_timeout(h, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.migrate_vm(" (during recovery, from the hold hook)", true);
+        self.deliver_due();
     }
 
-    /// Host side of the hold: if the worker asked for a migration, do it and release it.
-    fn serve_hold<const N: usize>(&self, vf: &SimVf<'_, N>) {
-        let requested = {
-            let mut h = self.hold.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::take(&mut h.requested)
-        };
-        if requested {
-            self.migrate_vm(vf, " (during recovery, from the hold hook)");
-            let mut h = self.hold.lock().unwrap_or_else(|e| e.into_inner());
-            h.done = true;
-            self.hold_cv.notify_all();
-        }
-    }
-
-    /// The worker: one pass, then its timeline.
-    fn pass<const N: usize>(&self, vf: &SimVf<'_, N>) {
+    /// The worker: one pass, then its timeline. `false` if no pass was due.
+    fn pass<const N: usize>(&self, vf: &SimVf<N>) -> bool {
         let outcome = vf.run_worker();
         let n = vf.stats().recoveries;
         let what = match outcome {
-            PassOutcome::NotStarted => return,
+            PassOutcome::NotStarted => return false,
             PassOutcome::Empty => "empty (waiting for the other GTs)".to_string(),
             PassOutcome::Recovered(set) => format!("recovered {}", gt_list(set)),
             PassOutcome::Incomplete(r) => {
@@ -1113,22 +1224,26 @@ impl<'a> Sim<'a> {
         for note in std::mem::take(&mut log.vf_notes) {
             log.line(&format!("[vf] pass {n}: {note}"));
         }
+        Self::print_hooks(&mut log, &prefix);
         log.line(&format!("[vf] pass {n}: {what}"));
+        true
     }
 
     /// Whether the VF has nothing left to do.
-    fn idle<const N: usize>(vf: &SimVf<'_, N>) -> bool {
+    fn idle<const N: usize>(vf: &SimVf<N>) -> bool {
         let c = vf.coordinator();
-        !c.is_running() && !c.is_queued() && c.pending_gts().is_empty() && !vf.queue().is_pending()
+        !c.is_running() && !c.is_queued() && c.pending_gts().is_empty()
     }
 
-    /// Waits until the VF settled after a migration. Returns `Ok(true)` to go on, `Ok(false)`
-    /// when the run is over (wedged or refused), `Err` on timeout.
-    fn settle<const N: usize>(&self, vf: &SimVf<'_, N>) -> Result<bool, String> {
-        let start = StdInstant::now();
-        loop {
-            self.serve_hold(vf);
-            self.deliver(vf);
+    /// Runs the VF until it settled after a migration: delivers the interrupts that are due,
+    /// runs a pass while one is due, else moves the virtual clock to the next delivery. Returns
+    /// `Ok(true)` to go on, `Ok(false)` when the run is over (wedged or refused), `Err` when it
+    /// does not settle.
+    fn settle<const N: usize>(&self, vf: &SimVf<N>) -> Result<bool, String> {
+        let wall = StdInstant::now();
+        let start = self.clock.now();
+        for _ in 0..SETTLE_TURNS {
+            self.deliver_due();
             let idle = Self::idle(vf);
             if vf.is_wedged() && !vf.coordinator().is_running() {
                 return Ok(false);
@@ -1157,44 +1272,79 @@ impl<'a> Sim<'a> {
                     .map(|(i, s)| format!("gt{i} {s}"))
                     .collect();
                 log.line(&format!(
-                    "[host] migration {k} settled in {} us: {}",
-                    start.elapsed().as_micros(),
+                    "[host] migration {k} settled in {} us (virtual), {} us (wall): {}",
+                    self.clock.now().duration_since(start).as_micros(),
+                    wall.elapsed().as_micros(),
                     list.join(", ")
                 ));
                 for (i, guc) in self.gucs.iter().enumerate() {
                     if let Some(b) = guc.blackout() {
                         log.line(&format!(
                             "[gt{i}] blackout of migration {k}: {}, {} mailbox round trips",
-                            b.duration()
-                                .map_or("not ended".into(), |d| format!("{} us", d.as_micros())),
+                            b.duration().map_or("not ended".into(), |d| format!(
+                                "{} us (virtual)",
+                                d.as_micros()
+                            )),
                             b.round_trips
                         ));
                     }
                 }
                 if let Some(us) = self.blackout_us() {
                     log.line(&format!(
-                        "[vf] blackout of migration {k}: {us} us (the longest GT)"
+                        "[vf] blackout of migration {k}: {us} us (virtual, the longest GT)"
                     ));
                 }
                 return Ok(true);
             }
-            if start.elapsed() > SETTLE_TIMEOUT {
-                let list: Vec<String> = states.iter().map(|s| s.to_string()).collect();
-                let silent = (0..self.gucs.len()).all(|i| !vf.recovery_pending(GtId(i as u8)));
-                return Err(format!(
-                    "the VF did not settle within {SETTLE_TIMEOUT:?} after migration {k} \
-                     (states {}, coordinator {:?}){}",
-                    list.join(","),
-                    vf.coordinator(),
-                    if silent {
-                        "; no GuC interrupt reached the VF (with memirq: is the page registered?)"
-                    } else {
-                        ""
-                    }
-                ));
+            if self.clock.now().duration_since(start) > SETTLE_TIMEOUT {
+                return Err(self.unsettled(vf, k, &states, "within 5 s of virtual time"));
             }
-            std::thread::sleep(Duration::from_micros(50));
+            if vf.coordinator().is_queued() && self.pass(vf) {
+                continue;
+            }
+            if let Some(at) = self.next_delivery() {
+                let now = self.clock.now();
+                if at.is_after(now) {
+                    self.clock.advance(at.duration_since(now));
+                }
+                continue;
+            }
+            if self.undelivered() {
+                // An interrupt raised outside a migration: deliver it now.
+                self.schedule(true);
+                continue;
+            }
+            return Err(self.unsettled(vf, k, &states, "(nothing left to run or deliver)"));
         }
+        let k = self.migrations.load(Ordering::SeqCst);
+        Err(self.unsettled(
+            vf,
+            k,
+            &self.states(),
+            &format!("in {SETTLE_TURNS} turns of the host"),
+        ))
+    }
+
+    /// Why the VF did not settle after migration `k`.
+    fn unsettled<const N: usize>(
+        &self,
+        vf: &SimVf<N>,
+        k: u64,
+        states: &[VfState],
+        when: &str,
+    ) -> String {
+        let list: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+        let silent = (0..self.gucs.len()).all(|i| !vf.recovery_pending(GtId(i as u8)));
+        format!(
+            "the VF did not settle {when} after migration {k} (states {}, coordinator {:?}){}",
+            list.join(","),
+            vf.coordinator(),
+            if silent {
+                "; no GuC interrupt reached the VF (with memirq: is the page registered?)"
+            } else {
+                ""
+            }
+        )
     }
 }
 
@@ -1209,20 +1359,21 @@ fn signal_text(signal: Signal) -> &'static str {
     }
 }
 
-/// A GT's mock GuC as the VF sees it: every access drains the transcript into the timeline under
-/// the global lock, so nothing is lost and the order across GTs is the real one.
-struct TracedGuc<'s> {
-    sim: &'s Sim<'s>,
+/// A GT's mock GuC as the VF sees it: every access drains the transcript into the timeline, so
+/// nothing is lost and the order across GTs is the real one; every wait delivers the
+/// interrupts whose instant it reached.
+struct TracedGuc {
+    sim: &'static Sim,
     gt: u8,
 }
 
-impl TracedGuc<'_> {
+impl TracedGuc {
     fn guc(&self) -> &MockGuc {
         &self.sim.gucs[usize::from(self.gt)]
     }
 }
 
-impl Device for TracedGuc<'_> {
+impl Device for TracedGuc {
     fn read32(&self, reg: Reg) -> u32 {
         let mut log = self.sim.lock();
         let v = self.guc().read32(reg);
@@ -1241,22 +1392,28 @@ impl Device for TracedGuc<'_> {
     }
 
     fn relax(&self) {
-        self.guc().relax()
+        self.guc().relax();
+        self.sim.deliver_due();
     }
 }
 
-struct SimHooks<'s> {
-    sim: &'s Sim<'s>,
+struct SimHooks {
+    sim: &'static Sim,
 }
-
-impl RecoveryHooks for SimHooks<'_> {
+impl RecoveryHooks for SimHooks {
     fn pm_get(&self) {
+        self.sim.hook("pm_get".into());
         self.sim.pm_get.fetch_add(1, Ordering::SeqCst);
     }
     fn pm_put(&self) {
+        self.sim.hook("pm_put".into());
         self.sim.pm_put.fetch_add(1, Ordering::SeqCst);
     }
+    fn shutdown(&self, gt: GtId) {
+        self.sim.hook(format!("shutdown gt{}", gt.0));
+    }
     fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        self.sim.hook(format!("ggtt_fixup tile{} {ggtt}", tile.0));
         {
             let log = self.sim.lock();
             if log.trace {
@@ -1284,31 +1441,37 @@ impl RecoveryHooks for SimHooks<'_> {
         self.sim.oracle.fixup(tile, ggtt)
     }
     fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
+        self.sim.hook(format!("gt_fixups gt{}", gt.0));
         self.sim.frag(gt, "fixups".into());
         Ok(())
     }
     fn rearm(&self, gt: GtId) -> Result<(), HookError> {
+        self.sim.hook(format!("rearm gt{}", gt.0));
         self.sim.frag(gt, "rearm".into());
         Ok(())
     }
     fn kickstart(&self, gt: GtId) {
+        self.sim.hook(format!("kickstart gt{}", gt.0));
         self.sim.frag(gt, "submission resumed".into());
     }
     fn abort(&self, error: &RecoveryError) {
         let mut log = self.sim.lock();
+        log.hooks.push("abort".into());
         log.vf_notes.push(format!("abort hook ({error})"));
     }
     fn wedged(&self, error: &RecoveryError) {
         let mut log = self.sim.lock();
+        log.hooks.push("wedged".into());
         log.vf_notes.push("wedged hook".to_string());
         let _ = error;
     }
     fn hold(&self, point: HoldPoint, gt: GtId) {
+        self.sim.hook(format!("hold {point:?} gt{}", gt.0));
         self.sim.hold_hook(point, gt);
     }
 }
 
-type SimVf<'s, const N: usize> = Vf<TracedGuc<'s>, SimHooks<'s>, ThreadQueue, N, Tiles>;
+type SimVf<const N: usize> = Vf<TracedGuc, SimHooks, Polled, N, Tiles>;
 
 /// Each GT's tile and kind, tile by tile: the primary GT, then the media GT for the first
 /// `gts - tiles` tiles.
@@ -1327,7 +1490,7 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     let tiles = opts.tiles.unwrap_or(1);
     let layout = layout(N, tiles);
     let kind = |i: usize| layout[i].1;
-    let gucs: Vec<MockGuc> = (0..N)
+    let gucs: &'static [MockGuc] = (0..N)
         .map(|i| {
             let prov = {
                 let mut c = Provisioning::integrated();
@@ -1336,27 +1499,30 @@ fn run<const N: usize>(opts: &Options) -> u8 {
             };
             MockGuc::new(kind(i), opts.abi, prov)
         })
-        .collect();
+        .collect::<Vec<_>>()
+        .leak();
     // One worker, one timeline: the time it waits on one GT's mailbox passes for every GT.
     let clock: &'static MockClock = Box::leak(Box::default());
-    for guc in &gucs {
+    for guc in gucs {
         guc.use_clock(clock);
         guc.set_latency(Latency::fixed(Duration::from_micros(opts.guc_latency_us)));
     }
-    let sim = Sim {
-        gucs: &gucs,
+    // The simulation, the devices and the VF refer to each other for the whole run: leaked.
+    let sim: &'static Sim = Box::leak(Box::new(Sim {
+        gucs,
+        clock,
         log: Mutex::new(Log {
             trace: opts.trace,
             gts: (0..N).map(|_| Narrative::default()).collect(),
             irq: vec![None; N],
             vf_notes: Vec::new(),
+            hooks: Vec::new(),
             dropped: false,
         }),
-        hold: Mutex::new(HoldState {
-            armed: opts.migrate_during_recovery,
-            ..HoldState::default()
-        }),
-        hold_cv: Condvar::new(),
+        vf: OnceLock::new(),
+        deliveries: Mutex::new(Vec::new()),
+        delivering: AtomicBool::new(false),
+        hold: Mutex::new(opts.migrate_during_recovery),
         migrations: AtomicU64::new(0),
         pm_get: AtomicUsize::new(0),
         pm_put: AtomicUsize::new(0),
@@ -1364,8 +1530,7 @@ fn run<const N: usize>(opts: &Options) -> u8 {
         layout: layout.clone(),
         oracle: GgttOracle::new(),
         rng: Mutex::new(opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
-    };
-    let sim = &sim;
+    }));
 
     let inject = |spec: &FaultSpec| {
         if let Err(e) = gucs[0].inject(Trigger::Action(spec.step.action()), spec.fault) {
@@ -1376,7 +1541,7 @@ fn run<const N: usize>(opts: &Options) -> u8 {
         inject(spec);
     }
 
-    let gts: [Gt<TracedGuc<'_>>; N] = core::array::from_fn(|i| {
+    let gts: [Gt<TracedGuc>; N] = core::array::from_fn(|i| {
         let info = {
             let mut info = GtInfo::new(kind(i), false, 2004);
             info.tile = layout[i].0;
@@ -1418,14 +1583,16 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     } else {
         Vec::new()
     });
-    let vf: SimVf<'_, N> =
-        match Vf::with_memirq(gts, SimHooks { sim }, ThreadQueue::new(), config, pages) {
-            Ok(vf) => vf,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        };
+    let vf: &'static SimVf<N> = match Vf::with_memirq(gts, SimHooks { sim }, Polled, config, pages)
+    {
+        Ok(vf) => Box::leak(Box::new(vf)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let port: &'static dyn IrqPort = vf;
+    let _ = sim.vf.set(port);
 
     sim.lock().line(&format!(
         "[host] VM with {N} GT{} on {} tile{} ({}), mock GuC VF ABI {}, policy {:?}{}, {} migration{}",
@@ -1448,6 +1615,11 @@ fn run<const N: usize>(opts: &Options) -> u8 {
         opts.migrations,
         if opts.migrations == 1 { "" } else { "s" },
     ));
+    sim.lock().line(
+        "[host] clocks: times marked (virtual) are the mock GuCs' shared virtual clock (the \
+         worker's polls, the GuC turnaround, the host's interrupt delays), (wall) the host's \
+         real time",
+    );
     for f in &opts.faults {
         sim.lock().line(&format!(
             "[host] fault {}: gt0, {:?} on action {:#06x}{}",
@@ -1517,30 +1689,20 @@ fn run<const N: usize>(opts: &Options) -> u8 {
     }
 
     if ok {
-        std::thread::scope(|s| {
-            let worker = s.spawn(|| {
-                if let Err(e) = vf.queue().serve(|| sim.pass(&vf)) {
-                    sim.fail(format!("worker: {e}"));
-                }
-            });
-            for _ in 0..opts.migrations {
-                sim.migrate_vm(&vf, "");
-                match sim.settle(&vf) {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(why) => {
-                        sim.fail(why);
-                        break;
-                    }
+        for _ in 0..opts.migrations {
+            sim.migrate_vm("", false);
+            match sim.settle(vf) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(why) => {
+                    sim.fail(why);
+                    break;
                 }
             }
-            vf.queue().stop();
-            if worker.join().is_err() {
-                sim.fail("the worker thread panicked".into());
-            }
-        });
+        }
     }
 
+    Sim::print_hooks(&mut sim.lock(), "outside a pass:");
     let stats = vf.stats();
     let (gets, puts) = (
         sim.pm_get.load(Ordering::SeqCst),
