@@ -90,15 +90,15 @@
 //!   the pass word (a store). The `Q` bits stay: each is cleared by that GT's `started`.
 //! - `started` (worker, inside a pass): stores the GT's `P` and `F` in the pass word, then one
 //!   `fetch_and` clears its `Q`; `started_gts` does the same for a set of GTs at once (the
-//!   split-phase pass, for the RESFIX_STARTs accepted in one round of polling). `fixed`, `done`: a store to the pass word (clear `F`, `P`) and a
-//!   load of the state word for the answer (whether `Q` is clear, that is whether the flag now
+//!   pass driver, for the RESFIX_STARTs accepted in one round of polling). `fixed`, `done`: a
+//!   store to the pass word (clear `F`, `P`) and a load of the state word for the answer (whether `Q` is clear, that is whether the flag now
 //!   reads clear); no read-modify-write.
 //! - `requeue`, `defer`, `postpone` (worker): set `Q` of the GTs and `WORK`, under either
 //!   policy; outside a pass the call that flipped `WORK` queues, inside one `finish` does.
 //!   `refuse` stores `P` and `F` of the GTs, then clears their `Q`.
 //! - `finish()` (worker): `fetch_and(!RUNNING)`; if `WORK` was set (a report came during the pass
 //!   and its run was refused), call `queue.queue()` again (after announcing the call and
-//!   re-checking for a sticky flag, see invariant 4); a polled queue's worker finds `WORK` on
+//!   re-checking for a sticky flag, see invariant 5); a polled queue's worker finds `WORK` on
 //!   its next look.
 //! - `drop_idle_work()` (worker, inside a pass, [`StartPolicy::AnyGt`]): one compare-and-swap
 //!   clears `WORK` from a word with `RUNNING` and no `Q` bit (the pass ran the GTs whose
@@ -119,11 +119,11 @@
 //!    `AllGts` a complete set of `R` bits is never left without `WORK`, a hand-back always
 //!    sets `WORK`, and an incomplete set is visible ([`Coordinator::awaiting_reports`]) until
 //!    the missing reports, or [`Coordinator::start_now`], complete it.
-//! 6. **`AllGts` strands no GuC.** Once every report of a VM migration was delivered, every GT
+//! 3. **`AllGts` strands no GuC.** Once every report of a VM migration was delivered, every GT
 //!    has had a RESFIX_START after the migration or is queued with `WORK` set or a pass running
 //!    (see the `AllGts` section below; tests/loom.rs checks it with a ghost GuC per GT).
-//! 3. **Never two passes.** `RUNNING` is set only by a successful `begin()` that saw it clear.
-//! 4. **Nothing after teardown or wedge.** Once a sticky flag is in the word, no `signal` queues,
+//! 4. **Never two passes.** `RUNNING` is set only by a successful `begin()` that saw it clear.
+//! 5. **Nothing after teardown or wedge.** Once a sticky flag is in the word, no `signal` queues,
 //!    no `begin()` succeeds, no `finish()`, `requeue`, `defer` or `postpone` queues. Every caller
 //!    of `queue()` announces itself and reads the state word in one read-modify-write or in that
 //!    order, so either the sticky flag came first and it does not queue, or
@@ -131,7 +131,7 @@
 //!    `teardown()` and a `teardown_wait()` that returned `true`, the coordinator will never call
 //!    `queue()` again: the embedder can cancel and free its work item. A polled queue is never
 //!    called at all.
-//! 5. **One GT's report never re-runs another GT.** Under `AnyGt` a report touches only its own
+//! 6. **One GT's report never re-runs another GT.** Under `AnyGt` a report touches only its own
 //!    GT's bits and `WORK`; the pass it queues recovers the GTs that are queued, nothing else.
 //!
 //! # `AllGts`: the seed's mask, a device-wide pass, and why a hand-back owes a pass
@@ -490,7 +490,7 @@ impl Coordinator {
             Ok(_) => {
                 if outcome == Signal::Queued && !polled {
                     // The swap announced this call (the in-flight count) in the step that saw
-                    // no sticky flag and flipped WORK (invariant 4); retire once queue() is back.
+                    // no sticky flag and flipped WORK (invariant 5); retire once queue() is back.
                     // A polled queue is not called: WORK is the whole queue, nothing to retire.
                     queue.queue();
                     self.state.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
@@ -667,7 +667,7 @@ impl Coordinator {
 
     /// [`started`](Self::started) for every GT in `gts` at once, in one read-modify-write: for
     /// a worker that sees several RESFIX_START replies accepted in one round of polling its
-    /// mailboxes (the split-phase pass does). Each GT's queued flag is cleared after its own
+    /// mailboxes (the pass driver does). Each GT's queued flag is cleared after its own
     /// RESFIX_START was accepted, as `started` requires; a report of one of them that lands
     /// between its reply and this call is covered by the run in progress, as one that lands
     /// just before `started` is (under the marker protocol, such a late migration is caught
@@ -1018,7 +1018,7 @@ impl Coordinator {
     /// the worker queued already. Thread context; does nothing once torn down or wedged.
     #[must_use]
     pub fn start_now<Q: WorkQueue + ?Sized>(&self, queue: &Q) -> bool {
-        // Announced like every worker-side caller of queue() (invariant 4).
+        // Announced like every worker-side caller of queue() (invariant 5).
         self.worker_busy.fetch_add(1, Ordering::Relaxed);
         let mut cur = self.state.load(Ordering::Acquire);
         let flipped = loop {
@@ -1051,7 +1051,7 @@ impl Coordinator {
     }
 
     /// [`StartPolicy::AnyGt`], worker only (inside a pass, after its hand-backs): the running
-    /// pass has itself run the GTs whose reports set `WORK` while it ran (a split-phase pass takes
+    /// pass has itself run the GTs whose reports set `WORK` while it ran (an overlapped pass takes
     /// them in, see [`crate::recovery`]), so if no GT is queued now, `WORK` is cleared and no
     /// empty pass follows. Returns whether it cleared `WORK`.
     ///

@@ -13,9 +13,9 @@ use super::{
     BootstrapError, GgttWait, GtAccessError, PassOutcome, RecoveryConfig, RecoveryHooks, Stats,
     Unsupported, GGTT_WAIT_STALL_POLLS,
 };
-use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal};
 #[allow(unused_imports)] // the docs' links
 use crate::coordinator::StartPolicy;
+use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal};
 use crate::device::{nanos, Clock, Device, Stopwatch};
 use crate::gt::{Gt, GtInfo, VfConfig};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
