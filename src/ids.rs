@@ -129,12 +129,17 @@ impl GtSet {
 
     /// The members in increasing order.
     pub fn iter(self) -> impl Iterator<Item = GtId> {
-        // A counted walk over the ids up to the highest member, not a clear-the-lowest-bit
-        // loop: it ends whatever the set holds. The set has no bit at or above MAX_GTS (<= 13,
-        // fits a u8: every constructor masks), so the bound is at most MAX_GTS.
-        let bits = self.0;
-        let end = (usize::BITS - bits.leading_zeros()) as u8;
-        (0..end).filter(move |&n| (bits >> n) & 1 != 0).map(GtId)
+        // The lowest member first, and each step clears it: the walk ends after one step per
+        // member, at most MAX_GTS (<= 13: every constructor masks, so an id fits a u8).
+        let mut bits = self.0;
+        core::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let n = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            Some(GtId(n))
+        })
     }
 }
 
