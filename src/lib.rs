@@ -148,11 +148,13 @@ extern crate alloc;
 
 #[macro_use]
 pub(crate) mod fmt;
+#[macro_use]
 pub(crate) mod sync;
 
 pub mod coordinator;
 pub mod device;
 pub mod gt;
+pub mod ids;
 pub mod mailbox;
 pub mod memirq;
 pub mod mmio;

@@ -117,31 +117,23 @@ impl<P: core::fmt::Debug> core::fmt::Debug for Memirq<P> {
     }
 }
 
-/// Defines `Memirq::new`, `const` where the atomics allow it (not under loom).
-macro_rules! define_memirq_new {
-    ($($const:ident)?) => {
-        impl<P: MemirqPage> Memirq<P> {
-            /// The memirq page of a tile whose primary GT is `primary` (GuC unit 25) and media
-            /// GT, if any, is `media` (unit 24). `ggtt_addr` is the page's GGTT address, as the
-            /// GuCs will be told by [`Gt::register_memirq`](crate::gt::Gt::register_memirq).
-            pub $($const)? fn new(page: P, ggtt_addr: u64, primary: GtId, media: Option<GtId>) -> Self {
-                Memirq {
-                    page,
-                    ggtt_addr,
-                    primary,
-                    media,
-                    garbage: AtomicUsize::new(0),
-                    in_entry: [AtomicBool::new(false), AtomicBool::new(false)],
-                }
+impl<P: MemirqPage> Memirq<P> {
+    const_unless_loom! {
+        /// The memirq page of a tile whose primary GT is `primary` (GuC unit 25) and media GT,
+        /// if any, is `media` (unit 24). `ggtt_addr` is the page's GGTT address, as the GuCs
+        /// will be told by [`Gt::register_memirq`](crate::gt::Gt::register_memirq).
+        pub fn new(page: P, ggtt_addr: u64, primary: GtId, media: Option<GtId>) -> Self {
+            Memirq {
+                page,
+                ggtt_addr,
+                primary,
+                media,
+                garbage: AtomicUsize::new(0),
+                in_entry: [AtomicBool::new(false), AtomicBool::new(false)],
             }
         }
-    };
+    }
 }
-
-#[cfg(not(loom))]
-define_memirq_new!(const);
-#[cfg(loom)]
-define_memirq_new!();
 
 impl<P: MemirqPage> Memirq<P> {
     /// The page's CPU view.

@@ -1,6 +1,17 @@
 //! Atomics used by the coordinator and the queues: `core`'s, or loom's when built with
 //! `--cfg loom` so that the models in `tests/loom.rs` explore every interleaving.
 
+/// `const fn` where the atomics allow it, a plain `fn` under `--cfg loom` (loom's atomics have
+/// no `const` constructor; its models build what they use at run time): one body for both.
+macro_rules! const_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])* $vis const fn $($rest)*
+        #[cfg(loom)]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
+
 #[cfg(all(loom, feature = "mock"))]
 pub(crate) use loom::sync::atomic::AtomicU8;
 #[cfg(loom)]
@@ -74,4 +85,15 @@ mod counting {
             self.word.compare_exchange(current, new, success, failure)
         }
     }
+}
+
+/// `N` counters at 0 (`const` unless loom).
+#[cfg(not(loom))]
+pub(crate) const fn zeroed_counters<const N: usize>() -> [AtomicUsize; N] {
+    [const { AtomicUsize::new(0) }; N]
+}
+/// `N` counters at 0 (`const` unless loom).
+#[cfg(loom)]
+pub(crate) fn zeroed_counters<const N: usize>() -> [AtomicUsize; N] {
+    core::array::from_fn(|_| AtomicUsize::new(0))
 }

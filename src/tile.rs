@@ -29,30 +29,7 @@
 use core::fmt;
 
 use crate::coordinator::GtId;
-
-/// Index of a tile within its VF, `0..num_tiles`. Not a GT: see [`GtId`].
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct TileId(pub u8);
-
-impl TryFrom<usize> for TileId {
-    type Error = crate::coordinator::IdOutOfRange;
-    /// `TileId(n)` for `n < MAX_GTS` (a VF has at most as many tiles as GTs).
-    fn try_from(index: usize) -> Result<TileId, Self::Error> {
-        if index < crate::coordinator::MAX_GTS {
-            // index < MAX_GTS <= 17.
-            Ok(TileId(index as u8))
-        } else {
-            Err(crate::coordinator::IdOutOfRange { index })
-        }
-    }
-}
-
-impl From<TileId> for usize {
-    fn from(tile: TileId) -> usize {
-        usize::from(tile.0)
-    }
-}
+pub use crate::ids::TileId;
 
 /// A move of a tile's GGTT, as handed to [`ggtt_fixup`](crate::RecoveryHooks::ggtt_fixup).
 ///

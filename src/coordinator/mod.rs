@@ -90,15 +90,15 @@
 //!   the pass word (a store). The `Q` bits stay: each is cleared by that GT's `started`.
 //! - `started` (worker, inside a pass): stores the GT's `P` and `F` in the pass word, then one
 //!   `fetch_and` clears its `Q`; `started_gts` does the same for a set of GTs at once (the
-//!   split-phase pass, for the RESFIX_STARTs accepted in one round of polling). `fixed`, `done`: a store to the pass word (clear `F`, `P`) and a
-//!   load of the state word for the answer (whether `Q` is clear, that is whether the flag now
+//!   pass driver, for the RESFIX_STARTs accepted in one round of polling). `fixed`, `done`: a
+//!   store to the pass word (clear `F`, `P`) and a load of the state word for the answer (whether `Q` is clear, that is whether the flag now
 //!   reads clear); no read-modify-write.
 //! - `requeue`, `defer`, `postpone` (worker): set `Q` of the GTs and `WORK`, under either
 //!   policy; outside a pass the call that flipped `WORK` queues, inside one `finish` does.
 //!   `refuse` stores `P` and `F` of the GTs, then clears their `Q`.
 //! - `finish()` (worker): `fetch_and(!RUNNING)`; if `WORK` was set (a report came during the pass
 //!   and its run was refused), call `queue.queue()` again (after announcing the call and
-//!   re-checking for a sticky flag, see invariant 4); a polled queue's worker finds `WORK` on
+//!   re-checking for a sticky flag, see invariant 5); a polled queue's worker finds `WORK` on
 //!   its next look.
 //! - `drop_idle_work()` (worker, inside a pass, [`StartPolicy::AnyGt`]): one compare-and-swap
 //!   clears `WORK` from a word with `RUNNING` and no `Q` bit (the pass ran the GTs whose
@@ -119,11 +119,11 @@
 //!    `AllGts` a complete set of `R` bits is never left without `WORK`, a hand-back always
 //!    sets `WORK`, and an incomplete set is visible ([`Coordinator::awaiting_reports`]) until
 //!    the missing reports, or [`Coordinator::start_now`], complete it.
-//! 6. **`AllGts` strands no GuC.** Once every report of a VM migration was delivered, every GT
+//! 3. **`AllGts` strands no GuC.** Once every report of a VM migration was delivered, every GT
 //!    has had a RESFIX_START after the migration or is queued with `WORK` set or a pass running
 //!    (see the `AllGts` section below; tests/loom.rs checks it with a ghost GuC per GT).
-//! 3. **Never two passes.** `RUNNING` is set only by a successful `begin()` that saw it clear.
-//! 4. **Nothing after teardown or wedge.** Once a sticky flag is in the word, no `signal` queues,
+//! 4. **Never two passes.** `RUNNING` is set only by a successful `begin()` that saw it clear.
+//! 5. **Nothing after teardown or wedge.** Once a sticky flag is in the word, no `signal` queues,
 //!    no `begin()` succeeds, no `finish()`, `requeue`, `defer` or `postpone` queues. Every caller
 //!    of `queue()` announces itself and reads the state word in one read-modify-write or in that
 //!    order, so either the sticky flag came first and it does not queue, or
@@ -131,7 +131,7 @@
 //!    `teardown()` and a `teardown_wait()` that returned `true`, the coordinator will never call
 //!    `queue()` again: the embedder can cancel and free its work item. A polled queue is never
 //!    called at all.
-//! 5. **One GT's report never re-runs another GT.** Under `AnyGt` a report touches only its own
+//! 6. **One GT's report never re-runs another GT.** Under `AnyGt` a report touches only its own
 //!    GT's bits and `WORK`; the pass it queues recovers the GTs that are queued, nothing else.
 //!
 //! # `AllGts`: the seed's mask, a device-wide pass, and why a hand-back owes a pass
@@ -226,6 +226,9 @@ use core::fmt;
 use crate::sync::{AtomicUsize, Ordering, StateWord};
 use crate::workqueue::WorkQueue;
 
+use crate::ids::mask_of;
+pub use crate::ids::{GtId, GtSet, IdOutOfRange};
+
 /// Most GTs one coordinator can track: two bits per GT in the state word (beside the in-flight
 /// count and the four flag bits, 12 bits) and two in the pass word (beside the pass count, which
 /// keeps the rest: 38 bits on 64-bit targets, 22 on 32-bit ones).
@@ -282,165 +285,6 @@ const fn started_flags(q: usize) -> usize {
 
 /// The pass word's unit of the pass count (above the `P` and `F` bits).
 const PASS_ONE: usize = 1 << (2 * MAX_GTS);
-
-/// Index of a GT within its VF, `0..num_gts`. Not a tile: see
-/// [`TileId`](crate::tile::TileId).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct GtId(pub u8);
-
-/// An index too large for a [`GtId`] or a [`TileId`](crate::tile::TileId): at least
-/// [`MAX_GTS`] (no VF has more GTs, or tiles, than a coordinator can track).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct IdOutOfRange {
-    /// The index asked for.
-    pub index: usize,
-}
-
-impl fmt::Display for IdOutOfRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "index {} is not below {}", self.index, MAX_GTS)
-    }
-}
-
-impl core::error::Error for IdOutOfRange {}
-
-impl TryFrom<usize> for GtId {
-    type Error = IdOutOfRange;
-    /// `GtId(n)` for `n < MAX_GTS`: no `n as u8` cast that could wrap.
-    fn try_from(index: usize) -> Result<GtId, IdOutOfRange> {
-        if index < MAX_GTS {
-            // index < MAX_GTS <= 17.
-            Ok(GtId(index as u8))
-        } else {
-            Err(IdOutOfRange { index })
-        }
-    }
-}
-
-impl From<GtId> for usize {
-    fn from(gt: GtId) -> usize {
-        usize::from(gt.0)
-    }
-}
-
-/// A set of GTs, as a bit mask (bit `n` = `GtId(n)`).
-///
-/// Only bits below [`MAX_GTS`] can be members; constructors drop the others.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct GtSet(usize);
-
-impl GtSet {
-    /// The empty set.
-    #[must_use]
-    pub const fn empty() -> Self {
-        GtSet(0)
-    }
-
-    /// The set holding `gt` alone (empty if `gt` is not below [`MAX_GTS`]).
-    #[must_use]
-    pub const fn single(gt: GtId) -> Self {
-        GtSet(bit_of(gt))
-    }
-
-    /// The set of GTs `0..n` (`n` is clamped to [`MAX_GTS`]).
-    #[must_use]
-    pub const fn all(n: usize) -> Self {
-        GtSet(mask_of(n))
-    }
-
-    /// The set whose bit mask is `bits`, without the bits at or above [`MAX_GTS`].
-    #[must_use]
-    pub const fn from_bits(bits: usize) -> Self {
-        GtSet(bits & mask_of(MAX_GTS))
-    }
-
-    /// The bit mask (bit `n` = `GtId(n)`).
-    #[must_use]
-    pub const fn bits(self) -> usize {
-        self.0
-    }
-
-    /// Whether `gt` is in the set.
-    #[must_use]
-    pub const fn contains(self, gt: GtId) -> bool {
-        let b = bit_of(gt);
-        b != 0 && self.0 & b != 0
-    }
-
-    /// Adds `gt`; returns whether it was newly added (false if present or out of range).
-    pub fn insert(&mut self, gt: GtId) -> bool {
-        let b = bit_of(gt);
-        let new = b != 0 && self.0 & b == 0;
-        self.0 |= b;
-        new
-    }
-
-    /// Removes `gt`; returns whether it was a member.
-    pub fn remove(&mut self, gt: GtId) -> bool {
-        let was = self.contains(gt);
-        self.0 &= !bit_of(gt);
-        was
-    }
-
-    /// The GTs in `self` or `other`.
-    #[must_use]
-    pub const fn union(self, other: GtSet) -> GtSet {
-        GtSet(self.0 | other.0)
-    }
-
-    /// Number of GTs in the set.
-    #[must_use]
-    pub const fn len(self) -> usize {
-        self.0.count_ones() as usize
-    }
-
-    /// Whether the set is empty.
-    #[must_use]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The members in increasing order.
-    pub fn iter(self) -> impl Iterator<Item = GtId> {
-        // A counted walk over the ids up to the highest member, not a clear-the-lowest-bit
-        // loop: it ends whatever the set holds. The set has no bit at or above MAX_GTS (<= 13,
-        // fits a u8: every constructor masks), so the bound is at most MAX_GTS.
-        let bits = self.0;
-        let end = (usize::BITS - bits.leading_zeros()) as u8;
-        (0..end).filter(move |&n| (bits >> n) & 1 != 0).map(GtId)
-    }
-}
-
-impl fmt::Debug for GtSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(|g| g.0)).finish()
-    }
-}
-
-#[cfg(feature = "defmt")]
-impl defmt::Format for GtSet {
-    fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "GtSet({:#x})", self.0)
-    }
-}
-
-/// The bit of `gt`, or 0 when `gt` is not below [`MAX_GTS`].
-const fn bit_of(gt: GtId) -> usize {
-    if (gt.0 as usize) < MAX_GTS {
-        1 << gt.0
-    } else {
-        0
-    }
-}
-
-/// The bits of GTs `0..n`, `n` clamped to [`MAX_GTS`].
-const fn mask_of(n: usize) -> usize {
-    let n = if n > MAX_GTS { MAX_GTS } else { n };
-    // n <= 17 < usize::BITS, so the shift cannot overflow.
-    (1usize << n) - 1
-}
 
 /// When the worker is queued after a migration.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -557,44 +401,32 @@ impl fmt::Debug for Coordinator {
     }
 }
 
-/// Defines `Coordinator::new`, `const` where the atomics allow it (not under loom, whose
-/// atomics have no `const` constructor): one body for both.
-macro_rules! define_new {
-    ($($const:ident)?) => {
-        impl Coordinator {
-            /// A coordinator for a device with `num_gts` GTs (1..=[`MAX_GTS`]).
-            pub $($const)? fn new(
-                num_gts: usize,
-                policy: StartPolicy,
-            ) -> Result<Self, CoordinatorError> {
-                if num_gts == 0 {
-                    return Err(CoordinatorError::NoGts);
-                }
-                if num_gts > MAX_GTS {
-                    return Err(CoordinatorError::TooManyGts {
-                        requested: num_gts,
-                        max: MAX_GTS,
-                    });
-                }
-                Ok(Coordinator {
-                    state: StateWord::new(0),
-                    worker_busy: AtomicUsize::new(0),
-                    pass: AtomicUsize::new(0),
-                    deferrals: AtomicUsize::new(0),
-                    requeues: AtomicUsize::new(0),
-                    // num_gts <= MAX_GTS < 256.
-                    num_gts: num_gts as u8,
-                    policy,
-                })
+impl Coordinator {
+    const_unless_loom! {
+        /// A coordinator for a device with `num_gts` GTs (1..=[`MAX_GTS`]).
+        pub fn new(num_gts: usize, policy: StartPolicy) -> Result<Self, CoordinatorError> {
+            if num_gts == 0 {
+                return Err(CoordinatorError::NoGts);
             }
+            if num_gts > MAX_GTS {
+                return Err(CoordinatorError::TooManyGts {
+                    requested: num_gts,
+                    max: MAX_GTS,
+                });
+            }
+            Ok(Coordinator {
+                state: StateWord::new(0),
+                worker_busy: AtomicUsize::new(0),
+                pass: AtomicUsize::new(0),
+                deferrals: AtomicUsize::new(0),
+                requeues: AtomicUsize::new(0),
+                // num_gts <= MAX_GTS < 256.
+                num_gts: num_gts as u8,
+                policy,
+            })
         }
-    };
+    }
 }
-
-#[cfg(not(loom))]
-define_new!(const);
-#[cfg(loom)]
-define_new!();
 
 impl Coordinator {
     /// Read-modify-writes made on the state word so far (the recovery unit tests, which need
@@ -658,7 +490,7 @@ impl Coordinator {
             Ok(_) => {
                 if outcome == Signal::Queued && !polled {
                     // The swap announced this call (the in-flight count) in the step that saw
-                    // no sticky flag and flipped WORK (invariant 4); retire once queue() is back.
+                    // no sticky flag and flipped WORK (invariant 5); retire once queue() is back.
                     // A polled queue is not called: WORK is the whole queue, nothing to retire.
                     queue.queue();
                     self.state.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
@@ -835,7 +667,7 @@ impl Coordinator {
 
     /// [`started`](Self::started) for every GT in `gts` at once, in one read-modify-write: for
     /// a worker that sees several RESFIX_START replies accepted in one round of polling its
-    /// mailboxes (the split-phase pass does). Each GT's queued flag is cleared after its own
+    /// mailboxes (the pass driver does). Each GT's queued flag is cleared after its own
     /// RESFIX_START was accepted, as `started` requires; a report of one of them that lands
     /// between its reply and this call is covered by the run in progress, as one that lands
     /// just before `started` is (under the marker protocol, such a late migration is caught
@@ -1186,7 +1018,7 @@ impl Coordinator {
     /// the worker queued already. Thread context; does nothing once torn down or wedged.
     #[must_use]
     pub fn start_now<Q: WorkQueue + ?Sized>(&self, queue: &Q) -> bool {
-        // Announced like every worker-side caller of queue() (invariant 4).
+        // Announced like every worker-side caller of queue() (invariant 5).
         self.worker_busy.fetch_add(1, Ordering::Relaxed);
         let mut cur = self.state.load(Ordering::Acquire);
         let flipped = loop {
@@ -1219,7 +1051,7 @@ impl Coordinator {
     }
 
     /// [`StartPolicy::AnyGt`], worker only (inside a pass, after its hand-backs): the running
-    /// pass has itself run the GTs whose reports set `WORK` while it ran (a split-phase pass takes
+    /// pass has itself run the GTs whose reports set `WORK` while it ran (an overlapped pass takes
     /// them in, see [`crate::recovery`]), so if no GT is queued now, `WORK` is cleared and no
     /// empty pass follows. Returns whether it cleared `WORK`.
     ///
@@ -1283,820 +1115,10 @@ impl Coordinator {
     }
 }
 
-/// A read-only view of a [`Coordinator`]: every question, none of the calls that drive it
-/// (`begin`, `finish`, `requeue`, `wedge`, `teardown`, ...), so that a stray call cannot leave a
-/// device `VF_RESFIX_BLOCKED`. What [`Vf::coordinator`](crate::recovery::Vf::coordinator) hands
-/// out; a stand-alone [`Coordinator`] keeps the whole API.
-#[derive(Clone, Copy)]
-pub struct CoordinatorView<'a>(&'a Coordinator);
-
-impl fmt::Debug for CoordinatorView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
-    }
-}
-
-/// Forwards read-only [`Coordinator`] methods to the view, with their docs.
-macro_rules! view_forward {
-    ($($(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)+) => {
-        impl<'a> CoordinatorView<'a> {
-            /// A view of `coordinator`.
-            pub const fn new(coordinator: &'a Coordinator) -> Self {
-                CoordinatorView(coordinator)
-            }
-            $(
-                $(#[$doc])*
-                #[must_use]
-                pub fn $name(&self $(, $arg: $ty)*) -> $ret {
-                    self.0.$name($($arg),*)
-                }
-            )+
-        }
-    };
-}
-
-view_forward! {
-    /// See [`Coordinator::is_idle`].
-    fn is_idle(&self) -> bool;
-    /// See [`Coordinator::is_wedged`].
-    fn is_wedged(&self) -> bool;
-    /// See [`Coordinator::is_torn_down`].
-    fn is_torn_down(&self) -> bool;
-    /// See [`Coordinator::is_running`].
-    fn is_running(&self) -> bool;
-    /// See [`Coordinator::is_queued`].
-    fn is_queued(&self) -> bool;
-    /// See [`Coordinator::pending_gts`].
-    fn pending_gts(&self) -> GtSet;
-    /// See [`Coordinator::in_progress_gts`].
-    fn in_progress_gts(&self) -> GtSet;
-    /// See [`Coordinator::needs_fixes_gts`].
-    fn needs_fixes_gts(&self) -> GtSet;
-    /// See [`Coordinator::recovery_pending`].
-    fn recovery_pending(&self, gt: GtId) -> bool;
-    /// See [`Coordinator::needs_fixes`].
-    fn needs_fixes(&self, gt: GtId) -> bool;
-    /// See [`Coordinator::recovery_imminent_for`].
-    fn recovery_imminent_for(&self, gt: GtId) -> bool;
-    /// See [`Coordinator::recovery_imminent`].
-    fn recovery_imminent(&self) -> bool;
-    /// See [`Coordinator::reported_gts`].
-    fn reported_gts(&self) -> GtSet;
-    /// See [`Coordinator::awaiting_reports`].
-    fn awaiting_reports(&self) -> GtSet;
-    /// See [`Coordinator::num_gts`].
-    fn num_gts(&self) -> usize;
-    /// See [`Coordinator::policy`].
-    fn policy(&self) -> StartPolicy;
-    /// See [`Coordinator::passes_begun`].
-    fn passes_begun(&self) -> usize;
-    /// See [`Coordinator::deferrals`].
-    fn deferrals(&self) -> usize;
-    /// See [`Coordinator::requeues`].
-    fn requeues(&self) -> usize;
-}
+mod view;
+pub use view::CoordinatorView;
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use crate::workqueue::TestQueue;
-
-    fn coord(n: usize, p: StartPolicy) -> Coordinator {
-        Coordinator::new(n, p).unwrap()
-    }
-
-    /// `drop_idle_work`: clears the WORK a report left during the pass once that GT was run in
-    /// it, and only then; never under AllGts, outside a pass or once sticky.
-    #[test]
-    fn drop_idle_work_clears_only_work_that_no_queued_gt_owes() {
-        let q = TestQueue::new();
-        let c = coord(2, StartPolicy::AnyGt);
-        assert!(!c.drop_idle_work(), "outside a pass");
-        // WORK and no GT queued, outside a pass: a pass took GT1 in and did not clear it.
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert!(q.take());
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        run_gt(&c, GtId(0));
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        run_gt(&c, GtId(1));
-        c.finish(&q);
-        assert!(c.is_queued() && c.pending_gts().is_empty());
-        assert!(!c.drop_idle_work(), "WORK, nothing queued, no pass");
-        assert!(q.take());
-        assert_eq!(c.begin(), Some(GtSet::empty()));
-        c.finish(&q);
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert!(!c.drop_idle_work(), "queued, no pass");
-        assert!(q.take());
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        assert!(!c.drop_idle_work(), "no WORK");
-        run_gt(&c, GtId(0));
-        // GT1 reports during the pass: Q and WORK; the pass takes it in.
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        assert!(!c.drop_idle_work(), "GT1 still queued");
-        run_gt(&c, GtId(1));
-        // GT0 reported again after its RESFIX_START: owed a run.
-        assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
-        assert!(!c.drop_idle_work(), "GT0 queued again");
-        assert!(c.is_queued());
-        c.finish(&q);
-        assert!(q.take());
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        run_gt(&c, GtId(0));
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        run_gt(&c, GtId(1));
-        assert!(c.drop_idle_work());
-        assert!(!c.is_queued() && !c.drop_idle_work());
-        c.finish(&q);
-        assert_eq!(c.begin(), None, "no empty pass follows");
-        assert!(c.is_idle() && c.in_progress_gts().is_empty());
-        // A report after the clear queues again.
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(1))));
-        run_gt(&c, GtId(1));
-        c.finish(&q);
-
-        // Sticky: nothing.
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        run_gt(&c, GtId(0));
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        run_gt(&c, GtId(1));
-        c.teardown();
-        assert!(!c.drop_idle_work());
-        c.finish(&q);
-
-        // AllGts: WORK owes the device-wide pass.
-        let c = coord(2, StartPolicy::AllGts);
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        run_gt(&c, GtId(0));
-        run_gt(&c, GtId(1));
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        run_gt(&c, GtId(0));
-        run_gt(&c, GtId(1));
-        assert!(!c.drop_idle_work());
-        assert!(c.is_queued());
-        c.finish(&q);
-    }
-
-    /// One GT's whole run inside a pass: started, fixed, done.
-    fn run_gt(c: &Coordinator, gt: GtId) -> (bool, bool) {
-        c.started(gt);
-        (c.fixed(gt), c.done(gt))
-    }
-
-    #[test]
-    fn size_is_as_documented() {
-        // The unit tests' state word also counts its read-modify-writes: one more word.
-        let counting = core::mem::size_of::<StateWord>() - core::mem::size_of::<usize>();
-        assert_eq!(
-            core::mem::size_of::<Coordinator>() - counting,
-            6 * core::mem::size_of::<usize>()
-        );
-        #[cfg(target_pointer_width = "64")]
-        assert_eq!(core::mem::size_of::<Coordinator>() - counting, 48);
-        #[cfg(target_pointer_width = "64")]
-        assert_eq!(MAX_GTS, 13);
-    }
-
-    /// The read-modify-writes each call makes on the state word, as the docs (and the README's
-    /// performance section) state. `signal`, uncontended: 1 when there is nothing to queue
-    /// (covered, or marked while the worker is queued), 2 when it queues; its fallback after a
-    /// failed compare-and-swap: 2 when covered, 3 when it marks or queues, 4 when it completes
-    /// the AllGts set. The worker: 1 each for `begin`, `started` and `finish`, none for `fixed`
-    /// and `done` (the pass word takes plain stores).
-    #[test]
-    fn read_modify_writes_are_as_documented() {
-        let q = TestQueue::new();
-        let rmws = |c: &Coordinator, f: &dyn Fn(&Coordinator)| {
-            let before = c.state.rmws();
-            f(c);
-            c.state.rmws() - before
-        };
-
-        let c = coord(2, StartPolicy::AnyGt);
-        assert_eq!(
-            rmws(&c, &|c| assert_eq!(c.signal(GtId(0), &q), Signal::Queued)),
-            2
-        );
-        let again = |c: &Coordinator| assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
-        assert_eq!(rmws(&c, &again), 1);
-        assert_eq!(
-            rmws(&c, &|c| assert_eq!(
-                c.signal(GtId(1), &q),
-                Signal::AlreadyPending
-            )),
-            1
-        );
-        assert_eq!(rmws(&c, &|c| assert_eq!(c.begin(), Some(GtSet::all(2)))), 1);
-        assert_eq!(rmws(&c, &|c| c.started(GtId(0))), 1);
-        assert_eq!(rmws(&c, &|c| assert!(c.fixed(GtId(0)))), 0);
-        assert_eq!(rmws(&c, &|c| assert!(c.done(GtId(0)))), 0);
-        run_gt(&c, GtId(1));
-        assert_eq!(rmws(&c, &|c| c.finish(&q)), 1);
-        assert!(c.is_idle() && c.pending_gts().is_empty() && c.in_progress_gts().is_empty());
-
-        let c = coord(2, StartPolicy::AllGts);
-        let first = |c: &Coordinator| assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert_eq!(rmws(&c, &first), 1);
-        assert_eq!(rmws(&c, &first), 1, "reported already: nothing to write");
-        assert_eq!(
-            rmws(&c, &|c| assert_eq!(c.signal(GtId(1), &q), Signal::Queued)),
-            2
-        );
-        // Queued already, and counted for the next pass.
-        let covered = |c: &Coordinator| assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
-        assert_eq!(rmws(&c, &covered), 1);
-
-        // The fallback, as `signal` takes it when its compare-and-swap fails.
-        let c = coord(2, StartPolicy::AnyGt);
-        let qr = &q;
-        let queued = |gt: u8, want: Signal| {
-            move |c: &Coordinator| assert_eq!(c.signal_contended(1 << gt, qr), want)
-        };
-        assert_eq!(rmws(&c, &queued(0, Signal::Queued)), 3);
-        assert_eq!(rmws(&c, &queued(0, Signal::AlreadyPending)), 2);
-        assert_eq!(rmws(&c, &queued(1, Signal::AlreadyPending)), 3);
-        let c = coord(2, StartPolicy::AllGts);
-        assert_eq!(rmws(&c, &queued(0, Signal::WaitingForOtherGts)), 3);
-        assert_eq!(rmws(&c, &queued(1, Signal::Queued)), 4);
-        assert_eq!(rmws(&c, &queued(1, Signal::AlreadyPending)), 3);
-        assert!(c.is_idle() && c.is_queued());
-
-        // A polled queue: no announcement to retire. The queueing report takes 1, its
-        // fallback 2; a whole migration of 2 GTs (both report, one pass) 6, against 7.
-        let polled = TestQueue::new().with_polled(true);
-        for (queue, signal_rmws, fallback_rmws, cycle_rmws) in [(&polled, 1, 2, 6), (&q, 2, 3, 7)] {
-            let c = coord(2, StartPolicy::AnyGt);
-            let first = |c: &Coordinator| assert_eq!(c.signal(GtId(0), queue), Signal::Queued);
-            assert_eq!(rmws(&c, &first), signal_rmws);
-            let c = coord(2, StartPolicy::AnyGt);
-            let first = |c: &Coordinator| assert_eq!(c.signal_contended(1, queue), Signal::Queued);
-            assert_eq!(rmws(&c, &first), fallback_rmws);
-            let c = coord(2, StartPolicy::AnyGt);
-            let cycle = |c: &Coordinator| {
-                assert_eq!(c.signal(GtId(0), queue), Signal::Queued);
-                assert_eq!(c.signal(GtId(1), queue), Signal::AlreadyPending);
-                let gts = c.begin().unwrap();
-                for gt in gts.iter() {
-                    assert_eq!(run_gt(c, gt), (true, true));
-                }
-                c.finish(queue);
-            };
-            assert_eq!(rmws(&c, &cycle), cycle_rmws);
-            assert!(c.is_idle() && !c.is_queued());
-        }
-    }
-
-    /// The fallback path of `signal` does what the single compare-and-swap does: the same
-    /// answers and the same state word for every state the word can be in before a report.
-    #[test]
-    fn signal_fallback_agrees_with_the_fast_path() {
-        for (policy, polled) in [
-            (StartPolicy::AnyGt, false),
-            (StartPolicy::AllGts, false),
-            (StartPolicy::AnyGt, true),
-            (StartPolicy::AllGts, true),
-        ] {
-            let q = TestQueue::new().with_polled(polled);
-            // Every combination of Q and R bits of 2 GTs, WORK, RUNNING and the sticky flags.
-            for bits in 0..(1usize << 8) {
-                let word = (bits & 0b11)
-                    | r_of((bits >> 2) & 0b11)
-                    | [0, WORK][(bits >> 4) & 1]
-                    | [0, RUNNING][(bits >> 5) & 1]
-                    | [0, WEDGED][(bits >> 6) & 1]
-                    | [0, TEARDOWN][(bits >> 7) & 1];
-                for gt in 0..2u8 {
-                    let fast = coord(2, policy);
-                    let slow = coord(2, policy);
-                    fast.state.fetch_or(word, Ordering::Relaxed);
-                    slow.state.fetch_or(word, Ordering::Relaxed);
-                    let a = fast.signal(GtId(gt), &q);
-                    let b = slow.signal_contended(1 << gt, &q);
-                    assert_eq!(a, b, "{policy:?} {polled} word {word:#x} GT {gt}");
-                    let (sa, sb) = (
-                        fast.state.load(Ordering::Relaxed),
-                        slow.state.load(Ordering::Relaxed),
-                    );
-                    assert_eq!(sa, sb, "{policy:?} {polled} word {word:#x} GT {gt}");
-                }
-            }
-            if polled {
-                assert_eq!(q.calls(), 0, "a polled queue is never called");
-            }
-        }
-    }
-
-    /// `started_gts`: every GT of the set started in one read-modify-write (in progress and
-    /// needs fixes set, queued clear), nothing for an empty set, GTs out of range ignored.
-    #[test]
-    fn started_gts_starts_the_set_at_once() {
-        let q = TestQueue::new();
-        let c = coord(3, StartPolicy::AnyGt);
-        for gt in 0..3 {
-            let _ = c.signal(GtId(gt), &q);
-        }
-        assert_eq!(c.begin(), Some(GtSet::all(3)));
-        let before = c.state.rmws();
-        c.started_gts(GtSet::empty());
-        c.started_gts(GtSet::from_bits(1 << 5));
-        assert_eq!(c.state.rmws(), before);
-        assert_eq!(c.pending_gts(), GtSet::all(3));
-        c.started_gts(GtSet::from_bits(0b101 | 1 << 5));
-        assert_eq!(c.state.rmws(), before + 1);
-        assert_eq!(c.pending_gts(), GtSet::single(GtId(1)));
-        assert_eq!(c.in_progress_gts(), GtSet::all(3));
-        assert_eq!(c.needs_fixes_gts(), GtSet::all(3));
-        // As one `started` per GT: a report from now on queues another run of GT 0.
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert!(!c.fixed(GtId(0)) && c.fixed(GtId(2)) && c.done(GtId(2)));
-        assert_eq!(c.in_progress_gts(), GtSet::from_bits(0b011));
-    }
-
-    /// A polled queue ([`WorkQueue::polled`]) is never called, by any path that queues the
-    /// worker; the `WORK` flag alone makes the work due, and no path leaves a signal in flight.
-    #[test]
-    fn polled_queue_is_never_called() {
-        let q = TestQueue::new().with_polled(true);
-        let c = coord(2, StartPolicy::AnyGt);
-        assert_eq!(c.begin(), None);
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert!(c.is_idle() && c.is_queued());
-        assert_eq!(c.signal(GtId(1), &q), Signal::AlreadyPending);
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        assert_eq!(run_gt(&c, GtId(0)), (true, true));
-        // GT 0 reported again during the pass: WORK again, for the next look.
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert_eq!(run_gt(&c, GtId(1)), (true, true));
-        c.finish(&q);
-        assert!(c.is_idle() && c.is_queued());
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        // A hand-back inside the pass and outside one.
-        c.started(GtId(0));
-        c.requeue(GtSet::single(GtId(0)), &q);
-        c.finish(&q);
-        assert!(c.is_queued());
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        c.started(GtId(0));
-        c.finish(&q);
-        assert!(!c.is_queued());
-        c.requeue(GtSet::single(GtId(1)), &q);
-        assert!(c.is_queued() && c.is_idle());
-        // The fallback.
-        let c = coord(2, StartPolicy::AnyGt);
-        assert_eq!(c.signal_contended(1, &q), Signal::Queued);
-        assert!(c.is_idle() && c.is_queued());
-        // AllGts: the completing report, and start_now.
-        let c = coord(2, StartPolicy::AllGts);
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert!(c.start_now(&q));
-        assert!(c.is_idle() && c.is_queued());
-        let c = coord(2, StartPolicy::AllGts);
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert_eq!(c.signal_contended(1 << 1, &q), Signal::Queued);
-        assert!(c.is_idle() && c.is_queued());
-        assert_eq!(q.calls(), 0);
-        // The same sequence with a queue that is called: it is.
-        let called = TestQueue::new();
-        let c = coord(2, StartPolicy::AnyGt);
-        assert_eq!(c.signal(GtId(0), &called), Signal::Queued);
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        assert_eq!(c.signal(GtId(1), &called), Signal::Queued);
-        c.finish(&called);
-        assert_eq!(called.calls(), 3);
-    }
-
-    /// A GT reported again after its RESFIX_START is queued, in progress and in need of fixes
-    /// through both words at once (its `Q` bit and its pass-word flags), and each reader says
-    /// so; `fixed` and `done` then clear the pass-word flags while `Q` keeps both set.
-    #[test]
-    fn flags_from_both_words() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        let _ = c.signal(GtId(1), &q);
-        let _ = c.begin().unwrap();
-        c.started(GtId(1));
-        assert_eq!(c.pending_gts(), GtSet::empty());
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        let one = GtSet::single(GtId(1));
-        assert_eq!(c.pending_gts(), one);
-        assert_eq!(c.in_progress_gts(), one);
-        assert_eq!(c.needs_fixes_gts(), one);
-        assert!(c.recovery_pending(GtId(1)) && c.needs_fixes(GtId(1)));
-        assert!(format!("{c:?}").contains("queued: {1}, in_progress: {1}, needs_fixes: {1},"));
-        assert!(!c.fixed(GtId(1)) && !c.done(GtId(1)));
-        assert_eq!(c.in_progress_gts(), one);
-        assert_eq!(c.needs_fixes_gts(), one);
-        assert!(c.recovery_pending(GtId(1)) && c.needs_fixes(GtId(1)));
-        assert!(!c.recovery_pending(GtId(0)) && !c.needs_fixes(GtId(0)));
-        c.finish(&q);
-        assert_eq!(c.begin(), Some(one));
-        c.started(GtId(1));
-        assert!(c.fixed(GtId(1)) && c.done(GtId(1)));
-        c.finish(&q);
-        assert!(c.in_progress_gts().is_empty() && c.needs_fixes_gts().is_empty());
-    }
-
-    /// Under AllGts a report of a GT whose recovery is queued keeps it queued (and counts it).
-    #[test]
-    fn all_gts_covered_report_keeps_the_gt_queued() {
-        let c = coord(2, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        let _ = c.signal(GtId(0), &q);
-        let _ = c.signal(GtId(1), &q);
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        assert_eq!(c.signal(GtId(1), &q), Signal::WaitingForOtherGts);
-        assert_eq!(c.pending_gts(), GtSet::all(2));
-        assert_eq!(c.reported_gts(), GtSet::single(GtId(1)));
-        assert!(c.recovery_imminent_for(GtId(1)));
-    }
-
-    /// The pass count wraps inside the pass word without touching the GT flags.
-    #[test]
-    fn pass_count_wraps_in_its_bits() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        let _ = c.signal(GtId(0), &q);
-        let _ = c.begin().unwrap();
-        c.started(GtId(0));
-        c.pass.store(
-            c.pass.load(Ordering::Relaxed) | !(PASS_ONE - 1),
-            Ordering::Relaxed,
-        );
-        assert_eq!(c.passes_begun(), usize::MAX >> (2 * MAX_GTS));
-        assert!(c.fixed(GtId(0)) && c.done(GtId(0)));
-        c.finish(&q);
-        let _ = c.signal(GtId(1), &q);
-        let _ = c.begin().unwrap();
-        assert_eq!(c.passes_begun(), 0);
-        assert!(c.in_progress_gts() == GtSet::single(GtId(1)));
-        // `started` twice (a legacy-protocol re-run) leaves the flags set.
-        c.started(GtId(1));
-        c.started(GtId(1));
-        assert_eq!(c.needs_fixes_gts(), GtSet::single(GtId(1)));
-        assert_eq!(c.in_progress_gts(), GtSet::single(GtId(1)));
-    }
-
-    #[test]
-    fn gt_limit() {
-        assert_eq!(
-            Coordinator::new(0, StartPolicy::AnyGt).err(),
-            Some(CoordinatorError::NoGts)
-        );
-        assert_eq!(
-            Coordinator::new(MAX_GTS + 1, StartPolicy::AllGts).err(),
-            Some(CoordinatorError::TooManyGts {
-                requested: MAX_GTS + 1,
-                max: MAX_GTS
-            })
-        );
-        let c = coord(MAX_GTS, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        for g in 0..MAX_GTS - 1 {
-            assert_eq!(c.signal(GtId(g as u8), &q), Signal::WaitingForOtherGts);
-        }
-        assert_eq!(c.signal(GtId(MAX_GTS as u8 - 1), &q), Signal::Queued);
-        assert_eq!(c.signal(GtId(MAX_GTS as u8), &q), Signal::InvalidGt);
-        assert_eq!(c.signal(GtId(255), &q), Signal::InvalidGt);
-        assert_eq!(c.begin(), Some(GtSet::all(MAX_GTS)));
-        // The flags of the highest GT do not spill into the flag bits.
-        assert_eq!(c.needs_fixes_gts(), GtSet::all(MAX_GTS));
-        assert_eq!(c.in_progress_gts(), GtSet::all(MAX_GTS));
-        for g in 0..MAX_GTS {
-            assert_eq!(run_gt(&c, GtId(g as u8)), (true, true));
-        }
-        c.finish(&q);
-        assert!(c.is_idle() && !c.is_queued());
-        assert!(c.needs_fixes_gts().is_empty() && c.in_progress_gts().is_empty());
-    }
-
-    #[test]
-    fn const_construction() {
-        static C: Result<Coordinator, CoordinatorError> = Coordinator::new(2, StartPolicy::AnyGt);
-        assert_eq!(C.as_ref().unwrap().num_gts(), 2);
-    }
-
-    #[test]
-    fn error_display() {
-        use std::string::ToString;
-        assert!(CoordinatorError::NoGts.to_string().contains("at least one"));
-        let e = CoordinatorError::TooManyGts {
-            requested: 99,
-            max: MAX_GTS,
-        };
-        assert!(e.to_string().contains("99"));
-    }
-
-    #[test]
-    fn gtset_ops() {
-        let mut s = GtSet::empty();
-        assert!(s.is_empty());
-        assert!(s.insert(GtId(3)));
-        assert!(!s.insert(GtId(3)));
-        assert!(!s.insert(GtId(200)));
-        assert!(s.insert(GtId(0)));
-        assert!(s.contains(GtId(0)) && s.contains(GtId(3)) && !s.contains(GtId(1)));
-        assert_eq!(s.len(), 2);
-        assert_eq!(s.bits(), 0b1001);
-        let v: heapless::Vec<u8, 8> = s.iter().map(|g| g.0).collect();
-        assert_eq!(&v[..], &[0, 3]);
-        assert!(s.remove(GtId(3)) && !s.remove(GtId(3)));
-        assert_eq!(s, GtSet::single(GtId(0)));
-        assert_eq!(s.union(GtSet::single(GtId(2))).bits(), 0b101);
-        assert_eq!(GtSet::single(GtId(MAX_GTS as u8)), GtSet::empty());
-        assert_eq!(GtSet::all(3).bits(), 7);
-        assert_eq!(GtSet::all(usize::MAX).len(), MAX_GTS);
-        assert_eq!(GtSet::from_bits(usize::MAX).len(), MAX_GTS);
-        assert_eq!(
-            GtSet::from_bits(usize::MAX).iter().last(),
-            Some(GtId(MAX_GTS as u8 - 1))
-        );
-        assert_eq!(std::format!("{:?}", GtSet::all(2)), "{0, 1}");
-    }
-
-    #[test]
-    fn any_gt_report_marks_only_its_gt() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert!(c.recovery_pending(GtId(0)) && c.needs_fixes(GtId(0)));
-        assert!(!c.recovery_pending(GtId(1)) && !c.needs_fixes(GtId(1)));
-        assert_eq!(c.signal(GtId(0), &q), Signal::AlreadyPending);
-        assert_eq!(q.calls(), 1);
-        let gts = c.begin().unwrap();
-        assert_eq!(gts, GtSet::single(GtId(0)));
-        // GT 1 reports while GT 0 recovers: GT 1 is queued for a run of its own, GT 0's run
-        // is not touched.
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        assert_eq!(q.calls(), 2);
-        assert_eq!(run_gt(&c, GtId(0)), (true, true));
-        assert!(!c.recovery_pending(GtId(0)) && !c.needs_fixes(GtId(0)));
-        c.finish(&q);
-        assert_eq!(q.calls(), 3, "finish re-queues the refused run");
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(1))));
-        assert_eq!(run_gt(&c, GtId(1)), (true, true));
-        c.finish(&q);
-        assert!(c.is_idle() && !c.recovery_imminent());
-        assert_eq!(c.passes_begun(), 2);
-    }
-
-    #[test]
-    fn report_before_start_is_absorbed_after_start_runs_again() {
-        let c = coord(1, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        let gt = GtId(0);
-        let _ = c.signal(gt, &q);
-        let _ = c.begin().unwrap();
-        // Before RESFIX_START: covered by this run.
-        assert_eq!(c.signal(gt, &q), Signal::AlreadyPending);
-        c.started(gt);
-        assert!(!c.recovery_imminent_for(gt));
-        // After RESFIX_START: a new run, and the GGTT stays invalid through this run's fixups.
-        assert_eq!(c.signal(gt, &q), Signal::Queued);
-        assert!(c.recovery_imminent_for(gt));
-        assert!(
-            !c.fixed(gt),
-            "fixups of the older run do not validate the GGTT"
-        );
-        assert!(c.needs_fixes(gt));
-        assert!(!c.done(gt), "another recovery imminent: stays in progress");
-        assert!(c.recovery_pending(gt));
-        c.finish(&q);
-        assert_eq!(c.begin(), Some(GtSet::single(gt)));
-        assert_eq!(run_gt(&c, gt), (true, true));
-        c.finish(&q);
-        assert!(!c.recovery_pending(gt) && !c.needs_fixes(gt));
-    }
-
-    #[test]
-    fn all_gts_waits_for_every_gt() {
-        let c = coord(3, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert_eq!(c.signal(GtId(2), &q), Signal::WaitingForOtherGts);
-        assert!(!c.is_queued() && q.calls() == 0);
-        assert!(c.recovery_pending(GtId(0)) && c.needs_fixes(GtId(2)));
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        assert_eq!(c.signal(GtId(1), &q), Signal::AlreadyPending);
-        assert_eq!(c.begin(), Some(GtSet::all(3)));
-        for g in 0..3 {
-            run_gt(&c, GtId(g));
-        }
-        // A lone report after the pass waits for the others again.
-        assert_eq!(c.signal(GtId(2), &q), Signal::WaitingForOtherGts);
-        c.finish(&q);
-        assert_eq!(q.calls(), 1);
-        assert_eq!(c.pending_gts(), GtSet::single(GtId(2)));
-    }
-
-    #[test]
-    fn all_gts_counts_a_report_its_queued_recovery_covers() {
-        // GT 0 is recovered and reported again (a second migration after its RESFIX_START); GT
-        // 1's report of that migration lands before GT 1's RESFIX_START, so its recovery covers
-        // it, but it still counts: GT 0's re-run is queued.
-        let c = coord(2, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        let _ = c.signal(GtId(0), &q);
-        let _ = c.signal(GtId(1), &q);
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        run_gt(&c, GtId(0));
-        assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-        assert_eq!(c.signal(GtId(1), &q), Signal::Queued);
-        run_gt(&c, GtId(1));
-        c.finish(&q);
-        // Device-wide: the pass takes every GT, not only the re-reported one.
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        assert!(c.recovery_pending(GtId(1)) && c.needs_fixes(GtId(1)));
-        run_gt(&c, GtId(0));
-        run_gt(&c, GtId(1));
-        c.finish(&q);
-        assert!(c.pending_gts().is_empty() && !c.recovery_pending(GtId(0)));
-        assert!(c.in_progress_gts().is_empty() && c.needs_fixes_gts().is_empty());
-    }
-
-    #[test]
-    fn all_gts_awaiting_reports_and_start_now() {
-        let c = coord(3, StartPolicy::AllGts);
-        let q = TestQueue::new();
-        assert!(c.awaiting_reports().is_empty());
-        assert!(!c.start_now(&q), "nothing queued: nothing to start");
-        let _ = c.signal(GtId(1), &q);
-        assert_eq!(c.awaiting_reports(), GtSet::from_bits(0b101));
-        let _ = c.signal(GtId(0), &q);
-        assert_eq!(c.awaiting_reports(), GtSet::single(GtId(2)));
-        // GT 2's interrupt is lost: the embedder ends the wait.
-        assert!(c.start_now(&q));
-        assert_eq!(q.calls(), 1);
-        assert!(
-            c.awaiting_reports().is_empty(),
-            "queued: waiting for nobody"
-        );
-        assert!(!c.start_now(&q), "already queued");
-        assert_eq!(c.begin(), Some(GtSet::all(3)), "GT 2 is recovered too");
-        assert!(c.awaiting_reports().is_empty(), "running");
-        for g in 0..3 {
-            assert_eq!(run_gt(&c, GtId(g)), (true, true));
-        }
-        c.finish(&q);
-        assert!(c.pending_gts().is_empty() && c.in_progress_gts().is_empty());
-        // Never under AnyGt; never once wedged.
-        let any = coord(2, StartPolicy::AnyGt);
-        let _ = any.signal(GtId(0), &q);
-        assert!(any.awaiting_reports().is_empty());
-        let _ = c.signal(GtId(0), &q);
-        c.wedge();
-        assert!(c.awaiting_reports().is_empty() && !c.start_now(&q));
-    }
-
-    #[test]
-    fn hand_backs_owe_a_pass_under_all_gts() {
-        for kind in 0..3 {
-            let c = coord(2, StartPolicy::AllGts);
-            let q = TestQueue::new();
-            let _ = c.signal(GtId(0), &q);
-            let _ = c.signal(GtId(1), &q);
-            let _ = c.begin().unwrap();
-            run_gt(&c, GtId(0));
-            c.started(GtId(1));
-            let one = GtSet::single(GtId(1));
-            match kind {
-                0 => c.requeue(one, &q),
-                1 => c.defer(one, &q),
-                _ => c.postpone(one, &q),
-            }
-            assert!(c.is_queued() && c.needs_fixes(GtId(1)) && c.recovery_pending(GtId(1)));
-            c.finish(&q);
-            assert_eq!(
-                c.begin(),
-                Some(GtSet::all(2)),
-                "kind {kind}: owed, no wait for GT 0; device-wide"
-            );
-            run_gt(&c, GtId(0));
-            run_gt(&c, GtId(1));
-            c.finish(&q);
-            assert_eq!(c.signal(GtId(0), &q), Signal::WaitingForOtherGts);
-            assert_eq!(
-                (c.requeues(), c.deferrals()),
-                [(1, 0), (0, 1), (0, 0)][kind]
-            );
-        }
-    }
-
-    #[test]
-    fn requeue_outside_a_pass_queues_itself() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        c.requeue(GtSet::single(GtId(0)), &q);
-        assert_eq!(q.calls(), 1);
-        c.requeue(GtSet::single(GtId(1)), &q);
-        assert_eq!(q.calls(), 1, "already queued");
-        c.requeue(GtSet::empty(), &q);
-        c.requeue(GtSet::from_bits(0b100), &q);
-        assert_eq!(c.requeues(), 2);
-        assert_eq!(c.begin(), Some(GtSet::all(2)));
-        c.finish(&q);
-    }
-
-    #[test]
-    fn refuse_drops_the_queue_but_keeps_the_gt_blocked() {
-        let c = coord(1, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        let _ = c.signal(GtId(0), &q);
-        let gts = c.begin().unwrap();
-        c.refuse(gts);
-        c.finish(&q);
-        assert!(c.pending_gts().is_empty() && !c.is_queued());
-        assert!(c.recovery_pending(GtId(0)) && c.needs_fixes(GtId(0)));
-    }
-
-    #[test]
-    fn begin_refusals() {
-        let c = coord(1, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        assert_eq!(c.begin(), None, "spurious run");
-        let _ = c.signal(GtId(0), &q);
-        assert_eq!(c.begin(), Some(GtSet::single(GtId(0))));
-        assert_eq!(c.begin(), None, "nothing queued");
-        c.started(GtId(0));
-        assert_eq!(c.signal(GtId(0), &q), Signal::Queued);
-        assert_eq!(c.begin(), None, "refused while running");
-        assert!(c.is_queued());
-        c.finish(&q);
-        assert_eq!(q.calls(), 3);
-    }
-
-    #[test]
-    fn wedge_once_and_nothing_after() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        let _ = c.signal(GtId(0), &q);
-        let gts = c.begin().unwrap();
-        assert!(c.wedge());
-        assert!(!c.wedge());
-        assert!(c.is_wedged() && !c.recovery_imminent());
-        assert!(
-            !c.recovery_pending(GtId(0)),
-            "nothing is pending on a wedged device"
-        );
-        assert!(c.needs_fixes(GtId(0)), "its GGTT never became valid");
-        let calls = q.calls();
-        assert_eq!(c.signal(GtId(1), &q), Signal::Ignored);
-        c.requeue(gts, &q);
-        c.defer(gts, &q);
-        c.finish(&q);
-        assert_eq!(q.calls(), calls);
-        assert_eq!(c.begin(), None);
-        assert!(c.teardown_wait(|| false));
-    }
-
-    #[test]
-    fn teardown_stops_everything() {
-        for p in [StartPolicy::AnyGt, StartPolicy::AllGts] {
-            let c = coord(1, p);
-            let q = TestQueue::new();
-            let _ = c.signal(GtId(0), &q);
-            let gts = c.begin().unwrap();
-            c.teardown();
-            assert!(c.is_torn_down() && !c.is_idle());
-            let mut spins = 0;
-            assert!(!c.teardown_wait(|| {
-                spins += 1;
-                spins < 3
-            }));
-            assert_eq!(c.signal(GtId(0), &q), Signal::Ignored);
-            c.started(GtId(0));
-            assert_eq!(c.signal(GtId(0), &q), Signal::Ignored);
-            c.postpone(gts, &q);
-            c.finish(&q);
-            assert!(c.teardown_wait(|| unreachable!()));
-            assert_eq!(c.begin(), None);
-            assert_eq!(q.calls(), 1);
-        }
-    }
-
-    #[test]
-    fn finish_without_begin_is_harmless() {
-        let c = coord(1, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        c.finish(&q);
-        assert!(c.is_idle());
-        assert_eq!(q.calls(), 0);
-    }
-
-    #[test]
-    fn debug_output() {
-        let c = coord(2, StartPolicy::AnyGt);
-        let q = TestQueue::new();
-        let _ = c.signal(GtId(1), &q);
-        let s = std::format!("{c:?}");
-        assert!(
-            s.contains("queued: {1}") && s.contains("work_queued: true"),
-            "{s}"
-        );
-    }
-}
+mod policy_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -1,0 +1,368 @@
+//! One GT's recovery as a state machine: the steps of the module docs' table, each state either
+//! waiting for one mailbox request it posted or running hooks, and what each reply leads to.
+//! The driver that steps the machines of a pass is in `pass.rs`.
+
+use core::task::Poll;
+
+use super::pass::Pass;
+use super::{HoldPoint, PassOutcome, RecoveryError, RecoveryHooks, Step, Unsupported};
+use crate::coordinator::{GtId, StartPolicy};
+use crate::device::Device;
+use crate::gt::{Gt, GtOp, VfConfig, VfError};
+use crate::memirq::MemirqSet;
+use crate::tile::{TileGgtt, TileId};
+use crate::wire::regs::GtKind;
+use crate::wire::Marker;
+use crate::workqueue::WorkQueue;
+
+/// What only the worker and the bootstrap touch: the GTs and the tiles' GGTT state, behind the
+/// VF's one lock (see `vf.rs`). Nothing here knows of that lock.
+pub(super) struct Core<D, const N: usize> {
+    pub(super) gts: [Gt<D>; N],
+    /// Per tile (index = [`TileId`]; only `0..num_tiles` used).
+    pub(super) tiles: [TileGgtt; N],
+    /// Per GT: re-queues in a row without a new interrupt, and the GT's interrupt count at the
+    /// last re-queue.
+    pub(super) requeue_streak: [(u32, usize); N],
+    /// Re-queries sent so far (wrapping is out of reach: 2^64 queries).
+    pub(super) queries: u64,
+    /// Per GT: the number ([`Core::queries`]) of its last re-query, taken as it was sent.
+    pub(super) query_stamp: [u64; N],
+    /// Per tile: the number of the re-query whose GGTT_START is the tile's `reported` base (0:
+    /// the bootstrap's). A re-query sent earlier than that one, answered later (the GTs'
+    /// queries overlap), holds an older GGTT_START and must not move the GGTT back.
+    pub(super) tile_stamp: [u64; N],
+}
+
+impl<D, const N: usize> Core<D, N> {
+    /// GT `i` sends its re-query now: number it.
+    fn stamp_query(&mut self, i: usize) {
+        self.queries = self.queries.wrapping_add(1);
+        self.query_stamp[i] = self.queries;
+    }
+}
+
+/// How one GT's run in a pass ended, when it did not end the pass.
+#[derive(Clone, Copy)]
+pub(super) enum GtRun {
+    Recovered,
+    /// VF_MIGRATED on this step.
+    Requeued(Step),
+    Deferred,
+    Postponed,
+}
+
+/// Where one GT is in a pass; the operation of `Start`, `Query` and `Done` is in flight.
+#[derive(Clone, Copy)]
+pub(super) enum Stage {
+    /// Not begun, or waits for its tile's primary GT ([`RecoveryConfig::media_after_primary`](super::RecoveryConfig::media_after_primary)).
+    Postponed,
+    /// RESFIX_START posted.
+    Start,
+    /// RESFIX_START accepted in this round of polls, not yet published to the coordinator.
+    Started,
+    /// The configuration re-query posted.
+    Query,
+    /// RESFIX_DONE posted.
+    Done,
+    /// The GT's run in this pass is over.
+    Ended(GtRun),
+}
+
+/// One GT's machine in a pass.
+pub(super) struct Machine {
+    pub(super) stage: Stage,
+    /// The marker of its RESFIX_START (none on the legacy protocol).
+    marker: Option<Marker>,
+    /// The operation in flight (a post that failed is its own reply, taken at the next poll).
+    pub(super) op: Option<Result<GtOp, VfError>>,
+}
+
+impl Machine {
+    pub(super) const IDLE: Machine = Machine {
+        stage: Stage::Postponed,
+        marker: None,
+        op: None,
+    };
+
+    /// How the GT's run in this pass ended; a GT that never began is postponed.
+    pub(super) fn run(&self) -> GtRun {
+        match self.stage {
+            Stage::Ended(run) => run,
+            _ => GtRun::Postponed,
+        }
+    }
+}
+
+/// A pass ends early with this outcome (failure or teardown).
+pub(super) type PassResult<T> = Result<T, PassOutcome>;
+
+/// A GuC exchange's outcome at `step` of GT `gt`'s recovery: the value; a VF_MIGRATED reply
+/// re-queues the GT (`Ok(Err(run))`); any other error fails the pass.
+fn step<T>(gt: GtId, step: Step, result: Result<T, VfError>) -> PassResult<Result<T, GtRun>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e) if e.is_vf_migrated() => Ok(Err(GtRun::Requeued(step))),
+        Err(e) => Err(PassOutcome::Failed(RecoveryError::Gt {
+            gt,
+            step,
+            error: e,
+        })),
+    }
+}
+
+impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
+    Pass<'_, D, H, Q, N, M>
+{
+    /// Step 1: why migration is not supported for GT `id`, if it is not.
+    pub(super) fn unsupported(&self, id: GtId) -> Option<Unsupported> {
+        let config = &self.vf.config;
+        if !config.legacy && !self.core.gts[usize::from(id.0)].supports_markers() {
+            Some(Unsupported::NoMarkers)
+        } else if !config.mmio_irq && self.vf.memirq.registration(id).is_none() {
+            Some(Unsupported::NoMemirq)
+        } else {
+            None
+        }
+    }
+
+    /// Steps 2-4 (and 5-6's post on the legacy protocol): GT `id`'s shutdown and RESFIX_START
+    /// posted (legacy: started, its re-query posted), or postponed.
+    pub(super) fn begin(&mut self, id: GtId) -> PassResult<()> {
+        let i = usize::from(id.0);
+        self.check_teardown()?;
+        // PTL: the media GT waits while the primary GT's recovery is pending.
+        if let Some(primary) = self.waits_for_primary(id) {
+            debug!("GT{}: waiting for GT{}'s recovery", id.0, primary.0);
+            self.gts[i].stage = Stage::Postponed;
+            return Ok(());
+        }
+        self.vf.hooks.hold(HoldPoint::BeforeStart, id);
+        self.check_teardown()?;
+        self.vf.hooks.shutdown(id);
+
+        let gt = &mut self.core.gts[i];
+        let machine = &mut self.gts[i];
+        if gt.supports_markers() {
+            let marker = gt.next_marker();
+            machine.marker = Some(marker);
+            machine.op = Some(gt.post_resfix_start(marker));
+            machine.stage = Stage::Start;
+        } else {
+            self.vf.coordinator.started(id);
+            self.core.stamp_query(i);
+            machine.op = Some(self.core.gts[i].post_query_config());
+            machine.stage = Stage::Query;
+        }
+        Ok(())
+    }
+
+    /// Step 2, PTL ([`RecoveryConfig::media_after_primary`](super::RecoveryConfig::media_after_primary)):
+    /// the primary GT that media GT `id` waits for, while that GT's recovery is pending.
+    pub(super) fn waits_for_primary(&self, id: GtId) -> Option<GtId> {
+        if !self.vf.config.media_after_primary
+            || self.core.gts[usize::from(id.0)].info().kind != GtKind::Media
+        {
+            return None;
+        }
+        let topology = &self.vf.topology;
+        let tile = topology.tile_of(id).unwrap_or(TileId(0));
+        // The coordinator's view only, not the memirq peek: a primary whose SW_INT_0 byte is set
+        // but not yet handled would otherwise postpone the media GT pass after pass with nothing
+        // to end it.
+        topology
+            .primary_of(tile)
+            .filter(|&primary| primary != id && self.vf.coordinator.recovery_pending(primary))
+    }
+
+    /// Step 5 at the end of a round of polls: the RESFIX_STARTs accepted in it published in one
+    /// step (only now: a report from here on is a new migration for those GTs), then their
+    /// re-queries posted.
+    pub(super) fn publish_starts(&mut self) {
+        let mut started = crate::coordinator::GtSet::empty();
+        for (i, machine) in self.gts.iter_mut().enumerate() {
+            if matches!(machine.stage, Stage::Started) {
+                // i < N <= MAX_GTS < 256.
+                let _ = started.insert(GtId(i as u8));
+                machine.stage = Stage::Query;
+            }
+        }
+        self.vf.coordinator.started_gts(started);
+        for id in started.iter() {
+            let i = usize::from(id.0);
+            self.core.stamp_query(i);
+            self.gts[i].op = Some(self.core.gts[i].post_query_config());
+        }
+    }
+
+    /// GT `id`'s operation of its current stage is over with `result`: its next steps, up to
+    /// its next mailbox request posted or the end of its run.
+    pub(super) fn advance(
+        &mut self,
+        id: GtId,
+        result: Result<Option<VfConfig>, VfError>,
+    ) -> PassResult<()> {
+        let i = usize::from(id.0);
+        let marker = self.gts[i].marker;
+        let next = match self.gts[i].stage {
+            // The round's end publishes it (`publish_starts`) and posts its re-query.
+            Stage::Start => match step(id, Step::ResfixStart, result)? {
+                Ok(_) => Stage::Started,
+                Err(run) => Stage::Ended(run),
+            },
+            Stage::Query => match step(id, Step::QueryConfig, result)? {
+                Ok(config) => {
+                    self.take_config(id, &config.unwrap_or_default());
+                    match self.fix(id, marker)? {
+                        Some(run) => Stage::Ended(run),
+                        None => {
+                            self.gts[i].op = Some(self.core.gts[i].post_resfix_done(marker));
+                            Stage::Done
+                        }
+                    }
+                }
+                Err(run) => Stage::Ended(run),
+            },
+            Stage::Done => match step(id, Step::ResfixDone, result)? {
+                Ok(_) => {
+                    // Steps 12-13: RESFIX_DONE accepted.
+                    if !self.vf.coordinator.done(id) {
+                        debug!("GT{}: another recovery imminent", id.0);
+                    }
+                    self.vf.hooks.kickstart(id);
+                    Stage::Ended(GtRun::Recovered)
+                }
+                Err(run) => Stage::Ended(run),
+            },
+            // No operation in flight in these stages: nothing to advance.
+            stage @ (Stage::Postponed | Stage::Started | Stage::Ended(_)) => stage,
+        };
+        self.gts[i].stage = next;
+        Ok(())
+    }
+
+    /// Step 6's end: the tile's reported GGTT base from the re-query, published; unless the
+    /// tile's base came from a re-query sent after this one (the other GT of the tile, its
+    /// query overlapping this one): then this GGTT_START is older, from before a migration the
+    /// newer query saw, and the tile keeps the newer base. (This GT's own RESFIX_DONE is then
+    /// refused, `VF_MIGRATED`, and its next run re-queries.)
+    fn take_config(&mut self, id: GtId, config: &VfConfig) {
+        let tile = self.vf.topology.tile_of(id).unwrap_or(TileId(0));
+        let t = usize::from(tile.0);
+        let stamp = self.core.query_stamp[usize::from(id.0)];
+        if stamp >= self.core.tile_stamp[t] {
+            self.core.tiles[t].reported = config.ggtt_start;
+            self.core.tile_stamp[t] = stamp;
+        } else {
+            debug!(
+                "GT{}: GGTT_START {:#x} is older than the tile's, not taken",
+                id.0, config.ggtt_start
+            );
+        }
+        self.publish(usize::from(id.0), t);
+    }
+
+    /// Steps 7-10 and the legacy deferral of step 11: everything between the re-query and
+    /// RESFIX_DONE. `Some(Deferred)`: no RESFIX_DONE now.
+    fn fix(&mut self, id: GtId, marker: Option<Marker>) -> PassResult<Option<GtRun>> {
+        let i = usize::from(id.0);
+        let tile = self.vf.topology.tile_of(id).unwrap_or(TileId(0));
+        let t = usize::from(tile.0);
+        let hooks = &self.vf.hooks;
+        hooks.hold(HoldPoint::BeforeFixups, id);
+        self.check_teardown()?;
+        if let Some(ggtt) = self.core.tiles[t].pending_move() {
+            info!(
+                "tile {}: moving GGTT {:#x} -> {:#x}",
+                tile.0, ggtt.old, ggtt.new
+            );
+            hooks.ggtt_fixup(tile, ggtt).map_err(|error| {
+                PassOutcome::Failed(RecoveryError::GgttFixup {
+                    tile,
+                    gt: id,
+                    ggtt,
+                    error,
+                })
+            })?;
+            let state = &mut self.core.tiles[t];
+            state.applied = ggtt.new;
+            state.moves = state.moves.wrapping_add(1);
+            self.vf
+                .counters
+                .ggtt_moves
+                .fetch_add(1, crate::sync::Ordering::Relaxed);
+            self.publish(i, t);
+        }
+        hooks
+            .gt_fixups(id)
+            .map_err(|error| hook_failed(id, Step::GtFixups, error))?;
+        self.vf.coordinator.fixed(id);
+        self.vf
+            .counters
+            .fixups_completed
+            .fetch_add(1, crate::sync::Ordering::AcqRel);
+
+        hooks.hold(HoldPoint::BeforeRearm, id);
+        self.check_teardown()?;
+        hooks
+            .rearm(id)
+            .map_err(|error| hook_failed(id, Step::Rearm, error))?;
+
+        hooks.hold(HoldPoint::BeforeDone, id);
+        self.check_teardown()?;
+        if marker.is_none() && self.legacy_imminent(id) {
+            // The seed's rule, for the legacy protocol only: a DONE without a marker cannot be
+            // refused for an older migration, so never send it while another one is on its way.
+            debug!(
+                "GT{}: another recovery imminent, RESFIX_DONE deferred",
+                id.0
+            );
+            return Ok(Some(GtRun::Deferred));
+        }
+        Ok(None)
+    }
+
+    /// Legacy protocol: is another recovery imminent for `gt`? See the module docs.
+    fn legacy_imminent(&self, gt: GtId) -> bool {
+        let (coordinator, memirq) = (&self.vf.coordinator, &self.vf.memirq);
+        match self.vf.config.start {
+            StartPolicy::AnyGt => {
+                coordinator.recovery_imminent_for(gt) || memirq.sw_int0_pending(gt)
+            }
+            StartPolicy::AllGts => {
+                coordinator.recovery_imminent()
+                    || (0..N).any(|g| memirq.sw_int0_pending(GtId(g as u8)))
+            }
+        }
+    }
+
+    /// Stops the pass if teardown began.
+    fn check_teardown(&self) -> PassResult<()> {
+        if self.vf.coordinator.is_torn_down() {
+            Err(PassOutcome::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Publishes GT `i`'s configuration and its tile's GGTT state for the readers.
+    fn publish(&self, i: usize, t: usize) {
+        let mut views = self.vf.views.lock();
+        views.gts[i].config = self.core.gts[i].config().copied();
+        views.tiles[t] = self.core.tiles[t];
+    }
+
+    /// Polls GT `i`'s operation in flight, if it has one.
+    pub(super) fn poll(&mut self, i: usize) -> Option<Poll<Result<Option<VfConfig>, VfError>>> {
+        let slot = self.gts[i].op.as_mut()?;
+        Some(match slot {
+            Err(e) => Poll::Ready(Err(*e)),
+            Ok(op) => self.core.gts[i].poll_op(op),
+        })
+    }
+}
+
+/// A hook other than the GGTT fixup failed at `step` of GT `gt`.
+fn hook_failed(gt: GtId, step: Step, error: super::HookError) -> PassOutcome {
+    PassOutcome::Failed(RecoveryError::Hook { gt, step, error })
+}
