@@ -31,3 +31,13 @@ macro_rules! debug { ($($arg:tt)+) => { vf_log!(debug, $($arg)+) }; }
 macro_rules! info { ($($arg:tt)+) => { vf_log!(info, $($arg)+) }; }
 macro_rules! warn { ($($arg:tt)+) => { vf_log!(warn, $($arg)+) }; }
 macro_rules! error { ($($arg:tt)+) => { vf_log!(error, $($arg)+) }; }
+
+/// A number that `Debug` prints in hex (`0x1000`), as the error types' `Display` does: their
+/// hand-written `Debug` impls wrap addresses, register values and hints in it.
+pub(crate) struct Hex<T>(pub(crate) T);
+
+impl<T: core::fmt::LowerHex> core::fmt::Debug for Hex<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}

@@ -366,7 +366,9 @@ pub struct VfConfig {
 }
 
 /// Why a GT operation failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints addresses and values in hex, as `Display` does.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum VfError {
@@ -400,8 +402,10 @@ pub enum VfError {
         /// Answered.
         found: Version,
     },
-    /// The GuC refused MATCH_VERSION (`error`). `guc` is the version it reported when asked for
-    /// "any" version right after (`None` when that failed too).
+    /// MATCH_VERSION failed (`error`): refused by the GuC ([`MailboxError::Remote`]), or not
+    /// answered at all (a timeout, a garbled reply). `guc` is the version it reported when asked
+    /// for "any" version right after (`None` when that failed too). `Display` says "refused" only
+    /// for a FAILURE reply.
     VersionRefused {
         /// Asked for.
         wanted: Version,
@@ -485,6 +489,81 @@ impl VfError {
     }
 }
 
+impl fmt::Debug for VfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Hex;
+        match self {
+            VfError::Mailbox(e) => f.debug_tuple("Mailbox").field(e).finish(),
+            VfError::BadReply { action, error } => f
+                .debug_struct("BadReply")
+                .field("action", &Hex(*action))
+                .field("error", error)
+                .finish(),
+            VfError::VersionNewerMajor { wanted, found } => f
+                .debug_struct("VersionNewerMajor")
+                .field("wanted", wanted)
+                .field("found", found)
+                .finish(),
+            VfError::VersionMajorMismatch { wanted, found } => f
+                .debug_struct("VersionMajorMismatch")
+                .field("wanted", wanted)
+                .field("found", found)
+                .finish(),
+            VfError::VersionTooOld { minimum, found } => f
+                .debug_struct("VersionTooOld")
+                .field("minimum", minimum)
+                .field("found", found)
+                .finish(),
+            VfError::VersionRefused { wanted, guc, error } => f
+                .debug_struct("VersionRefused")
+                .field("wanted", wanted)
+                .field("guc", guc)
+                .field("error", error)
+                .finish(),
+            VfError::VersionChanged { previous, found } => f
+                .debug_struct("VersionChanged")
+                .field("previous", previous)
+                .field("found", found)
+                .finish(),
+            VfError::NotBootstrapped => f.write_str("NotBootstrapped"),
+            VfError::KlvOverflow { key, len } => f
+                .debug_struct("KlvOverflow")
+                .field("key", key)
+                .field("len", len)
+                .finish(),
+            VfError::KlvNoData { key, len } => f
+                .debug_struct("KlvNoData")
+                .field("key", key)
+                .field("len", len)
+                .finish(),
+            VfError::ZeroValue { key } => f.debug_struct("ZeroValue").field("key", key).finish(),
+            VfError::InvalidValue { key, value } => f
+                .debug_struct("InvalidValue")
+                .field("key", key)
+                .field("value", &Hex(*value))
+                .finish(),
+            VfError::GgttRange { start, size, wopcm } => f
+                .debug_struct("GgttRange")
+                .field("start", &Hex(*start))
+                .field("size", &Hex(*size))
+                .field("wopcm", &Hex(*wopcm))
+                .finish(),
+            VfError::SelfCfg { key, error } => f
+                .debug_struct("SelfCfg")
+                .field("key", key)
+                .field("error", error)
+                .finish(),
+            VfError::ControlCtb(e) => f.debug_tuple("ControlCtb").field(e).finish(),
+            VfError::Reassigned { key, old, new } => f
+                .debug_struct("Reassigned")
+                .field("key", key)
+                .field("old", &Hex(*old))
+                .field("new", &Hex(*new))
+                .finish(),
+        }
+    }
+}
+
 impl From<MailboxError> for VfError {
     fn from(e: MailboxError) -> Self {
         VfError::Mailbox(e)
@@ -511,8 +590,14 @@ impl fmt::Display for VfError {
             VfError::VersionTooOld { minimum, found } => {
                 write!(f, "VF ABI {found} is older than the minimum {minimum}")
             }
-            VfError::VersionRefused { wanted, guc, .. } => {
-                write!(f, "GuC refused VF ABI {wanted}")?;
+            VfError::VersionRefused { wanted, guc, error } => {
+                // "Refused" only when the GuC said so; a timeout or a garbled reply is a
+                // failed handshake (the cause comes through `source()`).
+                if matches!(error, MailboxError::Remote { .. }) {
+                    write!(f, "GuC refused VF ABI {wanted}")?;
+                } else {
+                    write!(f, "VF ABI {wanted} handshake failed")?;
+                }
                 match guc {
                     Some(v) => write!(f, " (it speaks {v})"),
                     None => Ok(()),
@@ -651,6 +736,11 @@ impl<D: Device> Gt<D> {
     }
 
     /// VF_RESET then the version handshake. Returns the negotiated version.
+    ///
+    /// # Errors
+    ///
+    /// What [`reset`](Gt::reset) or [`handshake`](Gt::handshake) fails with: [`VfError::Mailbox`]
+    /// or [`VfError::BadReply`] from VF_RESET, a `Version*` variant from MATCH_VERSION.
     pub fn bootstrap(&mut self) -> Result<Version, VfError> {
         self.reset()?;
         self.handshake()
@@ -660,6 +750,11 @@ impl<D: Device> Gt<D> {
     /// [`MailboxError::Timeout`] or a [`MailboxError::BusyTimeout`], the two the kernel (7.1)
     /// reports as `-ETIMEDOUT`. Any other error ends the loop, [`MailboxError::LinkLost`]
     /// included: three lost replies end the bootstrap after three sends (about 662 ms).
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::Mailbox`] with the last send's failure (a timeout on every attempt, or the first
+    /// other failure); [`VfError::BadReply`] when the reply is not an empty SUCCESS.
     pub fn reset(&mut self) -> Result<(), VfError> {
         // A counted loop: it ends after VF_RESET_ATTEMPTS attempts whatever the GuC answers.
         let mut result = Ok(());
@@ -681,6 +776,14 @@ impl<D: Device> Gt<D> {
     }
 
     /// MATCH_VERSION with the kernel's rules; see the module docs.
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::VersionRefused`] when the MATCH_VERSION exchange itself fails (a FAILURE reply, a
+    /// timeout; its `error` says which); [`VfError::BadReply`] for a malformed reply;
+    /// [`VfError::VersionNewerMajor`], [`VfError::VersionMajorMismatch`] or
+    /// [`VfError::VersionTooOld`] when the GuC's version is not usable; [`VfError::VersionChanged`]
+    /// when a later handshake finds another version than the one in use.
     pub fn handshake(&mut self) -> Result<Version, VfError> {
         let result = self.try_handshake();
         match result {
@@ -754,6 +857,15 @@ impl<D: Device> Gt<D> {
     /// Queries the whole configuration in the kernel's order and validates it (see the module
     /// docs). On success the new configuration replaces the old one and is returned; on error
     /// nothing changes. Where the GGTT went is the tile's business: see [`crate::tile`].
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::NotBootstrapped`] before the handshake; [`VfError::Mailbox`] when a key's query
+    /// fails (except GMD_ID's: carried on with as 0, as the kernel does); [`VfError::BadReply`],
+    /// [`VfError::KlvOverflow`] or [`VfError::KlvNoData`] for a malformed reply;
+    /// [`VfError::ZeroValue`], [`VfError::InvalidValue`] or [`VfError::GgttRange`] for a value the
+    /// ABI does not allow; [`VfError::Reassigned`] when a value other than the GGTT base changed
+    /// since the last query. The old configuration is kept.
     pub fn query_config(&mut self) -> Result<VfConfig, VfError> {
         let mut op = self.post_query_config()?;
         self.complete(&mut op)
@@ -848,6 +960,12 @@ impl<D: Device> Gt<D> {
     /// Posts the configuration query's first request: the split-phase form of
     /// [`query_config`](Gt::query_config), driven by [`poll_op`](Gt::poll_op) (which posts the
     /// next key's request as each reply comes in).
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::NotBootstrapped`] before the handshake; otherwise what
+    /// [`query_config`](Gt::query_config) fails with for a key whose request could not even be
+    /// posted (a [`VfError::Mailbox`] carrying the posting failure).
     pub fn post_query_config(&mut self) -> Result<GtOp, VfError> {
         let version = self.version.ok_or(VfError::NotBootstrapped)?;
         let keys = self.config_keys(version);
@@ -952,6 +1070,12 @@ impl<D: Device> Gt<D> {
 
     /// Posts VF2GUC_RESFIX_START with `marker`: the split-phase form of
     /// [`resfix_start`](Gt::resfix_start), driven by [`poll_op`](Gt::poll_op).
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::NotBootstrapped`] before the handshake; [`VfError::Mailbox`] when the request
+    /// cannot be posted (it does not encode: [`MailboxError::Protocol`]). The reply's failures
+    /// come from [`poll_op`](Gt::poll_op).
     pub fn post_resfix_start(&mut self, marker: Marker) -> Result<GtOp, VfError> {
         self.version.ok_or(VfError::NotBootstrapped)?;
         debug!("sending RESFIX_START marker {}", marker.get());
@@ -960,12 +1084,24 @@ impl<D: Device> Gt<D> {
 
     /// Posts VF2GUC_RESFIX_DONE: the split-phase form of [`resfix_done`](Gt::resfix_done),
     /// driven by [`poll_op`](Gt::poll_op).
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::NotBootstrapped`] before the handshake; [`VfError::Mailbox`] when the request
+    /// cannot be posted (it does not encode: [`MailboxError::Protocol`]). The reply's failures
+    /// come from [`poll_op`](Gt::poll_op).
     pub fn post_resfix_done(&mut self, marker: Option<Marker>) -> Result<GtOp, VfError> {
         self.version.ok_or(VfError::NotBootstrapped)?;
         self.post_empty(Request::ResfixDone { marker })
     }
 
     /// VF2GUC_RESFIX_START with `marker` (VF ABI 1.27+).
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::NotBootstrapped`] before the handshake; [`VfError::Mailbox`] when the exchange
+    /// fails (a VF_MIGRATED reply is [`MailboxError::VfMigrated`]); [`VfError::BadReply`] when the
+    /// reply is not an empty SUCCESS.
     pub fn resfix_start(&mut self, marker: Marker) -> Result<(), VfError> {
         let mut op = self.post_resfix_start(marker)?;
         self.complete(&mut op).map(drop)
@@ -973,6 +1109,11 @@ impl<D: Device> Gt<D> {
 
     /// VF2GUC_RESFIX_DONE: with the marker from RESFIX_START (VF ABI 1.27+), or without one
     /// (legacy). A VF_MIGRATED reply means a second migration: see [`VfError::is_vf_migrated`].
+    ///
+    /// # Errors
+    ///
+    /// As [`resfix_start`](Gt::resfix_start): [`VfError::NotBootstrapped`], [`VfError::Mailbox`] (a
+    /// second migration is [`MailboxError::VfMigrated`]), [`VfError::BadReply`].
     pub fn resfix_done(&mut self, marker: Option<Marker>) -> Result<(), VfError> {
         let mut op = self.post_resfix_done(marker)?;
         self.complete(&mut op).map(drop)
@@ -981,6 +1122,12 @@ impl<D: Device> Gt<D> {
     /// HOST2GUC_SELF_CFG: tells this GT's GuC `value` for `key` (the kernel's `guc_self_cfg`,
     /// over the mailbox, before CTB is enabled). A send-only exchange: the reply's NUM (1 =
     /// accepted) is in its header. Needs a completed bootstrap.
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::NotBootstrapped`] before the handshake; [`VfError::SelfCfg`] when `value` does
+    /// not fit the key or the GuC did not accept it (NUM not 1); [`VfError::Mailbox`] when the
+    /// exchange fails.
     pub fn self_cfg(&mut self, key: SelfCfgKey, value: u64) -> Result<(), VfError> {
         self.version.ok_or(VfError::NotBootstrapped)?;
         let msg = encode_self_cfg(key, value).map_err(|error| VfError::SelfCfg { key, error })?;
@@ -998,6 +1145,12 @@ impl<D: Device> Gt<D> {
     /// this GuC's source byte and status vector (see
     /// [`Memirq::registration`](crate::memirq::Memirq::registration)). Call it once, after the
     /// bootstrap and before CTB is enabled; nothing is re-registered after a migration.
+    ///
+    /// # Errors
+    ///
+    /// As [`self_cfg`](Gt::self_cfg), for either key: [`VfError::NotBootstrapped`],
+    /// [`VfError::SelfCfg`] (its `key` says which of the two), [`VfError::Mailbox`]. When the
+    /// second fails the first stays registered.
     pub fn register_memirq(&mut self, source_addr: u64, status_addr: u64) -> Result<(), VfError> {
         self.self_cfg(SelfCfgKey::MemirqSourceAddr, source_addr)?;
         self.self_cfg(SelfCfgKey::MemirqStatusAddr, status_addr)
@@ -1006,6 +1159,11 @@ impl<D: Device> Gt<D> {
     /// HOST2GUC_CONTROL_CTB: enables or disables CT buffer communication (after the CTB
     /// addresses were given with [`self_cfg`](Gt::self_cfg)). The crate does not implement CTB;
     /// this is the one MMIO step of bringing it up. Needs a completed bootstrap.
+    ///
+    /// # Errors
+    ///
+    /// [`VfError::NotBootstrapped`] before the handshake; [`VfError::ControlCtb`] when the GuC's
+    /// reply is not the acceptance; [`VfError::Mailbox`] when the exchange fails.
     pub fn control_ctb(&mut self, control: CtbControl) -> Result<(), VfError> {
         self.version.ok_or(VfError::NotBootstrapped)?;
         let reply = self

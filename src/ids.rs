@@ -31,6 +31,14 @@ impl fmt::Display for IdOutOfRange {
 
 impl core::error::Error for IdOutOfRange {}
 
+impl GtId {
+    /// The GT's index as a `usize`, for indexing per-GT arrays (`0..num_gts`).
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 impl TryFrom<usize> for GtId {
     type Error = IdOutOfRange;
     /// `GtId(n)` for `n < MAX_GTS`: no `n as u8` cast that could wrap.
@@ -176,6 +184,14 @@ pub(crate) const fn mask_of(n: usize) -> usize {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TileId(pub u8);
+
+impl TileId {
+    /// The tile's index as a `usize`, for indexing per-tile arrays (`0..num_tiles`).
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 impl TryFrom<usize> for TileId {
     type Error = IdOutOfRange;

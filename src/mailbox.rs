@@ -153,7 +153,9 @@ impl Default for MailboxConfig {
 }
 
 /// Why a mailbox transaction failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints register values and hints in hex, as `Display` does.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum MailboxError {
@@ -239,6 +241,44 @@ impl fmt::Display for MailboxError {
                 write!(f, "unexpected GuC reply {header:#010x}")
             }
             MailboxError::ClockStalled => f.write_str("device clock does not advance"),
+        }
+    }
+}
+
+impl fmt::Debug for MailboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Hex;
+        match self {
+            MailboxError::BadRequestLength(n) => {
+                f.debug_tuple("BadRequestLength").field(n).finish()
+            }
+            MailboxError::Timeout { last } => f
+                .debug_struct("Timeout")
+                .field("last", &Hex(*last))
+                .finish(),
+            MailboxError::BusyTimeout => f.write_str("BusyTimeout"),
+            MailboxError::LinkLost { losses } => {
+                f.debug_struct("LinkLost").field("losses", losses).finish()
+            }
+            MailboxError::RetryLimit { retries } => f
+                .debug_struct("RetryLimit")
+                .field("retries", retries)
+                .finish(),
+            MailboxError::VfMigrated { hint } => f
+                .debug_struct("VfMigrated")
+                .field("hint", &Hex(*hint))
+                .finish(),
+            MailboxError::Remote { error, hint } => f
+                .debug_struct("Remote")
+                .field("error", error)
+                .field("hint", &Hex(*hint))
+                .finish(),
+            MailboxError::Protocol { header, error } => f
+                .debug_struct("Protocol")
+                .field("header", &Hex(*header))
+                .field("error", error)
+                .finish(),
+            MailboxError::ClockStalled => f.write_str("ClockStalled"),
         }
     }
 }
@@ -381,6 +421,11 @@ impl<D: Device> Mailbox<D> {
     }
 
     /// Encodes `request` and runs the transaction; see [`Mailbox::send_recv`].
+    ///
+    /// # Errors
+    ///
+    /// [`MailboxError::Protocol`] (header 0) when `request` does not encode; otherwise as
+    /// [`send_recv`](Mailbox::send_recv).
     pub fn send(&mut self, request: &Request) -> Result<MmioMessage, MailboxError> {
         let mut t = self.post(request)?;
         self.complete(&mut t)
@@ -388,6 +433,15 @@ impl<D: Device> Mailbox<D> {
 
     /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply: its header followed by
     /// the three data registers.
+    ///
+    /// # Errors
+    ///
+    /// [`MailboxError::BadRequestLength`] when `request` is empty or longer than 4 dwords (nothing
+    /// is written); [`MailboxError::Timeout`], [`MailboxError::BusyTimeout`] or
+    /// [`MailboxError::LinkLost`] when no final reply came in time; [`MailboxError::RetryLimit`]
+    /// after too many RETRY answers; [`MailboxError::VfMigrated`] or [`MailboxError::Remote`] for a
+    /// FAILURE reply; [`MailboxError::Protocol`] for a reply that is not a valid reply;
+    /// [`MailboxError::ClockStalled`] when the device clock does not advance.
     pub fn send_recv(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
         let mut t = self.post_raw(request, true)?;
         self.complete(&mut t)
@@ -395,6 +449,10 @@ impl<D: Device> Mailbox<D> {
 
     /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply's header alone (a
     /// one-dword message): no data register is read (the kernel's `xe_guc_mmio_send`).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_recv`](Mailbox::send_recv).
     pub fn send_only(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
         let mut t = self.post_raw(request, false)?;
         self.complete(&mut t)
@@ -403,6 +461,11 @@ impl<D: Device> Mailbox<D> {
     /// Encodes `request`, writes it and rings the doorbell, and returns the transaction in
     /// flight, for [`poll`](Mailbox::poll). The reply of a data action ([`Request::reply_has_data`])
     /// carries its data registers, as with [`send`](Mailbox::send).
+    ///
+    /// # Errors
+    ///
+    /// [`MailboxError::Protocol`] (header 0) when `request` does not encode (nothing is written).
+    /// The reply's failures come from [`poll`](Mailbox::poll).
     pub fn post(&mut self, request: &Request) -> Result<InFlight, MailboxError> {
         let msg = request
             .encode()
@@ -412,6 +475,11 @@ impl<D: Device> Mailbox<D> {
 
     /// Writes `request` (1 to 4 dwords) and rings the doorbell: the first half of
     /// [`send_recv`](Mailbox::send_recv) (`want_data`) or [`send_only`](Mailbox::send_only).
+    ///
+    /// # Errors
+    ///
+    /// [`MailboxError::BadRequestLength`] when `request` is empty or longer than 4 dwords (nothing
+    /// is written).
     pub fn post_raw(&mut self, request: &[u32], want_data: bool) -> Result<InFlight, MailboxError> {
         // `from_slice` takes 1 to MMIO_MSG_MAX_DWORDS dwords, and refuses anything else.
         let request = MmioMessage::from_slice(request)

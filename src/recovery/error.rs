@@ -91,7 +91,9 @@ impl core::error::Error for RecoveryError {
 }
 
 /// Why [`Vf::bootstrap`] failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints the GGTT ranges in hex, as `Display` does.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum BootstrapError {
@@ -155,6 +157,37 @@ impl fmt::Display for BootstrapError {
                 media_ggtt.1
             ),
             BootstrapError::Busy => f.write_str("the GTs are busy (a pass or with_gt holds them)"),
+        }
+    }
+}
+
+impl fmt::Debug for BootstrapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Hex;
+        match self {
+            BootstrapError::Gt { gt, error } => f
+                .debug_struct("Gt")
+                .field("gt", gt)
+                .field("error", error)
+                .finish(),
+            BootstrapError::GgttMismatch {
+                tile,
+                primary,
+                primary_ggtt,
+                media,
+                media_ggtt,
+            } => f
+                .debug_struct("GgttMismatch")
+                .field("tile", tile)
+                .field("primary", primary)
+                .field("primary_ggtt", &(Hex(primary_ggtt.0), Hex(primary_ggtt.1)))
+                .field("media", media)
+                .field("media_ggtt", &(Hex(media_ggtt.0), Hex(media_ggtt.1)))
+                .finish(),
+            BootstrapError::Busy => f.write_str("Busy"),
+            BootstrapError::MemirqMismatch { gt } => {
+                f.debug_struct("MemirqMismatch").field("gt", gt).finish()
+            }
         }
     }
 }

@@ -10,6 +10,11 @@ use crate::coordinator::GtId;
 use crate::tile::{GgttMove, TileId};
 
 /// An error reported by an embedder hook: an errno-style code of the embedder's choosing.
+///
+/// The code is the embedder's own: the crate never interprets it, only carries it (in
+/// [`RecoveryError::Hook`] or [`RecoveryError::GgttFixup`]) back to the embedder and prints
+/// it. By convention it is a negative errno, as the kernel's are: `HookError(-22)` is
+/// `-EINVAL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HookError(pub i32);
@@ -153,6 +158,12 @@ pub trait RecoveryHooks {
     }
     /// Moves every GGTT user of `tile` from `ggtt.old` to `ggtt.new` (same offset from the
     /// base). Called exactly once per change of the tile's GGTT base; see the trait docs.
+    ///
+    /// # Errors
+    ///
+    /// Return the embedder's own [`HookError`] when the move failed: the pass fails with
+    /// [`RecoveryError::GgttFixup`] (the tile's applied base stays `ggtt.old`),
+    /// [`abort`](RecoveryHooks::abort) is called and the device wedged.
     fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
         let _ = (tile, ggtt);
         Ok(())
@@ -160,11 +171,23 @@ pub trait RecoveryHooks {
     /// GT-local fixups of `gt` after its tile's GGTT is in place: rebase context images and the
     /// HWSP, restore CCS on the primary GT. Called once per recovery run of the GT, also when the
     /// GGTT did not move (the GuC still waits for the fixups to be declared done).
+    ///
+    /// # Errors
+    ///
+    /// Return the embedder's own [`HookError`] when a fixup failed: the pass fails with
+    /// [`RecoveryError::Hook`] at [`Step::GtFixups`], [`abort`](RecoveryHooks::abort) is called and
+    /// the device wedged; RESFIX_DONE is not sent.
     fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
         let _ = gt;
         Ok(())
     }
     /// Re-arms `gt`: interrupts, the command transport, re-emitting pending work.
+    ///
+    /// # Errors
+    ///
+    /// Return the embedder's own [`HookError`] when re-arming failed: the pass fails with
+    /// [`RecoveryError::Hook`] at [`Step::Rearm`], [`abort`](RecoveryHooks::abort) is called and
+    /// the device wedged; RESFIX_DONE is not sent.
     fn rearm(&self, gt: GtId) -> Result<(), HookError> {
         let _ = gt;
         Ok(())

@@ -188,6 +188,13 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize> Vf<D, H, Q, N> {
     /// see [`Vf::with_memirq`]); each GT's [`GtInfo`] names its tile and kind. Fails when `N` is
     /// 0 or above [`MAX_GTS`](crate::coordinator::MAX_GTS), or when the GTs do not form tiles
     /// `0..T` each with one primary GT and at most one media GT.
+    ///
+    /// # Errors
+    ///
+    /// [`TopologyError::GtCount`] when `N` is 0 or above [`MAX_GTS`](crate::coordinator::MAX_GTS);
+    /// [`TopologyError::MissingTile`], [`TopologyError::NoPrimaryGt`] or
+    /// [`TopologyError::DuplicateGt`] when the GTs' [`GtInfo`]s do not form tiles (see
+    /// [`Topology::new`]).
     pub fn new(
         gts: [Gt<D>; N],
         hooks: H,
@@ -252,6 +259,12 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         /// assert_eq!(VF.tile_ggtt(xe_sriov_vf::TileId(0)).unwrap().applied, 0x0080_0000);
         /// # }
         /// ```
+        ///
+        /// A BAR at an address known when the program is built (a fixed mapping, a linker
+        /// symbol) needs no `Once` either: [`MmioBar::from_raw_parts`](crate::MmioBar::from_raw_parts)
+        /// (and [`MemirqMem::from_raw`](crate::MemirqMem::from_raw) for the memirq page) are
+        /// `const`, so the VF over it is a `static` as above (see the [`mmio`](crate::mmio)
+        /// module's docs).
         ///
         /// Where the BAR is only known at run time (the kernel maps it when it probes the
         /// device), the VF cannot be built in a `const`: build it then with [`Vf::new`] or
@@ -328,6 +341,14 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         /// static VF: Vf<&'static Bar, NoHooks, PollingQueue, 0> =
         ///     Vf::new_static([], NoHooks, PollingQueue::new(), RecoveryConfig::DEFAULT, NoMemirq);
         /// ```
+        ///
+        /// # Panics
+        ///
+        /// When called outside a `const`/`static` initialiser with GTs that do not form a
+        /// topology (a tile id below the highest without a GT, a tile with a media GT but no
+        /// primary GT, or two GTs of one kind on a tile: what [`Topology::new`] refuses). In an
+        /// initialiser this is a compile error (E0080), as above. For GTs known only at run time
+        /// use [`Vf::with_memirq`] (or [`Vf::new`]), which returns the [`TopologyError`].
         pub fn new_static(
             gts: [Gt<D>; N],
             hooks: H,
@@ -409,6 +430,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// [`recovery_pending`](Vf::recovery_pending) and [`ggtt_valid`](Vf::ggtt_valid) then also
     /// read each GT's SW_INT_0 byte, and [`handle_memirq`](Vf::handle_memirq) is the interrupt
     /// handler. Fails as [`Vf::new`]; [`Vf::new_static`] is the `const` form for a `static`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vf::new`]: a [`TopologyError`] when `N` is out of range or the GTs do not form tiles.
     pub fn with_memirq(
         gts: [Gt<D>; N],
         hooks: H,
@@ -436,6 +461,14 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// [`Gt::register_memirq`]), after [`bootstrap`](Vf::bootstrap) and before CTB is enabled.
     /// A GT without a page in `M` is skipped. Until this succeeded no GuC interrupt reaches a
     /// memirq VF: a migration would leave it blocked with nothing in the crate running.
+    ///
+    /// # Errors
+    ///
+    /// [`BootstrapError::Busy`] while a pass or a [`with_gt`](Vf::with_gt) closure holds the GTs;
+    /// [`BootstrapError::MemirqMismatch`] when the pages do not give a GT the GuC unit of its kind
+    /// (nothing sent); [`BootstrapError::Gt`] when a GT's exchange fails (its
+    /// [`VfError`](crate::gt::VfError): `NotBootstrapped` before [`bootstrap`](Vf::bootstrap),
+    /// `SelfCfg`, `Mailbox`).
     pub fn register_memirq(&self) -> Result<(), BootstrapError> {
         self.hold(|core| core.register_memirq(&self.memirq))
             .unwrap_or(Err(BootstrapError::Busy))
@@ -457,6 +490,13 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// Bootstraps every GT (VF_RESET, handshake), queries its configuration and records each
     /// tile's GGTT (both GTs of a tile must agree). Call once, before interrupts are enabled; the
     /// embedder's GGTT users are taken to be at the bootstrap base.
+    ///
+    /// # Errors
+    ///
+    /// [`BootstrapError::Busy`] while a pass or a [`with_gt`](Vf::with_gt) closure holds the GTs;
+    /// [`BootstrapError::Gt`] when a GT's bootstrap or configuration query fails (the
+    /// [`VfError`](crate::gt::VfError) of [`Gt::bootstrap`] or [`Gt::query_config`]);
+    /// [`BootstrapError::GgttMismatch`] when a tile's two GTs report different GGTTs.
     pub fn bootstrap(&self) -> Result<(), BootstrapError> {
         self.hold(|core| {
             core.bootstrap(&self.topology)?;
@@ -477,6 +517,12 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// cannot spin behind a worker that yielded; from a hook it is always `Busy`. To read what the
     /// VF knows of a GT, [`gt_view`](Vf::gt_view) never fails. `f` runs with the GTs held: a pass
     /// that begins meanwhile answers [`PassOutcome::Busy`] and is queued again when `f` returned.
+    ///
+    /// # Errors
+    ///
+    /// [`GtAccessError::UnknownGt`] when `gt` is not below `N`; [`GtAccessError::Busy`] while a
+    /// pass, the bootstrap or another `with_gt` holds the GTs (and always from a hook). `f` did not
+    /// run.
     pub fn with_gt<R>(
         &self,
         gt: GtId,
@@ -526,6 +572,11 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// publishing a copy right now (on another CPU, or on this one, interrupted), answers
     /// [`GtAccessError::Busy`] at once instead of spinning on a lock that the interrupted code
     /// may hold; [`GtAccessError::UnknownGt`] for an unknown GT. Wait-free.
+    ///
+    /// # Errors
+    ///
+    /// [`GtAccessError::UnknownGt`] for a GT not below `N`; [`GtAccessError::Busy`] while the
+    /// worker publishes a copy.
     pub fn try_gt_view(&self, gt: GtId) -> Result<GtView, GtAccessError> {
         let i = usize::from(gt.0);
         if i >= N {
@@ -538,6 +589,11 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     /// [`tile_ggtt`](Vf::tile_ggtt) for interrupt context, as [`try_gt_view`](Vf::try_gt_view):
     /// [`GtAccessError::Busy`] while a copy is being published, [`GtAccessError::UnknownTile`]
     /// for an unknown tile. Wait-free.
+    ///
+    /// # Errors
+    ///
+    /// [`GtAccessError::UnknownTile`] for a tile the VF does not have; [`GtAccessError::Busy`]
+    /// while the worker publishes a copy.
     pub fn try_tile_ggtt(&self, tile: TileId) -> Result<TileGgtt, GtAccessError> {
         let t = usize::from(tile.0);
         if t >= self.topology.num_tiles() {
