@@ -407,6 +407,11 @@ mod thread {
         /// The first caller becomes the queue's server thread for life; later calls from the same
         /// thread serve again (after a stop, only to return at once), calls from other threads
         /// return [`ServeError::OtherThread`].
+        ///
+        /// # Errors
+        ///
+        /// [`ServeError::OtherThread`] when called from another thread than the queue's server
+        /// thread (`work` is not run).
         pub fn serve(&self, mut work: impl FnMut()) -> Result<(), ServeError> {
             let me = std::thread::current();
             let server = self.server.get_or_init(|| me.clone());

@@ -404,6 +404,11 @@ impl fmt::Debug for Coordinator {
 impl Coordinator {
     const_unless_loom! {
         /// A coordinator for a device with `num_gts` GTs (1..=[`MAX_GTS`]).
+        ///
+        /// # Errors
+        ///
+        /// [`CoordinatorError::NoGts`] for 0 GTs; [`CoordinatorError::TooManyGts`] above
+        /// [`MAX_GTS`].
         pub fn new(num_gts: usize, policy: StartPolicy) -> Result<Self, CoordinatorError> {
             if num_gts == 0 {
                 return Err(CoordinatorError::NoGts);

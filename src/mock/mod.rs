@@ -311,6 +311,11 @@ impl MockGuc {
     }
 
     /// Queues `fault` for the next request that matches `trigger`.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::QueueFull`] when [`FAULT_QUEUE_LEN`] faults are already queued (this one is
+    /// not).
     pub fn inject(&self, trigger: Trigger, fault: Fault) -> Result<(), MockError> {
         self.inner
             .lock()
@@ -409,6 +414,11 @@ impl MockGuc {
     /// Gives requests of action `action` (a host-origin REQUEST header's ACTION, see
     /// [`code`](crate::wire::action::code)) the turnaround `latency`, in place of the one of
     /// [`set_latency`](MockGuc::set_latency). At most [`LATENCY_TABLE_LEN`] actions.
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::LatencyTableFull`] when [`LATENCY_TABLE_LEN`] other actions already have a
+    /// latency (setting one of them again always succeeds).
     pub fn set_action_latency(&self, action: u16, latency: Latency) -> Result<(), MockError> {
         self.inner
             .lock()

@@ -196,6 +196,12 @@ impl<const T: usize> GgttOracle<T> {
     /// The reference tile fixup: moves `tile`'s nodes by `ggtt` after checking that they are at
     /// `ggtt.old` and that the move moves. A wrong call is recorded (see
     /// [`check`](Self::check)) and answered `Err` so that the crate wedges.
+    ///
+    /// # Errors
+    ///
+    /// `HookError(-22)` (`-EINVAL`) for a wrong call (an unknown tile, `ggtt.old` not where the
+    /// nodes are, a move that does not move), recorded for [`check`](Self::check); the error given
+    /// to [`fail_next_fixup`](Self::fail_next_fixup), once, before any check.
     pub fn fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
         let mut s = self.state.lock();
         if let Some(e) = s.fail_next.take() {
@@ -234,6 +240,12 @@ impl<const T: usize> GgttOracle<T> {
 
     /// Checks `tile` against the GGTT base the GuC reports now (`guc_base`): no wrong fixup was
     /// ever seen, and every node is at `guc_base` plus its offset.
+    ///
+    /// # Errors
+    ///
+    /// The first wrong fixup recorded ([`OracleError::UnknownTile`], [`OracleError::WrongOldBase`],
+    /// [`OracleError::NoOpMove`]); else [`OracleError::UnknownTile`] for a tile never placed, or
+    /// [`OracleError::Misplaced`] for the first node not at `guc_base` plus its offset.
     pub fn check(&self, tile: TileId, guc_base: u64) -> Result<(), OracleError> {
         let s = self.state.lock();
         if let Some(e) = s.error {

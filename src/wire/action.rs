@@ -43,6 +43,10 @@ pub struct MmioMessage {
 
 impl MmioMessage {
     /// A message from up to 4 dwords; an empty or longer slice is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::BadLength`] for an empty slice or one longer than 4 dwords.
     pub fn from_slice(dwords: &[u32]) -> Result<MmioMessage, WireError> {
         if dwords.is_empty() || dwords.len() > MMIO_MSG_MAX_DWORDS {
             return Err(WireError::BadLength {
@@ -170,6 +174,12 @@ impl Version {
     }
 
     /// Decodes a MATCH_VERSION SUCCESS reply (header + version dword): DATA0 must be 0.
+    ///
+    /// # Errors
+    ///
+    /// What [`success_data0`] fails with for a reply that is not a SUCCESS;
+    /// [`WireError::MustBeZero`] when DATA0 is not 0; [`WireError::BadLength`] when the version
+    /// dword is missing.
     pub fn decode_match_reply(reply: &[u32]) -> Result<Version, WireError> {
         let data0 = success_data0(reply)?;
         if data0 != 0 {
@@ -222,6 +232,10 @@ impl Marker {
     pub const MAX: u16 = 0xFFF;
 
     /// A marker from a raw value; 0 and values over 0xFFF are refused.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::BadMarker`] for 0 and for values over [`Marker::MAX`].
     pub const fn new(raw: u32) -> Result<Marker, WireError> {
         if raw == 0 || raw > Marker::MAX as u32 {
             Err(WireError::BadMarker(raw))
@@ -308,6 +322,10 @@ impl Request {
     }
 
     /// Encodes the request. Fails only for a MATCH_VERSION whose `patch` is not 0.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::MustBeZero`] for a MATCH_VERSION whose `patch` is not 0.
     pub fn encode(&self) -> Result<MmioMessage, WireError> {
         let (data0, dw1) = match *self {
             Request::VfReset => (0, None),
@@ -333,6 +351,14 @@ impl Request {
 
     /// Decodes a request as the GuC receives it, strictly: host origin, REQUEST type, a known
     /// VF action, the exact length, every must-be-zero field zero.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::BadLength`] for a wrong length; [`WireError::UndefinedType`],
+    /// [`WireError::WrongOrigin`] or [`WireError::UnexpectedType`] for a header that is not a host
+    /// REQUEST; [`WireError::UnknownAction`] for an action that is not a VF action;
+    /// [`WireError::MustBeZero`] for a must-be-zero field set; [`WireError::BadMarker`] for a
+    /// RESFIX marker outside 1..=0xFFF.
     pub fn decode(msg: &[u32]) -> Result<Request, WireError> {
         let header = match msg.first() {
             Some(&h) => Header::decode(h)?,
@@ -422,6 +448,12 @@ impl Request {
 }
 
 /// Extracts DATA0 from a SUCCESS reply (`reply[0]` must be a GuC-origin RESPONSE_SUCCESS).
+///
+/// # Errors
+///
+/// [`WireError::BadLength`] for an empty reply; [`WireError::UndefinedType`] or
+/// [`WireError::WrongOrigin`] for a header that is not a GuC reply; [`WireError::UnexpectedType`]
+/// for BUSY, RETRY or FAILURE (or a request or event).
 pub fn success_data0(reply: &[u32]) -> Result<u32, WireError> {
     let first = match reply.first() {
         Some(&h) => h,
@@ -449,6 +481,10 @@ pub fn success_data0(reply: &[u32]) -> Result<u32, WireError> {
 
 /// Checks a SUCCESS reply that carries nothing (VF_RESET, RESFIX_START, RESFIX_DONE):
 /// DATA0 must be 0. Extra dwords (the mailbox always reads all scratch registers) are ignored.
+///
+/// # Errors
+///
+/// As [`success_data0`]; [`WireError::MustBeZero`] when DATA0 is not 0.
 pub fn decode_empty_reply(reply: &[u32]) -> Result<(), WireError> {
     match success_data0(reply)? {
         0 => Ok(()),
@@ -468,6 +504,10 @@ pub struct KlvReply {
 
 impl KlvReply {
     /// Decodes the reply: header bits 27:16 must be 0.
+    ///
+    /// # Errors
+    ///
+    /// As [`success_data0`]; [`WireError::MustBeZero`] when header bits 27:16 are set.
     pub fn decode(reply: &[u32]) -> Result<KlvReply, WireError> {
         let data0 = success_data0(reply)?;
         let high = data0 & 0x0FFF_0000;
@@ -488,6 +528,10 @@ impl KlvReply {
     }
 
     /// The reply as the GuC encodes it: header plus three value dwords.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::FieldOverflow`] when `len` is wider than the 28-bit DATA0.
     pub fn encode(&self) -> Result<MmioMessage, WireError> {
         let header = super::hxg::Reply::Success {
             data0: self.len as u32,
@@ -524,6 +568,13 @@ impl RelayToPf {
     }
 
     /// Decodes the header of a relay message and returns it with the relayed payload.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::BadLength`] for fewer than [`HEADER_DWORDS`](RelayToPf::HEADER_DWORDS) dwords;
+    /// [`WireError::UndefinedType`], [`WireError::WrongOrigin`] or [`WireError::UnexpectedType`]
+    /// for a header that is not a host REQUEST; [`WireError::UnknownAction`] for another action;
+    /// [`WireError::MustBeZero`] when DATA0 is not 0.
     pub fn decode(msg: &[u32]) -> Result<(RelayToPf, &[u32]), WireError> {
         if msg.len() < Self::HEADER_DWORDS {
             return Err(WireError::BadLength {

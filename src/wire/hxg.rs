@@ -51,6 +51,10 @@ pub enum MsgType {
 
 impl MsgType {
     /// Decodes the 3-bit TYPE field; 4 (and anything wider than 3 bits) is not a type.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::UndefinedType`] for 4 and for anything wider than 3 bits.
     pub const fn from_raw(raw: u32) -> Result<MsgType, WireError> {
         Ok(match raw {
             0 => MsgType::Request,
@@ -165,6 +169,10 @@ impl Header {
     }
 
     /// Decodes any dword. Fails only for the undefined TYPE 4.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::UndefinedType`] for TYPE 4.
     pub const fn decode(dw: u32) -> Result<Header, WireError> {
         let origin = if dw >> ORIGIN_SHIFT == 1 {
             Origin::Guc
@@ -203,6 +211,11 @@ impl Header {
     }
 
     /// Encodes the header, refusing fields wider than their slot.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::FieldOverflow`] for a field wider than its slot (a 12-bit DATA0 or hint, a
+    /// 28-bit payload).
     pub const fn encode(&self) -> Result<u32, WireError> {
         let origin = match self.origin {
             Origin::Host => 0,
@@ -290,6 +303,11 @@ pub enum Reply {
 
 impl Reply {
     /// Decodes a reply header: it must come from the GuC and be BUSY, RETRY, FAILURE or SUCCESS.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::UndefinedType`] for TYPE 4; [`WireError::WrongOrigin`] for a host-origin dword;
+    /// [`WireError::UnexpectedType`] for a request or event.
     pub const fn decode(dw: u32) -> Result<Reply, WireError> {
         let header = match Header::decode(dw) {
             Ok(h) => h,
@@ -319,6 +337,11 @@ impl Reply {
     }
 
     /// Encodes this reply as a GuC-origin header dword.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::FieldOverflow`] for a field wider than its slot (a 12-bit hint, a 28-bit
+    /// payload).
     pub const fn encode(&self) -> Result<u32, WireError> {
         let message = match *self {
             Reply::Busy { counter } => Message::Busy { counter },

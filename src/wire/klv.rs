@@ -194,6 +194,12 @@ impl<'a> Iterator for KlvIter<'a> {
 }
 
 /// Encodes one KLV into `out`, returning the dwords written.
+///
+/// # Errors
+///
+/// [`WireError::FieldOverflow`] when `value` is longer than the 16-bit LEN can say;
+/// [`WireError::BufferTooSmall`] when `out` holds fewer than `value.len() + 1` dwords (nothing is
+/// written).
 pub fn encode_klv(key: KlvKey, value: &[u32], out: &mut [u32]) -> Result<usize, WireError> {
     let len = u16::try_from(value.len()).map_err(|_| WireError::FieldOverflow {
         bits: 16,
@@ -210,12 +216,20 @@ pub fn encode_klv(key: KlvKey, value: &[u32], out: &mut [u32]) -> Result<usize, 
 
 /// Encodes a one-dword KLV (`key`, LEN 1, `value`) into `out`, returning the 2 dwords written;
 /// [`WireError::BufferTooSmall`] when `out` holds fewer.
+///
+/// # Errors
+///
+/// [`WireError::BufferTooSmall`] when `out` holds fewer than 2 dwords.
 pub fn encode_klv_u32(key: KlvKey, value: u32, out: &mut [u32]) -> Result<usize, WireError> {
     encode_klv(key, &[value], out)
 }
 
 /// Encodes a two-dword KLV (`key`, LEN 2, `value` low dword first) into `out`, returning the 3
 /// dwords written; [`WireError::BufferTooSmall`] when `out` holds fewer.
+///
+/// # Errors
+///
+/// [`WireError::BufferTooSmall`] when `out` holds fewer than 3 dwords.
 pub fn encode_klv_u64(key: KlvKey, value: u64, out: &mut [u32]) -> Result<usize, WireError> {
     encode_klv(key, &[value as u32, (value >> 32) as u32], out)
 }
@@ -224,6 +238,10 @@ pub fn encode_klv_u64(key: KlvKey, value: u64, out: &mut [u32]) -> Result<usize,
 /// that starts an item is a header (a zero dword is a KLV with key 0 and length 0), and a
 /// header whose LEN runs past the end is an error ([`WireError::KlvTruncated`]; the kernel's
 /// `-ENODATA`).
+///
+/// # Errors
+///
+/// [`WireError::KlvTruncated`] when a KLV's LEN runs past the end of `stream`.
 pub fn klv_count(stream: &[u32]) -> Result<usize, WireError> {
     let mut n = 0;
     for item in KlvIter::new(stream) {

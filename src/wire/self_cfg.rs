@@ -276,6 +276,11 @@ pub struct SelfCfgRequest {
 impl SelfCfgRequest {
     /// A request setting `key` to `value`; a value over `u32::MAX` for a 1-dword key is refused
     /// with [`SelfCfgError::ValueTooWide`].
+    ///
+    /// # Errors
+    ///
+    /// [`SelfCfgError::ValueTooWide`] when `value` does not fit the key (over `u32::MAX` for a
+    /// 1-dword key).
     pub const fn new(key: SelfCfgKey, value: u64) -> Result<SelfCfgRequest, SelfCfgError> {
         if value > key.max_value() {
             Err(SelfCfgError::ValueTooWide { key, value })
@@ -338,6 +343,10 @@ impl SelfCfgRequest {
 
 /// Encodes HOST2GUC_SELF_CFG setting `key` to `value`: [`SelfCfgRequest::new`] then
 /// [`SelfCfgRequest::encode`].
+///
+/// # Errors
+///
+/// [`SelfCfgError::ValueTooWide`], as [`SelfCfgRequest::new`].
 pub const fn encode_self_cfg(key: SelfCfgKey, value: u64) -> Result<MmioMessage, SelfCfgError> {
     match SelfCfgRequest::new(key, value) {
         Ok(r) => Ok(r.encode()),
@@ -435,6 +444,13 @@ fn check_request(msg: &[u32], action: u16, len: usize) -> Result<(), WireError> 
 /// Decodes a HOST2GUC_SELF_CFG request as the GuC receives it, strictly: host origin, REQUEST
 /// type, action 0x0508, exactly 4 dwords, DATA0 zero, a known key, KLV_LEN equal to the key's
 /// length, and dword 3 zero for a 1-dword key. Whatever it accepts re-encodes to the input.
+///
+/// # Errors
+///
+/// [`SelfCfgError::Wire`] for a message that is not a well-formed SELF_CFG request (origin, type,
+/// action, length, a must-be-zero field set, dword 3 set for a 1-dword key);
+/// [`SelfCfgError::UnknownKey`] for a key that is not a self-config key;
+/// [`SelfCfgError::LenMismatch`] when KLV_LEN is not the key's length.
 pub fn decode_self_cfg(msg: &[u32]) -> Result<SelfCfgRequest, SelfCfgError> {
     check_request(msg, code::SELF_CFG, SELF_CFG_REQUEST_DWORDS)?;
     let [_, klv, lo, hi] = match <[u32; SELF_CFG_REQUEST_DWORDS]>::try_from(msg) {
@@ -464,6 +480,11 @@ pub fn decode_self_cfg(msg: &[u32]) -> Result<SelfCfgRequest, SelfCfgError> {
 
 /// Decodes a HOST2GUC_CONTROL_CTB request as the GuC receives it, strictly: host origin,
 /// REQUEST type, action 0x4509, exactly 2 dwords, DATA0 zero, CONTROL 0 or 1.
+///
+/// # Errors
+///
+/// [`SelfCfgError::Wire`] for a message that is not a well-formed CONTROL_CTB request (origin,
+/// type, action, length, DATA0); [`SelfCfgError::BadControl`] for a CONTROL other than 0 or 1.
 pub fn decode_control_ctb(msg: &[u32]) -> Result<CtbControl, SelfCfgError> {
     check_request(msg, code::CONTROL_CTB, CONTROL_CTB_REQUEST_DWORDS)?;
     let control = match msg.get(1) {
@@ -503,6 +524,10 @@ fn reply_data0(reply: &[u32]) -> Result<u32, SelfCfgError> {
 
 /// The reply rule of HOST2GUC_SELF_CFG for a reply's NUM (DATA0): 1 is success, 0 is
 /// [`SelfCfgError::KeyNotRecognised`], anything above 1 is [`SelfCfgError::Protocol`].
+///
+/// # Errors
+///
+/// [`SelfCfgError::KeyNotRecognised`] for NUM 0; [`SelfCfgError::Protocol`] for NUM above 1.
 pub const fn self_cfg_num(num: u32) -> Result<(), SelfCfgError> {
     match num {
         SELF_CFG_ACCEPTED => Ok(()),
@@ -512,12 +537,22 @@ pub const fn self_cfg_num(num: u32) -> Result<(), SelfCfgError> {
 }
 
 /// Decodes the reply to HOST2GUC_SELF_CFG: SUCCESS with NUM 1 is `Ok`; see [`self_cfg_num`].
+///
+/// # Errors
+///
+/// [`SelfCfgError::Failure`] for a FAILURE reply; [`SelfCfgError::Wire`] for a reply that is not a
+/// SUCCESS (empty, host origin, BUSY, RETRY, undefined type); then as [`self_cfg_num`].
 pub fn decode_self_cfg_reply(reply: &[u32]) -> Result<(), SelfCfgError> {
     self_cfg_num(reply_data0(reply)?)
 }
 
 /// Decodes the reply to HOST2GUC_CONTROL_CTB: SUCCESS with DATA0 0 is `Ok`, a non-zero DATA0
 /// is [`SelfCfgError::Protocol`].
+///
+/// # Errors
+///
+/// [`SelfCfgError::Failure`] for a FAILURE reply; [`SelfCfgError::Wire`] for a reply that is not a
+/// SUCCESS; [`SelfCfgError::Protocol`] for a non-zero DATA0.
 pub fn decode_control_ctb_reply(reply: &[u32]) -> Result<(), SelfCfgError> {
     match reply_data0(reply)? {
         0 => Ok(()),
@@ -527,6 +562,10 @@ pub fn decode_control_ctb_reply(reply: &[u32]) -> Result<(), SelfCfgError> {
 
 /// The SUCCESS reply a GuC sends to HOST2GUC_SELF_CFG with NUM `num` (for a mock GuC); a NUM
 /// wider than 28 bits is refused.
+///
+/// # Errors
+///
+/// [`WireError::FieldOverflow`] for a NUM wider than 28 bits.
 pub fn encode_self_cfg_reply(num: u32) -> Result<MmioMessage, WireError> {
     MmioMessage::from_slice(&[Reply::Success { data0: num }.encode()?])
 }
