@@ -42,7 +42,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use xe_sriov_vf::coordinator::GtId;
 use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{NoHooks, RecoveryConfig, Vf};
@@ -164,7 +164,7 @@ fn guc(tile: TileId, kind: GtKind, clock: Option<&'static MockClock>) -> &'stati
 fn gt<D: Device>(device: D, kind: GtKind, tile: TileId) -> Gt<D> {
     Gt::new(
         device,
-        GtInfo::new(kind, false, 2004).on_tile(tile),
+        GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4)).on_tile(tile),
         MailboxConfig::DEFAULT,
     )
 }

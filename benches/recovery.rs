@@ -14,7 +14,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use xe_sriov_vf::coordinator::{GtId, GtSet};
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{NoHooks, PassOutcome, RecoveryConfig, Vf};
@@ -25,8 +25,10 @@ use xe_sriov_vf::workqueue::TestQueue;
 const BASE: u64 = 0x0020_0000;
 const ABI: Version = Version::new(1, 27);
 /// Graphics IP 20.04 (integrated, like Lunar Lake).
-const GRAPHICS_VERX100: u16 = 2004;
-const DISCRETE: bool = false;
+const GRAPHICS: GraphicsIp = GraphicsIp::new(20, 4);
+const GPU: GpuKind = GpuKind::Integrated;
+const GRAPHICS_VERX100: u16 = GRAPHICS.verx100();
+const DISCRETE: bool = GPU.is_discrete();
 
 type BenchVf = Vf<&'static MockGuc, NoHooks, TestQueue, 2>;
 
@@ -38,7 +40,7 @@ struct Setup {
 
 fn info(kind: GtKind) -> GtInfo {
     {
-        let mut info = GtInfo::new(kind, DISCRETE, GRAPHICS_VERX100);
+        let mut info = GtInfo::of(kind, GPU, GRAPHICS);
         info.tile = xe_sriov_vf::TileId(0);
         info.platform = PlatformClass::Newer;
         info

@@ -8,7 +8,7 @@
 #[path = "common/chain.rs"]
 mod chain;
 
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{MockGuc, Provisioning};
 use xe_sriov_vf::wire::regs::GtKind;
@@ -32,7 +32,7 @@ fn main() {
     let mut failed = false;
     for (n, (kind, guc)) in gucs.iter().enumerate() {
         let info = {
-            let mut info = GtInfo::new(*kind, true, 2001);
+            let mut info = GtInfo::of(*kind, GpuKind::Discrete, GraphicsIp::new(20, 1));
             info.tile = xe_sriov_vf::TileId(0);
             info.platform = PlatformClass::Newer;
             info

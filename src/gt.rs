@@ -646,14 +646,14 @@ const SZ_2M: u64 = 2 << 20;
 ///
 /// ```
 /// # #[cfg(feature = "mock")] {
-/// use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
+/// use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, VfError};
 /// use xe_sriov_vf::mailbox::MailboxConfig;
 /// use xe_sriov_vf::mock::{MockGuc, Provisioning};
 /// use xe_sriov_vf::wire::{regs::GtKind, KlvKey, Version};
 ///
 /// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::discrete());
 /// // A discrete primary GT of graphics IP 20.01 (Battlemage) on tile 0.
-/// let info = GtInfo::new(GtKind::Primary, true, 2001);
+/// let info = GtInfo::of(GtKind::Primary, GpuKind::Discrete, GraphicsIp::new(20, 1));
 /// let mut gt = Gt::new(&guc, info, MailboxConfig::default());
 /// assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
 /// let config = gt.query_config().unwrap();

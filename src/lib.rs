@@ -51,7 +51,8 @@
 //! use xe_sriov_vf::wire::regs::GtKind;
 //! use xe_sriov_vf::wire::Version;
 //! use xe_sriov_vf::{
-//!     Gt, GtId, GtInfo, MailboxConfig, PassOutcome, PollingQueue, RecoveryConfig, TileId, Vf,
+//!     GpuKind, GraphicsIp, Gt, GtId, GtInfo, MailboxConfig, PassOutcome, PollingQueue,
+//!     RecoveryConfig, TileId, Vf,
 //! };
 //!
 //! static GUCS: [MockGuc; 2] = [
@@ -64,7 +65,7 @@
 //!     guc.attach_memirq(&PAGE, 0x0010_0000);
 //! }
 //! // An integrated part with graphics IP 20.04 (Lunar Lake): both GTs on tile 0.
-//! let info = |kind| GtInfo::new(kind, false, 2004);
+//! let info = |kind| GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4));
 //! let gts = [
 //!     Gt::new(&GUCS[0], info(GtKind::Primary), MailboxConfig::default()),
 //!     Gt::new(&GUCS[1], info(GtKind::Media), MailboxConfig::default()),

@@ -10,7 +10,7 @@ mod chain;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqSet};
 use xe_sriov_vf::mock::{
@@ -84,12 +84,12 @@ pub const fn two_gts() -> [Gt<&'static MockGuc>; 2] {
     [
         Gt::new(
             &GUCS[0],
-            GtInfo::new(GtKind::Primary, false, 2004),
+            GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
             MailboxConfig::DEFAULT,
         ),
         Gt::new(
             &GUCS[1],
-            GtInfo::new(GtKind::Media, false, 2004),
+            GtInfo::of(GtKind::Media, GpuKind::Integrated, GraphicsIp::new(20, 4)),
             MailboxConfig::DEFAULT,
         ),
     ]

@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger};
 use xe_sriov_vf::wire::action::{code, MmioMessage};
@@ -225,7 +225,7 @@ fuzz_target!(|data: &[u8]| {
         Provisioning::discrete()
     };
     let info = {
-let mut info = GtInfo::new(vf_kind, setup & 8 != 0, [1200, 1255, 1270, 2004][usize::from(setup >> 4) % 4]);
+let mut info = GtInfo::of(vf_kind, if setup & 8 != 0 { GpuKind::Discrete } else { GpuKind::Integrated }, [GraphicsIp::new(12, 0), GraphicsIp::new(12, 55), GraphicsIp::new(12, 70), GraphicsIp::new(20, 4)][usize::from(setup >> 4) % 4]);
 info.tile = xe_sriov_vf::TileId(0);
 info.platform = if setup & 4 == 0 {
             PlatformClass::Newer

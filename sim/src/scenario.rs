@@ -8,7 +8,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use xe_sriov_vf::coordinator::{GtId, Signal};
 use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport, MemirqSet};
 use xe_sriov_vf::mock::{
@@ -749,7 +749,7 @@ pub fn run<const N: usize>(opts: &Options) -> u8 {
 
     let gts: [Gt<TracedGuc>; N] = core::array::from_fn(|i| {
         let info = {
-            let mut info = GtInfo::new(kind(i), false, 2004);
+            let mut info = GtInfo::of(kind(i), GpuKind::Integrated, GraphicsIp::new(20, 4));
             info.tile = layout[i].0;
             info.platform = PlatformClass::Newer;
             info

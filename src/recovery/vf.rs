@@ -17,7 +17,7 @@ use super::{
 use crate::coordinator::StartPolicy;
 use crate::coordinator::{Coordinator, CoordinatorView, GtId, GtSet, Signal};
 use crate::device::{nanos, Clock, Device, Stopwatch};
-use crate::gt::{Gt, GtInfo, VfConfig};
+use crate::gt::{GpuKind, GraphicsIp, Gt, GtInfo, VfConfig};
 use crate::memirq::{MemirqReport, MemirqSet, NoMemirq};
 use crate::sync::{fence, zeroed_counters, AtomicBool, AtomicUsize, Ordering};
 use crate::tile::{TileGgtt, TileId, Topology, TopologyError};
@@ -121,8 +121,8 @@ impl<D, const N: usize> CoreLock<D, N> {
 /// use core::sync::atomic::{AtomicU64, Ordering};
 /// use xe_sriov_vf::mock::{MockGuc, Provisioning, VfState};
 /// use xe_sriov_vf::{
-///     GgttMove, Gt, GtId, GtInfo, GtKind, HookError, MailboxConfig, PassOutcome, PollingQueue,
-///     RecoveryConfig, RecoveryHooks, TileId, Version, Vf,
+///     GgttMove, GpuKind, GraphicsIp, Gt, GtId, GtInfo, GtKind, HookError, MailboxConfig,
+///     PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks, TileId, Version, Vf,
 /// };
 ///
 /// #[derive(Default)]
@@ -139,7 +139,7 @@ impl<D, const N: usize> CoreLock<D, N> {
 /// }
 ///
 /// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::DEFAULT);
-/// let gt = Gt::new(&guc, GtInfo::new(GtKind::Primary, false, 1255), MailboxConfig::DEFAULT);
+/// let gt = Gt::new(&guc, GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(12, 55)), MailboxConfig::DEFAULT);
 /// // Graphics IP 12.55 without memirq: opt in to the register path kernel 7.0 refuses.
 /// let config = RecoveryConfig::DEFAULT.with_mmio_irq();
 /// let vf = Vf::new([gt], Fixups::default(), PollingQueue::new(), config).unwrap();
@@ -217,8 +217,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         /// # #[cfg(feature = "mock")] {
         /// use xe_sriov_vf::mock::{MockGuc, MockMemirqPage, Provisioning};
         /// use xe_sriov_vf::{
-        ///     Gt, GtId, GtInfo, GtKind, MailboxConfig, Memirq, NoHooks, PollingQueue,
-        ///     RecoveryConfig, Version, Vf,
+        ///     GpuKind, GraphicsIp, Gt, GtId, GtInfo, GtKind, MailboxConfig, Memirq, NoHooks,
+        ///     PollingQueue, RecoveryConfig, Version, Vf,
         /// };
         ///
         /// static GUCS: [MockGuc; 2] = [
@@ -231,8 +231,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         /// type MyVf = Vf<&'static MockGuc, NoHooks, PollingQueue, 2, Memirq<&'static MockMemirqPage>>;
         /// static VF: MyVf = Vf::new_static(
         ///     [
-        ///         Gt::new(&GUCS[0], GtInfo::new(GtKind::Primary, false, 2004), MailboxConfig::DEFAULT),
-        ///         Gt::new(&GUCS[1], GtInfo::new(GtKind::Media, false, 2004), MailboxConfig::DEFAULT),
+        ///         Gt::new(&GUCS[0], GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)), MailboxConfig::DEFAULT),
+        ///         Gt::new(&GUCS[1], GtInfo::of(GtKind::Media, GpuKind::Integrated, GraphicsIp::new(20, 4)), MailboxConfig::DEFAULT),
         ///     ],
         ///     NoHooks,
         ///     PollingQueue::new(),
@@ -274,8 +274,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         ///
         /// ```no_run
         /// use xe_sriov_vf::{
-        ///     Clock, Gt, GtId, GtInfo, GtKind, GucIntr, Instant, MailboxConfig, MmioBar,
-        ///     NoHooks, PollingQueue, RecoveryConfig, Vf,
+        ///     Clock, GpuKind, GraphicsIp, Gt, GtId, GtInfo, GtKind, GucIntr, Instant,
+        ///     MailboxConfig, MmioBar, NoHooks, PollingQueue, RecoveryConfig, Vf,
         /// };
         /// # fn monotonic_ns() -> u64 { 0 }
         ///
@@ -292,7 +292,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         /// fn probe(bar0: *mut u8, len: usize) {
         ///     // SAFETY: `bar0..bar0 + len` is the VF's BAR 0, mapped uncached for good.
         ///     let bar = unsafe { MmioBar::new(bar0, len, KernelClock) }.expect("BAR 0");
-        ///     let info = GtInfo::new(GtKind::Primary, true, 2001);
+        ///     let info = GtInfo::of(GtKind::Primary, GpuKind::Discrete, GraphicsIp::new(20, 1));
         ///     let gt = Gt::new(bar, info, MailboxConfig::DEFAULT);
         ///     let config = RecoveryConfig::DEFAULT.with_mmio_irq();
         ///     let vf = VF.get_or_init(|| {
@@ -319,8 +319,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         /// #     fn now(&self) -> Instant { Instant(0) }
         /// # }
         /// # static BAR: Bar = Bar;
-        /// use xe_sriov_vf::{Gt, GtInfo, GtKind, MailboxConfig, NoHooks, NoMemirq, PollingQueue, RecoveryConfig, Vf};
-        /// const PRIMARY: GtInfo = GtInfo::new(GtKind::Primary, false, 2004);
+        /// use xe_sriov_vf::{GpuKind, GraphicsIp, Gt, GtInfo, GtKind, MailboxConfig, NoHooks, NoMemirq, PollingQueue, RecoveryConfig, Vf};
+        /// const PRIMARY: GtInfo = GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4));
         /// static VF: Vf<&'static Bar, NoHooks, PollingQueue, 2> = Vf::new_static(
         ///     [Gt::new(&BAR, PRIMARY, MailboxConfig::DEFAULT), Gt::new(&BAR, PRIMARY, MailboxConfig::DEFAULT)],
         ///     NoHooks, PollingQueue::new(), RecoveryConfig::DEFAULT, NoMemirq,
@@ -388,7 +388,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
                 Err(_) => panic!("assemble: GT count not checked"),
             };
             let mut views = [GtView {
-                info: GtInfo::new(GtKind::Primary, false, 0),
+                info: GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(0, 0)),
                 version: None,
                 config: None,
             }; N];

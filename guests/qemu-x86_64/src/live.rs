@@ -23,7 +23,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport};
 use xe_sriov_vf::mmio::{MemirqMem, MmioBar};
@@ -388,7 +388,7 @@ pub fn run(t0: u64) -> ! {
     let page = unsafe { MemirqMem::new(NonNull::new_unchecked((base as usize + MEMIRQ_OFFSET) as *mut u8)) };
     let Ok(page) = page else { fail("memirq page misaligned") };
     // Graphics IP 20.04 (Lunar Lake): PlatformClass::Newer, tile 0.
-    let info = |kind| GtInfo::new(kind, false, 2004);
+    let info = |kind| GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4));
     let vf = VF.call_once(|| {
         let gts = [
             Gt::new(TracedGt { gt: 0, regs: GtKind::Primary.mailbox() }, info(GtKind::Primary), MailboxConfig::default()),

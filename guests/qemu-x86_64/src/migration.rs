@@ -26,7 +26,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport};
 use xe_sriov_vf::mock::{
@@ -400,7 +400,7 @@ impl Outcome {
 /// could not even start (printed by the caller).
 pub fn run() -> Result<Outcome, &'static str> {
     let info = |kind| {
-let mut info = GtInfo::new(kind, false, 2004);
+let mut info = GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4));
 info.tile = TileId(0);
 info.platform = PlatformClass::Newer;
 info

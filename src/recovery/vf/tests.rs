@@ -3,7 +3,7 @@
 
 use crate::coordinator::{GtId, GtSet};
 use crate::gt::Gt;
-use crate::gt::GtInfo;
+use crate::gt::{GpuKind, GraphicsIp, GtInfo};
 use crate::mailbox::MailboxConfig;
 use crate::mock::GgttOracle;
 use crate::mock::{Latency, MockClock, MockGuc, Provisioning};
@@ -47,7 +47,7 @@ fn two_gt_vf() -> (TestVf, [&'static MockGuc; 2]) {
     let gts = [0, 1].map(|i| {
         Gt::new(
             gucs[i],
-            GtInfo::new(gucs[i].kind(), false, 2004),
+            GtInfo::of(gucs[i].kind(), GpuKind::Integrated, GraphicsIp::new(20, 4)),
             MailboxConfig::DEFAULT,
         )
     });
