@@ -1,0 +1,22 @@
+//! What the integration tests share: devices built on the mock's
+//! [`HookedDevice`](xe_sriov_vf::mock::HookedDevice).
+//!
+//! Each test file is its own crate and uses a part of this module, hence the `allow`.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use xe_sriov_vf::device::Device;
+use xe_sriov_vf::mock::{HookedDevice, MockGuc};
+
+/// `guc` behind a device that drops the first `deaf` doorbells (those requests are never seen:
+/// they time out) and passes everything else through. `doorbells` counts every doorbell rung,
+/// dropped or not, so a test sees an extra attempt even when the GuC answered it.
+pub fn deaf_for<'a>(guc: &'a MockGuc, deaf: u32, doorbells: &'a AtomicU32) -> impl Device + 'a {
+    HookedDevice::new(guc).on_write(move |guc, reg, value| {
+        if reg == guc.kind().mailbox().doorbell && doorbells.fetch_add(1, Ordering::SeqCst) < deaf {
+            return;
+        }
+        guc.write32(reg, value)
+    })
+}
