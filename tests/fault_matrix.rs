@@ -40,17 +40,20 @@
 //! after each doorbell, so GT 1's request is in flight whenever GT 0's fault lands.
 #![cfg(feature = "mock")]
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::DynDevice;
 use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
-use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::device::Device;
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{
-    Fault, GgttOracle, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState,
+    Fault, GgttOracle, HookedDevice, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState,
 };
 use xe_sriov_vf::recovery::{
     HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
@@ -370,32 +373,6 @@ impl Trap {
     }
 }
 
-/// GT 0's device: the mock, plus the doorbell trap.
-struct Probe {
-    guc: &'static MockGuc,
-    trap: Option<&'static Trap>,
-}
-
-impl Device for Probe {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if let Some(trap) = self.trap {
-            if reg == self.guc.kind().mailbox().doorbell {
-                trap.on_doorbell(self.guc.scratch());
-            }
-        }
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
-}
-
 #[derive(Default)]
 struct Hooks {
     oracle: GgttOracle<1>,
@@ -429,7 +406,7 @@ impl RecoveryHooks for Hooks {
     }
 }
 
-type TestVf = Vf<Probe, Hooks, TestQueue, 2>;
+type TestVf = Vf<DynDevice, Hooks, TestQueue, 2>;
 
 struct Bench {
     vf: &'static TestVf,
@@ -466,19 +443,19 @@ fn bench(policy: StartPolicy, split: bool) -> Bench {
     let trap: &'static Trap = Box::leak(Box::default());
     let info = |kind| GtInfo::new(kind, false, 2004);
     let gts = [
+        // GT 0's device: the mock, plus the doorbell trap.
         Gt::new(
-            Probe {
-                guc: gucs[0],
-                trap: Some(trap),
-            },
+            common::leak_dyn(HookedDevice::new(gucs[0]).on_write(|guc, reg, value| {
+                if reg == guc.kind().mailbox().doorbell {
+                    trap.on_doorbell(guc.scratch());
+                }
+                guc.write32(reg, value)
+            })),
             info(GtKind::Primary),
             mailbox_config(),
         ),
         Gt::new(
-            Probe {
-                guc: gucs[1],
-                trap: None,
-            },
+            common::leak_dyn(gucs[1]),
             info(GtKind::Media),
             mailbox_config(),
         ),

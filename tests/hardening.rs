@@ -11,7 +11,7 @@ use std::time::Duration;
 use xe_sriov_vf::coordinator::{GtId, GtSet};
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::mock::{Fault, GgttOracle, HookedDevice, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
     GtAccessError, HoldPoint, HookError, PassOutcome, PassReport, RecoveryConfig, RecoveryError,
     RecoveryHooks, Step, Vf,
@@ -373,32 +373,8 @@ fn busy_then_failure_is_the_failure() {
 /// once (`with_gt` and `bootstrap` with `Busy`, the views with the published copies).
 #[test]
 fn a_task_run_while_the_worker_yields_never_spins() {
-    use xe_sriov_vf::device::{Device, Instant, Reg};
+    use xe_sriov_vf::device::Device;
     use xe_sriov_vf::recovery::BootstrapError;
-
-    struct YieldingGuc {
-        guc: &'static MockGuc,
-        other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>>,
-    }
-    impl Device for YieldingGuc {
-        fn read32(&self, reg: Reg) -> u32 {
-            self.guc.read32(reg)
-        }
-        fn write32(&self, reg: Reg, value: u32) {
-            self.guc.write32(reg, value)
-        }
-        fn now(&self) -> Instant {
-            self.guc.now()
-        }
-        fn relax(&self) {
-            self.guc.relax();
-            // The scheduler switches to the other task, on this same CPU.
-            if let Some(task) = self.other_task.get() {
-                task();
-            }
-        }
-    }
-    type CoopVf = Vf<YieldingGuc, GgttOracle<1>, TestQueue, 1>;
 
     let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
         GtKind::Primary,
@@ -408,14 +384,21 @@ fn a_task_run_while_the_worker_yields_never_spins() {
     // Every reply takes a few polls, so the worker yields inside each exchange.
     guc.set_relax_step(Duration::from_nanos(1_000));
     let other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>> = Box::leak(Box::default());
+    let yielding = HookedDevice::new(guc).on_relax(move |guc| {
+        guc.relax();
+        // The scheduler switches to the other task, on this same CPU.
+        if let Some(task) = other_task.get() {
+            task();
+        }
+    });
     let gt = Gt::new(
-        YieldingGuc { guc, other_task },
+        yielding,
         GtInfo::new(GtKind::Primary, false, 2004),
         MailboxConfig::KERNEL,
     );
     let config = RecoveryConfig::default().with_mmio_irq();
-    let vf: &'static CoopVf = Box::leak(Box::new(
-        Vf::new([gt], GgttOracle::new(), TestQueue::new(), config).unwrap(),
+    let vf: &'static _ = Box::leak(Box::new(
+        Vf::new([gt], GgttOracle::<1>::new(), TestQueue::new(), config).unwrap(),
     ));
     vf.bootstrap().unwrap();
     vf.hooks().place(TileId(0), BASE);

@@ -20,3 +20,12 @@ pub fn deaf_for<'a>(guc: &'a MockGuc, deaf: u32, doorbells: &'a AtomicU32) -> im
         guc.write32(reg, value)
     })
 }
+
+/// A device behind a `'static` trait object: the type a test names (in a `Vf<..>` alias, a
+/// struct field) whatever hooks its GTs' devices carry.
+pub type DynDevice = &'static (dyn Device + Send + Sync);
+
+/// `dev`, leaked as a [`DynDevice`].
+pub fn leak_dyn<D: Device + Send + Sync + 'static>(dev: D) -> DynDevice {
+    Box::leak(Box::new(dev))
+}
