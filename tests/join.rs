@@ -16,15 +16,20 @@
 //! worker for it would see it.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::DynDevice;
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal};
-use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::device::{Device, Instant};
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Dir, GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{
+    Dir, GgttOracle, HookedDevice, Latency, MockClock, MockGuc, Provisioning, VfState,
+};
 use xe_sriov_vf::recovery::{HookError, PassOutcome, RecoveryConfig, RecoveryHooks, Vf};
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::MmioMessage;
@@ -84,7 +89,7 @@ struct World {
     oracle: GgttOracle<2>,
 }
 
-type TestVf = Vf<Dev, Hooks, TestQueue, 2>;
+type TestVf = Vf<DynDevice, Hooks, TestQueue, 2>;
 
 impl World {
     fn tile_base(&self, gt: usize, base: u64) -> u64 {
@@ -126,36 +131,25 @@ impl World {
     }
 }
 
-/// A GT's device: its mock, through which the test's moments land.
-struct Dev {
-    world: &'static World,
-    gt: usize,
-}
-
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.world.gucs[self.gt].read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        let w = self.world;
-        let guc = w.gucs[self.gt];
-        if self.gt == 1 && reg == guc.kind().mailbox().doorbell {
-            let n = w.gt1_doorbells.fetch_add(1, Ordering::SeqCst) + 1;
-            if n == w.second_at.load(Ordering::SeqCst) {
-                // A second VM migration: every GuC moved, both interrupts delivered at once.
-                let _ = w.land(0, MOVED2);
-                let _ = w.land(1, MOVED2);
+/// GT `gt`'s device: its mock, through which the test's moments land.
+fn device(w: &'static World, gt: usize) -> DynDevice {
+    let dev = HookedDevice::new(w.gucs[gt])
+        .on_write(move |guc, reg, value| {
+            if gt == 1 && reg == guc.kind().mailbox().doorbell {
+                let n = w.gt1_doorbells.fetch_add(1, Ordering::SeqCst) + 1;
+                if n == w.second_at.load(Ordering::SeqCst) {
+                    // A second VM migration: every GuC moved, both interrupts delivered at once.
+                    let _ = w.land(0, MOVED2);
+                    let _ = w.land(1, MOVED2);
+                }
             }
-        }
-        guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.world.gucs[self.gt].now()
-    }
-    fn relax(&self) {
-        self.world.gucs[self.gt].relax();
-        self.world.maybe_land_late(false);
-    }
+            guc.write32(reg, value)
+        })
+        .on_relax(move |guc| {
+            guc.relax();
+            w.maybe_land_late(false);
+        });
+    common::leak_dyn(dev)
 }
 
 struct Hooks(&'static World);
@@ -217,7 +211,7 @@ fn world_at(
     }));
     let gts = [0, 1].map(|i| {
         Gt::new(
-            Dev { world: w, gt: i },
+            device(w, i),
             GtInfo::new(layout[i].1, false, 2004).on_tile(layout[i].0),
             MailboxConfig::DEFAULT,
         )

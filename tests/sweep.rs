@@ -27,16 +27,21 @@
 //! the forged base, moved once.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use common::DynDevice;
 use xe_sriov_vf::coordinator::GtId;
-use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::device::Device;
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{
+    GgttOracle, HookedDevice, Latency, MockClock, MockGuc, Provisioning, VfState,
+};
 use xe_sriov_vf::recovery::{HookError, RecoveryConfig, RecoveryError, RecoveryHooks, Vf};
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::regs::GtKind;
@@ -104,39 +109,31 @@ impl Ctl {
     }
 }
 
-struct Dev {
-    guc: &'static MockGuc,
-    ctl: &'static Ctl,
-}
-
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        if self.ctl.hit(true) {
-            match *self.ctl.event.get().unwrap() {
-                Event::Migrate { prompt } => self.ctl.migrate(prompt),
-                Event::Forge(v) => {
-                    // The register is still read (a read may have side effects in the model).
-                    let _ = self.guc.read32(reg);
-                    return v;
+/// A GT's device: its mock, and the chosen event at the chosen access.
+fn device(guc: &'static MockGuc, ctl: &'static Ctl) -> DynDevice {
+    let dev = HookedDevice::new(guc)
+        .on_read(move |guc, reg| {
+            if ctl.hit(true) {
+                match *ctl.event.get().unwrap() {
+                    Event::Migrate { prompt } => ctl.migrate(prompt),
+                    Event::Forge(v) => {
+                        // The register is still read (a read may have side effects in the model).
+                        let _ = guc.read32(reg);
+                        return v;
+                    }
                 }
             }
-        }
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if self.ctl.hit(false) {
-            if let Event::Migrate { prompt } = *self.ctl.event.get().unwrap() {
-                self.ctl.migrate(prompt);
+            guc.read32(reg)
+        })
+        .on_write(move |guc, reg, value| {
+            if ctl.hit(false) {
+                if let Event::Migrate { prompt } = *ctl.event.get().unwrap() {
+                    ctl.migrate(prompt);
+                }
             }
-        }
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
+            guc.write32(reg, value)
+        });
+    common::leak_dyn(dev)
 }
 
 #[derive(Default)]
@@ -166,7 +163,7 @@ impl RecoveryHooks for Hooks {
     }
 }
 
-type TestVf = Vf<Dev, Hooks, TestQueue, 2>;
+type TestVf = Vf<DynDevice, Hooks, TestQueue, 2>;
 
 fn deliver(vf: &TestVf, gucs: &[&MockGuc; 2]) {
     for (i, g) in gucs.iter().enumerate() {
@@ -211,7 +208,7 @@ fn rig(
     };
     let gts = [GtKind::Primary, GtKind::Media].map(|kind| {
         let guc = gucs[usize::from(kind == GtKind::Media)];
-        Gt::new(Dev { guc, ctl }, GtInfo::new(kind, false, 2004), mailbox)
+        Gt::new(device(guc, ctl), GtInfo::new(kind, false, 2004), mailbox)
     });
     let config = {
         let mut c = RecoveryConfig::default().with_mmio_irq();
