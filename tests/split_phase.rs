@@ -10,16 +10,20 @@
 //! PTL ordering still holds the media GT back until its primary GT's RESFIX_DONE.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::DynDevice;
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal};
-use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::device::{Device, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{
-    Dir, Fault, GgttOracle, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState,
+    Dir, Fault, GgttOracle, HookedDevice, Latency, MockClock, MockGuc, Provisioning, Trigger,
+    VfState,
 };
 use xe_sriov_vf::recovery::{
     HookError, PassOutcome, PassReport, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
@@ -85,10 +89,10 @@ impl RecoveryHooks for Log {
     }
 }
 
-/// A GT's mock, and the VM-wide migration its `at`-th doorbell (0 = none) lands just before.
-struct Dev {
-    guc: &'static MockGuc,
-    all: &'static [&'static MockGuc],
+/// What happens on a GT's register accesses: the VM-wide migration its `at`-th doorbell
+/// (0 = none) lands just before, and a probe of its reads.
+#[derive(Default)]
+struct Moments {
     doorbells: AtomicU32,
     migrate_at: AtomicU32,
     /// Called with every register read and the value read.
@@ -98,39 +102,40 @@ struct Dev {
 /// What a test runs on a GT's register reads.
 type Probe = Box<dyn Fn(Reg, u32) + Send + Sync>;
 
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        let v = self.guc.read32(reg);
-        if let Some(probe) = self.probe.get() {
-            probe(reg, v);
-        }
-        v
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if reg == self.guc.kind().mailbox().doorbell {
-            let n = self.doorbells.fetch_add(1, Ordering::SeqCst) + 1;
-            if n == self.migrate_at.load(Ordering::SeqCst) {
-                for g in self.all {
-                    g.migrate(MOVED2);
+/// A GT's device: its mock, with `m`'s moments.
+fn device(
+    guc: &'static MockGuc,
+    all: &'static [&'static MockGuc],
+    m: &'static Moments,
+) -> DynDevice {
+    let dev = HookedDevice::new(guc)
+        .on_read(move |guc, reg| {
+            let v = guc.read32(reg);
+            if let Some(probe) = m.probe.get() {
+                probe(reg, v);
+            }
+            v
+        })
+        .on_write(move |guc, reg, value| {
+            if reg == guc.kind().mailbox().doorbell {
+                let n = m.doorbells.fetch_add(1, Ordering::SeqCst) + 1;
+                if n == m.migrate_at.load(Ordering::SeqCst) {
+                    for g in all {
+                        g.migrate(MOVED2);
+                    }
                 }
             }
-        }
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
+            guc.write32(reg, value)
+        });
+    common::leak_dyn(dev)
 }
 
-type TestVf = Vf<&'static Dev, Log, TestQueue, 2>;
+type TestVf = Vf<DynDevice, Log, TestQueue, 2>;
 
 struct Rig {
     vf: &'static TestVf,
     gucs: &'static [&'static MockGuc; 2],
-    devs: [&'static Dev; 2],
+    moments: [&'static Moments; 2],
 }
 
 /// A bootstrapped one-tile VF (`layout`: the GTs' kinds), mocks on one clock answering after
@@ -147,18 +152,10 @@ fn rig(layout: [GtKind; 2], split: bool, media_after_primary: bool) -> Rig {
         guc.set_latency(Latency::fixed(L));
         guc
     })));
-    let devs = [0, 1].map(|i| {
-        &*Box::leak(Box::new(Dev {
-            guc: gucs[i],
-            all: &gucs[..],
-            doorbells: AtomicU32::new(0),
-            migrate_at: AtomicU32::new(0),
-            probe: OnceLock::new(),
-        }))
-    });
+    let moments: [&'static Moments; 2] = [0, 1].map(|_| &*Box::leak(Box::default()));
     let gts = [0, 1].map(|i| {
         Gt::new(
-            devs[i],
+            device(gucs[i], &gucs[..], moments[i]),
             GtInfo::new(layout[i], false, 2004),
             MailboxConfig::default(),
         )
@@ -173,7 +170,7 @@ fn rig(layout: [GtKind; 2], split: bool, media_after_primary: bool) -> Rig {
     for g in gucs {
         g.drain_transcript(|_| {});
     }
-    Rig { vf, gucs, devs }
+    Rig { vf, gucs, moments }
 }
 
 impl Rig {
@@ -346,7 +343,7 @@ fn a_vm_migration_while_both_gts_are_in_flight() {
     // plus GMD_ID): the recovery's RESFIX_START is doorbell 9, its first query 10, DONE 16.
     for at in [9, 10, 12, 16] {
         let r = rig(PAIR, true, false);
-        r.devs[1].migrate_at.store(at, Ordering::SeqCst);
+        r.moments[1].migrate_at.store(at, Ordering::SeqCst);
         r.migrate(MOVED);
         let outcomes = r.drain();
         assert!(outcomes.len() >= 2, "at {at}: {outcomes:?}");
@@ -462,14 +459,14 @@ fn a_report_between_a_start_reply_and_the_end_of_its_poll_round_is_covered() {
     let start_seen: &'static AtomicBool = Box::leak(Box::default());
     let fired: &'static AtomicBool = Box::leak(Box::default());
     let signal: &'static Mutex<Option<Signal>> = Box::leak(Box::default());
-    let _ = r.devs[0].probe.set(Box::new(move |_, v| {
+    let _ = r.moments[0].probe.set(Box::new(move |_, v| {
         // GT0's RESFIX_START answered SUCCESS, read by the VF (the first SUCCESS after the
         // GuC took the marker).
         if v >> 28 == 0xF && gucs[0].marker().is_some() {
             start_seen.store(true, Ordering::SeqCst);
         }
     }));
-    let _ = r.devs[1].probe.set(Box::new(move |_, _| {
+    let _ = r.moments[1].probe.set(Box::new(move |_, _| {
         if start_seen.load(Ordering::SeqCst) && !fired.swap(true, Ordering::SeqCst) {
             for g in gucs {
                 g.migrate(MOVED2);

@@ -15,15 +15,20 @@
 //! every run: both GuCs end running, the VF's GGTT users (the oracle) sit at X2, and the moves.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::DynDevice;
 use xe_sriov_vf::coordinator::GtId;
-use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::device::Device;
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{
+    GgttOracle, HookedDevice, Latency, MockClock, MockGuc, Provisioning, VfState,
+};
 use xe_sriov_vf::recovery::{HookError, PassOutcome, RecoveryConfig, RecoveryHooks, Vf};
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -35,7 +40,7 @@ const BASE: u64 = 0x0020_0000;
 const X1: u64 = 0x0100_0000;
 const X2: u64 = 0x0200_0000;
 
-type TestVf = Vf<Dev, Hooks, TestQueue, 2>;
+type TestVf = Vf<DynDevice, Hooks, TestQueue, 2>;
 
 /// The GuCs, the clock, the second migration's time, and what the hooks saw.
 struct World {
@@ -55,23 +60,11 @@ impl World {
     }
 }
 
-/// A GT's device: its mock, and the second VM migration (both interrupts delivered) once the
-/// virtual clock passes its time.
-struct Dev(&'static World, usize);
-
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.0.gucs[self.1].read32(reg)
-    }
-    fn write32(&self, reg: Reg, v: u32) {
-        self.0.gucs[self.1].write32(reg, v)
-    }
-    fn now(&self) -> Instant {
-        self.0.gucs[self.1].now()
-    }
-    fn relax(&self) {
-        let w = self.0;
-        w.gucs[self.1].relax();
+/// GT `gt`'s device: its mock, and the second VM migration (both interrupts delivered) once
+/// the virtual clock passes its time.
+fn device(w: &'static World, gt: usize) -> DynDevice {
+    let dev = HookedDevice::new(w.gucs[gt]).on_relax(move |guc| {
+        guc.relax();
         if w.clock.now().0 >= w.second_at.load(Ordering::SeqCst)
             && !w.second_done.swap(true, Ordering::SeqCst)
         {
@@ -84,7 +77,8 @@ impl Device for Dev {
                 let _ = vf.handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
             }
         }
-    }
+    });
+    common::leak_dyn(dev)
 }
 
 /// Records the GGTT moves and the per-GT hooks, and keeps the oracle.
@@ -146,7 +140,7 @@ fn scene(split: bool, late_gt0: bool) -> (Vec<(u64, u64)>, Vec<String>) {
     }));
     let gts = [0, 1].map(|i| {
         Gt::new(
-            Dev(w, i),
+            device(w, i),
             GtInfo::new(gucs[i].kind(), false, 2004),
             MailboxConfig::DEFAULT,
         )
