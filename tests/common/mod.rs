@@ -1,4 +1,7 @@
-//! What the integration tests share: devices built on the mock's
+//! What the integration tests share: one rig builder ([`RigBuilder`]: tiles and GTs, ABI,
+//! configuration, policy, queue, memirq or register interrupts), one hook recorder
+//! ([`Recorder`]: every `RecoveryHooks` call in order, with switches for failures and actions at
+//! hold points), and devices built on the mock's
 //! [`HookedDevice`](xe_sriov_vf::mock::HookedDevice).
 //!
 //! Each test file is its own crate and uses a part of this module, hence the `allow`.
@@ -29,3 +32,11 @@ pub type DynDevice = &'static (dyn Device + Send + Sync);
 pub fn leak_dyn<D: Device + Send + Sync + 'static>(dev: D) -> DynDevice {
     Box::leak(Box::new(dev))
 }
+
+mod hooks;
+mod rig;
+
+#[allow(unused_imports)]
+pub use hooks::{Call, Recorder};
+#[allow(unused_imports)]
+pub use rig::{MemirqVf, Rig, RigBuilder, RigVf, BASE, SINGLE, TILE_PAIR};
