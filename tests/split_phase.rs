@@ -12,29 +12,22 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use common::DynDevice;
+use common::{Call, DynDevice, RigBuilder, RigVf};
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal};
 use xe_sriov_vf::device::{Device, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
+use xe_sriov_vf::gt::VfError;
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{
-    Dir, Fault, GgttOracle, HookedDevice, Latency, MockClock, MockGuc, Provisioning, Trigger,
-    VfState,
-};
-use xe_sriov_vf::recovery::{
-    HookError, PassOutcome, PassReport, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
-};
-use xe_sriov_vf::tile::{GgttMove, TileId};
+use xe_sriov_vf::mock::{Dir, Fault, HookedDevice, Latency, MockGuc, Trigger, VfState};
+use xe_sriov_vf::recovery::{PassOutcome, PassReport, RecoveryConfig, RecoveryError, Step};
+use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::{code, MmioMessage};
 use xe_sriov_vf::wire::regs::GtKind;
-use xe_sriov_vf::wire::{GucError, Version};
-use xe_sriov_vf::workqueue::TestQueue;
+use xe_sriov_vf::wire::GucError;
 
-const BASE: u64 = 0x0020_0000;
 const MOVED: u64 = 0x0120_0000;
 const MOVED2: u64 = 0x0220_0000;
 /// The GuC's turnaround per reply, as on hardware (tens of microseconds).
@@ -42,52 +35,6 @@ const L: Duration = Duration::from_micros(20);
 /// Mailbox round trips of one recovery of a GT here (integrated, IP 20.04, VF ABI 1.27):
 /// RESFIX_START, six KLVs, RESFIX_DONE.
 const ROUND_TRIPS: u32 = 8;
-
-/// Hooks: the per-GT call log, the GGTT oracle, the wedge count.
-#[derive(Default)]
-struct Log {
-    oracle: GgttOracle<2>,
-    calls: Mutex<Vec<(u8, &'static str)>>,
-    aborts: AtomicUsize,
-    wedged: AtomicUsize,
-}
-
-impl Log {
-    fn note(&self, gt: GtId, what: &'static str) {
-        self.calls.lock().unwrap().push((gt.0, what));
-    }
-    /// GT `gt`'s hook calls, in order.
-    fn of(&self, gt: u8) -> Vec<&'static str> {
-        let calls = self.calls.lock().unwrap();
-        calls.iter().filter(|c| c.0 == gt).map(|c| c.1).collect()
-    }
-}
-
-impl RecoveryHooks for Log {
-    fn shutdown(&self, gt: GtId) {
-        self.note(gt, "shutdown");
-    }
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        self.oracle.fixup(tile, ggtt)
-    }
-    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
-        self.note(gt, "fixups");
-        Ok(())
-    }
-    fn rearm(&self, gt: GtId) -> Result<(), HookError> {
-        self.note(gt, "rearm");
-        Ok(())
-    }
-    fn kickstart(&self, gt: GtId) {
-        self.note(gt, "kickstart");
-    }
-    fn abort(&self, _error: &RecoveryError) {
-        self.aborts.fetch_add(1, Ordering::SeqCst);
-    }
-    fn wedged(&self, _error: &RecoveryError) {
-        self.wedged.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// What happens on a GT's register accesses: the VM-wide migration its `at`-th doorbell
 /// (0 = none) lands just before, and a probe of its reads.
@@ -130,7 +77,7 @@ fn device(
     common::leak_dyn(dev)
 }
 
-type TestVf = Vf<DynDevice, Log, TestQueue, 2>;
+type TestVf = RigVf<2>;
 
 struct Rig {
     vf: &'static TestVf,
@@ -141,32 +88,17 @@ struct Rig {
 /// A bootstrapped one-tile VF (`layout`: the GTs' kinds), mocks on one clock answering after
 /// `L`, `split` or one GT after the other.
 fn rig(layout: [GtKind; 2], split: bool, media_after_primary: bool) -> Rig {
-    let clock: &'static MockClock = Box::leak(Box::default());
-    let gucs: &'static [&'static MockGuc; 2] = Box::leak(Box::new(layout.map(|kind| {
-        let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-            kind,
-            Version::new(1, 27),
-            Provisioning::integrated(),
-        )));
-        guc.use_clock(clock);
-        guc.set_latency(Latency::fixed(L));
-        guc
-    })));
     let moments: [&'static Moments; 2] = [0, 1].map(|_| &*Box::leak(Box::default()));
-    let gts = [0, 1].map(|i| {
-        Gt::new(
-            device(gucs[i], &gucs[..], moments[i]),
-            GtInfo::new(layout[i], false, 2004),
-            MailboxConfig::default(),
-        )
-    });
-    let config = RecoveryConfig::DEFAULT.with_mmio_irq();
-    let mut config = config.with_split_phase(split);
-    config.media_after_primary = media_after_primary;
-    let vf = Vf::new(gts, Log::default(), TestQueue::new(), config).unwrap();
-    let vf: &'static TestVf = Box::leak(Box::new(vf));
-    vf.bootstrap().unwrap();
-    vf.hooks().oracle.place(TileId(0), BASE);
+    let r = RigBuilder::new(layout.map(|kind| (TileId(0), kind)))
+        .shared_clock()
+        .latency(Latency::fixed(L))
+        .mailbox(MailboxConfig::default())
+        .config(RecoveryConfig::DEFAULT)
+        .split_phase(split)
+        .media_after_primary(media_after_primary)
+        .device(move |i, gucs| device(gucs[i], Box::leak(Box::new(gucs)), moments[i]))
+        .mmio();
+    let (vf, gucs) = (r.vf, &*Box::leak(Box::new(r.gucs)));
     for g in gucs {
         g.drain_transcript(|_| {});
     }
@@ -427,14 +359,14 @@ fn ptl_ordering_holds_the_media_gt_until_the_primary_is_done() {
         let primary = 1 - media;
         // The media GT's RESFIX_START comes after the primary GT's accepted DONE.
         for r in [&seq, &split] {
-            let calls = r.vf.hooks().calls.lock().unwrap().clone();
+            let calls = r.vf.hooks().log();
             let primary_done = calls
                 .iter()
-                .position(|c| *c == (primary as u8, "kickstart"))
+                .position(|c| *c == Call::Kickstart(GtId(primary as u8)))
                 .unwrap();
             let media_start = calls
                 .iter()
-                .position(|c| *c == (media as u8, "shutdown"))
+                .position(|c| *c == Call::Shutdown(GtId(media as u8)))
                 .unwrap();
             assert!(primary_done < media_start, "{layout:?}: {calls:?}");
         }

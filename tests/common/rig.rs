@@ -21,8 +21,8 @@ pub type RigVf<const N: usize, M = NoMemirq> = Vf<DynDevice, Recorder, TestQueue
 /// The rig's VF with memory-based interrupts (one tile's page).
 pub type MemirqVf<const N: usize> = RigVf<N, Memirq<&'static MockMemirqPage>>;
 
-/// Builds a GT's device from its index and its mock.
-type DeviceFn = Box<dyn Fn(usize, &'static MockGuc) -> DynDevice>;
+/// Builds GT `i`'s device from `i` and every GT's mock.
+type DeviceFn<const N: usize> = Box<dyn Fn(usize, [&'static MockGuc; N]) -> DynDevice>;
 
 /// How to build a [`Rig`]: the layout of tiles and GTs, the VF ABI the GuCs offer, their
 /// provisioning and timing, the recovery configuration, and each GT's device.
@@ -37,7 +37,7 @@ pub struct RigBuilder<const N: usize> {
     shared_clock: bool,
     latency: Option<Latency>,
     relax_step: Option<Duration>,
-    device: Option<DeviceFn>,
+    device: Option<DeviceFn<N>>,
     place: bool,
 }
 
@@ -159,9 +159,13 @@ impl<const N: usize> RigBuilder<N> {
         self
     }
 
-    /// GT `i`'s device: `f(i, its mock)` (a [`HookedDevice`](xe_sriov_vf::mock::HookedDevice)
-    /// where the test acts on register accesses) instead of the mock itself.
-    pub fn device(mut self, f: impl Fn(usize, &'static MockGuc) -> DynDevice + 'static) -> Self {
+    /// GT `i`'s device: `f(i, the GTs' mocks)` (a
+    /// [`HookedDevice`](xe_sriov_vf::mock::HookedDevice) over mock `i` where the test acts on
+    /// register accesses) instead of mock `i` itself.
+    pub fn device(
+        mut self,
+        f: impl Fn(usize, [&'static MockGuc; N]) -> DynDevice + 'static,
+    ) -> Self {
         self.device = Some(Box::new(f));
         self
     }
@@ -200,7 +204,7 @@ impl<const N: usize> RigBuilder<N> {
         core::array::from_fn(|i| {
             let (tile, kind) = self.layout[i];
             let dev = match &self.device {
-                Some(f) => f(i, gucs[i]),
+                Some(f) => f(i, gucs),
                 None => leak_dyn(gucs[i]),
             };
             Gt::new(
