@@ -259,13 +259,24 @@ impl<const N: usize> RigBuilder<N> {
     /// attached to every mock, GT0 the primary and GT1 (if any) the media GT of
     /// `Memirq::new`; bootstrapped, not registered.
     pub fn memirq(self, page_ggtt: u64) -> Rig<N, Memirq<&'static MockMemirqPage>> {
+        let media = (N > 1).then_some(GtId(1));
+        self.memirq_with(page_ggtt, GtId(0), media)
+    }
+
+    /// [`memirq`](Self::memirq) with the page's GTs as given (`Memirq::new(page, ..,
+    /// primary, media)`).
+    pub fn memirq_with(
+        self,
+        page_ggtt: u64,
+        primary: GtId,
+        media: Option<GtId>,
+    ) -> Rig<N, Memirq<&'static MockMemirqPage>> {
         let gucs = self.gucs();
         let page: &'static MockMemirqPage = Box::leak(Box::default());
         for g in gucs {
             g.attach_memirq(page, page_ggtt);
         }
-        let media = (N > 1).then_some(GtId(1));
-        let memirq = Memirq::new(page, page_ggtt, GtId(0), media);
+        let memirq = Memirq::new(page, page_ggtt, primary, media);
         let vf = Vf::with_memirq(
             self.gts(gucs),
             Recorder::default(),
