@@ -181,9 +181,12 @@ impl<const N: usize> RigBuilder<N> {
         self.base + u64::from(tile.0) * self.tile_stride
     }
 
-    fn gucs(&self) -> [&'static MockGuc; N] {
+    /// The mocks a build makes, made now (for a test whose devices need them before the VF
+    /// exists): one per GT, and the clock they share if [`shared_clock`](Self::shared_clock).
+    /// Build on them with [`mmio_on`](Self::mmio_on).
+    pub fn mocks(&self) -> ([&'static MockGuc; N], &'static MockClock) {
         let clock: &'static MockClock = Box::leak(Box::default());
-        self.layout.map(|(tile, kind)| {
+        let gucs = self.layout.map(|(tile, kind)| {
             let mut prov = self.prov;
             prov.ggtt_start = self.tile_base(tile);
             let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(kind, self.abi, prov)));
@@ -197,7 +200,8 @@ impl<const N: usize> RigBuilder<N> {
                 guc.set_relax_step(step);
             }
             guc
-        })
+        });
+        (gucs, clock)
     }
 
     fn gts(&self, gucs: [&'static MockGuc; N]) -> [Gt<DynDevice>; N] {
@@ -244,7 +248,12 @@ impl<const N: usize> RigBuilder<N> {
     /// The VF, SW_INT_0 delivered from the register vector ([`RecoveryConfig::with_mmio_irq`]),
     /// bootstrapped.
     pub fn mmio(self) -> Rig<N> {
-        let gucs = self.gucs();
+        let (gucs, _) = self.mocks();
+        self.mmio_on(gucs)
+    }
+
+    /// [`mmio`](Self::mmio) on mocks made by [`mocks`](Self::mocks).
+    pub fn mmio_on(self, gucs: [&'static MockGuc; N]) -> Rig<N> {
         let vf = Vf::new(
             self.gts(gucs),
             Recorder::default(),
@@ -271,7 +280,7 @@ impl<const N: usize> RigBuilder<N> {
         primary: GtId,
         media: Option<GtId>,
     ) -> Rig<N, Memirq<&'static MockMemirqPage>> {
-        let gucs = self.gucs();
+        let (gucs, _) = self.mocks();
         let page: &'static MockMemirqPage = Box::leak(Box::default());
         for g in gucs {
             g.attach_memirq(page, page_ggtt);
