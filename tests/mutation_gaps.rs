@@ -6,9 +6,11 @@
 
 mod common;
 
+use common::{Rig, RigBuilder, TILE_PAIR};
+
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicBool, AtomicU32};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
@@ -18,7 +20,7 @@ use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Dir, HookedDevice, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{
     GtAccessError, HoldPoint, HookError, NoHooks, PassOutcome, PassReport, RecoveryConfig,
-    RecoveryError, RecoveryHooks, Step, Unsupported, Vf,
+    RecoveryError, Step, Unsupported, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -737,39 +739,11 @@ fn the_coordinator_view_prints_as_the_coordinator() {
     assert!(format!("{vf:?}").contains(&view));
 }
 
-type LegacyPair = Vf<&'static MockGuc, ReportAtDone, TestQueue, 2>;
-
-/// Hooks that report a migration of GT 1 once, when GT 0 is about to send RESFIX_DONE.
-#[derive(Default)]
-struct ReportAtDone {
-    vf: OnceLock<&'static LegacyPair>,
-    fired: AtomicBool,
-}
-
-impl RecoveryHooks for ReportAtDone {
-    fn hold(&self, point: HoldPoint, gt: GtId) {
-        if point == HoldPoint::BeforeDone && gt == GtId(0) && !self.fired.swap(true, SeqCst) {
-            let _ = self.vf.get().unwrap().migrated(GtId(1));
-        }
-    }
-}
-
 /// Legacy protocol under AllGts: a report of another GT since the pass began makes another
 /// recovery imminent, so RESFIX_DONE (which has no marker to be refused with) is deferred, with
 /// no memirq in sight (`||` -> `&&` in `legacy_imminent`).
 #[test]
 fn legacy_all_gts_defers_done_on_another_gts_report() {
-    let gucs: [&'static MockGuc; 2] = [GtKind::Primary, GtKind::Media].map(|kind| {
-        &*Box::leak(Box::new(MockGuc::new(
-            kind,
-            Version::new(1, 26),
-            Provisioning::integrated(),
-        )))
-    });
-    let gts = [GtKind::Primary, GtKind::Media]
-        .map(|kind| GtInfo::new(kind, false, 2004))
-        .map(|info| (info, gucs[info.kind as usize]))
-        .map(|(info, guc)| Gt::new(guc, info, MailboxConfig::KERNEL));
     let config = {
         let mut c = RecoveryConfig::DEFAULT;
         c.start = StartPolicy::AllGts;
@@ -777,11 +751,17 @@ fn legacy_all_gts_defers_done_on_another_gts_report() {
         c.mmio_irq = true;
         c
     };
-    let vf: &'static LegacyPair = Box::leak(Box::new(
-        Vf::new(gts, ReportAtDone::default(), TestQueue::new(), config).unwrap(),
-    ));
-    vf.hooks().vf.set(vf).ok().unwrap();
-    vf.bootstrap().unwrap();
+    let Rig { vf, gucs, .. } = RigBuilder::new(TILE_PAIR)
+        .abi(Version::new(1, 26))
+        .config(config)
+        .mmio();
+    // GT 1's migration reported once, when GT 0 is about to send RESFIX_DONE.
+    let fired = AtomicBool::new(false);
+    vf.hooks().on_hold(move |point, gt| {
+        if point == HoldPoint::BeforeDone && gt == GtId(0) && !fired.swap(true, SeqCst) {
+            let _ = vf.migrated(GtId(1));
+        }
+    });
     for (n, guc) in gucs.iter().enumerate() {
         guc.migrate(0x0100_0000);
         let _ = vf.handle_guc_interrupt(GtId(n as u8), guc.take_interrupts());
