@@ -12,17 +12,15 @@ use std::time::Duration;
 
 use common::{Call, Rig, RigBuilder, RigVf, SINGLE};
 use xe_sriov_vf::coordinator::{GtId, GtSet};
-use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Fault, GgttOracle, HookedDevice, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::mock::{Fault, HookedDevice, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
-    GtAccessError, HoldPoint, PassOutcome, PassReport, RecoveryConfig, RecoveryError, Step, Vf,
+    GtAccessError, HoldPoint, PassOutcome, PassReport, RecoveryConfig, RecoveryError, Step,
 };
 use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::{GucError, Version};
-use xe_sriov_vf::workqueue::TestQueue;
 
 const BASE: u64 = 0x0020_0000;
 const MOVED: u64 = 0x0120_0000;
@@ -338,32 +336,22 @@ fn a_task_run_while_the_worker_yields_never_spins() {
     use xe_sriov_vf::device::Device;
     use xe_sriov_vf::recovery::BootstrapError;
 
-    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-        GtKind::Primary,
-        Version::new(1, 27),
-        Provisioning::integrated(),
-    )));
-    // Every reply takes a few polls, so the worker yields inside each exchange.
-    guc.set_relax_step(Duration::from_nanos(1_000));
     let other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>> = Box::leak(Box::default());
-    let yielding = HookedDevice::new(guc).on_relax(move |guc| {
-        guc.relax();
-        // The scheduler switches to the other task, on this same CPU.
-        if let Some(task) = other_task.get() {
-            task();
-        }
-    });
-    let gt = Gt::new(
-        yielding,
-        GtInfo::new(GtKind::Primary, false, 2004),
-        MailboxConfig::KERNEL,
-    );
-    let config = RecoveryConfig::default().with_mmio_irq();
-    let vf: &'static _ = Box::leak(Box::new(
-        Vf::new([gt], GgttOracle::<1>::new(), TestQueue::new(), config).unwrap(),
-    ));
-    vf.bootstrap().unwrap();
-    vf.hooks().place(TileId(0), BASE);
+    let Rig { vf, gucs, .. } = RigBuilder::new(SINGLE)
+        // Every reply takes a few polls, so the worker yields inside each exchange.
+        .relax_step(Duration::from_nanos(1_000))
+        .device(move |_, gucs| {
+            common::leak_dyn(HookedDevice::new(gucs[0]).on_relax(move |guc| {
+                guc.relax();
+                // The scheduler switches to the other task, on this same CPU.
+                if let Some(task) = other_task.get() {
+                    task();
+                }
+            }))
+        })
+        .mmio();
+    let guc = gucs[0];
+    assert_eq!(vf.hooks().oracle.base(TileId(0)), Some(BASE));
     let answers: &'static Mutex<Vec<String>> = Box::leak(Box::default());
     let _ = other_task.set(Box::new(move || {
         let view = vf
@@ -400,7 +388,7 @@ fn a_task_run_while_the_worker_yields_never_spins() {
         ))),
         "{seen:?}"
     );
-    assert_eq!(vf.hooks().check(TileId(0), MOVED), Ok(()));
+    assert_eq!(vf.hooks().oracle.check(TileId(0), MOVED), Ok(()));
 }
 
 /// The other way round: the worker is scheduled while a task is inside its `with_gt` closure.
