@@ -1,5 +1,7 @@
 //! What the integration tests share: one rig builder ([`RigBuilder`]: tiles and GTs, ABI,
-//! configuration, policy, queue, memirq or register interrupts), one hook recorder
+//! provisioning, configuration, policy, split phase, the mocks' clock and latency, each GT's
+//! device, memirq or register interrupts; a [`TestQueue`](xe_sriov_vf::workqueue::TestQueue)),
+//! one hook recorder
 //! ([`Recorder`]: every `RecoveryHooks` call in order, with switches for failures and actions at
 //! hold points), and devices built on the mock's
 //! [`HookedDevice`](xe_sriov_vf::mock::HookedDevice).
