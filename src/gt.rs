@@ -278,10 +278,13 @@ impl GtInfo {
     /// A GT of `kind` on tile 0 of a part with graphics IP `graphics_verx100` (for example 2004
     /// for Lunar Lake's 20.04), the platform class derived from it.
     ///
-    /// Prefer [`GtInfo::of`]: `discrete` is [`GpuKind`] there, and the version a
+    /// Deprecated for [`GtInfo::of`]: `discrete` is a [`GpuKind`] there, and the version a
     /// [`GraphicsIp`] (`GtInfo::new(kind, true, 2001)` is
     /// `GtInfo::of(kind, GpuKind::Discrete, GraphicsIp::new(20, 1))`).
     #[must_use]
+    #[deprecated(
+        note = "use GtInfo::of(kind, GpuKind::.., GraphicsIp::new(major, minor)): no bool, no verx100"
+    )]
     pub const fn new(kind: GtKind, discrete: bool, graphics_verx100: u16) -> GtInfo {
         GtInfo::from_verx100(kind, discrete, graphics_verx100)
     }

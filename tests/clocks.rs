@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use xe_sriov_vf::coordinator::GtId;
 use xe_sriov_vf::device::{Clock, Instant, Stopwatch};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Fault, HookedDevice, MockGuc, Provisioning, Trigger};
 use xe_sriov_vf::recovery::{GgttWait, NoHooks, RecoveryConfig, Vf, GGTT_WAIT_STALL_POLLS};
@@ -209,7 +209,7 @@ fn ggtt_waits_end_for_every_clock_shape() {
     );
     let gt = Gt::new(
         &guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
+        GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
         MailboxConfig::KERNEL,
     );
     let vf: Vf<&MockGuc, NoHooks, TestQueue, 1> = Vf::new(

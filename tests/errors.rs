@@ -8,7 +8,7 @@
 use core::error::Error;
 
 use xe_sriov_vf::coordinator::{CoordinatorError, GtId, IdOutOfRange};
-use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mmio::MmioError;
 use xe_sriov_vf::mock::{Fault, MockError, MockGuc, OracleError, Provisioning, Trigger};
@@ -250,7 +250,7 @@ fn the_deepest_chains_reach_the_wire_without_repeats() {
 fn gt(guc: &'static MockGuc) -> Gt<&'static MockGuc> {
     Gt::new(
         guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
+        GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
         MailboxConfig::KERNEL,
     )
 }

@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use xe_sriov_vf::device::Device;
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError, VF_RESET_ATTEMPTS};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass, VfError, VF_RESET_ATTEMPTS};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Dir, Fault, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::wire::action::{code, MmioMessage};
@@ -16,7 +16,13 @@ use xe_sriov_vf::wire::{GucError, KlvKey, Marker, Version, WireError};
 
 fn info(kind: GtKind, discrete: bool, verx100: u16) -> GtInfo {
     {
-        let mut info = GtInfo::new(kind, discrete, verx100);
+        let gpu = if discrete {
+            GpuKind::Discrete
+        } else {
+            GpuKind::Integrated
+        };
+        let ip = GraphicsIp::from_verx100(verx100).expect("a graphics IP");
+        let mut info = GtInfo::of(kind, gpu, ip);
         info.tile = xe_sriov_vf::TileId(0);
         info.platform = PlatformClass::Newer;
         info
@@ -717,7 +723,8 @@ fn platform_class_follows_the_graphics_ip() {
         (1270, Newer, Version::new(1, 2)),                   // Meteor Lake
         (2004, Newer, Version::new(1, 2)),                   // Lunar Lake
     ] {
-        let info = GtInfo::new(GtKind::Primary, false, verx100);
+        let ip = GraphicsIp::from_verx100(verx100).expect("a graphics IP");
+        let info = GtInfo::of(GtKind::Primary, GpuKind::Integrated, ip);
         assert_eq!(info.platform, class, "{verx100}");
         assert_eq!(info.wanted_vf_abi(), minimum);
     }

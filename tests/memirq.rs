@@ -416,7 +416,9 @@ fn a_sw_int0_written_during_the_entry_is_never_overwritten() {
 #[test]
 fn a_page_naming_gt_n_does_not_make_gt_n_pending() {
     use xe_sriov_vf::mock::{GgttOracle, Provisioning};
-    use xe_sriov_vf::{Gt, GtInfo, GtKind, MailboxConfig, TestQueue, Version, Vf};
+    use xe_sriov_vf::{
+        GpuKind, GraphicsIp, Gt, GtInfo, GtKind, MailboxConfig, TestQueue, Version, Vf,
+    };
     type OneGtVf =
         Vf<&'static MockGuc, GgttOracle<1>, TestQueue, 1, Memirq<&'static MockMemirqPage>>;
     let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
@@ -427,7 +429,7 @@ fn a_page_naming_gt_n_does_not_make_gt_n_pending() {
     let page: &'static MockMemirqPage = Box::leak(Box::default());
     let gts = [Gt::new(
         guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
+        GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
         MailboxConfig::KERNEL,
     )];
     // The page's media GuC is "GT 1"; the VF has GT 0 only.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::Device;
-use xe_sriov_vf::gt::{Gt, GtInfo, VfError, VF_RESET_ATTEMPTS};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, VfError, VF_RESET_ATTEMPTS};
 use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Dir, HookedDevice, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{
@@ -470,7 +470,7 @@ fn mailbox_errors_display_and_chain() {
 fn primary_gt(guc: &MockGuc) -> Gt<&MockGuc> {
     Gt::new(
         guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
+        GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
         MailboxConfig::KERNEL,
     )
 }
@@ -521,7 +521,7 @@ fn vf_reset_gives_up_after_its_attempts_fast() {
     let dev = common::deaf_for(&guc, VF_RESET_ATTEMPTS, &doorbells);
     let mut gt = Gt::new(
         &dev,
-        GtInfo::new(GtKind::Primary, false, 2004),
+        GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
         MailboxConfig::KERNEL,
     );
     assert!(matches!(

@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::{Recorder, Rig, RigBuilder};
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::{Clock, Instant};
-use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, VfError};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, OracleError, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
@@ -758,7 +758,7 @@ fn bootstrap_rejects_gts_that_disagree_on_their_tiles_ggtt() {
         c.ggtt_start = p.ggtt_start + 0x1000;
         c
     })));
-    let info = |kind| GtInfo::new(kind, false, 2004);
+    let info = |kind| GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4));
     let gts = [
         Gt::new(prim, info(GtKind::Primary), MailboxConfig::default()),
         Gt::new(media, info(GtKind::Media), MailboxConfig::default()),
@@ -793,7 +793,7 @@ fn bootstrap_errors_name_the_gt_and_chain_their_cause() {
     })));
     let gts = [Gt::new(
         rig_guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
+        GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
         MailboxConfig::default(),
     )];
     let vf = Vf::new(
@@ -926,7 +926,7 @@ fn migration_without_memirq_is_refused_by_default() {
     )));
     let gt = Gt::new(
         guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
+        GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
         MailboxConfig::KERNEL,
     );
     let vf = Vf::new(

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{GtId, GtSet};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{NoHooks, PassOutcome, RecoveryConfig, Vf};
@@ -45,7 +45,7 @@ fn vf(layout: [(TileId, GtKind); 2], split: bool) -> (&'static StormVf, [&'stati
         let (tile, kind) = layout[i];
         Gt::new(
             gucs[i],
-            GtInfo::new(kind, false, 2004).on_tile(tile),
+            GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4)).on_tile(tile),
             MailboxConfig::DEFAULT,
         )
     });

@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
-use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{HoldPoint, HookError, RecoveryConfig, RecoveryHooks, Vf};
@@ -278,7 +278,7 @@ fn stress<const N: usize>(run: Run, seed: u64) {
     }
     let gts: [Gt<&MockGuc>; N] = core::array::from_fn(|i| {
         let info = {
-            let mut info = GtInfo::new(gucs[i].kind(), false, 2004);
+            let mut info = GtInfo::of(gucs[i].kind(), GpuKind::Integrated, GraphicsIp::new(20, 4));
             info.tile = layout(i, N).0;
             info.platform = PlatformClass::Newer;
             info

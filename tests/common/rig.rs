@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{GtId, Signal, StartPolicy};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, NoMemirq};
 use xe_sriov_vf::mock::{Latency, MockClock, MockGuc, MockMemirqPage, Provisioning};
@@ -213,7 +213,7 @@ impl<const N: usize> RigBuilder<N> {
             };
             Gt::new(
                 dev,
-                GtInfo::new(kind, false, 2004).on_tile(tile),
+                GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4)).on_tile(tile),
                 self.mailbox,
             )
         })
