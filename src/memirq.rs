@@ -340,7 +340,7 @@ impl<P: MemirqPage> Memirq<P> {
 ///
 /// Not sealed: an embedder whose tile count is known only at run time keeps its pages in a
 /// collection of its own (a `Vec`, a slice of a boot-time allocation) and implements it over
-/// that, as the crate's simulator does (`examples/simulate.rs`). Such an implementation must
+/// that, as the crate's simulator does (`sim/src/scenario.rs`). Such an implementation must
 /// ask every page and merge what they say, as the array's does: `sw_int0_pending` is `true`
 /// if any page has `gt`'s SW_INT_0 pending; `handle` runs [`Memirq::handle`] of every page
 /// with the same `migrated` and merges the reports (a `GtSet` union, garbage counts added);

@@ -174,3 +174,70 @@ fn ids_index_arrays_in_const_context() {
     assert_eq!(GtId(0).index(), 0);
     assert_eq!(TileId(12).index(), 12);
 }
+
+#[test]
+fn wire_and_self_cfg_errors_debug_in_hex_too() {
+    use xe_sriov_vf::wire::self_cfg::{SelfCfgError, SelfCfgKey};
+    let bits = WireError::MustBeZero {
+        dword: 1,
+        bits: 0x00ff_0000,
+    };
+    assert_eq!(
+        format!("{bits:?}"),
+        "MustBeZero { dword: 1, bits: 0xff0000 }"
+    );
+    assert_eq!(
+        format!("{:?}", WireError::UnknownAction(0x5509)),
+        "UnknownAction(0x5509)"
+    );
+    assert_eq!(
+        format!("{:?}", WireError::BadMarker(0x1000)),
+        "BadMarker(0x1000)"
+    );
+    // Lengths stay decimal.
+    assert_eq!(
+        format!(
+            "{:?}",
+            WireError::BadLength {
+                min: 1,
+                max: 4,
+                actual: 5
+            }
+        ),
+        "BadLength { min: 1, max: 4, actual: 5 }"
+    );
+    // Nested: a malformed reply names its action and the offending bits in hex.
+    let nested = VfError::BadReply {
+        action: code::RESFIX_START,
+        error: bits,
+    };
+    assert!(
+        format!("{nested:?}").contains("bits: 0xff0000"),
+        "{nested:?}"
+    );
+    let wide = SelfCfgError::ValueTooWide {
+        key: SelfCfgKey::MemirqSourceAddr,
+        value: 0x1_0000_0000,
+    };
+    assert!(
+        format!("{wide:?}").contains("value: 0x100000000"),
+        "{wide:?}"
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            SelfCfgError::Failure {
+                hint: 0x7,
+                error: GucError::UnsupportedVersion
+            }
+        ),
+        format!(
+            "Failure {{ hint: 0x7, error: {:?} }}",
+            GucError::UnsupportedVersion
+        )
+    );
+    assert_eq!(
+        format!("{:?}", SelfCfgError::Protocol(0x20)),
+        "Protocol(0x20)"
+    );
+}

@@ -33,7 +33,9 @@ pub use klv::{KlvHeader, KlvKey};
 use core::fmt;
 
 /// Why a dword sequence is not a valid message, or why a value cannot be encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints action codes, bits, markers and values in hex, as `Display` does.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum WireError {
@@ -116,6 +118,49 @@ impl fmt::Display for WireError {
             WireError::BufferTooSmall { needed } => {
                 write!(f, "output buffer too small, {needed} dwords needed")
             }
+        }
+    }
+}
+
+impl fmt::Debug for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Hex;
+        match self {
+            WireError::UndefinedType(t) => f.debug_tuple("UndefinedType").field(t).finish(),
+            WireError::WrongOrigin => f.write_str("WrongOrigin"),
+            WireError::UnexpectedType(t) => f.debug_tuple("UnexpectedType").field(t).finish(),
+            WireError::UnknownAction(a) => f.debug_tuple("UnknownAction").field(&Hex(*a)).finish(),
+            WireError::MustBeZero { dword, bits } => f
+                .debug_struct("MustBeZero")
+                .field("dword", dword)
+                .field("bits", &Hex(*bits))
+                .finish(),
+            WireError::BadLength { min, max, actual } => f
+                .debug_struct("BadLength")
+                .field("min", min)
+                .field("max", max)
+                .field("actual", actual)
+                .finish(),
+            WireError::BadMarker(m) => f.debug_tuple("BadMarker").field(&Hex(*m)).finish(),
+            WireError::FieldOverflow { bits, value } => f
+                .debug_struct("FieldOverflow")
+                .field("bits", bits)
+                .field("value", &Hex(*value))
+                .finish(),
+            WireError::KlvTruncated {
+                key,
+                len,
+                available,
+            } => f
+                .debug_struct("KlvTruncated")
+                .field("key", &Hex(*key))
+                .field("len", len)
+                .field("available", available)
+                .finish(),
+            WireError::BufferTooSmall { needed } => f
+                .debug_struct("BufferTooSmall")
+                .field("needed", needed)
+                .finish(),
         }
     }
 }

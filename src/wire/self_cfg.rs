@@ -188,7 +188,9 @@ impl fmt::Display for SelfCfgKey {
 }
 
 /// Why a self-config or CTB-control exchange failed, or why such a message is malformed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints reply data, hints, values and raw keys in hex, as `Display` does.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum SelfCfgError {
@@ -251,6 +253,34 @@ impl fmt::Display for SelfCfgError {
             }
             SelfCfgError::BadControl(c) => write!(f, "CTB CONTROL {c:#x} is neither 0 nor 1"),
             SelfCfgError::Wire(_) => f.write_str("malformed message"),
+        }
+    }
+}
+
+impl fmt::Debug for SelfCfgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Hex;
+        match self {
+            SelfCfgError::KeyNotRecognised => f.write_str("KeyNotRecognised"),
+            SelfCfgError::Protocol(n) => f.debug_tuple("Protocol").field(&Hex(*n)).finish(),
+            SelfCfgError::Failure { hint, error } => f
+                .debug_struct("Failure")
+                .field("hint", &Hex(*hint))
+                .field("error", error)
+                .finish(),
+            SelfCfgError::ValueTooWide { key, value } => f
+                .debug_struct("ValueTooWide")
+                .field("key", key)
+                .field("value", &Hex(*value))
+                .finish(),
+            SelfCfgError::UnknownKey(k) => f.debug_tuple("UnknownKey").field(&Hex(*k)).finish(),
+            SelfCfgError::LenMismatch { key, len } => f
+                .debug_struct("LenMismatch")
+                .field("key", key)
+                .field("len", len)
+                .finish(),
+            SelfCfgError::BadControl(c) => f.debug_tuple("BadControl").field(&Hex(*c)).finish(),
+            SelfCfgError::Wire(e) => f.debug_tuple("Wire").field(e).finish(),
         }
     }
 }
