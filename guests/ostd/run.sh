@@ -8,8 +8,11 @@
 #      both GTs, memirq page in the BAR, a migration played in place by the GuC host process,
 #      SW_INT_0 by MSI-X, recovery, GGTT oracle); the GuC process's log must agree with the
 #      kernel's trace request for request;
-#   3  live: QEMU migrates the kernel A -> B -> C, the second hop with the VM held inside a
-#      recovery pass (guests/qemu-x86_64/live-migrate.sh, given this kernel's boot arguments).
+#   3  live: QEMU migrates the kernel A -> B -> C with guests/qemu-x86_64/live-migrate.sh (given
+#      this kernel's boot arguments), twice: 3a B -> C starts while the recovery pass holds on B
+#      and the pass ends on B while QEMU copies; 3b the VM is frozen inside the pass (the kernel
+#      holds until it is on C, `xe.hold=moved`; `--fast`) and the pass goes on, on C; 3c as 3a
+#      on ivshmem-plain, where OSTD's timer callback scans the memirq page instead of MSI-X.
 #
 #   bash guests/ostd/run.sh           (from any directory; all three scenarios)
 #   bash guests/ostd/run.sh 1 2       (only those)
@@ -24,7 +27,7 @@ dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$dir/../.." && pwd)"
 work="$dir/target/xe-ostd"
 scenarios=("$@")
-[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(1 2)
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(1 2 3)
 for s in "${scenarios[@]}"; do
     [[ $s == 1 || $s == 2 || $s == 3 ]] || { echo "usage: $0 [1] [2] [3]" >&2; exit 2; }
 done
@@ -68,12 +71,13 @@ cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/OVMF_VARS.fd"
 export XE_OSTD_OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd XE_OSTD_OVMF_VARS="$work/OVMF_VARS.fd"
 export XE_OSTD_SERIAL="$work/serial-build.log"
 
-# build_iso NAME [KCMD_ARGS]: `cargo osdk build --release`, the GRUB rescue ISO copied to
+# build_iso NAME [KCMD_ARG...]: `cargo osdk build --release`, the GRUB rescue ISO copied to
 # $work/NAME.iso (the kernel command line is in the ISO's grub.cfg).
 build_iso() {
-    local name=$1 kcmd=${2:-} iso
+    local name=$1 iso kcmd
+    shift
     local args=(osdk build --release)
-    [[ -z $kcmd ]] || args+=(--kcmd-args="$kcmd")
+    for kcmd in "$@"; do args+=(--kcmd-args="$kcmd"); done
     if ! (cd "$dir" && timeout 1200 cargo "${args[@]}") >"$work/build-$name.log" 2>&1; then
         tail -n 40 "$work/build-$name.log"
         echo "FAIL: cargo ${args[*]} (log: $work/build-$name.log)"
@@ -198,25 +202,45 @@ scenario2() {
 }
 
 # --- scenario 3 ---------------------------------------------------------------------------------
-scenario3() {
-    echo "== scenario 3: QEMU live-migrates the OSTD kernel A -> B -> C (guests/qemu-x86_64/live-migrate.sh)"
-    # The harness boots this kernel instead of the bare-metal guest: OVMF (a VARS copy per host,
-    # %H = the host's letter) and the GRUB ISO with xe.migrations=2 on its command line.
-    local h
+# live_migrate ISO WORK [live-migrate.sh args]: the harness boots this kernel instead of the
+# bare-metal guest: OVMF (a VARS copy per host, %H = the host's letter) and the GRUB ISO.
+live_migrate() {
+    local iso=$1 lm_work=$2 h status=0
+    shift 2
     for h in A B C; do cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/OVMF_VARS-$h.fd"; done
-    local status=0
-    XE_LM_GUEST_ARGS="-accel tcg -cpu max -m 1G \
+    XE_LM_GUEST_ARGS="-accel tcg -cpu max -m 256M \
 -drive if=pflash,format=raw,unit=0,readonly=on,file=$XE_OSTD_OVMF_CODE \
 -drive if=pflash,format=raw,unit=1,file=$work/OVMF_VARS-%H.fd \
--drive file=$work/xe-ostd-live.iso,format=raw,index=2,media=cdrom,readonly=on" \
-        XE_LM_BOOT_TIMEOUT=120 XE_LM_WORK="$work/live" \
-        timeout 600 bash "$root/guests/qemu-x86_64/live-migrate.sh" || status=$?
-    [[ $status -eq 0 ]] || fail "scenario 3: live-migrate.sh exited $status"
+-drive file=$work/$iso.iso,format=raw,index=2,media=cdrom,readonly=on" \
+        XE_LM_BOOT_TIMEOUT=120 XE_LM_WORK="$lm_work" \
+        timeout 600 bash "$root/guests/qemu-x86_64/live-migrate.sh" "$@" || status=$?
+    return $status
+}
+
+scenario3() {
+    echo "== scenario 3a: QEMU live-migrates the OSTD kernel A -> B -> C; B -> C starts while the pass holds, the pass ends on B while QEMU copies"
+    live_migrate xe-ostd-live "$work/live" || fail "scenario 3a: live-migrate.sh exited $?"
+    echo "== scenario 3b: the same, but the VM is frozen inside the recovery pass: the kernel holds at BeforeDone of gt0 until it is on C (xe.hold=moved), B -> C unthrottled (--fast)"
+    live_migrate xe-ostd-frozen "$work/frozen" --fast || fail "scenario 3b: live-migrate.sh --fast exited $?"
+    # Frozen inside the pass: it went on, on C; GuC B never saw the pass end.
+    local b="$work/frozen/serial-B.log" c="$work/frozen/serial-C.log"
+    tr -d '\r' <"$b" | grep -qE '^hold: recovery pass at BeforeDone of gt0 on host B' ||
+        fail "scenario 3b: the kernel did not hold on B"
+    if tr -d '\r' <"$b" | grep -qE '^hold: going on'; then
+        fail "scenario 3b: the hold ended on B, not inside the frozen pass"
+    fi
+    tr -d '\r' <"$c" | grep -qE '^hold: going on, on host C' || fail "scenario 3b: the pass did not go on, on C"
+    echo "   $(tr -d '\r' <"$c" | grep -E '^hold: going on' | head -n 1) (the VM was frozen inside the pass on B)"
+    echo "== scenario 3c: as 3a on ivshmem-plain (no MSI-X): OSTD's timer callback scans the memirq page (--irq timer)"
+    live_migrate xe-ostd-live "$work/timer" --irq timer || fail "scenario 3c: live-migrate.sh --irq timer exited $?"
 }
 
 echo "== build: the xe-ostd kernel (cargo osdk build --release; the first build takes minutes)"
 build_iso xe-ostd
-if [[ " ${scenarios[*]} " == *" 3 "* ]]; then build_iso xe-ostd-live "xe.migrations=2"; fi
+if [[ " ${scenarios[*]} " == *" 3 "* ]]; then
+    build_iso xe-ostd-live xe.migrations=2
+    build_iso xe-ostd-frozen xe.migrations=2 xe.hold=moved
+fi
 for s in "${scenarios[@]}"; do
     "scenario$s"
 done

@@ -6,7 +6,8 @@
 //! - none: scenario 1, the crate's `unikernel_poll` example on the mock GuC, on both interrupt
 //!   paths (a memirq page on `DmaCoherent`, then the GuC interrupt register) ([`mock`]);
 //! - present: scenarios 2 and 3, the VF of `guests/guc-host` behind the BAR ([`live`]);
-//!   `xe.migrations=N` on the kernel command line says how many VM migrations to wait for.
+//!   `xe.migrations=N` on the kernel command line says how many VM migrations to wait for;
+//!   with `xe.hold=moved` the hold in the first recovery pass ends only when the VM moved.
 //!
 //! The verdict is the exit code: `ostd::power::poweroff(ExitCode::Success)` only when each GT
 //! ended VF_RUNNING on the final GGTT base with every GGTT user there.
@@ -100,7 +101,15 @@ fn kernel_main() {
                 "scenario {}: the GuC host process's VF behind ivshmem, {migrations} migration(s)",
                 if migrations >= 2 { 3 } else { 2 }
             );
-            live::run(dev, migrations)
+            let until_moved = match cmdline_value("xe.hold") {
+                None | Some("go") => false,
+                Some("moved") => true,
+                Some(_) => {
+                    println!("FAIL: xe.hold wants go or moved");
+                    poweroff(ExitCode::Failure)
+                }
+            };
+            live::run(dev, migrations, until_moved)
         }
     };
     println!("xe-ostd: {}", if passed { "PASS" } else { "FAIL" });

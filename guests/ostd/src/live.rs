@@ -17,7 +17,8 @@
 //! `xe.migrations=N` on the kernel command line says how many VM migrations the run waits for
 //! (default 1, scenario 2: the GuC process plays one migration in place); with 2 (scenario 3,
 //! QEMU migrates the kernel A -> B -> C) the first recovery pass holds at `BeforeDone` of gt0
-//! until the script has started the second migration and tells it to go on.
+//! until the script has started the second migration and tells it to go on; with `xe.hold=moved`
+//! until the VM is on C (QEMU freezes it inside the pass).
 
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -257,7 +258,7 @@ fn flush_log() {
                 "irq: {} scan of the memirq page on host {}: SW_INT_0 on GTs {:?} ({})",
                 match via {
                     Via::Msi => "MSI-X",
-                    Via::Timer => "OSTD timer",
+                    Via::Timer => "APIC timer",
                 },
                 host as char,
                 report.sw_int0,
@@ -293,6 +294,9 @@ struct LiveHooks {
     ggtt_users: GgttOracle<1>,
     /// Hold in the first recovery pass (scenario 3).
     hold_wanted: bool,
+    /// Hold until the VM is on another host (the script's go word does not end it): QEMU then
+    /// freezes the VM inside the pass.
+    hold_until_moved: bool,
     held: AtomicBool,
     hold_timed_out: AtomicBool,
     pm_refs: AtomicU32,
@@ -314,8 +318,9 @@ impl RecoveryHooks for LiveHooks {
     }
     /// Scenario 3, the first `BeforeDone` of gt0 (the first recovery pass, on host B): hold,
     /// tell the script, wait for its `go` (it starts the migration to C first), or until the
-    /// VM is on another host already, or 30 s. Task context, the GT lock held, IRQs on: the
-    /// MSI-X handler runs meanwhile.
+    /// VM is on another host already, or 30 s. With `hold_until_moved` only the move (or the
+    /// 30 s) ends it: QEMU stops the VM at this point of the pass and it goes on, on C. Task
+    /// context, the GT lock held, IRQs on: the MSI-X handler runs meanwhile.
     fn hold(&self, point: HoldPoint, gt: GtId) {
         if !self.hold_wanted
             || point != HoldPoint::BeforeDone
@@ -326,11 +331,16 @@ impl RecoveryHooks for LiveHooks {
         }
         let (go, here) = (control(ctl::GO), host());
         println!(
-            "hold: recovery pass at BeforeDone of gt0 on host {}, waiting for go",
-            here as char
+            "hold: recovery pass at BeforeDone of gt0 on host {}, waiting for {}",
+            here as char,
+            if self.hold_until_moved {
+                "the VM to move (go is ignored)"
+            } else {
+                "go"
+            }
         );
         let t0 = clock::now_ns();
-        while control(ctl::GO) == go && host() == here {
+        while (self.hold_until_moved || control(ctl::GO) == go) && host() == here {
             if clock::now_ns().saturating_sub(t0) > HOLD_TIMEOUT_NS {
                 self.hold_timed_out.store(true, Ordering::Release);
                 break;
@@ -383,7 +393,7 @@ fn scan(via: Via) {
 fn setup_irq(dev: &pci::Function) -> Result<bool, &'static str> {
     let Some(cap) = dev.capability(pci::CAP_MSIX) else {
         println!(
-            "irq: no MSI-X (ivshmem-plain): OSTD's timer callback (1 kHz) scans the memirq page"
+            "irq: no MSI-X (ivshmem-plain): OSTD's timer callback (the local APIC timer, 1 kHz) scans the memirq page"
         );
         ostd::timer::register_callback_on_cpu(|| scan(Via::Timer));
         return Ok(false);
@@ -436,8 +446,10 @@ fn fail(why: &str) -> bool {
     false
 }
 
-/// Runs the BAR scenario, waiting for `migrations` VM migrations; true when it passed.
-pub fn run(dev: pci::Function, migrations: u32) -> bool {
+/// Runs the BAR scenario, waiting for `migrations` VM migrations (with 2 or more, the first
+/// recovery pass holds at `BeforeDone` of gt0, until the VM moved if `hold_until_moved`); true
+/// when it passed.
+pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool {
     println!(
         "clock: TSC {} cycles/ms (OSTD's tsc_freq)",
         clock::cycles_per_ms()
@@ -501,6 +513,7 @@ pub fn run(dev: pci::Function, migrations: u32) -> bool {
     let hooks = LiveHooks {
         ggtt_users: GgttOracle::new(),
         hold_wanted: migrations >= 2,
+        hold_until_moved,
         held: AtomicBool::new(false),
         hold_timed_out: AtomicBool::new(false),
         pm_refs: AtomicU32::new(0),
@@ -655,7 +668,7 @@ pub fn run(dev: pci::Function, migrations: u32) -> bool {
         && hooks.held.load(Ordering::Acquire) == hooks.hold_wanted
         && !FAILED_CHECK.load(Ordering::Acquire);
     if !passed {
-        println!("FAIL: wedged, a stale GGTT user, a GT not VF_RUNNING, a failed pass, a lost trace entry or the hold");
+        println!("FAIL: wedged, a stale GGTT user, a GGTT base that did not move, a GT not VF_RUNNING, a failed pass, a lost trace entry or the hold");
     }
     passed
 }
