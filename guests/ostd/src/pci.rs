@@ -18,7 +18,7 @@ pub const CAP_MSIX: u8 = 0x11;
 /// Why a lookup failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PciError {
-    /// The firmware gave no MCFG table (no ECAM).
+    /// The firmware gave no MCFG table (no ECAM), or none that starts at bus 0.
     NoEcam,
     /// `IoMem::acquire` refused the ECAM region.
     EcamMap,
@@ -31,7 +31,7 @@ pub enum PciError {
 impl core::fmt::Display for PciError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
-            PciError::NoEcam => "no ECAM region in the ACPI tables (MCFG)",
+            PciError::NoEcam => "no ECAM region for bus 0 in the ACPI tables (MCFG)",
             PciError::EcamMap => "IoMem::acquire refused the ECAM region",
             PciError::NotFound => "no such PCI function on bus 0",
             PciError::BadBar => "the BAR is not an assigned memory BAR",
@@ -148,7 +148,10 @@ pub fn find(vendor: u16, device: u16) -> Result<Function, PciError> {
         .get()
         .ok_or(PciError::NoEcam)?;
     let region = acpi.pci_ecam_region.as_ref().ok_or(PciError::NoEcam)?;
-    // Bus 0 relative to the region's first bus.
+    // The region starts at its first bus; this kernel looks at bus 0 only.
+    if region.bus_start != 0 {
+        return Err(PciError::NoEcam);
+    }
     let base = region.base_address as usize;
     let bus0 = IoMem::acquire(base..base + BUS_SPACE).map_err(|_| PciError::EcamMap)?;
     let want = u32::from(vendor) | u32::from(device) << 16;
