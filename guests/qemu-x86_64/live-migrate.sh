@@ -216,8 +216,18 @@ migrate() {
     done
     echo "   QMP query-migrate on $src: status $status, total-time $(field "$r" total-time) ms, downtime $(field "$r" downtime) ms, setup-time $(field "$r" setup-time) ms, RAM transferred $(field "$r" transferred) B"
     [[ $status == completed ]] || die "migration $src -> $dst: $status"
-    local t_done
+    local t_done dst_status
     t_done=$(date +%s%N)
+    # The destination may still be loading the last state the source sent (on a loaded host):
+    # until it has, its devices are not restored, and the MSI-X the GuC restore raises would
+    # find MSI-X disabled and be dropped (QEMU's ivshmem notifies only an enabled MSI-X).
+    for ((i = 0; i < 500; i++)); do
+        dst_status=$(field "$(qmp "$dst" '{"execute":"query-status"}')" status)
+        [[ $dst_status == inmigrate ]] || break
+        sleep 0.02
+    done
+    [[ $dst_status != inmigrate ]] || die "QEMU $dst is still loading the incoming migration after 10 s"
+    [[ $i -eq 0 ]] || echo "   QEMU $dst: still loading the incoming state $(( ($(date +%s%N) - t_done) / 1000000 )) ms after the source completed; GuC restore after that"
     final_states[$src]=$(cmd "$src" pause "$work/image-$src")
     echo "   GuC $src paused with the VM; VF states it was left in: ${final_states[$src]}"
     local restored

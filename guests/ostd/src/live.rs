@@ -259,6 +259,7 @@ fn flush_log() {
                 match via {
                     Via::Msi => "MSI-X",
                     Via::Timer => "APIC timer",
+                    Via::MainLoop => "main-loop (no interrupt came for 1 s: LOST)",
                 },
                 host as char,
                 report.sw_int0,
@@ -356,7 +357,14 @@ impl RecoveryHooks for LiveHooks {
 enum Via {
     Msi,
     Timer,
+    /// The main loop, after SW_INT_0 sat in the page for [`LOST_IRQ_NS`] with no interrupt:
+    /// a lost interrupt, which fails the run (but lets it show what followed).
+    MainLoop,
 }
+
+/// How long SW_INT_0 may sit in the memirq page, no pass running or queued, before the main
+/// loop calls the interrupt lost.
+const LOST_IRQ_NS: u64 = 1_000_000_000;
 
 /// IRQ context: scans the memirq page (wait-free: the page's bytes, the coordinator's atomics).
 fn scan(via: Via) {
@@ -554,6 +562,7 @@ pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool 
     let start = clock::now_ns();
     let mut passes = 0;
     let mut timed = 0;
+    let mut unreported_since: Option<u64> = None;
     loop {
         while vf.queue().take() {
             passes += 1;
@@ -603,6 +612,18 @@ pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool 
         let t = clock::now_ns();
         while !vf.queue().is_pending() && clock::now_ns().saturating_sub(t) < 1_000_000 {
             core::hint::spin_loop();
+        }
+        // A SW_INT_0 in the page that no interrupt reported: after 1 s, say so and scan here.
+        let set = vf.memirq().sw_int0_pending(GtId(0)) || vf.memirq().sw_int0_pending(GtId(1));
+        if set && !vf.coordinator().is_running() && !vf.queue().is_pending() {
+            let since = *unreported_since.get_or_insert(clock::now_ns());
+            if clock::now_ns().saturating_sub(since) > LOST_IRQ_NS {
+                FAILED_CHECK.store(true, Ordering::Release);
+                scan(Via::MainLoop);
+                unreported_since = None;
+            }
+        } else {
+            unreported_since = None;
         }
     }
 
@@ -668,7 +689,7 @@ pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool 
         && hooks.held.load(Ordering::Acquire) == hooks.hold_wanted
         && !FAILED_CHECK.load(Ordering::Acquire);
     if !passed {
-        println!("FAIL: wedged, a stale GGTT user, a GGTT base that did not move, a GT not VF_RUNNING, a failed pass, a lost trace entry or the hold");
+        println!("FAIL: wedged, a stale GGTT user, a GGTT base that did not move, a GT not VF_RUNNING, a failed pass, a lost trace entry, a lost interrupt or the hold");
     }
     passed
 }
