@@ -596,14 +596,16 @@ impl<D: Device> Mailbox<D> {
         if last == 0 && self.config.resend_after_flr {
             // Kernel 7.1: a lost reply (an FLR cleared the scratch registers) is sent again
             // after a pause, up to twice; one more loss is -ENOLINK.
-            t.losses = t.losses.saturating_add(1);
-            if t.losses > self.config.lost_reply_resends {
+            // Compared before counting, so that any bound ends (u32::MAX resends included).
+            if t.losses >= self.config.lost_reply_resends {
+                let losses = t.losses.saturating_add(1);
                 error!(
                     "GuC mmio request {:#010x}: reply lost {} times",
-                    request0, t.losses
+                    request0, losses
                 );
-                return Some(Err(MailboxError::LinkLost { losses: t.losses }));
+                return Some(Err(MailboxError::LinkLost { losses }));
             }
+            t.losses += 1;
             debug!("GuC mmio request {:#010x}: lost, sending again", request0);
             self.pause(t, self.config.lost_reply_pause);
             return None;

@@ -318,6 +318,7 @@ fn a_pause_is_pending_without_register_reads() {
     g.inject(Trigger::AnyRequest, Fault::Retry { count: 2 })
         .unwrap();
     let mut t = mb.post(&Request::VfReset).unwrap();
+    assert!(!t.is_pausing(), "posted: it waits for the reply");
     // The RETRY is read, and the transaction pauses 1 ms, then 2 ms, before it sends again.
     assert!(mb.poll(&mut t).is_pending());
     for (retries, pause_us) in [(1, 1_000), (2, 2_000)] {
@@ -355,6 +356,8 @@ fn a_pause_is_pending_without_register_reads() {
     // A lost reply pauses too, and counts.
     g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
     let mut t = mb.post(&Request::VfReset).unwrap();
+    assert!(mb.poll(&mut t).is_pending());
+    assert!(!t.is_pausing(), "waiting for the reply");
     g.advance(core::time::Duration::from_millis(50));
     assert!(mb.poll(&mut t).is_pending());
     assert!(t.is_pausing());

@@ -1,16 +1,20 @@
-//! A RETRY storm on one GT's GuC (kernel 7.1 backoff: 1 ms doubling to 256 ms before each
-//! resend) costs that GT its pauses and nobody else: in split phase a GT that pauses returns
-//! `Pending` from its poll until its deadline, so the other GTs' steps go on. Virtual time, on
-//! mock GuCs sharing one clock and answering L = 20 us after each doorbell.
+//! Kernel 7.1's mailbox pauses seen from a recovery pass, in virtual time on mock GuCs sharing
+//! one clock and answering L = 20 us after each doorbell:
+//!
+//! - a RETRY storm on one GT's GuC (backoff 1 ms doubling to 256 ms before each resend) costs
+//!   that GT its pauses and nobody else: in split phase a GT that pauses returns `Pending` from
+//!   its poll until its deadline, so the other GTs' steps go on;
+//! - two lost replies at one step (an FLR cleared the scratch registers) are sent again 256 ms
+//!   apart and the pass recovers; a third loss wedges with `MailboxError::LinkLost`.
 #![cfg(all(feature = "mock", feature = "std"))]
 
 use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{GtId, GtSet};
-use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
-use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, VfError};
+use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Fault, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState};
-use xe_sriov_vf::recovery::{NoHooks, PassOutcome, RecoveryConfig, Vf};
+use xe_sriov_vf::recovery::{NoHooks, PassOutcome, RecoveryConfig, RecoveryError, Step, Vf};
 use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::GtKind;
@@ -59,16 +63,17 @@ fn vf(layout: [(TileId, GtKind); 2], split: bool) -> (&'static StormVf, [&'stati
     (vf, gucs)
 }
 
-/// One VM migration with `storm` RETRYs on gt0's RESFIX_START: each GT's blackout and round
-/// trips.
-fn migrate(layout: [(TileId, GtKind); 2], split: bool, storm: u32) -> [(Duration, u32); 2] {
+/// One VM migration with `faults` on gt0's RESFIX_START, the worker run once: its outcome, and
+/// the VF and its GuCs.
+fn migrate_with(
+    layout: [(TileId, GtKind); 2],
+    split: bool,
+    faults: &[Fault],
+) -> (PassOutcome, &'static StormVf, [&'static MockGuc; 2]) {
     let (vf, gucs) = vf(layout, split);
-    if storm > 0 {
+    for &fault in faults {
         gucs[0]
-            .inject(
-                Trigger::Action(code::RESFIX_START),
-                Fault::Retry { count: storm },
-            )
+            .inject(Trigger::Action(code::RESFIX_START), fault)
             .unwrap();
     }
     for (i, g) in gucs.iter().enumerate() {
@@ -78,12 +83,29 @@ fn migrate(layout: [(TileId, GtKind); 2], split: bool, storm: u32) -> [(Duration
         let _ = vf.handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
     }
     assert!(vf.queue().take());
-    assert_eq!(vf.run_worker(), PassOutcome::Recovered(GtSet::all(2)));
+    (vf.run_worker(), vf, gucs)
+}
+
+/// Each GT's blackout and round trips of a recovered migration.
+fn blackouts(gucs: [&'static MockGuc; 2]) -> [(Duration, u32); 2] {
     assert!(gucs.iter().all(|g| g.state() == VfState::Running));
     gucs.map(|g| {
         let b = g.blackout().unwrap();
         (b.duration().expect("RESFIX_DONE accepted"), b.round_trips)
     })
+}
+
+/// One VM migration with `storm` RETRYs on gt0's RESFIX_START: each GT's blackout and round
+/// trips.
+fn migrate(layout: [(TileId, GtKind); 2], split: bool, storm: u32) -> [(Duration, u32); 2] {
+    let faults: &[Fault] = if storm > 0 {
+        &[Fault::Retry { count: storm }]
+    } else {
+        &[]
+    };
+    let (outcome, _, gucs) = migrate_with(layout, split, faults);
+    assert_eq!(outcome, PassOutcome::Recovered(GtSet::all(2)));
+    blackouts(gucs)
 }
 
 const TWO_TILES: [(TileId, GtKind); 2] =
@@ -114,4 +136,38 @@ fn one_gt_after_the_other_gt1_waits_out_gt0s_storm() {
     let [(gt0, _), (gt1, _)] = migrate(TWO_TILES, false, STORM);
     assert!(gt0 >= STORM_PAUSES, "{gt0:?}");
     assert!(gt1 >= gt0, "{gt0:?} {gt1:?}");
+}
+
+#[test]
+fn two_lost_replies_at_one_step_recover_after_two_pauses() {
+    for split in [true, false] {
+        let (outcome, _, gucs) = migrate_with(TWO_TILES, split, &[Fault::FlrClear; 2]);
+        assert_eq!(
+            outcome,
+            PassOutcome::Recovered(GtSet::all(2)),
+            "split {split}"
+        );
+        let [(gt0, trips0), _] = blackouts(gucs);
+        // Two 50 ms waits for the lost replies, two 256 ms pauses, then the 8 round trips.
+        let lost = Duration::from_millis(2 * 50 + 2 * 256);
+        assert_eq!((gt0, trips0), (lost + ROUND_TRIPS * L, ROUND_TRIPS + 2));
+    }
+}
+
+#[test]
+fn a_third_lost_reply_at_one_step_wedges_with_link_lost() {
+    for split in [true, false] {
+        let (outcome, vf, gucs) = migrate_with(TWO_TILES, split, &[Fault::FlrClear; 3]);
+        assert_eq!(
+            outcome,
+            PassOutcome::Failed(RecoveryError::Gt {
+                gt: GtId(0),
+                step: Step::ResfixStart,
+                error: VfError::Mailbox(MailboxError::LinkLost { losses: 3 }),
+            }),
+            "split {split}"
+        );
+        assert!(vf.is_wedged());
+        assert_eq!(gucs[0].state(), VfState::ResfixBlocked);
+    }
 }
