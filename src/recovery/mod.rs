@@ -30,8 +30,11 @@
 //!    | 13 | [`kickstart`](RecoveryHooks::kickstart): unpause submission | |
 //!    | - | on any error: [`abort`](RecoveryHooks::abort), then wedge exactly once ([`wedged`](RecoveryHooks::wedged)) | |
 //!
-//!    [`RecoveryHooks::hold`] is called before steps 3 (start), 7 (fixups), 10 (rearm) and 11
-//!    (done): the kernel's debug "stoppers", which tests use to land a migration at every step.
+//!    [`RecoveryHooks::hold`] is called where Linux 7.3's debug "stoppers" sit, which its own
+//!    migration tests (and ours) use to land a second migration or a pause at every step:
+//!    after step 3, before RESFIX_START ([`HoldPoint::BeforeStart`]); after step 5, before the
+//!    re-query ([`HoldPoint::BeforeFixups`]); before step 10 ([`HoldPoint::BeforeRearm`]);
+//!    before step 11 and its legacy "imminent" check ([`HoldPoint::BeforeDone`]).
 //! 3. A wedged device queues nothing more; after [`Vf::teardown`] nothing is queued or started.
 //!
 //! ## One machine, two schedules
