@@ -5,8 +5,9 @@
 //! oracle: every GuC ends running, the VF's GGTT users sit at the GuC's final base, each change
 //! of base applied once, no GT kickstarted on a stale GGTT, no duplicate RESFIX_DONE.
 //!
-//! Also here: where the hold points sit (the stoppers' places) and a teardown during the
-//! re-query.
+//! Also here: where the hold points sit (the stoppers' places), a teardown during the
+//! re-query, and the legacy protocol never kickstarting a GT that was reported again
+//! (`legacy_never_kickstarts_a_gt_reported_again`).
 //!
 //! The scene: one tile, GT0 primary and GT1 media, one shared virtual clock, every GuC reply
 //! 5 us after its doorbell (so the worker waits, and relaxes, on every request), SW_INT_0 on
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use xe_sriov_vf::coordinator::GtId;
+use xe_sriov_vf::coordinator::{GtId, StartPolicy};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
@@ -48,6 +49,8 @@ enum Action {
     Pause,
     /// Teardown at the next relax of the worker (the wait that follows).
     TeardownAtNextWait,
+    /// A second VM migration at the next relax of the worker (the wait that follows).
+    MigrateAtNextWait,
 }
 
 /// The GuCs, the clock, the VF, what the hooks saw.
@@ -59,6 +62,7 @@ struct World {
     /// The first time the recovery reaches this point, the host does this.
     cell: Mutex<Option<(HoldPoint, Action)>>,
     teardown_at_next_wait: AtomicBool,
+    migrate_at_next_wait: AtomicBool,
     /// Kickstarts of a GT whose tile's GGTT users were not at the GuC's base.
     stale_kickstarts: Mutex<Vec<String>>,
 }
@@ -118,6 +122,9 @@ impl Device for Dev {
             w.note("host: teardown".into());
             let _ = w.vf.get().unwrap().teardown(|| false);
         }
+        if w.migrate_at_next_wait.swap(false, Ordering::SeqCst) {
+            w.migrate_again();
+        }
     }
 }
 
@@ -174,6 +181,7 @@ impl RecoveryHooks for Hooks {
             Some(Action::TeardownAtNextWait) => {
                 w.teardown_at_next_wait.store(true, Ordering::SeqCst)
             }
+            Some(Action::MigrateAtNextWait) => w.migrate_at_next_wait.store(true, Ordering::SeqCst),
             None => {}
         }
     }
@@ -199,6 +207,7 @@ fn world(abi: Version, config: RecoveryConfig) -> &'static World {
         events: Mutex::new(Vec::new()),
         cell: Mutex::new(None),
         teardown_at_next_wait: AtomicBool::new(false),
+        migrate_at_next_wait: AtomicBool::new(false),
         stale_kickstarts: Mutex::new(Vec::new()),
     }));
     let gts = [0, 1].map(|i| {
@@ -431,5 +440,29 @@ fn teardown_during_the_requery_keeps_the_ggtt_truth() {
             "split {split}: {events:?}"
         );
         assert_eq!(w.oracle.base(TileId(0)), Some(BASE));
+    }
+}
+
+/// Legacy protocol: a GT reported again while its marker-less RESFIX_DONE is in flight (after
+/// the "another recovery imminent" check) is not kickstarted: its GGTT is stale until the next
+/// pass, which recovers it. Under both start policies and schedules.
+#[test]
+fn legacy_never_kickstarts_a_gt_reported_again() {
+    for start in [StartPolicy::AnyGt, StartPolicy::AllGts] {
+        for split in [true, false] {
+            let mut config = RecoveryConfig::DEFAULT.with_split_phase(split);
+            config.legacy = true;
+            config.start = start;
+            let w = world(Version::new(1, 26), config);
+            *w.cell.lock().unwrap() = Some((HoldPoint::BeforeDone, Action::MigrateAtNextWait));
+            let outcomes = migrate_and_run(w);
+            let what = format!("{start:?}, split {split}");
+            assert!(
+                !w.migrate_at_next_wait.load(Ordering::SeqCst),
+                "{what}: the second migration happened"
+            );
+            assert_settled(w, &outcomes, &what);
+            assert_eq!(w.oracle.base(TileId(0)), Some(X2), "{what}");
+        }
     }
 }

@@ -91,7 +91,8 @@ pub enum HoldPoint {
 /// (once its RESFIX_START was accepted) `hold(BeforeFixups)`, and once its re-query was
 /// answered its tile's [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) if the base changed, [`gt_fixups`](RecoveryHooks::gt_fixups),
 /// `hold(BeforeRearm)`, [`rearm`](RecoveryHooks::rearm), `hold(BeforeDone)`, and once its
-/// RESFIX_DONE was accepted [`kickstart`](RecoveryHooks::kickstart); a run that ends early
+/// RESFIX_DONE was accepted [`kickstart`](RecoveryHooks::kickstart) (on the legacy protocol only
+/// if the GT was not reported again meanwhile; else the run is deferred); a run that ends early
 /// (re-queued, deferred) stops at its step, a failed pass then calls
 /// [`abort`](RecoveryHooks::abort) and [`wedged`](RecoveryHooks::wedged). A GT's run lies
 /// within one pass, inside that pass's [`pm_get`](RecoveryHooks::pm_get) /

@@ -238,11 +238,22 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
             Stage::Done => match step(id, Step::ResfixDone, result)? {
                 Ok(_) => {
                     // Steps 12-13: RESFIX_DONE accepted.
-                    if !self.vf.coordinator.done(id) {
+                    if self.vf.coordinator.done(id) {
+                        self.vf.hooks.kickstart(id);
+                        Stage::Ended(GtRun::Recovered)
+                    } else if marker.is_none() {
+                        // Legacy: reported again while its DONE was in flight, and the GuC
+                        // cannot refuse a DONE without a marker: its GGTT may be stale, so no
+                        // kickstart; the next pass recovers it.
+                        debug!("GT{}: reported again, kickstart deferred", id.0);
+                        Stage::Ended(GtRun::Deferred)
+                    } else {
+                        // Markers: the GuC accepted this run's marker (Linux 7.3 logs "another
+                        // recovery imminent" and kickstarts; the queued run follows).
                         debug!("GT{}: another recovery imminent", id.0);
+                        self.vf.hooks.kickstart(id);
+                        Stage::Ended(GtRun::Recovered)
                     }
-                    self.vf.hooks.kickstart(id);
-                    Stage::Ended(GtRun::Recovered)
                 }
                 Err(run) => Stage::Ended(run),
             },

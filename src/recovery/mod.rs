@@ -27,7 +27,7 @@
 //!    | 10 | [`rearm`](RecoveryHooks::rearm): interrupts, command transport | wedge |
 //!    | 11 | RESFIX_DONE with the marker, always sent; legacy: without a marker, and skipped (deferred) if another recovery is imminent | VF_MIGRATED: re-queue; else wedge |
 //!    | 12 | accepted: recovery no longer pending (unless reported again since step 5: the queued run follows) | |
-//!    | 13 | [`kickstart`](RecoveryHooks::kickstart): unpause submission | |
+//!    | 13 | [`kickstart`](RecoveryHooks::kickstart): unpause submission; legacy: not for a GT reported again since step 5 (its GGTT may be stale): deferred to the next pass | |
 //!    | - | on any error: [`abort`](RecoveryHooks::abort), then wedge exactly once ([`wedged`](RecoveryHooks::wedged)) | |
 //!
 //!    [`RecoveryHooks::hold`] is called where Linux 7.3's debug "stoppers" sit, which its own
@@ -103,7 +103,10 @@
 //! the queued run) when another recovery is imminent: under [`StartPolicy::AnyGt`] when the GT
 //! was reported again since its recovery began, under [`StartPolicy::AllGts`] when any GT
 //! reported since the pass began, or the worker is queued (the seed's device-wide
-//! `vf_post_migration_imminent`: `gt_flags != 0 || work_pending`).
+//! `vf_post_migration_imminent`: `gt_flags != 0 || work_pending`). A report that lands after
+//! that check, while the DONE is in flight, is seen when the DONE is accepted
+//! ([`Coordinator::done`] returns `false`): the GT is then not kickstarted but deferred to the
+//! next pass, which recovers it on the new base.
 //!
 //! ## Under [`StartPolicy::AllGts`] (the seed's policy)
 //!
