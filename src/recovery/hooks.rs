@@ -148,7 +148,8 @@ pub enum HoldPoint {
 /// # assert_eq!(d.ring_ggtt_addr[0].load(Ordering::Relaxed), 0x120_1000);
 /// ```
 pub trait RecoveryHooks {
-    /// Takes a runtime-PM reference (the device must stay powered during the pass).
+    /// Takes a runtime-PM reference (the device must stay powered during the pass). The default
+    /// does nothing, as Linux 7.3's recovery worker takes no runtime-PM reference at all.
     fn pm_get(&self) {}
     /// Releases the reference from [`pm_get`](RecoveryHooks::pm_get); called exactly once per
     /// `pm_get`, on every path, after [`abort`](RecoveryHooks::abort) and
