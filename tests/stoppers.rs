@@ -28,7 +28,7 @@ use xe_sriov_vf::mock::{
 use xe_sriov_vf::recovery::{HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryHooks, Vf};
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
-use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::wire::regs::{GtKind, GucIntr};
 use xe_sriov_vf::wire::Version;
 use xe_sriov_vf::workqueue::TestQueue;
 
@@ -51,6 +51,8 @@ enum Action {
     TeardownAtNextWait,
     /// A second VM migration at the next relax of the worker (the wait that follows).
     MigrateAtNextWait,
+    /// A late SW_INT_0 on every GT, no migration, at the next relax of the worker.
+    InterruptAtNextWait,
 }
 
 /// The GuCs, the clock, the VF, what the hooks saw.
@@ -63,6 +65,7 @@ struct World {
     cell: Mutex<Option<(HoldPoint, Action)>>,
     teardown_at_next_wait: AtomicBool,
     migrate_at_next_wait: AtomicBool,
+    interrupt_at_next_wait: AtomicBool,
     /// Kickstarts of a GT whose tile's GGTT users were not at the GuC's base.
     stale_kickstarts: Mutex<Vec<String>>,
 }
@@ -125,6 +128,13 @@ impl Device for Dev {
         if w.migrate_at_next_wait.swap(false, Ordering::SeqCst) {
             w.migrate_again();
         }
+        if w.interrupt_at_next_wait.swap(false, Ordering::SeqCst) {
+            w.note("host: late SW_INT_0".into());
+            let vf = w.vf.get().unwrap();
+            for i in 0..2 {
+                let _ = vf.handle_guc_interrupt(GtId(i), GucIntr::SW_INT_0);
+            }
+        }
     }
 }
 
@@ -182,6 +192,9 @@ impl RecoveryHooks for Hooks {
                 w.teardown_at_next_wait.store(true, Ordering::SeqCst)
             }
             Some(Action::MigrateAtNextWait) => w.migrate_at_next_wait.store(true, Ordering::SeqCst),
+            Some(Action::InterruptAtNextWait) => {
+                w.interrupt_at_next_wait.store(true, Ordering::SeqCst)
+            }
             None => {}
         }
     }
@@ -208,6 +221,7 @@ fn world(abi: Version, config: RecoveryConfig) -> &'static World {
         cell: Mutex::new(None),
         teardown_at_next_wait: AtomicBool::new(false),
         migrate_at_next_wait: AtomicBool::new(false),
+        interrupt_at_next_wait: AtomicBool::new(false),
         stale_kickstarts: Mutex::new(Vec::new()),
     }));
     let gts = [0, 1].map(|i| {
@@ -465,4 +479,53 @@ fn legacy_never_kickstarts_a_gt_reported_again() {
             assert_eq!(w.oracle.base(TileId(0)), Some(X2), "{what}");
         }
     }
+}
+
+/// With markers, a GT reported again (a late SW_INT_0, no migration) while its RESFIX_DONE is
+/// in flight is still kickstarted once the GuC accepted this run's marker (as Linux 7.3: it logs
+/// "another recovery imminent" and kickstarts); the queued run follows in the next pass.
+#[test]
+fn markers_kickstart_a_gt_reported_again_after_its_done_was_accepted() {
+    for split in [true, false] {
+        let w = world(
+            Version::new(1, 27),
+            RecoveryConfig::DEFAULT.with_split_phase(split),
+        );
+        *w.cell.lock().unwrap() = Some((HoldPoint::BeforeDone, Action::InterruptAtNextWait));
+        let outcomes = migrate_and_run(w);
+        let what = format!("split {split}: {outcomes:?}");
+        assert!(matches!(outcomes[0], PassOutcome::Recovered(_)), "{what}");
+        assert!(outcomes.len() >= 2, "{what}: the queued run follows");
+        let events = w.events();
+        let late = find(&events, 0, "host: late SW_INT_0");
+        let _ = find(&events, late, "gt0 kickstart");
+        assert!(w.gucs.iter().all(|g| g.state() == VfState::Running));
+        assert_eq!(w.oracle.check(TileId(0), X1), Ok(()), "{what}");
+        assert!(w.stale_kickstarts.lock().unwrap().is_empty(), "{what}");
+    }
+}
+
+/// The pause-resume model's edges: a GuC already paused stays paused (no resume of a state the
+/// host left paused), a GuC listed twice and a shared clock move once, own clocks each move.
+#[test]
+fn pause_resume_vm_moves_each_clock_once_and_leaves_a_paused_guc_paused() {
+    let own = [GtKind::Primary, GtKind::Media].map(|kind| {
+        let g: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+            kind,
+            Version::new(1, 27),
+            Provisioning::integrated(),
+        )));
+        g
+    });
+    own[1].pause();
+    let t = own.map(|g| g.now().0);
+    pause_resume_vm(&[own[0], own[1], own[0]], PAUSED_FOR);
+    let d = PAUSED_FOR.as_nanos() as u64;
+    assert_eq!(own[0].now().0, t[0] + d, "listed twice, moved once");
+    assert_eq!(own[1].now().0, t[1] + d);
+    assert_eq!(own[1].state(), VfState::ReadyPaused);
+    assert_eq!(own[0].state(), VfState::Ready);
+    own[1].resume();
+    assert_eq!(own[1].state(), VfState::Ready);
+    assert_eq!(own[0].migrations() + own[1].migrations(), 0);
 }
