@@ -712,8 +712,10 @@ fn tile_fixup_failure_wedges_and_keeps_the_applied_base() {
     assert_eq!(rig.hooks().pm.load(Ordering::SeqCst), 0);
 }
 
-/// A pass cancelled by teardown after its query, or failing after it, never loses track of where
-/// the GGTT users are: the applied base moves only with a fixup that returned Ok.
+/// A pass cancelled by teardown before its query, or failing after it, never loses track of
+/// where the GGTT users are: the applied base moves only with a fixup that returned Ok. (The
+/// FIXUPS stopper sits before the re-query since it follows the kernel's, Linux 7.3; a teardown
+/// during the re-query, reported base moved and applied not: tests/stoppers.rs.)
 #[test]
 fn cancelled_or_failed_pass_keeps_the_ggtt_truth() {
     let rig = single(MARKERS);
@@ -726,8 +728,12 @@ fn cancelled_or_failed_pass_keeps_the_ggtt_truth() {
     });
     assert_eq!(rig.drain(), vec![PassOutcome::Cancelled]);
     let ggtt = rig.vf.tile_ggtt(TileId(0)).unwrap();
-    assert_eq!((ggtt.applied, ggtt.reported), (BASE, B));
-    assert!(ggtt.pending_move().is_some());
+    assert_eq!(
+        (ggtt.applied, ggtt.reported),
+        (BASE, BASE),
+        "no re-query yet"
+    );
+    assert!(ggtt.pending_move().is_none());
     assert!(rig.ggtt_calls().is_empty());
 
     let rig = single(MARKERS);

@@ -28,9 +28,11 @@
 //!   10 us). An interrupt whose instant passes during a wait is delivered from that `relax`,
 //!   as a real interrupt lands in the middle of the worker: so one GT's interrupt can land in
 //!   the middle of another GT's recovery, reproducibly.
-//! - With `--migrate-during-recovery` the `hold` hook of the first pass migrates the VM again
-//!   and delivers the interrupts at once (the kernel's debug "stoppers" do the same with a real
-//!   migration).
+//! - With `--migrate-during-recovery[=start|fixups|restart|done]` the `hold` hook of the first
+//!   pass migrates the VM again at that stopper and delivers the interrupts at once; with
+//!   `--pause-during-recovery=start|fixups|restart|done` it pauses the VM and resumes it on the
+//!   same host (`mock::pause_resume_vm`: no new GuC state, no interrupt, the clock 100 ms on).
+//!   The kernel's own migration tests do both at its four debug "stoppers" (Linux 7.3).
 //!
 //! # Output
 //!

@@ -30,6 +30,8 @@ pub struct Options {
     pub seed: u64,
     /// Where the hold hook lands a second migration, if it does.
     pub migrate_during_recovery: Option<HoldPoint>,
+    /// Where the hold hook pauses the VM and resumes it on the same host, if it does.
+    pub pause_during_recovery: Option<HoldPoint>,
     /// Mailbox faults on gt0.
     pub faults: Vec<FaultSpec>,
     /// `RecoveryConfig::start`.
@@ -83,13 +85,29 @@ enum Irq {
     Mmio,
 }
 
-/// `--migrate-during-recovery[=fixups|done]`.
+/// `--migrate-during-recovery[=start|fixups|restart|done]`, `--pause-during-recovery=...`: the
+/// kernel's stoppers (Linux 7.3), by the names of its debug stoppers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Hold {
-    /// `HoldPoint::BeforeFixups`.
+    /// `HoldPoint::BeforeStart` (stopper RESFIX_START).
+    Start,
+    /// `HoldPoint::BeforeFixups` (stopper FIXUPS).
     Fixups,
-    /// `HoldPoint::BeforeDone`.
+    /// `HoldPoint::BeforeRearm` (stopper RESTART_JOBS).
+    Restart,
+    /// `HoldPoint::BeforeDone` (stopper RESFIX_DONE).
     Done,
+}
+
+impl Hold {
+    fn point(self) -> HoldPoint {
+        match self {
+            Hold::Start => HoldPoint::BeforeStart,
+            Hold::Fixups => HoldPoint::BeforeFixups,
+            Hold::Restart => HoldPoint::BeforeRearm,
+            Hold::Done => HoldPoint::BeforeDone,
+        }
+    }
 }
 
 /// What follows the options in `--help`.
@@ -98,7 +116,8 @@ OUTPUT:
     A timeline (lines starting with '['), drawn from what happened: the decoded mailbox
     exchanges, hook calls, pass outcomes and mock GuC states. Its times are labelled with their
     clock: (virtual) is the mocks' shared virtual clock (each poll of the worker moves it 10 us,
-    each GuC turnaround --guc-latency-us, the host's interrupt delays), (wall) the host's real
+    each GuC turnaround --guc-latency-us, the host's interrupt delays, a pause of
+    --pause-during-recovery), (wall) the host's real
     time (the only figures that differ between two runs with the same options).
     With --trace, in order across GTs:
         gt<N> > 0x%08x 0x%08x ...   a request the VF sent (its own dwords)
@@ -191,19 +210,31 @@ struct Cli {
     #[arg(long, value_name = "S", default_value = "1", value_parser = seed)]
     seed: u64,
 
-    /// A second VM migration lands between RESFIX_START and RESFIX_DONE.
+    /// A second VM migration lands while the first recovery is held at a stopper.
     ///
-    /// The hold hook of the first recovery pass (HoldPoint::BeforeFixups, or BeforeDone with
-    /// =done) migrates every GT and delivers the interrupts at once.
+    /// The hold hook of the first recovery pass migrates every GT and delivers the interrupts
+    /// at once. The stopper (the kernel's, Linux 7.3): start (HoldPoint::BeforeStart: after
+    /// the shutdown, before RESFIX_START), fixups (BeforeFixups: after RESFIX_START, before the
+    /// re-query; the bare flag), restart (BeforeRearm: before the rearm) or done (BeforeDone:
+    /// before RESFIX_DONE).
     #[arg(
         long,
-        value_name = "fixups|done",
+        value_name = "start|fixups|restart|done",
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "fixups",
-        hide_possible_values = true
+        hide_possible_values = true,
+        conflicts_with = "pause_during_recovery"
     )]
     migrate_during_recovery: Option<Hold>,
+
+    /// The VM is paused and resumed on the same host while the first recovery is held.
+    ///
+    /// As --migrate-during-recovery (the same stoppers, one always named), but the host only
+    /// pauses the VM and resumes it where it was, 100000 us of virtual time later: no new GuC
+    /// state, no interrupt (mock::pause_resume_vm).
+    #[arg(long, value_name = "start|fixups|restart|done", require_equals = true)]
+    pause_during_recovery: Option<Hold>,
 
     /// Inject a mailbox fault on gt0 (repeatable, at most 8).
     ///
@@ -328,10 +359,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
         abi: cli.abi,
         legacy: cli.legacy,
         seed: cli.seed,
-        migrate_during_recovery: cli.migrate_during_recovery.map(|h| match h {
-            Hold::Fixups => HoldPoint::BeforeFixups,
-            Hold::Done => HoldPoint::BeforeDone,
-        }),
+        migrate_during_recovery: cli.migrate_during_recovery.map(Hold::point),
+        pause_during_recovery: cli.pause_during_recovery.map(Hold::point),
         faults: cli.fault,
         policy: match cli.policy {
             Policy::Any => StartPolicy::AnyGt,

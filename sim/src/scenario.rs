@@ -12,7 +12,8 @@ use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, PlatformClass};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport, MemirqSet};
 use xe_sriov_vf::mock::{
-    GgttOracle, Latency, MockClock, MockGuc, MockMemirqPage, Provisioning, Trigger, VfState,
+    pause_resume_vm, GgttOracle, Latency, MockClock, MockGuc, MockMemirqPage, Provisioning,
+    Trigger, VfState,
 };
 use xe_sriov_vf::recovery::{
     HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Unsupported,
@@ -111,6 +112,18 @@ struct Delivery {
     line: Line,
 }
 
+/// What the host does while the recovery is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostAct {
+    /// A second VM migration.
+    Migrate,
+    /// The VM paused and resumed on the same host.
+    Pause,
+}
+
+/// How long `--pause-during-recovery` keeps the VM paused (the VF's clock jumps by it).
+const PAUSE: Duration = Duration::from_millis(100);
+
 struct Sim {
     gucs: &'static [MockGuc],
     /// The mocks' shared virtual clock.
@@ -122,8 +135,9 @@ struct Sim {
     deliveries: Mutex<Vec<Delivery>>,
     /// Set while a delivery runs (an interrupt handler is not re-entered).
     delivering: AtomicBool,
-    /// The hold point the mid-recovery migration is wanted at (cleared when it fires).
-    hold: Mutex<Option<HoldPoint>>,
+    /// The hold point the host acts at, and whether it migrates the VM again (else it pauses
+    /// and resumes it); cleared when it fires.
+    hold: Mutex<Option<(HoldPoint, HostAct)>>,
     /// VM migrations performed.
     migrations: AtomicU64,
     pm_get: AtomicUsize,
@@ -375,21 +389,52 @@ impl Sim {
         }
     }
 
-    /// The worker's hold hook: lands the mid-recovery migration, its interrupts at once.
+    /// The worker's hold hook: lands the mid-recovery migration, its interrupts at once, or
+    /// pauses the VM and resumes it on the same host.
     fn hold_hook(&self, point: HoldPoint, gt: GtId) {
-        {
+        let act = {
             let mut armed = self.hold.lock().unwrap_or_else(|e| e.into_inner());
-            if *armed != Some(point) {
-                return;
+            match *armed {
+                Some((at, act)) if at == point => {
+                    *armed = None;
+                    act
+                }
+                _ => return,
             }
-            *armed = None;
+        };
+        match act {
+            HostAct::Migrate => {
+                self.frag(
+                    gt,
+                    format!("held at {point:?}: the host migrates the VM again"),
+                );
+                self.migrate_vm(" (during recovery, from the hold hook)", true);
+            }
+            HostAct::Pause => {
+                self.frag(
+                    gt,
+                    format!("held at {point:?}: the host pauses and resumes the VM"),
+                );
+                self.pause_vm();
+            }
         }
-        self.frag(
-            gt,
-            format!("held at {point:?}: the host migrates the VM again"),
-        );
-        self.migrate_vm(" (during recovery, from the hold hook)", true);
         self.deliver_due();
+    }
+
+    /// The VM paused and resumed on the same host, `PAUSE` later: no new GuC state, no
+    /// interrupt.
+    fn pause_vm(&self) {
+        let gucs: Vec<&MockGuc> = self.gucs.iter().collect();
+        let mut log = self.lock();
+        log.line(&format!(
+            "[host] VM paused (during recovery, from the hold hook), resumed on the same host \
+             {} us (virtual) later: no new GuC state, no interrupt",
+            PAUSE.as_micros()
+        ));
+        pause_resume_vm(&gucs, PAUSE);
+        for (i, guc) in self.gucs.iter().enumerate() {
+            log.drain(i as u8, guc);
+        }
     }
 
     /// The worker: one pass, then its timeline. `false` if no pass was due.
@@ -728,7 +773,11 @@ pub fn run<const N: usize>(opts: &Options) -> u8 {
         vf: OnceLock::new(),
         deliveries: Mutex::new(Vec::new()),
         delivering: AtomicBool::new(false),
-        hold: Mutex::new(opts.migrate_during_recovery),
+        hold: Mutex::new(
+            opts.migrate_during_recovery
+                .map(|p| (p, HostAct::Migrate))
+                .or(opts.pause_during_recovery.map(|p| (p, HostAct::Pause))),
+        ),
         migrations: AtomicU64::new(0),
         pm_get: AtomicUsize::new(0),
         pm_put: AtomicUsize::new(0),
@@ -1005,6 +1054,9 @@ fn title(opts: &Options) -> String {
     );
     if let Some(point) = opts.migrate_during_recovery {
         t.push_str(&format!(", second migration at {point:?}"));
+    }
+    if let Some(point) = opts.pause_during_recovery {
+        t.push_str(&format!(", pause-resume at {point:?}"));
     }
     for f in &opts.faults {
         t.push_str(&format!(", --fault {}", f.text));

@@ -262,6 +262,10 @@ impl Inner {
     pub(crate) fn relax(&mut self) {
         self.advance(self.relax_step)
     }
+    /// The shared clock, once attached.
+    pub(crate) fn shared_clock(&self) -> Option<&'static MockClock> {
+        self.clock
+    }
     pub(crate) fn use_clock(&mut self, clock: &'static MockClock) {
         self.clock = Some(clock);
     }

@@ -3,8 +3,9 @@
 //! [`MockGuc`] answers the VF actions of the MMIO mailbox exactly at this GT's registers
 //! ([`GtKind::mailbox`]), keeps the GuC's view of the VF ([`VfState`], negotiated version, RESFIX
 //! marker), simulates live migrations ([`MockGuc::migrate`], or stepwise [`MockGuc::pause`],
-//! [`MockGuc::restore`], [`MockGuc::resume`]), runs a virtual clock that only
-//! [`Device::relax`] and [`MockGuc::advance`] move, injects faults ([`MockGuc::inject`]) and
+//! [`MockGuc::restore`], [`MockGuc::resume`]) and a VM paused and resumed on the same host
+//! ([`pause_resume_vm`]), runs a virtual clock that only [`Device::relax`],
+//! [`MockGuc::advance`] and such a pause move, injects faults ([`MockGuc::inject`]) and
 //! records a bounded transcript of the mailbox traffic ([`MockGuc::drain_transcript`]).
 //!
 //! All state sits behind one `spin::Mutex`, so a `MockGuc` is `Sync` and can be shared by a
@@ -108,6 +109,7 @@
 //! | [`resume`](MockGuc::resume) | `VF_RESFIX_PAUSED` | `VF_RESFIX_BLOCKED` | SW_INT_0 raised and logged, migration counted, per-migration DONE count reset |
 //! | [`resume`](MockGuc::resume) | `VF_READY_PAUSED` (no restore) | the state before the pause | nothing else (a plain pause/resume) |
 //! | [`migrate`](MockGuc::migrate) | any | `VF_RESFIX_BLOCKED` | pause + restore (same provisioning, new GGTT start) + resume |
+//! | [`pause_resume`](MockGuc::pause_resume), [`pause_resume_vm`] | not paused | the same state | pause + resume on the same host, the clock moved by the pause; no interrupt, nothing else changes |
 //! | [`load_image`](MockGuc::load_image) | any (a destination GuC) | `VF_RESFIX_PAUSED` | a [`VfImage`] from another GuC's [`save_image`](MockGuc::save_image): its negotiated version and memirq registration, new provisioning, marker reset; then [`resume`](MockGuc::resume) |
 //!
 //! # Faults
@@ -197,6 +199,53 @@ impl MockClock {
     pub fn advance(&self, d: Duration) {
         let mut now = self.now.lock();
         *now = now.saturating_add(nanos(d));
+    }
+}
+
+/// The VM of `gucs` (its GTs' GuCs) is paused and resumed on the same host, `paused_for` of
+/// the VF's time later: what the kernel's own migration tests do when they resume the first
+/// snapshot instead of restoring a second one (Linux 7.3 tests, see the fact sheet's section
+/// 10).
+///
+/// | what | effect |
+/// |---|---|
+/// | each GuC's VF state | `VF_READY_PAUSED` while paused (in [`MockGuc::state_history`]), then the state before the pause; a GuC already paused is left as it is |
+/// | provisioning, negotiated version, stored marker, memirq registration, faults, counters | unchanged |
+/// | interrupts | none raised; no transcript entry; no migration counted |
+/// | the virtual clock | moves forward by `paused_for` once per distinct clock (a shared [`MockClock`] once, each GuC's own clock once) |
+///
+/// The clock jumps: the VF's monotonic clock keeps counting while its vCPUs do not run, as for
+/// a vCPU descheduled in the middle of a wait (the fact sheet's section 4: a wait reads the
+/// register once more after its deadline, so it reports no false timeout). A request posted
+/// before the pause and not yet answered is answered after it if its turnaround has passed on
+/// that clock.
+pub fn pause_resume_vm(gucs: &[&MockGuc], paused_for: Duration) {
+    // Nothing happens in the GuCs while the VM is paused: the pause and the resume are one
+    // step for each, and the clocks move after.
+    for guc in gucs {
+        let mut inner = guc.inner.lock();
+        if !inner.state().is_paused() {
+            inner.pause();
+            inner.resume();
+        }
+    }
+    let ns = nanos(paused_for);
+    for (i, guc) in gucs.iter().enumerate() {
+        let clock = guc.inner.lock().shared_clock();
+        // One move per clock: a GuC listed twice, or a shared clock an earlier GuC moved.
+        let moved = gucs[..i].iter().any(|earlier| {
+            core::ptr::eq(*earlier, *guc)
+                || clock.is_some_and(|c| {
+                    earlier
+                        .inner
+                        .lock()
+                        .shared_clock()
+                        .is_some_and(|o| core::ptr::eq(o, c))
+                })
+        });
+        if !moved {
+            guc.inner.lock().advance(ns);
+        }
     }
 }
 
@@ -290,6 +339,12 @@ impl MockGuc {
     /// migration); after a plain pause, back to the state before it; otherwise no-op.
     pub fn resume(&self) {
         self.inner.lock().resume()
+    }
+
+    /// The VM is paused and resumed on the same host `paused_for` later (a snapshot saved,
+    /// then the same VM resumed): see [`pause_resume_vm`], for this GT alone.
+    pub fn pause_resume(&self, paused_for: Duration) {
+        pause_resume_vm(&[self], paused_for)
     }
 
     /// Migrations completed (resumes after a restore).

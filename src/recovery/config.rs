@@ -4,7 +4,8 @@
 use super::{PassOutcome, RecoveryError, RecoveryHooks, Unsupported, Vf};
 use crate::coordinator::StartPolicy;
 
-/// How the VF handles migrations. [`Default`] is kernel 7.0's behaviour.
+/// How the VF handles migrations. [`Default`] is the kernel's behaviour (Linux 7.0 to 7.3, see
+/// [`RecoveryConfig::KERNEL`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -14,8 +15,8 @@ pub struct RecoveryConfig {
     pub start: StartPolicy,
     /// Opt in to the seed's legacy recovery for GTs whose VF ABI is below 1.27 (no RESFIX_START,
     /// RESFIX_DONE without a marker, skipped when another recovery is imminent). Off by default:
-    /// as in kernel 7.0, migration without markers is then unsupported
-    /// ([`PassOutcome::Unsupported`], counted, never a wedge).
+    /// as in Linux 7.0 and later (checked against 7.3), migration without markers is then
+    /// unsupported ([`PassOutcome::Unsupported`], counted, never a wedge).
     pub legacy: bool,
     /// The kernel's `needs_shared_vf_gt_wq` (Panther Lake): a tile's media GT does not start its
     /// recovery while the primary GT's recovery is pending (the primary GT restores CCS first).
@@ -24,7 +25,7 @@ pub struct RecoveryConfig {
     /// How many times in a row one GT may be re-queued by a `VF_MIGRATED` reply without a new
     /// `SW_INT_0` from that GT in between, before the recovery gives up and wedges with
     /// [`RecoveryError::RequeueLimit`]. Default [`RecoveryConfig::DEFAULT_MAX_REQUEUES`];
-    /// `u32::MAX` is "no bound" (kernel 7.0 has none).
+    /// `u32::MAX` is "no bound" (Linux 7.0 to 7.3 have none).
     ///
     /// A real second migration also raises `SW_INT_0`, which starts the count again, so the
     /// bound only ends a loop in which the GuC refuses every RESFIX_START or RESFIX_DONE with
@@ -33,15 +34,15 @@ pub struct RecoveryConfig {
     pub max_requeues: u32,
     /// Opt in to migration with GuC interrupts from the interrupt register
     /// ([`Vf::handle_guc_interrupt`]) for GTs without a memirq page: parts before graphics IP
-    /// 12.50, or an embedder that delivers SW_INT_0 its own way. Off by default: kernel 7.0
-    /// refuses VF migration without memirq, and a migration of such a GT is then
-    /// [`PassOutcome::Unsupported`] ([`Unsupported::NoMemirq`]).
+    /// 12.50, or an embedder that delivers SW_INT_0 its own way. Off by default: Linux 7.0 and
+    /// later (checked against 7.3) refuse VF migration without memirq, and a migration of such
+    /// a GT is then [`PassOutcome::Unsupported`] ([`Unsupported::NoMemirq`]).
     pub mmio_irq: bool,
     /// The schedule of a pass (see [the module docs](super#one-machine-two-schedules)): `true`
     /// (the default, since 0.1) overlaps the GTs' mailbox exchanges, every GT of the pass with
     /// a request in flight and a GT reported during the pass taken in at once, which gives one
-    /// worker kernel 7.0's blackout (its per-GT workers overlap the same way); `false` recovers
-    /// the GTs one after the other. Both send each GT exactly the same requests. The waits of an
+    /// worker the kernel's blackout (Linux 7.0 to 7.3: its per-GT workers overlap the same
+    /// way); `false` recovers the GTs one after the other. Both send each GT exactly the same requests. The waits of an
     /// overlapped pass share one time base: the worker relaxes once per round of polls,
     /// through the device of the first GT still waiting, so the GTs' devices should read one
     /// clock (as on hardware, one CPU; with the mock, share a `mock::MockClock`).
@@ -55,10 +56,10 @@ impl RecoveryConfig {
     /// GuC's real turnaround, and then the embedder learns of the loop.
     pub const DEFAULT_MAX_REQUEUES: u32 = 8;
 
-    /// Kernel 7.0's behaviour: any-GT start, markers and memirq required, no media ordering,
-    /// the GTs' recoveries overlapped as its per-GT workers overlap them
-    /// ([`split_phase`](RecoveryConfig::split_phase)); plus the re-queue bound (kernel 7.0 has
-    /// none, see [`max_requeues`](RecoveryConfig::max_requeues)).
+    /// The kernel's behaviour (Linux 7.0, still so in 7.3): any-GT start, markers and memirq
+    /// required, no media ordering, the GTs' recoveries overlapped as its per-GT workers overlap
+    /// them ([`split_phase`](RecoveryConfig::split_phase)); plus the re-queue bound (Linux 7.0 to
+    /// 7.3 have none, see [`max_requeues`](RecoveryConfig::max_requeues)).
     pub const KERNEL: RecoveryConfig = RecoveryConfig {
         start: StartPolicy::AnyGt,
         legacy: false,

@@ -61,18 +61,24 @@ impl Step {
     }
 }
 
-/// Where [`RecoveryHooks::hold`] is called.
+/// Where [`RecoveryHooks::hold`] is called: at the kernel's four debug "stoppers" of
+/// `xe_gt_sriov_vf.c` (Linux 7.3), where its own migration tests hold the recovery. Every point
+/// is reached on both schedules and on the legacy protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum HoldPoint {
-    /// Before the GT's shutdown and RESFIX_START (also reached on the legacy protocol).
+    /// The stopper RESFIX_START: after the GT's [`shutdown`](RecoveryHooks::shutdown), before
+    /// RESFIX_START is sent (legacy: before the GT is marked started).
     BeforeStart,
-    /// After the re-query, before the GGTT and GT fixups.
+    /// The stopper FIXUPS: after RESFIX_START was accepted and the GT is no longer queued,
+    /// before the configuration re-query (which brings the new GGTT base) and the fixups.
     BeforeFixups,
-    /// Before the rearm hook.
+    /// The stopper RESTART_JOBS: after the fixups, before the [`rearm`](RecoveryHooks::rearm)
+    /// hook.
     BeforeRearm,
-    /// Before RESFIX_DONE.
+    /// The stopper RESFIX_DONE: after the rearm, before the legacy "another recovery imminent"
+    /// check and RESFIX_DONE.
     BeforeDone,
 }
 
@@ -86,11 +92,12 @@ pub enum HoldPoint {
 /// # Order
 ///
 /// Per GT, every run of its recovery calls, in this order and each at most once:
-/// [`hold`](RecoveryHooks::hold)`(BeforeStart)`, [`shutdown`](RecoveryHooks::shutdown), then
-/// (once its RESFIX_START was accepted and its re-query answered) `hold(BeforeFixups)`, its
-/// tile's [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) if the base changed, [`gt_fixups`](RecoveryHooks::gt_fixups),
+/// [`shutdown`](RecoveryHooks::shutdown), [`hold`](RecoveryHooks::hold)`(BeforeStart)`, then
+/// (once its RESFIX_START was accepted) `hold(BeforeFixups)`, and once its re-query was
+/// answered its tile's [`ggtt_fixup`](RecoveryHooks::ggtt_fixup) if the base changed, [`gt_fixups`](RecoveryHooks::gt_fixups),
 /// `hold(BeforeRearm)`, [`rearm`](RecoveryHooks::rearm), `hold(BeforeDone)`, and once its
-/// RESFIX_DONE was accepted [`kickstart`](RecoveryHooks::kickstart); a run that ends early
+/// RESFIX_DONE was accepted [`kickstart`](RecoveryHooks::kickstart) (on the legacy protocol only
+/// if the GT was not reported again meanwhile; else the run is deferred); a run that ends early
 /// (re-queued, deferred) stops at its step, a failed pass then calls
 /// [`abort`](RecoveryHooks::abort) and [`wedged`](RecoveryHooks::wedged). A GT's run lies
 /// within one pass, inside that pass's [`pm_get`](RecoveryHooks::pm_get) /
@@ -146,7 +153,8 @@ pub enum HoldPoint {
 /// # assert_eq!(d.ring_ggtt_addr[0].load(Ordering::Relaxed), 0x120_1000);
 /// ```
 pub trait RecoveryHooks {
-    /// Takes a runtime-PM reference (the device must stay powered during the pass).
+    /// Takes a runtime-PM reference (the device must stay powered during the pass). The default
+    /// does nothing, as Linux 7.3's recovery worker takes no runtime-PM reference at all.
     fn pm_get(&self) {}
     /// Releases the reference from [`pm_get`](RecoveryHooks::pm_get); called exactly once per
     /// `pm_get`, on every path, after [`abort`](RecoveryHooks::abort) and

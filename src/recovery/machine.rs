@@ -137,9 +137,10 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
             self.gts[i].stage = Stage::Postponed;
             return Ok(());
         }
+        self.vf.hooks.shutdown(id);
+        // The kernel's stopper RESFIX_START (Linux 7.3): after the shutdown, before the request.
         self.vf.hooks.hold(HoldPoint::BeforeStart, id);
         self.check_teardown()?;
-        self.vf.hooks.shutdown(id);
 
         let gt = &mut self.core.gts[i];
         let machine = &mut self.gts[i];
@@ -149,11 +150,23 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
             machine.op = Some(gt.post_resfix_start(marker));
             machine.stage = Stage::Start;
         } else {
-            self.vf.coordinator.started(id);
-            self.core.stamp_query(i);
-            machine.op = Some(self.core.gts[i].post_query_config());
             machine.stage = Stage::Query;
+            self.vf.coordinator.started(id);
+            self.post_query(id)?;
         }
+        Ok(())
+    }
+
+    /// Step 6's post, GT `id` started: the kernel's stopper FIXUPS (Linux 7.3: after
+    /// RESFIX_START and the clear of the queued flag, before the re-query, which moves the
+    /// GGTT), then the re-query numbered and posted. Both schedules and both protocols come
+    /// here.
+    fn post_query(&mut self, id: GtId) -> PassResult<()> {
+        let i = usize::from(id.0);
+        self.vf.hooks.hold(HoldPoint::BeforeFixups, id);
+        self.check_teardown()?;
+        self.core.stamp_query(i);
+        self.gts[i].op = Some(self.core.gts[i].post_query_config());
         Ok(())
     }
 
@@ -178,7 +191,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     /// Step 5 at the end of a round of polls: the RESFIX_STARTs accepted in it published in one
     /// step (only now: a report from here on is a new migration for those GTs), then their
     /// re-queries posted.
-    pub(super) fn publish_starts(&mut self) {
+    pub(super) fn publish_starts(&mut self) -> PassResult<()> {
         let mut started = crate::coordinator::GtSet::empty();
         for (i, machine) in self.gts.iter_mut().enumerate() {
             if matches!(machine.stage, Stage::Started) {
@@ -189,10 +202,9 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
         }
         self.vf.coordinator.started_gts(started);
         for id in started.iter() {
-            let i = usize::from(id.0);
-            self.core.stamp_query(i);
-            self.gts[i].op = Some(self.core.gts[i].post_query_config());
+            self.post_query(id)?;
         }
+        Ok(())
     }
 
     /// GT `id`'s operation of its current stage is over with `result`: its next steps, up to
@@ -226,11 +238,22 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
             Stage::Done => match step(id, Step::ResfixDone, result)? {
                 Ok(_) => {
                     // Steps 12-13: RESFIX_DONE accepted.
-                    if !self.vf.coordinator.done(id) {
+                    if self.vf.coordinator.done(id) {
+                        self.vf.hooks.kickstart(id);
+                        Stage::Ended(GtRun::Recovered)
+                    } else if marker.is_none() {
+                        // Legacy: reported again while its DONE was in flight, and the GuC
+                        // cannot refuse a DONE without a marker: its GGTT may be stale, so no
+                        // kickstart; the next pass recovers it.
+                        debug!("GT{}: reported again, kickstart deferred", id.0);
+                        Stage::Ended(GtRun::Deferred)
+                    } else {
+                        // Markers: the GuC accepted this run's marker (Linux 7.3 logs "another
+                        // recovery imminent" and kickstarts; the queued run follows).
                         debug!("GT{}: another recovery imminent", id.0);
+                        self.vf.hooks.kickstart(id);
+                        Stage::Ended(GtRun::Recovered)
                     }
-                    self.vf.hooks.kickstart(id);
-                    Stage::Ended(GtRun::Recovered)
                 }
                 Err(run) => Stage::Ended(run),
             },
@@ -269,7 +292,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
         let tile = self.vf.topology.tile_of(id).unwrap_or(TileId(0));
         let t = usize::from(tile.0);
         let hooks = &self.vf.hooks;
-        hooks.hold(HoldPoint::BeforeFixups, id);
+        // A teardown during the re-query: no fixup.
         self.check_teardown()?;
         if let Some(ggtt) = self.core.tiles[t].pending_move() {
             info!(
@@ -302,12 +325,15 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
             .fixups_completed
             .fetch_add(1, crate::sync::Ordering::AcqRel);
 
+        // The kernel's stopper RESTART_JOBS (Linux 7.3).
         hooks.hold(HoldPoint::BeforeRearm, id);
         self.check_teardown()?;
         hooks
             .rearm(id)
             .map_err(|error| hook_failed(id, Step::Rearm, error))?;
 
+        // The kernel's stopper RESFIX_DONE (Linux 7.3): before the "another recovery
+        // imminent" check and RESFIX_DONE.
         hooks.hold(HoldPoint::BeforeDone, id);
         self.check_teardown()?;
         if marker.is_none() && self.legacy_imminent(id) {

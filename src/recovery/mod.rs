@@ -9,12 +9,13 @@
 //!    the [`WorkQueue`] (at most once).
 //! 2. The embedder's queue runs [`Vf::run_worker`] in thread context. A pass recovers each GT
 //!    that is queued when it begins (see [below](#one-machine-two-schedules) for the order),
-//!    each with kernel 7.0's per-GT sequence (`vf_post_migration_recovery` in
-//!    `xe_gt_sriov_vf.c`):
+//!    each with the kernel's per-GT sequence (`vf_post_migration_recovery` in
+//!    `xe_gt_sriov_vf.c`: Linux 7.0's, checked against the worker of the drm-next merge for
+//!    7.3; the differences are [below](#where-this-differs-from-the-kernel-on-purpose)):
 //!
 //!    | step | what | on error |
 //!    |---|---|---|
-//!    | 0 | runtime-PM reference ([`RecoveryHooks::pm_get`]) for the pass, released after everything else, `abort` and `wedged` included | |
+//!    | 0 | runtime-PM reference ([`RecoveryHooks::pm_get`]; the default does nothing, as Linux 7.3's worker takes none) for the pass, released after everything else, `abort` and `wedged` included | |
 //!    | 1 | migration gate: without markers (VF ABI below 1.27) migration is unsupported unless [`RecoveryConfig::legacy`] | reported as [`PassOutcome::Unsupported`], never a wedge |
 //!    | 2 | [`RecoveryConfig::media_after_primary`]: a media GT whose tile's primary GT has a recovery pending waits for a later pass | |
 //!    | 3 | [`shutdown`](RecoveryHooks::shutdown): pause submission, stop the command transport | |
@@ -27,11 +28,14 @@
 //!    | 10 | [`rearm`](RecoveryHooks::rearm): interrupts, command transport | wedge |
 //!    | 11 | RESFIX_DONE with the marker, always sent; legacy: without a marker, and skipped (deferred) if another recovery is imminent | VF_MIGRATED: re-queue; else wedge |
 //!    | 12 | accepted: recovery no longer pending (unless reported again since step 5: the queued run follows) | |
-//!    | 13 | [`kickstart`](RecoveryHooks::kickstart): unpause submission | |
+//!    | 13 | [`kickstart`](RecoveryHooks::kickstart): unpause submission; legacy: not for a GT reported again since step 5 (its GGTT may be stale): deferred to the next pass | |
 //!    | - | on any error: [`abort`](RecoveryHooks::abort), then wedge exactly once ([`wedged`](RecoveryHooks::wedged)) | |
 //!
-//!    [`RecoveryHooks::hold`] is called before steps 3 (start), 7 (fixups), 10 (rearm) and 11
-//!    (done): the kernel's debug "stoppers", which tests use to land a migration at every step.
+//!    [`RecoveryHooks::hold`] is called where Linux 7.3's debug "stoppers" sit, which its own
+//!    migration tests (and ours) use to land a second migration or a pause at every step:
+//!    after step 3, before RESFIX_START ([`HoldPoint::BeforeStart`]); after step 5, before the
+//!    re-query ([`HoldPoint::BeforeFixups`]); before step 10 ([`HoldPoint::BeforeRearm`]);
+//!    before step 11 and its legacy "imminent" check ([`HoldPoint::BeforeDone`]).
 //! 3. A wedged device queues nothing more; after [`Vf::teardown`] nothing is queued or started.
 //!
 //! ## One machine, two schedules
@@ -53,8 +57,8 @@
 //!   ([`StartPolicy::AnyGt`]; under [`StartPolicy::AllGts`] the pass holds every GT already),
 //!   and a postponed media GT ([`RecoveryConfig::media_after_primary`]) begins once its
 //!   primary GT's RESFIX_DONE was accepted. One worker so keeps every GuC busy, and a pass
-//!   over several GTs costs the blackout of about one, as kernel 7.0's one worker per GT
-//!   does. A GT whose migration is unsupported does not join (the next pass refuses it).
+//!   over several GTs costs the blackout of about one, as the kernel's one worker per
+//!   GT does (Linux 6.19 to 7.3). A GT whose migration is unsupported does not join (the next pass refuses it).
 //! - **one after the other** (`split_phase = false`): one GT in flight, driven to the end of
 //!   its run before the next begins; no join.
 //!
@@ -82,17 +86,22 @@
 //!
 //! `hooks.rs`, `config.rs`, `error.rs` and `report.rs` hold the types the embedder sees.
 //!
-//! ## Where this differs from kernel 7.0, on purpose
+//! ## Where this differs from the kernel, on purpose
 //!
-//! | kernel 7.0 | here | why |
+//! The kernel column is Linux 7.3's `xe_gt_sriov_vf.c` (the drm-next merge for 7.3), and also
+//! Linux 7.0's unless the row names another version.
+//!
+//! | the kernel | here | why |
 //! |---|---|---|
-//! | one worker per GT | one worker for the VF, recovering the queued GTs on one of [two schedules](#one-machine-two-schedules), each with the per-GT sequence | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT; the overlapped schedule gives one worker the kernel's blackout, also when the GTs' interrupts are not simultaneous |
-//! | `recovery_queued` is cleared right after the GT's RESFIX_START | overlapped: cleared for every GT whose RESFIX_START was accepted in one round of polling the pass's mailboxes, at the end of that round, in one atomic step ([`Coordinator::started_gts`](crate::coordinator::Coordinator::started_gts)); `split_phase = false` and legacy: per GT, as the kernel | one read-modify-write per round instead of per GT; a report in the extra window (the other GTs' register reads) is covered by the run in progress, as one in the kernel's window between RESFIX_START and the clear is, and a real second migration there is refused at RESFIX_DONE (`VF_MIGRATED`) and re-queued, at the same round-trip cost |
+//! | one worker per GT (since 6.19) | one worker for the VF, recovering the queued GTs on one of [two schedules](#one-machine-two-schedules), each with the per-GT sequence | the users' unikernels have one thread; one GT's report still never re-runs or defers another GT; the overlapped schedule gives one worker the kernel's blackout, also when the GTs' interrupts are not simultaneous |
+//! | `recovery_queued` is cleared right after the GT's RESFIX_START (7.3: whatever its result) | overlapped: cleared for every GT whose RESFIX_START was accepted in one round of polling the pass's mailboxes, at the end of that round, in one atomic step ([`Coordinator::started_gts`](crate::coordinator::Coordinator::started_gts)); `split_phase = false` and legacy: per GT, as the kernel | one read-modify-write per round instead of per GT; a report in the extra window (the other GTs' register reads) is covered by the run in progress, as one in the kernel's window between RESFIX_START and the clear is, and a real second migration there is refused at RESFIX_DONE (`VF_MIGRATED`) and re-queued, at the same round-trip cost |
 //! | (*) VF_MIGRATED on RESFIX_START or during the re-query wedges | re-queues the GT | both mean the VF moved again under the recovery; a new pass is the recovery for that, a wedge is not |
-//! | `recovery_inprogress` is cleared just before RESFIX_DONE is sent | cleared once the GuC accepted RESFIX_DONE | "recovery pending" must not read false while DONE can still be refused with VF_MIGRATED |
+//! | `recovery_inprogress` is cleared just before RESFIX_DONE is sent (unless queued again) | cleared once the GuC accepted RESFIX_DONE | "recovery pending" must not read false while DONE can still be refused with VF_MIGRATED |
 //! | `ggtt_need_fixes` is cleared after the fixups even if the GT was reported again meanwhile | stays set until the queued run's fixups | a report after RESFIX_START may mean the GGTT moved again |
-//! | migration unsupported: decided once at probe, interrupts ignored | decided per pass from each GT's negotiated VF ABI, reported as [`PassOutcome::Unsupported`] and counted | the crate cannot see the probe; the embedder sees every refused migration |
-//! | the per-tile GGTT base is updated by the query and the relative shift applied under the GGTT lock | the tile's applied base moves only when the embedder's fixup returned `Ok`; the hook gets both absolute bases | a failed, cancelled or deferred fixup can never lose or double a move |
+//! | migration unsupported: decided once at probe; the interrupt only logs | decided per pass from each GT's negotiated VF ABI, reported as [`PassOutcome::Unsupported`] and counted | the crate cannot see the probe; the embedder sees every refused migration |
+//! | the re-query moves the tile's GGTT itself, under the GGTT lock, before the fixups: 7.0 stored the new base and applied the relative shift; 7.3 moves it to the absolute new base (a no-op when unchanged) | the re-query only records the tile's reported base; the applied base moves only when the embedder's fixup returned `Ok`; the hook gets both absolute bases, old and new | a failed, cancelled or deferred fixup can never lose or double a move |
+//! | 7.3's worker takes no runtime-PM reference at all (the seed's worker, about 6.13, took one) | [`RecoveryHooks::pm_get`] / [`pm_put`](RecoveryHooks::pm_put) around each pass; their defaults do nothing, which is 7.3's behaviour | an embedder whose device may power down while the worker waits on the mailbox can keep it up |
+//! | debug "stoppers" at RESFIX_START (after the shutdown), FIXUPS (after RESFIX_START, before the re-query), RESTART_JOBS (before the rearm) and RESFIX_DONE (before the "imminent" check and RESFIX_DONE), where its own migration tests hold the worker | [`RecoveryHooks::hold`] at the same four places ([`HoldPoint`]), always called, on both schedules and on the legacy protocol; the default does nothing | tests land a second migration, or a pause resumed on the same host, where the kernel's own tests do (tests/stoppers.rs) |
 //! | no legacy recovery | the seed's legacy recovery (no markers) as an opt-in ([`RecoveryConfig::legacy`]) | for VF ABI 1.26 and older GuCs that cannot detect a second migration; see below |
 //!
 //! The legacy protocol (opt-in) has no marker, so the GuC cannot refuse a RESFIX_DONE sent for
@@ -100,7 +109,10 @@
 //! the queued run) when another recovery is imminent: under [`StartPolicy::AnyGt`] when the GT
 //! was reported again since its recovery began, under [`StartPolicy::AllGts`] when any GT
 //! reported since the pass began, or the worker is queued (the seed's device-wide
-//! `vf_post_migration_imminent`: `gt_flags != 0 || work_pending`).
+//! `vf_post_migration_imminent`: `gt_flags != 0 || work_pending`). A report that lands after
+//! that check, while the DONE is in flight, is seen when the DONE is accepted
+//! ([`Coordinator::done`] returns `false`): the GT is then not kickstarted but deferred to the
+//! next pass, which recovers it on the new base.
 //!
 //! ## Under [`StartPolicy::AllGts`] (the seed's policy)
 //!

@@ -124,7 +124,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
             if !in_flight {
                 return Ok(taken);
             }
-            self.publish_starts();
+            self.publish_starts()?;
             if let Some(i) = waiting {
                 self.core.gts[i].device().relax();
             }

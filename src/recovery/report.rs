@@ -12,7 +12,8 @@ use crate::device::Stopwatch;
 use crate::sync::AtomicUsize;
 use crate::wire::Version;
 
-/// Why migration is not supported for a GT (kernel 7.0's `xe_sriov_vf_migration_supported`).
+/// Why migration is not supported for a GT (the kernel's `xe_sriov_vf_migration_supported`,
+/// Linux 7.0 to 7.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -65,7 +66,7 @@ pub enum PassOutcome {
     /// Some GTs of the pass were handed on (re-queued, deferred or postponed); the worker is
     /// queued again for them.
     Incomplete(PassReport),
-    /// Migration was refused, as kernel 7.0 refuses it: a GT's VF ABI has no markers and
+    /// Migration was refused, as Linux 7.0 to 7.3 refuse it: a GT's VF ABI has no markers and
     /// [`RecoveryConfig::legacy`] is off, or the GT has no memirq page and
     /// [`RecoveryConfig::mmio_irq`] is off. Nothing was sent; the GTs stay blocked (recovery
     /// pending, GGTT not valid); not a wedge.

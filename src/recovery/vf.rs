@@ -140,7 +140,7 @@ impl<D, const N: usize> CoreLock<D, N> {
 ///
 /// let guc = MockGuc::new(GtKind::Primary, Version::new(1, 27), Provisioning::DEFAULT);
 /// let gt = Gt::new(&guc, GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(12, 55)), MailboxConfig::DEFAULT);
-/// // Graphics IP 12.55 without memirq: opt in to the register path kernel 7.0 refuses.
+/// // Graphics IP 12.55 without memirq: opt in to the register path Linux 7.0 to 7.3 refuse.
 /// let config = RecoveryConfig::DEFAULT.with_mmio_irq();
 /// let vf = Vf::new([gt], Fixups::default(), PollingQueue::new(), config).unwrap();
 /// vf.bootstrap().unwrap();
