@@ -37,10 +37,12 @@ use std::time::{Duration, Instant as WallInstant};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use xe_sriov_vf::coordinator::GtId;
-use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::device::{Device, Instant};
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Latency, MockClock, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{
+    Forward, HookedDevice, Latency, MockClock, MockGuc, Provisioning, VfState,
+};
 use xe_sriov_vf::recovery::{NoHooks, RecoveryConfig, Vf};
 use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::regs::GtKind;
@@ -171,26 +173,17 @@ impl LateIrq {
     }
 }
 
-/// A GT's device in our worker's runs: its mock, and the case's late interrupt.
-struct Dev {
-    guc: &'static MockGuc,
-    late: &'static LateIrq,
-}
+/// A GT's device in our worker's runs: its mock, and the case's late interrupt polled in its
+/// relax (boxed, so that the type has a name; reads and writes forward without a hook).
+type Dev = HookedDevice<&'static MockGuc, Forward, Forward, Forward, RelaxFn>;
+type RelaxFn = Box<dyn Fn(&&'static MockGuc) + Send + Sync>;
 
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax();
-        self.late.poll(self.guc.now(), false);
-    }
+fn dev(guc: &'static MockGuc, late: &'static LateIrq) -> Dev {
+    let relax: RelaxFn = Box::new(move |guc| {
+        guc.relax();
+        late.poll(guc.now(), false);
+    });
+    HookedDevice::new(guc).on_relax(relax)
 }
 
 /// What one migration cost: the longest GT's blackout, and each GT's round trips.
@@ -242,7 +235,7 @@ impl<const N: usize> Ours<N> {
         let late: &'static LateIrq = Box::leak(Box::default());
         let gts = core::array::from_fn(|i| {
             let (tile, kind) = case.layout[i];
-            gt(Dev { guc: gucs[i], late }, kind, tile)
+            gt(dev(gucs[i], late), kind, tile)
         });
         let mut config = RecoveryConfig::DEFAULT.with_mmio_irq();
         config.split_phase = split;

@@ -177,7 +177,7 @@ pub use coordinator::{
     MAX_GTS,
 };
 pub use device::{Clock, Device, Instant, Reg, Stopwatch};
-pub use gt::{Gt, GtInfo, GtOp, PlatformClass, VfConfig, VfError};
+pub use gt::{GpuKind, GraphicsIp, Gt, GtInfo, GtOp, PlatformClass, VfConfig, VfError};
 pub use mailbox::{InFlight, Mailbox, MailboxConfig, MailboxError};
 pub use memirq::{Memirq, MemirqPage, MemirqReport, MemirqSet, NoMemirq};
 pub use mmio::{MemirqMem, MmioBar, MmioError};

@@ -110,7 +110,7 @@ impl<P: core::fmt::Debug> core::fmt::Debug for Memirq<P> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Memirq")
             .field("page", &self.page)
-            .field("ggtt_addr", &self.ggtt_addr)
+            .field("ggtt_addr", &format_args!("{:#x}", self.ggtt_addr))
             .field("primary", &self.primary)
             .field("media", &self.media)
             .finish_non_exhaustive()
@@ -337,6 +337,15 @@ impl<P: MemirqPage> Memirq<P> {
 /// What the VF reads to learn of a GT's SW_INT_0 before any handler ran: the memirq pages of
 /// its tiles, or nothing (the legacy MMIO interrupt path). Implemented by [`NoMemirq`], by one
 /// [`Memirq`] (a one-tile VF) and by an array of them (one per tile).
+///
+/// Not sealed: an embedder whose tile count is known only at run time keeps its pages in a
+/// collection of its own (a `Vec`, a slice of a boot-time allocation) and implements it over
+/// that, as the crate's simulator does (`examples/simulate.rs`). Such an implementation must
+/// ask every page and merge what they say, as the array's does: `sw_int0_pending` is `true`
+/// if any page has `gt`'s SW_INT_0 pending; `handle` runs [`Memirq::handle`] of every page
+/// with the same `migrated` and merges the reports (a `GtSet` union, garbage counts added);
+/// `registration` is the first page's answer that is not `None`. Every method must stay
+/// wait-free: the VF calls them from interrupt context.
 pub trait MemirqSet {
     /// Whether `gt`'s SW_INT_0 byte is set (peek, no clear). Wait-free.
     fn sw_int0_pending(&self, gt: GtId) -> bool;

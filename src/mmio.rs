@@ -6,6 +6,98 @@
 //! nothing answers) and drops writes instead of touching memory outside the mapping. The
 //! register's pointer is derived from the embedder's base pointer with `add` (its provenance is
 //! kept: no integer round trip), and the `&RW<u32>` lives for that one access only.
+//!
+//! # A VF in a `static`, on real hardware
+//!
+//! Both types here have a `const` constructor besides the checked one:
+//! [`MmioBar::from_raw_parts`] and [`MemirqMem::from_raw`]. With them a whole VF over the real
+//! BAR can be a `static`, built when the program is compiled by
+//! [`Vf::new_static`](crate::Vf::new_static): no `Once`, no "not yet initialised" branch in the
+//! interrupt handler. What the `const` constructors need is a pointer known when the program is
+//! compiled: in a kernel, a virtual address range reserved for the BAR (a fixed window in the
+//! kernel's address space, like Linux's fixmap) that the PCI probe maps the BAR into before the
+//! first register access, or a static page in the kernel image for the memirq page. The checks
+//! that [`MmioBar::new`] makes up front (alignment, a mapping that does not wrap) are then made
+//! on each access instead, where a failed one reads all ones and drops the write, as a register
+//! outside the mapping does; [`MmioBar::validate`] gives the same answer as `new` at run time.
+//!
+//! Here the "BAR" is a static buffer in memory (no GuC answers, so bootstrap ends in a typed
+//! mailbox timeout); on real hardware `BAR0` is the kernel's fixed window
+//! (`BAR0_VA as *mut u8`) and the page a `static` in the kernel image:
+//!
+//! ```
+//! use core::cell::UnsafeCell;
+//! use core::ptr::NonNull;
+//! use core::sync::atomic::{AtomicU64, Ordering};
+//! use xe_sriov_vf::{
+//!     BootstrapError, Clock, Gt, GtId, GtInfo, GtKind, GpuKind, GraphicsIp, Instant,
+//!     MailboxConfig, MailboxError, Memirq, MemirqMem, MmioBar, NoHooks, PollingQueue,
+//!     RecoveryConfig, VfError, Vf,
+//! };
+//!
+//! /// The kernel's monotonic clock; here a virtual one that moves 1 µs per poll.
+//! struct KernelClock(AtomicU64);
+//! impl Clock for KernelClock {
+//!     fn now(&self) -> Instant {
+//!         Instant(self.0.load(Ordering::Relaxed))
+//!     }
+//!     fn relax(&self) {
+//!         self.0.fetch_add(1_000, Ordering::Relaxed);
+//!     }
+//! }
+//!
+//! /// Memory that stands in for BAR 0 here (its first 0x19_1000 bytes cover both GTs'
+//! /// mailboxes), and the tile's memirq page. Only the crate touches them, through the pointers.
+//! #[repr(C, align(4096))]
+//! struct Window<const B: usize>(UnsafeCell<[u8; B]>);
+//! // SAFETY: the buffers are only accessed through `MmioBar` / `MemirqMem` (volatile accesses).
+//! unsafe impl<const B: usize> Sync for Window<B> {}
+//! const BAR0_LEN: usize = 0x19_1000;
+//! static BAR0: Window<BAR0_LEN> = Window(UnsafeCell::new([0; BAR0_LEN]));
+//! static MEMIRQ_PAGE: Window<4096> = Window(UnsafeCell::new([0; 4096]));
+//! const PAGE_GGTT: u64 = 0x0010_0000; // where the embedder maps the page in the VF's GGTT
+//!
+//! static CLOCK: KernelClock = KernelClock(AtomicU64::new(0));
+//! // SAFETY: `BAR0` is BAR 0's mapping for the whole program (a `static`), 4-byte aligned,
+//! // `BAR0_LEN` bytes long, and no Rust reference to its contents is ever made.
+//! static BAR: MmioBar<&KernelClock> = unsafe {
+//!     MmioBar::from_raw_parts(NonNull::new(BAR0.0.get().cast()).unwrap(), BAR0_LEN, &CLOCK)
+//! };
+//!
+//! /// Lunar Lake (graphics IP 20.04, integrated): a primary and a media GT on tile 0.
+//! const LNL: GraphicsIp = GraphicsIp::new(20, 4);
+//! type MyVf = Vf<&'static MmioBar<&'static KernelClock>, NoHooks, PollingQueue, 2, Memirq<MemirqMem>>;
+//! static VF: MyVf = Vf::new_static(
+//!     [
+//!         Gt::new(&BAR, GtInfo::of(GtKind::Primary, GpuKind::Integrated, LNL), MailboxConfig::DEFAULT),
+//!         Gt::new(&BAR, GtInfo::of(GtKind::Media, GpuKind::Integrated, LNL), MailboxConfig::DEFAULT),
+//!     ],
+//!     NoHooks,
+//!     PollingQueue::new(),
+//!     RecoveryConfig::DEFAULT,
+//!     Memirq::new(
+//!         // SAFETY: the page is a 4 KiB-aligned `static`, only ever accessed through this.
+//!         unsafe { MemirqMem::from_raw(NonNull::new(MEMIRQ_PAGE.0.get().cast()).unwrap()) },
+//!         PAGE_GGTT,
+//!         GtId(0),
+//!         Some(GtId(1)),
+//!     ),
+//! );
+//!
+//! /// The tile's MSI handler: no "initialised yet?" branch.
+//! fn memirq_irq() {
+//!     let _ = VF.handle_memirq();
+//! }
+//!
+//! // At probe: the BAR is mapped (here: it always is), then the VF bootstraps.
+//! assert_eq!(BAR.validate(), Ok(()));
+//! memirq_irq(); // nothing pending: a no-op
+//! // No GuC behind this memory: VF_RESET is never answered, and bootstrap gives up in time.
+//! match VF.bootstrap() {
+//!     Err(BootstrapError::Gt { gt: GtId(0), error: VfError::Mailbox(MailboxError::Timeout { .. }) }) => {}
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
 #![allow(unsafe_code)]
 
 use core::fmt;
@@ -46,7 +138,7 @@ impl core::error::Error for MmioError {}
 ///
 /// ```no_run
 /// use xe_sriov_vf::device::{Clock, Instant};
-/// use xe_sriov_vf::gt::{Gt, GtInfo};
+/// use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 /// use xe_sriov_vf::mailbox::MailboxConfig;
 /// use xe_sriov_vf::mmio::MmioBar;
 /// use xe_sriov_vf::wire::regs::GtKind;
@@ -65,7 +157,7 @@ impl core::error::Error for MmioError {}
 /// // SAFETY: `base..base + len` is BAR 0 of our VF, mapped uncached for the driver's lifetime.
 /// let bar = unsafe { MmioBar::new(base, len, KernelClock) }.expect("BAR mapping");
 /// // A discrete primary GT of graphics IP 20.01 (Battlemage) on tile 0.
-/// let info = GtInfo::new(GtKind::Primary, true, 2001);
+/// let info = GtInfo::of(GtKind::Primary, GpuKind::Discrete, GraphicsIp::new(20, 1));
 /// // Both GTs can share the mapping: `&MmioBar` is a `Device`.
 /// let mut primary = Gt::new(&bar, info, MailboxConfig::default());
 /// let version = primary.bootstrap();
@@ -79,7 +171,7 @@ pub struct MmioBar<C> {
 }
 
 // SAFETY: `MmioBar` owns no Rust data behind `base`; it only performs volatile 32-bit accesses
-// inside the mapping, which `new`'s contract makes valid from any thread that uses it (and no
+// inside the mapping, which the contract of `new` (or `from_raw_parts`) makes valid from any thread that uses it (and no
 // Rust reference aliases it). Sending it to another thread is then sound whenever the clock is.
 unsafe impl<C: Send> Send for MmioBar<C> {}
 // SAFETY: as for `Send`: `&MmioBar` allows only volatile register accesses (each through a
@@ -96,11 +188,58 @@ impl<C> fmt::Debug for MmioBar<C> {
     }
 }
 
+impl<C> MmioBar<C> {
+    /// Wraps the mapping `base..base + len`, as a `const fn`: for a BAR at an address known when
+    /// the program is compiled, so that a VF over it can be a `static` (see the
+    /// [module docs](self)).
+    ///
+    /// Nothing is checked here (a `const fn` cannot read a pointer's address): a `base` that is
+    /// not 4-byte aligned, or a mapping that wraps around the address space or is longer than
+    /// `isize::MAX`, makes every access read all ones and drop the write, as an offset outside
+    /// the mapping does. [`validate`](MmioBar::validate) tells which, at run time;
+    /// [`new`](MmioBar::new) refuses such a mapping up front.
+    ///
+    /// # Safety
+    ///
+    /// As for [`new`](MmioBar::new), except that the mapping need only exist from before the
+    /// first register access through the returned value (or anything that borrows it) until
+    /// the last: until then `base` may point at a reserved window that the embedder maps the BAR
+    /// into at probe. [`Device::now`] and [`Device::relax`] touch no register.
+    pub const unsafe fn from_raw_parts(base: NonNull<u8>, len: usize, clock: C) -> MmioBar<C> {
+        MmioBar { base, len, clock }
+    }
+
+    /// What [`new`](MmioBar::new) would say of this mapping: `Ok` if register accesses reach
+    /// it, the reason why none does otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`MmioError::Misaligned`] unless the base is 4-byte aligned, [`MmioError::Overflow`] if
+    /// the mapping wraps around the address space or is longer than `isize::MAX`.
+    pub fn validate(&self) -> Result<(), MmioError> {
+        check_mapping(self.base, self.len)
+    }
+}
+
+/// The checks of [`MmioBar::new`] past the null check (see there).
+fn check_mapping(base: NonNull<u8>, len: usize) -> Result<(), MmioError> {
+    // `addr` reads the address without exposing the provenance (strict-provenance clean).
+    let addr = base.addr().get();
+    if !addr.is_multiple_of(4) {
+        return Err(MmioError::Misaligned);
+    }
+    if addr.checked_add(len).is_none() || len > isize::MAX as usize {
+        return Err(MmioError::Overflow);
+    }
+    Ok(())
+}
+
 impl<C: Clock> MmioBar<C> {
     /// Wraps the mapping `base..base + len`.
     ///
     /// `base` is kept as given (a [`NonNull`], with its provenance): every register access uses
-    /// a pointer derived from it. A caller holding a `NonNull<u8>` passes `ptr.as_ptr()`.
+    /// a pointer derived from it. A caller holding a `NonNull<u8>` passes `ptr.as_ptr()`. For a
+    /// BAR in a `static`, see [`from_raw_parts`](MmioBar::from_raw_parts).
     ///
     /// # Errors
     ///
@@ -121,14 +260,7 @@ impl<C: Clock> MmioBar<C> {
         let Some(base) = NonNull::new(base) else {
             return Err(MmioError::Null);
         };
-        // `addr` reads the address without exposing the provenance (strict-provenance clean).
-        let addr = base.addr().get();
-        if !addr.is_multiple_of(4) {
-            return Err(MmioError::Misaligned);
-        }
-        if addr.checked_add(len).is_none() || len > isize::MAX as usize {
-            return Err(MmioError::Overflow);
-        }
+        check_mapping(base, len)?;
         Ok(MmioBar { base, len, clock })
     }
 
@@ -158,13 +290,15 @@ impl<C: Clock> MmioBar<C> {
         if !off.is_multiple_of(4) || off.checked_add(4)? > self.len {
             return None;
         }
-        // SAFETY: `off + 4 <= len`, and `new` checked `len <= isize::MAX` and that `base + len`
-        // does not wrap, so `base + off` stays inside the one mapping `base` points into (its
+        // `new` checked the mapping up front; `from_raw_parts` could not (a `const fn`).
+        check_mapping(self.base, self.len).ok()?;
+        // SAFETY: `off + 4 <= len`, `len <= isize::MAX` and `base + len` does not wrap (checked
+        // just above), so `base + off` stays inside the one mapping `base` points into (its
         // provenance, which `add` keeps).
         let ptr = unsafe { self.base.add(off) }.cast::<RW<u32>>();
-        // SAFETY: the 4 bytes at `ptr` lie inside the mapping that `new`'s contract keeps
-        // valid, readable and writable while `self` lives (and this reference lives only for the
-        // call below); `base` and `off` are 4-aligned, matching `RW<u32>`'s alignment; `RW<u32>`
+        // SAFETY: the 4 bytes at `ptr` lie inside the mapping that the contract of `new` (or
+        // `from_raw_parts`) keeps valid, readable and writable for this access (and this
+        // reference lives only for the call below); `base` and `off` are 4-aligned, matching `RW<u32>`'s alignment; `RW<u32>`
         // is a `#[repr(transparent)]` `UnsafeCell<u32>` wrapper, so a shared reference to it
         // permits the volatile writes through it, and no Rust data aliases device memory.
         let register = unsafe { ptr.as_ref() };
@@ -196,7 +330,7 @@ impl<C: Clock> Device for MmioBar<C> {
 
 /// One tile's memirq page in real memory: the CPU view of the 4 KiB page the GPU writes (see
 /// [`crate::memirq`]). Every access is one volatile access through the pointer given to
-/// [`MemirqMem::new`] (its provenance is kept: no integer round trip); offsets at or beyond the
+/// [`MemirqMem::new`] or [`MemirqMem::from_raw`] (its provenance is kept: no integer round trip); offsets at or beyond the
 /// page read 0 and drop writes.
 pub struct MemirqMem {
     base: NonNull<u8>,
@@ -204,7 +338,7 @@ pub struct MemirqMem {
 
 // SAFETY: the page is plain memory shared with the GPU; `MemirqMem` only performs volatile
 // single-byte and aligned 4-byte accesses inside it, which are sound from any thread (the
-// contract of `new` forbids other Rust references to it).
+// contract of `new` and `from_raw` forbids other Rust references to it).
 unsafe impl Send for MemirqMem {}
 // SAFETY: as for `Send`: concurrent volatile accesses from several CPUs are what the page is for.
 unsafe impl Sync for MemirqMem {}
@@ -220,18 +354,53 @@ impl fmt::Debug for MemirqMem {
 impl MemirqMem {
     /// The page at `base`.
     ///
+    /// For a page whose address is known when the program is compiled (a `static` VF), see
+    /// [`from_raw`](MemirqMem::from_raw).
+    ///
+    /// # Errors
+    ///
+    /// [`MmioError::Misaligned`] unless `base` is 4-byte aligned (the enable mask is a 32-bit
+    /// store).
+    ///
     /// # Safety
     ///
     /// `base` must point to [`PAGE_SIZE`](crate::wire::memirq::PAGE_SIZE) bytes of memory that
     /// stay mapped, readable and writable for as long as the returned value (and anything that
     /// borrows it) lives, and that no Rust reference covers meanwhile (the GPU writes it).
     pub unsafe fn new(base: NonNull<u8>) -> Result<MemirqMem, MmioError> {
+        let page = MemirqMem { base };
+        page.validate()?;
+        Ok(page)
+    }
+
+    /// The page at `base`, as a `const fn` (for a VF in a `static`: see the
+    /// [module docs](self)).
+    ///
+    /// The alignment is not checked here (a `const fn` cannot read a pointer's address): with
+    /// a `base` that is not 4-byte aligned the 32-bit store of the enable mask is dropped, so
+    /// no interrupt is ever enabled; [`validate`](MemirqMem::validate) tells at run time.
+    ///
+    /// # Safety
+    ///
+    /// As for [`new`](MemirqMem::new), except that the memory need only be mapped from before
+    /// the first access through the returned value until the last.
+    pub const unsafe fn from_raw(base: NonNull<u8>) -> MemirqMem {
+        MemirqMem { base }
+    }
+
+    /// What [`new`](MemirqMem::new) would say of this page.
+    ///
+    /// # Errors
+    ///
+    /// [`MmioError::Misaligned`] unless the page's base is 4-byte aligned.
+    pub fn validate(&self) -> Result<(), MmioError> {
         // The address alone (no provenance exposed); unlike `align_offset`, never spuriously
         // "unalignable".
-        if !base.addr().get().is_multiple_of(4) {
-            return Err(MmioError::Misaligned);
+        if self.base.addr().get().is_multiple_of(4) {
+            Ok(())
+        } else {
+            Err(MmioError::Misaligned)
         }
-        Ok(MemirqMem { base })
     }
 }
 
@@ -240,7 +409,8 @@ impl crate::memirq::MemirqPage for MemirqMem {
         if offset >= crate::wire::memirq::PAGE_SIZE {
             return 0;
         }
-        // SAFETY: `offset` is inside the page that `new`'s contract keeps mapped and readable.
+        // SAFETY: `offset` is inside the page that the contract of `new` (or `from_raw`)
+        // keeps mapped and readable for this access.
         unsafe { self.base.as_ptr().add(offset).read_volatile() }
     }
 
@@ -248,16 +418,20 @@ impl crate::memirq::MemirqPage for MemirqMem {
         if offset >= crate::wire::memirq::PAGE_SIZE {
             return;
         }
-        // SAFETY: `offset` is inside the page that `new`'s contract keeps mapped and writable.
+        // SAFETY: `offset` is inside the page that the contract of `new` (or `from_raw`)
+        // keeps mapped and writable for this access.
         unsafe { self.base.as_ptr().add(offset).write_volatile(value) }
     }
 
     fn write32(&self, offset: usize, value: u32) {
-        if !offset.is_multiple_of(4) || offset > crate::wire::memirq::PAGE_SIZE - 4 {
+        if !offset.is_multiple_of(4)
+            || offset > crate::wire::memirq::PAGE_SIZE - 4
+            || self.validate().is_err()
+        {
             return;
         }
         // SAFETY: the 4 bytes at `offset` are inside the page, and `base` is 4-byte aligned
-        // (checked by `new`), so the `u32` access is aligned.
+        // (checked just above), so the `u32` access is aligned.
         unsafe {
             self.base
                 .as_ptr()
@@ -300,7 +474,94 @@ mod tests {
             assert_eq!(bar.read32(Reg(8)), 0xA5A5_0F0F);
             let debug = std::format!("{bar:?}");
             assert!(debug.contains("len: 16"), "{debug}");
+            assert!(debug.contains(&std::format!("base: {base:p}")), "{debug}");
+            assert!(debug.contains("base: 0x"), "an address in hex: {debug}");
         }
         assert_eq!(&mem[..], &[0, 0, 0xA5A5_0F0F, 0]);
+    }
+
+    /// Memory that stands in for a BAR in a `static` (only accessed through the pointers).
+    #[repr(C, align(16))]
+    struct Window(core::cell::UnsafeCell<[u8; 32]>);
+    // SAFETY: only `MmioBar`/`MemirqMem` touch it, with volatile accesses.
+    unsafe impl Sync for Window {}
+
+    static WINDOW: Window = Window(core::cell::UnsafeCell::new([0; 32]));
+    // Built when the program is compiled: the `const` constructor in a `static`.
+    // SAFETY: `WINDOW` lives for the whole program and is only accessed through this.
+    static STATIC_BAR: MmioBar<NoClock> = unsafe {
+        MmioBar::from_raw_parts(NonNull::new(WINDOW.0.get().cast()).unwrap(), 16, NoClock)
+    };
+
+    #[test]
+    fn a_bar_built_by_the_const_constructor_in_a_static_reaches_its_registers() {
+        assert_eq!(STATIC_BAR.validate(), Ok(()));
+        STATIC_BAR.write32(Reg(4), 0x1234_5678);
+        assert_eq!(STATIC_BAR.read32(Reg(4)), 0x1234_5678);
+        assert_eq!(STATIC_BAR.read32(Reg(16)), u32::MAX, "outside the mapping");
+        // SAFETY: the window's second word (16-aligned window), read while no access through
+        // `STATIC_BAR` runs (only this test uses it).
+        let word = unsafe { WINDOW.0.get().cast::<u32>().add(1).read_volatile() };
+        assert_eq!(word, 0x1234_5678, "the register is the window's memory");
+    }
+
+    #[test]
+    fn a_const_built_bar_that_new_would_refuse_reaches_no_register() {
+        let mut mem = std::vec![0u32; 4].into_boxed_slice();
+        let base = NonNull::new(mem.as_mut_ptr().cast::<u8>()).unwrap();
+        // SAFETY: a live allocation of 16 bytes; every access below is refused before it is
+        // made (misaligned base), so none reaches past it.
+        let misaligned = unsafe { MmioBar::from_raw_parts(base.add(1), 12, NoClock) };
+        assert_eq!(misaligned.validate(), Err(MmioError::Misaligned));
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { MmioBar::new(base.add(1).as_ptr(), 12, NoClock) }.unwrap_err(),
+            MmioError::Misaligned,
+            "validate says what new says"
+        );
+        misaligned.write32(Reg(0), 0xFFFF_FFFF);
+        assert_eq!(misaligned.read32(Reg(0)), u32::MAX);
+        assert_eq!(misaligned.read32(Reg(4)), u32::MAX, "no read either");
+
+        // SAFETY: no access is made (each is refused: the mapping would wrap).
+        let wraps = unsafe { MmioBar::from_raw_parts(base, usize::MAX, NoClock) };
+        assert_eq!(wraps.validate(), Err(MmioError::Overflow));
+        assert_eq!(wraps.read32(Reg(4)), u32::MAX);
+        assert_eq!(&mem[..], &[0, 0, 0, 0], "the write was dropped");
+    }
+
+    #[test]
+    fn a_const_built_memirq_page_drops_the_enable_store_when_misaligned() {
+        use crate::memirq::MemirqPage;
+        use crate::wire::memirq::{ENABLE, ENABLE_OFFSET, PAGE_SIZE};
+        let mut mem = std::vec![0u32; PAGE_SIZE / 4 + 1].into_boxed_slice();
+        let whole = |page: &MemirqMem| {
+            (0..PAGE_SIZE)
+                .map(|o| page.read8(o))
+                .collect::<std::vec::Vec<u8>>()
+        };
+        let base = NonNull::new(mem.as_mut_ptr().cast::<u8>()).unwrap();
+        // SAFETY: a live, writable allocation of PAGE_SIZE + 4 bytes: both pages fit in it.
+        let (good, bad) = unsafe { (MemirqMem::from_raw(base), MemirqMem::from_raw(base.add(2))) };
+        assert_eq!(good.validate(), Ok(()));
+        assert_eq!(bad.validate(), Err(MmioError::Misaligned));
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { MemirqMem::new(base.add(2)) }.unwrap_err(),
+            MmioError::Misaligned
+        );
+        bad.write32(ENABLE_OFFSET, ENABLE);
+        assert!(
+            whole(&good).iter().all(|&b| b == 0),
+            "the misaligned store was dropped"
+        );
+        good.write32(ENABLE_OFFSET, ENABLE);
+        let enabled = whole(&good);
+        assert_eq!(
+            enabled[ENABLE_OFFSET..ENABLE_OFFSET + 4],
+            ENABLE.to_le_bytes()
+        );
+        let debug = std::format!("{good:?}");
+        assert!(debug.contains(&std::format!("base: {:p}", base)), "{debug}");
     }
 }

@@ -32,7 +32,9 @@ use crate::coordinator::GtId;
 pub use crate::ids::TileId;
 
 /// A move of a tile's GGTT, as handed to [`ggtt_fixup`](crate::RecoveryHooks::ggtt_fixup).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+///
+/// `Debug` and `Display` print both bases in hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GgttMove {
     /// The base the embedder's GGTT users are at now (the applied base).
@@ -60,6 +62,15 @@ impl GgttMove {
     }
 }
 
+impl fmt::Debug for GgttMove {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GgttMove")
+            .field("old", &format_args!("{:#x}", self.old))
+            .field("new", &format_args!("{:#x}", self.new))
+            .finish()
+    }
+}
+
 impl fmt::Display for GgttMove {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:#x} -> {:#x}", self.old, self.new)
@@ -67,7 +78,9 @@ impl fmt::Display for GgttMove {
 }
 
 /// A tile's GGTT as the VF knows it (a snapshot: see [`Vf::tile_ggtt`](crate::Vf::tile_ggtt)).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+///
+/// `Debug` prints the size and the bases in hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TileGgtt {
     /// GGTT size (the same on both GTs of the tile; never changes).
@@ -79,6 +92,17 @@ pub struct TileGgtt {
     pub reported: u64,
     /// How many fixups moved this tile's GGTT (wrapping).
     pub moves: usize,
+}
+
+impl fmt::Debug for TileGgtt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TileGgtt")
+            .field("size", &format_args!("{:#x}", self.size))
+            .field("applied", &format_args!("{:#x}", self.applied))
+            .field("reported", &format_args!("{:#x}", self.reported))
+            .field("moves", &self.moves)
+            .finish()
+    }
 }
 
 impl TileGgtt {
@@ -172,6 +196,13 @@ impl core::error::Error for TopologyError {}
 impl<const N: usize> Topology<N> {
     /// The topology of GTs `0..N`, GT `n` on tile `tiles[n].0`, primary when `tiles[n].1`.
     /// `const`, so a topology in a `static` is checked when the program is compiled.
+    ///
+    /// # Errors
+    ///
+    /// [`TopologyError::GtCount`] unless `N` is 1 to [`MAX_GTS`](crate::coordinator::MAX_GTS);
+    /// [`TopologyError::MissingTile`] when a tile below the highest has no GT;
+    /// [`TopologyError::DuplicateGt`] when a tile has two primary or two media GTs;
+    /// [`TopologyError::NoPrimaryGt`] when a tile has a media GT only.
     pub const fn new(tiles: [(TileId, bool); N]) -> Result<Self, TopologyError> {
         if N == 0 || N > crate::coordinator::MAX_GTS {
             return Err(TopologyError::GtCount(N));
@@ -333,5 +364,29 @@ mod tests {
         };
         assert_eq!(back.shift(), -0x100_0000);
         assert_eq!(std::format!("{m}"), "0x200000 -> 0x1200000");
+    }
+
+    #[test]
+    fn debug_prints_ggtt_addresses_in_hex_as_display_does() {
+        let m = GgttMove {
+            old: 0x20_0000,
+            new: 0x120_0000,
+        };
+        assert_eq!(
+            std::format!("{m:?}"),
+            "GgttMove { old: 0x200000, new: 0x1200000 }"
+        );
+        let g = TileGgtt {
+            size: 0x1000_0000,
+            applied: 0x20_0000,
+            reported: 0x120_0000,
+            moves: 12,
+        };
+        assert_eq!(
+            std::format!("{g:?}"),
+            "TileGgtt { size: 0x10000000, applied: 0x200000, reported: 0x1200000, moves: 12 }"
+        );
+        // `{:#?}` still lays the fields out one per line.
+        assert!(std::format!("{g:#?}").contains("\n    applied: 0x200000,\n"));
     }
 }

@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use xe_sriov_vf::coordinator::GtId;
-use xe_sriov_vf::device::{Clock, Device, Instant, Reg, Stopwatch};
+use xe_sriov_vf::device::{Clock, Instant, Stopwatch};
 use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger};
+use xe_sriov_vf::mock::{Fault, HookedDevice, MockGuc, Provisioning, Trigger};
 use xe_sriov_vf::recovery::{GgttWait, NoHooks, RecoveryConfig, Vf, GGTT_WAIT_STALL_POLLS};
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::Version;
@@ -94,24 +94,6 @@ impl Clock for ScriptClock {
     fn relax(&self) {}
 }
 
-/// A mock GuC's registers with a scripted clock.
-struct ScriptDevice<'a> {
-    guc: &'a MockGuc,
-    clock: ScriptClock,
-}
-
-impl Device for ScriptDevice<'_> {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.clock.now()
-    }
-}
-
 /// What a wait of `timeout` (ms) with stall bound `stall` ends as, per shape: `true` = timed out,
 /// `false` = clock stalled (the table in the `Stopwatch` docs).
 fn times_out(shape: Shape) -> bool {
@@ -167,10 +149,11 @@ fn silent_request(shape: Shape, stall: u32) -> (Result<(), MailboxError>, u64) {
         Provisioning::integrated(),
     );
     guc.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
-    let dev = ScriptDevice {
-        guc: &guc,
-        clock: ScriptClock::new(shape),
-    };
+    // The mock's registers with the scripted clock, and a plain spin between polls.
+    let clock = ScriptClock::new(shape);
+    let dev = HookedDevice::new(&guc)
+        .on_now(|_| clock.now())
+        .on_relax(|_| core::hint::spin_loop());
     let cfg = {
         let mut c = MailboxConfig::KERNEL;
         c.stall_polls = stall;
@@ -179,7 +162,7 @@ fn silent_request(shape: Shape, stall: u32) -> (Result<(), MailboxError>, u64) {
     };
     let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
     let result = mb.send_recv(&[0x0000_5507]).map(|_| ());
-    (result, dev.clock.reads())
+    (result, clock.reads())
 }
 
 #[test]

@@ -13,8 +13,8 @@ use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mmio::MmioError;
 use xe_sriov_vf::mock::{Fault, MockError, MockGuc, OracleError, Provisioning, Trigger};
 use xe_sriov_vf::recovery::{
-    BootstrapError, GtAccessError, HookError, PassOutcome, RecoveryConfig, RecoveryError,
-    RecoveryHooks, Step, Vf,
+    BootstrapError, GtAccessError, HookError, NoHooks, PassOutcome, RecoveryConfig, RecoveryError,
+    Step, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId, TopologyError};
 use xe_sriov_vf::wire::action::{code, MmioMessage};
@@ -393,7 +393,3 @@ fn leaf_errors_have_no_source() {
         assert_eq!(layered(error).len(), 1);
     }
 }
-
-struct NoHooks;
-
-impl RecoveryHooks for NoHooks {}

@@ -40,26 +40,23 @@
 //! after each doorbell, so GT 1's request is in flight whenever GT 0's fault lands.
 #![cfg(feature = "mock")]
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
+use common::{Rig, RigBuilder, RigVf, TILE_PAIR};
 use xe_sriov_vf::coordinator::{GtId, GtSet, StartPolicy};
-use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
+use xe_sriov_vf::device::Device;
+use xe_sriov_vf::gt::VfError;
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{
-    Fault, GgttOracle, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState,
-};
-use xe_sriov_vf::recovery::{
-    HoldPoint, HookError, PassOutcome, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
-};
-use xe_sriov_vf::tile::{GgttMove, TileId};
+use xe_sriov_vf::mock::{Fault, HookedDevice, Latency, MockGuc, Trigger, VfState};
+use xe_sriov_vf::recovery::{HoldPoint, PassOutcome, RecoveryError, Step};
+use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::{code, MmioMessage};
-use xe_sriov_vf::wire::regs::GtKind;
-use xe_sriov_vf::wire::{GucError, KlvKey, Version};
-use xe_sriov_vf::workqueue::TestQueue;
+use xe_sriov_vf::wire::{GucError, KlvKey};
 
 const BASE: u64 = 0x0020_0000;
 /// The GGTT base after the first migration.
@@ -370,66 +367,7 @@ impl Trap {
     }
 }
 
-/// GT 0's device: the mock, plus the doorbell trap.
-struct Probe {
-    guc: &'static MockGuc,
-    trap: Option<&'static Trap>,
-}
-
-impl Device for Probe {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if let Some(trap) = self.trap {
-            if reg == self.guc.kind().mailbox().doorbell {
-                trap.on_doorbell(self.guc.scratch());
-            }
-        }
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
-}
-
-#[derive(Default)]
-struct Hooks {
-    oracle: GgttOracle<1>,
-    pm_get: AtomicUsize,
-    pm_put: AtomicUsize,
-    wedged: AtomicUsize,
-    aborts: AtomicUsize,
-    trap: OnceLock<&'static Trap>,
-}
-
-impl RecoveryHooks for Hooks {
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        self.oracle.fixup(tile, ggtt)
-    }
-    fn pm_get(&self) {
-        self.pm_get.fetch_add(1, Ordering::SeqCst);
-    }
-    fn pm_put(&self) {
-        self.pm_put.fetch_add(1, Ordering::SeqCst);
-    }
-    fn abort(&self, _error: &RecoveryError) {
-        self.aborts.fetch_add(1, Ordering::SeqCst);
-    }
-    fn wedged(&self, _error: &RecoveryError) {
-        self.wedged.fetch_add(1, Ordering::SeqCst);
-    }
-    fn hold(&self, point: HoldPoint, gt: GtId) {
-        if let Some(trap) = self.trap.get() {
-            trap.on_hold(point, gt);
-        }
-    }
-}
-
-type TestVf = Vf<Probe, Hooks, TestQueue, 2>;
+type TestVf = RigVf<2>;
 
 struct Bench {
     vf: &'static TestVf,
@@ -449,53 +387,31 @@ fn deliver(vf: &TestVf, gucs: &[&MockGuc; 2]) {
 /// Bootstraps a 2-GT VF on fresh mocks, with the migration trap wired up; `split`: split phase,
 /// the mocks on one clock, answering one poll after each doorbell.
 fn bench(policy: StartPolicy, split: bool) -> Bench {
-    let prov = Provisioning::integrated();
-    let abi = Version::new(1, 27);
-    let gucs: [&'static MockGuc; 2] = [
-        Box::leak(Box::new(MockGuc::new(GtKind::Primary, abi, prov))),
-        Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, prov))),
-    ];
-    let clock: &'static MockClock = Box::leak(Box::default());
-    for g in gucs {
-        g.set_relax_step(Duration::from_nanos(RELAX_NS));
-        if split {
-            g.use_clock(clock);
-            g.set_latency(Latency::fixed(Duration::from_nanos(RELAX_NS)));
-        }
-    }
     let trap: &'static Trap = Box::leak(Box::default());
-    let info = |kind| GtInfo::new(kind, false, 2004);
-    let gts = [
-        Gt::new(
-            Probe {
-                guc: gucs[0],
-                trap: Some(trap),
-            },
-            info(GtKind::Primary),
-            mailbox_config(),
-        ),
-        Gt::new(
-            Probe {
-                guc: gucs[1],
-                trap: None,
-            },
-            info(GtKind::Media),
-            mailbox_config(),
-        ),
-    ];
-    let hooks = Hooks::default();
-    let _ = hooks.trap.set(trap);
-    let config = {
-        let mut c = RecoveryConfig::default().with_mmio_irq();
-        c.start = policy;
-        c.split_phase = split;
-        c
-    };
-    let vf: &'static TestVf = Box::leak(Box::new(
-        Vf::new(gts, hooks, TestQueue::new(), config).unwrap(),
-    ));
-    vf.bootstrap().unwrap();
-    vf.hooks().oracle.place(TileId(0), BASE);
+    let mut rig = RigBuilder::new(TILE_PAIR)
+        .relax_step(Duration::from_nanos(RELAX_NS))
+        .mailbox(mailbox_config())
+        .policy(policy)
+        .split_phase(split)
+        .device(move |i, gucs| {
+            if i != 0 {
+                return common::leak_dyn(gucs[i]);
+            }
+            // GT 0's device: the mock, plus the doorbell trap.
+            common::leak_dyn(HookedDevice::new(gucs[0]).on_write(|guc, reg, value| {
+                if reg == guc.kind().mailbox().doorbell {
+                    trap.on_doorbell(guc.scratch());
+                }
+                guc.write32(reg, value)
+            }))
+        });
+    if split {
+        rig = rig
+            .shared_clock()
+            .latency(Latency::fixed(Duration::from_nanos(RELAX_NS)));
+    }
+    let Rig { vf, gucs, .. } = rig.mmio();
+    vf.hooks().on_hold(move |point, gt| trap.on_hold(point, gt));
     Bench { vf, gucs, trap }
 }
 
@@ -581,8 +497,8 @@ fn run_cell(row: Row, col: Col, split: bool) -> CellResult {
     let h = vf.hooks();
     let mut problems = Vec::new();
     let (gets, puts) = (
-        h.pm_get.load(Ordering::SeqCst),
-        h.pm_put.load(Ordering::SeqCst),
+        h.pm_gets.load(Ordering::SeqCst),
+        h.pm_puts.load(Ordering::SeqCst),
     );
     if gets != puts {
         problems.push(format!("runtime PM unbalanced: {gets} get, {puts} put"));

@@ -2,7 +2,10 @@
 //! and re-query rules, on the mock GuC.
 #![cfg(feature = "mock")]
 
-use xe_sriov_vf::device::{Device, Instant, Reg};
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError, VF_RESET_ATTEMPTS};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Dir, Fault, MockGuc, Provisioning, Trigger, VfState};
@@ -76,34 +79,14 @@ fn gt_with_class(guc: &MockGuc, platform: PlatformClass) -> Gt<&MockGuc> {
     gt(guc, i)
 }
 
-/// A device that drops the first [`VF_RESET_ATTEMPTS`] doorbells (those requests time out) and
-/// delivers the ones after: a VF that sent VF_RESET once too often would get an answer, so the
-/// test fails at once instead of spinning.
-struct Deaf<'a>(&'a MockGuc, std::cell::Cell<u32>);
-
-impl Device for Deaf<'_> {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.0.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if reg == GtKind::Primary.mailbox().doorbell && self.1.get() < VF_RESET_ATTEMPTS {
-            self.1.set(self.1.get() + 1);
-        } else {
-            self.0.write32(reg, value)
-        }
-    }
-    fn now(&self) -> Instant {
-        self.0.now()
-    }
-    fn relax(&self) {
-        self.0.relax()
-    }
-}
-
 #[test]
 fn vf_reset_is_sent_up_to_ten_times_while_it_times_out() {
     let g = integrated(Version::new(1, 27));
-    let deaf = Deaf(&g, std::cell::Cell::new(0));
+    // The first VF_RESET_ATTEMPTS doorbells are dropped (those requests time out), the ones
+    // after delivered: a VF that sent VF_RESET once too often would get an answer, so the test
+    // fails at once instead of spinning.
+    let doorbells = AtomicU32::new(0);
+    let deaf = common::deaf_for(&g, VF_RESET_ATTEMPTS, &doorbells);
     let mut gt = Gt::new(
         &deaf,
         info(GtKind::Primary, false, 2004),
@@ -113,7 +96,7 @@ fn vf_reset_is_sent_up_to_ten_times_while_it_times_out() {
         gt.reset(),
         Err(VfError::Mailbox(MailboxError::Timeout { .. }))
     ));
-    assert_eq!(deaf.1.get(), VF_RESET_ATTEMPTS);
+    assert_eq!(doorbells.load(Ordering::SeqCst), VF_RESET_ATTEMPTS);
 
     // Eight timeouts, then an answer: success on the ninth attempt.
     for _ in 0..8 {
@@ -676,7 +659,7 @@ fn gmd_id_refusal_is_tolerated_like_the_kernel() {
     // VF ABI 1.1 has no GMD_ID KLV, yet a 12.70+ part asks for it: the GuC refuses, the kernel
     // logs and carries on.
     let g = integrated(Version::new(1, 1));
-    let mut i = info(GtKind::Primary, false, 1274);
+    let mut i = info(GtKind::Primary, false, 2004);
     i.platform = PlatformClass::TigerLakeToPonteVecchio;
     let mut gt = gt(&g, i);
     gt.bootstrap().unwrap();

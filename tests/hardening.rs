@@ -4,119 +4,79 @@
 //! VF-view oracle checked.
 #![cfg(all(feature = "mock", feature = "std"))]
 
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::Duration;
 
+use common::{Call, Rig, RigBuilder, RigVf, SINGLE};
 use xe_sriov_vf::coordinator::{GtId, GtSet};
-use xe_sriov_vf::gt::{Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, Provisioning, Trigger, VfState};
+use xe_sriov_vf::mock::{Fault, HookedDevice, MockGuc, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
-    GtAccessError, HoldPoint, HookError, PassOutcome, PassReport, RecoveryConfig, RecoveryError,
-    RecoveryHooks, Step, Vf,
+    GtAccessError, HoldPoint, PassOutcome, PassReport, RecoveryConfig, RecoveryError, Step,
 };
-use xe_sriov_vf::tile::{GgttMove, TileId};
+use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::{GucError, Version};
-use xe_sriov_vf::workqueue::TestQueue;
 
 const BASE: u64 = 0x0020_0000;
 const MOVED: u64 = 0x0120_0000;
 
-/// Hooks: the oracle, a runtime-PM count as `abort` and `wedged` see it, and a GuC that answers
-/// `VF_MIGRATED` to every RESFIX_DONE while `always_migrated` is set.
-struct Hooks {
-    oracle: GgttOracle<1>,
-    guc: &'static MockGuc,
+/// What these tests add to the common recorder: a GuC that answers `VF_MIGRATED` to every
+/// RESFIX_DONE while `always_migrated` is set, and a GGTT fixup hook that reads the VF.
+#[derive(Default)]
+struct Extras {
     always_migrated: AtomicBool,
-    pm: AtomicIsize,
-    pm_in_abort: AtomicIsize,
-    pm_in_wedged: AtomicIsize,
-    wedged: AtomicUsize,
     /// When set, the GGTT fixup hook reads the VF through its public accessors.
     reader: OnceLock<&'static TestVf>,
     /// What it read: the GT's published GGTT start, the tile's applied base, `with_gt`'s answer.
     seen: Mutex<Vec<Seen>>,
 }
 
-impl RecoveryHooks for Hooks {
-    fn pm_get(&self) {
-        self.pm.fetch_add(1, Ordering::SeqCst);
-    }
-    fn pm_put(&self) {
-        self.pm.fetch_sub(1, Ordering::SeqCst);
-    }
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        if let Some(vf) = self.reader.get() {
-            let start = vf
-                .gt_view(GtId(0))
-                .and_then(|v| v.config)
-                .map(|c| c.ggtt_start);
-            let applied = vf.tile_ggtt(tile).map(|t| t.applied);
-            let access = vf.with_gt(GtId(0), |_| ());
-            self.seen.lock().unwrap().push((start, applied, access));
-        }
-        self.oracle.fixup(tile, ggtt)
-    }
-    fn abort(&self, _error: &RecoveryError) {
-        self.pm_in_abort
-            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
-    }
-    fn wedged(&self, _error: &RecoveryError) {
-        self.wedged.fetch_add(1, Ordering::SeqCst);
-        self.pm_in_wedged
-            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
-    }
-    fn hold(&self, point: HoldPoint, _gt: GtId) {
-        if point == HoldPoint::BeforeDone && self.always_migrated.load(Ordering::SeqCst) {
-            self.guc
-                .inject(
-                    Trigger::Action(code::RESFIX_DONE),
-                    Fault::Failure {
-                        error: GucError::VfMigrated,
-                        hint: 0,
-                    },
-                )
-                .unwrap();
-        }
-    }
-}
-
 /// One read from inside the GGTT fixup hook.
 type Seen = (Option<u64>, Option<u64>, Result<(), GtAccessError>);
 
-type TestVf = Vf<&'static MockGuc, Hooks, TestQueue, 1>;
+type TestVf = RigVf<1>;
 
 fn rig(config: RecoveryConfig) -> (&'static TestVf, &'static MockGuc) {
-    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-        GtKind::Primary,
-        Version::new(1, 27),
-        Provisioning::integrated(),
-    )));
-    let gt = Gt::new(
-        guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
-        MailboxConfig::KERNEL,
-    );
-    let hooks = Hooks {
-        oracle: GgttOracle::new(),
-        guc,
-        always_migrated: AtomicBool::new(false),
-        pm: AtomicIsize::new(0),
-        pm_in_abort: AtomicIsize::new(-1),
-        pm_in_wedged: AtomicIsize::new(-1),
-        wedged: AtomicUsize::new(0),
-        reader: OnceLock::new(),
-        seen: Mutex::new(Vec::new()),
-    };
-    let vf: &'static TestVf = Box::leak(Box::new(
-        Vf::new([gt], hooks, TestQueue::new(), config.with_mmio_irq()).unwrap(),
-    ));
-    vf.bootstrap().unwrap();
-    vf.hooks().oracle.place(TileId(0), BASE);
+    let (vf, guc, _) = rig_x(config);
     (vf, guc)
+}
+
+/// [`rig`] and its [`Extras`], wired to the recorder.
+fn rig_x(config: RecoveryConfig) -> (&'static TestVf, &'static MockGuc, &'static Extras) {
+    let Rig { vf, gucs, .. } = RigBuilder::new(SINGLE).config(config).mmio();
+    let guc = gucs[0];
+    let x: &'static Extras = Box::leak(Box::default());
+    vf.hooks().on_call(move |call| match *call {
+        // Before the oracle moves the users: the hook reads the VF as a driver's would.
+        Call::GgttFixup(tile, _) => {
+            if let Some(vf) = x.reader.get() {
+                let start = vf
+                    .gt_view(GtId(0))
+                    .and_then(|v| v.config)
+                    .map(|c| c.ggtt_start);
+                let applied = vf.tile_ggtt(tile).map(|t| t.applied);
+                let access = vf.with_gt(GtId(0), |_| ());
+                x.seen.lock().unwrap().push((start, applied, access));
+            }
+        }
+        Call::Hold(HoldPoint::BeforeDone, _) if x.always_migrated.load(Ordering::SeqCst) => {
+            guc.inject(
+                Trigger::Action(code::RESFIX_DONE),
+                Fault::Failure {
+                    error: GucError::VfMigrated,
+                    hint: 0,
+                },
+            )
+            .unwrap();
+        }
+        _ => {}
+    });
+    (vf, guc, x)
 }
 
 /// Runs passes while work is queued (bounded); delivers no interrupt.
@@ -146,8 +106,8 @@ fn requeued() -> PassOutcome {
 /// wedges with a typed error naming the GT, the count and the step.
 #[test]
 fn endless_vf_migrated_wedges_after_the_requeue_bound() {
-    let (vf, guc) = rig(RecoveryConfig::default());
-    vf.hooks().always_migrated.store(true, Ordering::SeqCst);
+    let (vf, guc, x) = rig_x(RecoveryConfig::default());
+    x.always_migrated.store(true, Ordering::SeqCst);
     migrate(vf, guc, MOVED);
     let passes = run_queued(vf);
     let limit = RecoveryConfig::DEFAULT_MAX_REQUEUES as usize;
@@ -185,9 +145,9 @@ fn a_new_interrupt_restarts_the_requeue_count() {
         c.max_requeues = 3;
         c
     };
-    let (vf, guc) = rig(config);
+    let (vf, guc, x) = rig_x(config);
     let h = vf.hooks();
-    h.always_migrated.store(true, Ordering::SeqCst);
+    x.always_migrated.store(true, Ordering::SeqCst);
     migrate(vf, guc, MOVED);
     let mut passes = Vec::new();
     for k in 0..3u64 {
@@ -199,7 +159,7 @@ fn a_new_interrupt_restarts_the_requeue_count() {
         migrate(vf, guc, MOVED + (k + 1) * 0x0010_0000);
     }
     assert!(passes.iter().all(|p| *p == requeued()), "{passes:?}");
-    h.always_migrated.store(false, Ordering::SeqCst);
+    x.always_migrated.store(false, Ordering::SeqCst);
     guc.clear_faults();
     let rest = run_queued(vf);
     assert_eq!(
@@ -222,8 +182,8 @@ fn no_requeue_bound_when_asked() {
         c.max_requeues = u32::MAX;
         c
     };
-    let (vf, guc) = rig(config);
-    vf.hooks().always_migrated.store(true, Ordering::SeqCst);
+    let (vf, guc, x) = rig_x(config);
+    x.always_migrated.store(true, Ordering::SeqCst);
     migrate(vf, guc, MOVED);
     for _ in 0..100 {
         assert!(vf.queue().take());
@@ -249,8 +209,8 @@ fn runtime_pm_covers_abort_and_wedged() {
     let passes = run_queued(vf);
     assert!(matches!(passes[..], [PassOutcome::Failed(_)]), "{passes:?}");
     let h = vf.hooks();
-    assert_eq!(h.pm_in_abort.load(Ordering::SeqCst), 1);
-    assert_eq!(h.pm_in_wedged.load(Ordering::SeqCst), 1);
+    assert_eq!(h.pm_at_abort.load(Ordering::SeqCst), 1);
+    assert_eq!(h.pm_at_wedge.load(Ordering::SeqCst), 1);
     assert_eq!(h.pm.load(Ordering::SeqCst), 0);
     // Nothing moved: the pass failed before the re-query.
     assert_eq!(h.oracle.check(TileId(0), BASE), Ok(()));
@@ -263,9 +223,9 @@ fn runtime_pm_covers_abort_and_wedged() {
 /// watchdog, so a deadlock fails the test instead of hanging it.
 #[test]
 fn hooks_read_the_vf_without_deadlock() {
-    let (vf, guc) = rig(RecoveryConfig::default());
+    let (vf, guc, x) = rig_x(RecoveryConfig::default());
     let h = vf.hooks();
-    assert!(h.reader.set(vf).is_ok());
+    assert!(x.reader.set(vf).is_ok());
     assert_eq!(
         vf.gt_view(GtId(0))
             .and_then(|v| v.config)
@@ -286,7 +246,7 @@ fn hooks_read_the_vf_without_deadlock() {
         .expect("the pass deadlocked on a hook that reads the VF");
     assert_eq!(passes, [PassOutcome::Recovered(GtSet::single(GtId(0)))]);
     assert_eq!(
-        *h.seen.lock().unwrap(),
+        *x.seen.lock().unwrap(),
         [(Some(MOVED), Some(BASE), Err(GtAccessError::Busy))]
     );
     assert_eq!(vf.tile_ggtt(TileId(0)).map(|t| t.applied), Some(MOVED));
@@ -373,52 +333,25 @@ fn busy_then_failure_is_the_failure() {
 /// once (`with_gt` and `bootstrap` with `Busy`, the views with the published copies).
 #[test]
 fn a_task_run_while_the_worker_yields_never_spins() {
-    use xe_sriov_vf::device::{Device, Instant, Reg};
+    use xe_sriov_vf::device::Device;
     use xe_sriov_vf::recovery::BootstrapError;
 
-    struct YieldingGuc {
-        guc: &'static MockGuc,
-        other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>>,
-    }
-    impl Device for YieldingGuc {
-        fn read32(&self, reg: Reg) -> u32 {
-            self.guc.read32(reg)
-        }
-        fn write32(&self, reg: Reg, value: u32) {
-            self.guc.write32(reg, value)
-        }
-        fn now(&self) -> Instant {
-            self.guc.now()
-        }
-        fn relax(&self) {
-            self.guc.relax();
-            // The scheduler switches to the other task, on this same CPU.
-            if let Some(task) = self.other_task.get() {
-                task();
-            }
-        }
-    }
-    type CoopVf = Vf<YieldingGuc, GgttOracle<1>, TestQueue, 1>;
-
-    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-        GtKind::Primary,
-        Version::new(1, 27),
-        Provisioning::integrated(),
-    )));
-    // Every reply takes a few polls, so the worker yields inside each exchange.
-    guc.set_relax_step(Duration::from_nanos(1_000));
     let other_task: &'static OnceLock<Box<dyn Fn() + Send + Sync>> = Box::leak(Box::default());
-    let gt = Gt::new(
-        YieldingGuc { guc, other_task },
-        GtInfo::new(GtKind::Primary, false, 2004),
-        MailboxConfig::KERNEL,
-    );
-    let config = RecoveryConfig::default().with_mmio_irq();
-    let vf: &'static CoopVf = Box::leak(Box::new(
-        Vf::new([gt], GgttOracle::new(), TestQueue::new(), config).unwrap(),
-    ));
-    vf.bootstrap().unwrap();
-    vf.hooks().place(TileId(0), BASE);
+    let Rig { vf, gucs, .. } = RigBuilder::new(SINGLE)
+        // Every reply takes a few polls, so the worker yields inside each exchange.
+        .relax_step(Duration::from_nanos(1_000))
+        .device(move |_, gucs| {
+            common::leak_dyn(HookedDevice::new(gucs[0]).on_relax(move |guc| {
+                guc.relax();
+                // The scheduler switches to the other task, on this same CPU.
+                if let Some(task) = other_task.get() {
+                    task();
+                }
+            }))
+        })
+        .mmio();
+    let guc = gucs[0];
+    assert_eq!(vf.hooks().oracle.base(TileId(0)), Some(BASE));
     let answers: &'static Mutex<Vec<String>> = Box::leak(Box::default());
     let _ = other_task.set(Box::new(move || {
         let view = vf
@@ -455,7 +388,7 @@ fn a_task_run_while_the_worker_yields_never_spins() {
         ))),
         "{seen:?}"
     );
-    assert_eq!(vf.hooks().check(TileId(0), MOVED), Ok(()));
+    assert_eq!(vf.hooks().oracle.check(TileId(0), MOVED), Ok(()));
 }
 
 /// The other way round: the worker is scheduled while a task is inside its `with_gt` closure.
@@ -492,57 +425,25 @@ fn a_pass_that_finds_the_gts_held_is_queued_again() {
 /// only counted a report when a memirq byte was set too.)
 #[test]
 fn legacy_all_gts_defers_done_when_a_report_lands_before_it() {
-    struct AtDone {
-        oracle: GgttOracle<1>,
-        guc: OnceLock<&'static MockGuc>,
-        vf: OnceLock<&'static Vf<&'static MockGuc, AtDone, TestQueue, 1>>,
-        fired: AtomicBool,
-    }
-    impl RecoveryHooks for AtDone {
-        fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-            self.oracle.fixup(tile, ggtt)
-        }
-        fn hold(&self, point: HoldPoint, gt: GtId) {
-            if point == HoldPoint::BeforeDone && !self.fired.swap(true, Ordering::SeqCst) {
-                let guc = self.guc.get().unwrap();
-                guc.migrate(MOVED + 0x0010_0000);
-                let _ = self
-                    .vf
-                    .get()
-                    .unwrap()
-                    .handle_guc_interrupt(gt, guc.take_interrupts());
-            }
-        }
-    }
-    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-        GtKind::Primary,
-        Version::new(1, 26),
-        Provisioning::integrated(),
-    )));
-    let gt = Gt::new(
-        guc,
-        GtInfo::new(GtKind::Primary, false, 2004),
-        MailboxConfig::KERNEL,
-    );
     let config = {
-        let mut c = RecoveryConfig::default().with_mmio_irq();
+        let mut c = RecoveryConfig::default();
         c.start = xe_sriov_vf::StartPolicy::AllGts;
         c.legacy = true;
         c
     };
-    let hooks = AtDone {
-        oracle: GgttOracle::new(),
-        guc: OnceLock::new(),
-        vf: OnceLock::new(),
-        fired: AtomicBool::new(false),
-    };
-    let vf: &'static Vf<&'static MockGuc, AtDone, TestQueue, 1> = Box::leak(Box::new(
-        Vf::new([gt], hooks, TestQueue::new(), config).unwrap(),
-    ));
-    let _ = vf.hooks().guc.set(guc);
-    let _ = vf.hooks().vf.set(vf);
-    vf.bootstrap().unwrap();
-    vf.hooks().oracle.place(TileId(0), BASE);
+    let Rig { vf, gucs, .. } = RigBuilder::new(SINGLE)
+        .abi(Version::new(1, 26))
+        .config(config)
+        .mmio();
+    let guc = gucs[0];
+    // Once, before RESFIX_DONE: the VM moves again and its interrupt lands.
+    let fired = AtomicBool::new(false);
+    vf.hooks().on_hold(move |point, gt| {
+        if point == HoldPoint::BeforeDone && !fired.swap(true, Ordering::SeqCst) {
+            guc.migrate(MOVED + 0x0010_0000);
+            let _ = vf.handle_guc_interrupt(gt, guc.take_interrupts());
+        }
+    });
     guc.migrate(MOVED);
     let _ = vf.handle_guc_interrupt(GtId(0), guc.take_interrupts());
     let passes = {

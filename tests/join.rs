@@ -16,21 +16,21 @@
 //! worker for it would see it.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::{Call, DynDevice, Recorder, RigBuilder, RigVf};
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal};
-use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo};
-use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{Dir, GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
-use xe_sriov_vf::recovery::{HookError, PassOutcome, RecoveryConfig, RecoveryHooks, Vf};
-use xe_sriov_vf::tile::{GgttMove, TileId};
+use xe_sriov_vf::device::{Device, Instant};
+use xe_sriov_vf::mock::{Dir, HookedDevice, Latency, MockClock, MockGuc, VfState};
+use xe_sriov_vf::recovery::{PassOutcome, RecoveryConfig};
+use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::MmioMessage;
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::Version;
-use xe_sriov_vf::workqueue::TestQueue;
 
 const BASE: u64 = 0x0020_0000;
 const TILE_STRIDE: u64 = 0x1000_0000;
@@ -80,11 +80,9 @@ struct World {
     /// is migrated again, both interrupts delivered at once.
     gt1_doorbells: AtomicU32,
     second_at: AtomicU32,
-    calls: Mutex<Vec<(u8, &'static str)>>,
-    oracle: GgttOracle<2>,
 }
 
-type TestVf = Vf<Dev, Hooks, TestQueue, 2>;
+type TestVf = RigVf<2>;
 
 impl World {
     fn tile_base(&self, gt: usize, base: u64) -> u64 {
@@ -115,72 +113,36 @@ impl World {
         }
     }
 
-    /// Both GTs' hooks, and each GT's.
+    /// The VF's hooks: the calls, in order, and the GGTT oracle.
+    fn hooks(&self) -> &'static Recorder {
+        self.vf.get().expect("VF built").hooks()
+    }
+
+    /// GT `gt`'s step hooks, in order.
     fn of(&self, gt: u8) -> Vec<&'static str> {
-        let calls = self.calls.lock().unwrap();
-        calls.iter().filter(|c| c.0 == gt).map(|c| c.1).collect()
-    }
-
-    fn note(&self, gt: GtId, what: &'static str) {
-        self.calls.lock().unwrap().push((gt.0, what));
+        self.hooks().of(gt)
     }
 }
 
-/// A GT's device: its mock, through which the test's moments land.
-struct Dev {
-    world: &'static World,
-    gt: usize,
-}
-
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.world.gucs[self.gt].read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        let w = self.world;
-        let guc = w.gucs[self.gt];
-        if self.gt == 1 && reg == guc.kind().mailbox().doorbell {
-            let n = w.gt1_doorbells.fetch_add(1, Ordering::SeqCst) + 1;
-            if n == w.second_at.load(Ordering::SeqCst) {
-                // A second VM migration: every GuC moved, both interrupts delivered at once.
-                let _ = w.land(0, MOVED2);
-                let _ = w.land(1, MOVED2);
+/// GT `gt`'s device: its mock, through which the test's moments land.
+fn device(w: &'static World, gt: usize) -> DynDevice {
+    let dev = HookedDevice::new(w.gucs[gt])
+        .on_write(move |guc, reg, value| {
+            if gt == 1 && reg == guc.kind().mailbox().doorbell {
+                let n = w.gt1_doorbells.fetch_add(1, Ordering::SeqCst) + 1;
+                if n == w.second_at.load(Ordering::SeqCst) {
+                    // A second VM migration: every GuC moved, both interrupts delivered at once.
+                    let _ = w.land(0, MOVED2);
+                    let _ = w.land(1, MOVED2);
+                }
             }
-        }
-        guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.world.gucs[self.gt].now()
-    }
-    fn relax(&self) {
-        self.world.gucs[self.gt].relax();
-        self.world.maybe_land_late(false);
-    }
-}
-
-struct Hooks(&'static World);
-
-impl RecoveryHooks for Hooks {
-    fn shutdown(&self, gt: GtId) {
-        self.0.note(gt, "shutdown");
-    }
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        self.0.oracle.fixup(tile, ggtt)
-    }
-    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
-        self.0.note(gt, "fixups");
-        if gt == GtId(0) {
-            self.0.maybe_land_late(true);
-        }
-        Ok(())
-    }
-    fn rearm(&self, gt: GtId) -> Result<(), HookError> {
-        self.0.note(gt, "rearm");
-        Ok(())
-    }
-    fn kickstart(&self, gt: GtId) {
-        self.0.note(gt, "kickstart");
-    }
+            guc.write32(reg, value)
+        })
+        .on_relax(move |guc| {
+            guc.relax();
+            w.maybe_land_late(false);
+        });
+    common::leak_dyn(dev)
 }
 
 /// A bootstrapped VF over `layout`, split phase (the default), mocks on one clock answering
@@ -195,15 +157,18 @@ fn world_at(
     media_after_primary: bool,
     abi: Version,
 ) -> &'static World {
-    let clock: &'static MockClock = Box::leak(Box::default());
-    let gucs = layout.map(|(tile, kind)| {
-        let mut prov = Provisioning::integrated();
-        prov.ggtt_start = BASE + u64::from(tile.0) * TILE_STRIDE;
-        let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(kind, abi, prov)));
-        guc.use_clock(clock);
-        guc.set_latency(Latency::fixed(L));
-        guc
-    });
+    let builder = RigBuilder::new(layout)
+        .abi(abi)
+        .base(BASE, TILE_STRIDE)
+        .shared_clock()
+        .latency(Latency::fixed(L))
+        .config({
+            let mut c = RecoveryConfig::DEFAULT;
+            c.legacy = !abi.at_least(1, 27);
+            c
+        })
+        .media_after_primary(media_after_primary);
+    let (gucs, clock) = builder.mocks();
     let w: &'static World = Box::leak(Box::new(World {
         clock,
         gucs,
@@ -212,27 +177,15 @@ fn world_at(
         late: Mutex::new(None),
         gt1_doorbells: AtomicU32::new(0),
         second_at: AtomicU32::new(0),
-        calls: Mutex::new(Vec::new()),
-        oracle: GgttOracle::default(),
     }));
-    let gts = [0, 1].map(|i| {
-        Gt::new(
-            Dev { world: w, gt: i },
-            GtInfo::new(layout[i].1, false, 2004).on_tile(layout[i].0),
-            MailboxConfig::DEFAULT,
-        )
-    });
-    let mut config = RecoveryConfig::DEFAULT.with_mmio_irq();
-    config.media_after_primary = media_after_primary;
-    config.legacy = !abi.at_least(1, 27);
-    let vf = Vf::new(gts, Hooks(w), TestQueue::new(), config).unwrap();
-    let vf: &'static TestVf = Box::leak(Box::new(vf));
-    vf.bootstrap().unwrap();
+    let vf = builder.device(move |i, _| device(w, i)).mmio_on(gucs).vf;
     assert!(w.vf.set(vf).is_ok());
-    for t in 0..vf.topology().num_tiles() {
-        let tile = TileId(t as u8);
-        w.oracle.place(tile, vf.tile_ggtt(tile).unwrap().applied);
-    }
+    // GT1's interrupt may land inside GT0's fixups.
+    vf.hooks().on_call(move |call| {
+        if *call == Call::GtFixups(GtId(0)) {
+            w.maybe_land_late(true);
+        }
+    });
     for g in gucs {
         g.drain_transcript(|_| {});
     }
@@ -301,8 +254,12 @@ impl World {
             let tile = TileId(t as u8);
             let gt = self.layout.iter().position(|l| l.0 == tile).unwrap();
             let base = self.gucs[gt].provisioning().ggtt_start;
-            assert_eq!(self.oracle.check(tile, base), Ok(()), "{what}: tile {t}");
-            assert_eq!(self.oracle.moves(tile), n, "{what}: tile {t} moves");
+            assert_eq!(
+                self.hooks().oracle.check(tile, base),
+                Ok(()),
+                "{what}: tile {t}"
+            );
+            assert_eq!(self.hooks().oracle.moves(tile), n, "{what}: tile {t} moves");
         }
         assert!(vf.coordinator().is_idle(), "{what}: idle");
         assert!(!vf.queue().take(), "{what}: nothing queued");
@@ -374,9 +331,15 @@ fn a_late_media_gt_still_waits_for_its_primary_under_ptl_ordering() {
         let w = world(ONE_TILE, true);
         let what = w.run_one_pass(late, &format!("PTL, media GT at {late:?}"));
         w.assert_settled(&what, &[1]);
-        let calls = w.calls.lock().unwrap().clone();
-        let primary_done = calls.iter().position(|c| *c == (0, "kickstart")).unwrap();
-        let media_start = calls.iter().position(|c| *c == (1, "shutdown")).unwrap();
+        let calls = w.hooks().log();
+        let primary_done = calls
+            .iter()
+            .position(|c| *c == Call::Kickstart(GtId(0)))
+            .unwrap();
+        let media_start = calls
+            .iter()
+            .position(|c| *c == Call::Shutdown(GtId(1)))
+            .unwrap();
         assert!(primary_done < media_start, "{what}: {calls:?}");
         // The media GT's blackout: from its interrupt to the primary's accepted DONE (at
         // ONE_GT after GT0's), then its own round trips.
@@ -423,9 +386,13 @@ fn a_second_migration_during_the_joined_gts_run() {
                     let gt = layout.iter().position(|l| l.0 == tile).unwrap();
                     let base = w.gucs[gt].provisioning().ggtt_start;
                     assert_eq!(base, w.tile_base(gt, MOVED2), "{what}");
-                    assert_eq!(w.oracle.check(tile, base), Ok(()), "{what}: tile {t}");
+                    assert_eq!(
+                        w.hooks().oracle.check(tile, base),
+                        Ok(()),
+                        "{what}: tile {t}"
+                    );
                     // Once per change of base: BASE -> MOVED -> MOVED2, or straight to MOVED2.
-                    assert!((1..=2).contains(&w.oracle.moves(tile)), "{what}");
+                    assert!((1..=2).contains(&w.hooks().oracle.moves(tile)), "{what}");
                 }
                 for (i, g) in w.gucs.iter().enumerate() {
                     assert_eq!(g.state(), VfState::Running, "{what}: gt{i}");

@@ -3,7 +3,7 @@
 
 use xe_sriov_vf::device::Device;
 use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{Fault, MockGuc, Provisioning, Trigger};
+use xe_sriov_vf::mock::{Fault, HookedDevice, MockGuc, Provisioning, Trigger};
 use xe_sriov_vf::wire::action::{code, MmioMessage};
 use xe_sriov_vf::wire::hxg::MsgType;
 use xe_sriov_vf::wire::regs::GtKind;
@@ -327,30 +327,23 @@ fn garbage_replies_are_protocol_errors() {
 #[test]
 fn retry_after_busy_is_a_protocol_error_like_the_kernel() {
     // After a BUSY the kernel only accepts SUCCESS or FAILURE.
-    struct BusyThenRetry(MockGuc, std::cell::Cell<u32>);
-    impl Device for BusyThenRetry {
-        fn read32(&self, reg: xe_sriov_vf::device::Reg) -> u32 {
-            if reg == GtKind::Primary.mailbox().scratch(0) && self.1.get() > 0 {
-                let n = self.1.get();
-                self.1.set(n + 1);
+    // Scratch 0 reads BUSY, then RETRY, after each doorbell.
+    let after_doorbell = std::cell::Cell::new(0u32);
+    let dev = HookedDevice::new(guc())
+        .on_read(|guc, reg| {
+            let n = after_doorbell.get();
+            if reg == GtKind::Primary.mailbox().scratch(0) && n > 0 {
+                after_doorbell.set(n + 1);
                 return if n == 1 { 0xB000_0001 } else { 0xD000_0000 };
             }
-            self.0.read32(reg)
-        }
-        fn write32(&self, reg: xe_sriov_vf::device::Reg, v: u32) {
+            guc.read32(reg)
+        })
+        .on_write(|guc, reg, v| {
             if reg == GtKind::Primary.mailbox().doorbell {
-                self.1.set(1);
+                after_doorbell.set(1);
             }
-            self.0.write32(reg, v)
-        }
-        fn now(&self) -> xe_sriov_vf::device::Instant {
-            self.0.now()
-        }
-        fn relax(&self) {
-            self.0.relax()
-        }
-    }
-    let dev = BusyThenRetry(guc(), std::cell::Cell::new(0));
+            guc.write32(reg, v)
+        });
     let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), MailboxConfig::default());
     assert_eq!(
         mb.send_recv(&[0x0000_5507]),
@@ -363,20 +356,12 @@ fn retry_after_busy_is_a_protocol_error_like_the_kernel() {
 
 #[test]
 fn a_stalled_clock_ends_the_wait_with_an_error() {
-    struct FrozenClock(MockGuc);
-    impl Device for FrozenClock {
-        fn read32(&self, reg: xe_sriov_vf::device::Reg) -> u32 {
-            self.0.read32(reg)
-        }
-        fn write32(&self, reg: xe_sriov_vf::device::Reg, v: u32) {
-            self.0.write32(reg, v)
-        }
-        fn now(&self) -> xe_sriov_vf::device::Instant {
-            xe_sriov_vf::device::Instant(42)
-        }
-    }
-    let dev = FrozenClock(guc());
-    dev.0.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
+    let g = guc();
+    g.inject(Trigger::AnyRequest, Fault::NoReply).unwrap();
+    // A clock stopped at 42 ns, and a plain spin between polls.
+    let dev = HookedDevice::new(g)
+        .on_now(|_| xe_sriov_vf::device::Instant(42))
+        .on_relax(|_| core::hint::spin_loop());
     let cfg = {
         let mut c = MailboxConfig::DEFAULT;
         c.stall_polls = 1000;

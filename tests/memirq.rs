@@ -4,29 +4,25 @@
 //! and engine units. Every recovery is checked with the GGTT oracle.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use common::{MemirqVf, RigBuilder, TILE_PAIR};
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal};
-use xe_sriov_vf::gt::{Gt, GtInfo};
-use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqPage, MemirqReport};
-use xe_sriov_vf::mock::{
-    GgttOracle, MemirqRegistration, MockGuc, MockMemirqPage, Provisioning, VfState,
-};
-use xe_sriov_vf::recovery::{BootstrapError, PassOutcome, RecoveryConfig, Vf};
+use xe_sriov_vf::mock::{MemirqRegistration, MockGuc, MockMemirqPage, VfState};
+use xe_sriov_vf::recovery::{BootstrapError, PassOutcome, RecoveryConfig};
 use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::memirq::GucUnit;
-use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::self_cfg::{CtbControl, SelfCfgKey};
-use xe_sriov_vf::wire::Version;
-use xe_sriov_vf::workqueue::TestQueue;
 
 const BASE: u64 = 0x0020_0000;
 const MOVED: u64 = 0x0120_0000;
 /// Where the embedder mapped the memirq page in the VF's GGTT.
 const PAGE_GGTT: u64 = 0x0030_0000;
 
-type TestVf = Vf<&'static MockGuc, GgttOracle<1>, TestQueue, 2, Memirq<&'static MockMemirqPage>>;
+type TestVf = MemirqVf<2>;
 
 struct Rig {
     vf: &'static TestVf,
@@ -42,41 +38,20 @@ fn rig(register: bool) -> Rig {
 
 /// [`rig`] with the page's GTs as given (`Memirq::new(page, .., primary, media)`).
 fn rig_with(register: bool, primary: GtId, media: Option<GtId>) -> Rig {
-    let abi = Version::new(1, 27);
-    let prov = Provisioning::integrated();
-    let gucs: [&'static MockGuc; 2] = [
-        Box::leak(Box::new(MockGuc::new(GtKind::Primary, abi, prov))),
-        Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, prov))),
-    ];
-    let page: &'static MockMemirqPage = Box::leak(Box::default());
-    for g in gucs {
-        g.attach_memirq(page, PAGE_GGTT);
-    }
-    let gts = [GtKind::Primary, GtKind::Media].map(|kind| {
-        Gt::new(
-            gucs[usize::from(kind == GtKind::Media)],
-            GtInfo::new(kind, false, 2004),
-            MailboxConfig::KERNEL,
-        )
-    });
-    let memirq = Memirq::new(page, PAGE_GGTT, primary, media);
-    let vf: &'static TestVf = Box::leak(Box::new(
-        Vf::with_memirq(
-            gts,
-            GgttOracle::new(),
-            TestQueue::new(),
-            RecoveryConfig::default(),
-            memirq,
-        )
-        .unwrap(),
-    ));
-    vf.bootstrap().unwrap();
+    let r = RigBuilder::new(TILE_PAIR)
+        .config(RecoveryConfig::default())
+        .memirq_with(PAGE_GGTT, primary, media);
+    let vf = r.vf;
     if register {
         vf.register_memirq().unwrap();
     }
     vf.memirq().enable();
-    vf.hooks().place(TileId(0), BASE);
-    Rig { vf, gucs, page }
+    assert_eq!(vf.hooks().oracle.base(TileId(0)), Some(BASE));
+    Rig {
+        vf,
+        gucs: r.gucs,
+        page: r.page.unwrap(),
+    }
 }
 
 fn drain(vf: &TestVf) -> Vec<PassOutcome> {
@@ -147,7 +122,7 @@ fn a_migration_arrives_as_bytes_and_recovers_both_gts_once() {
     assert_eq!(drain(r.vf), [PassOutcome::Recovered(GtSet::all(2))]);
     assert_eq!(r.gucs.map(|g| g.state()), [VfState::Running; 2]);
     assert!(r.vf.ggtt_valid(GtId(0)) && r.vf.ggtt_valid(GtId(1)));
-    let oracle = r.vf.hooks();
+    let oracle = &r.vf.hooks().oracle;
     assert_eq!(oracle.check(TileId(0), MOVED), Ok(()));
     assert_eq!(oracle.moves(TileId(0)), 1, "one shared GGTT, one move");
     // A second handler run finds nothing.
@@ -200,7 +175,7 @@ fn a_concurrent_peek_never_sees_a_gap() {
                 "recovery read as not pending while blocked"
             );
         });
-        assert_eq!(r.vf.hooks().check(TileId(0), MOVED), Ok(()));
+        assert_eq!(r.vf.hooks().oracle.check(TileId(0), MOVED), Ok(()));
     }
 }
 
@@ -240,8 +215,11 @@ fn a_migration_during_the_handler_is_not_lost_with_markers() {
         drain(r.vf);
     }
     assert_eq!(r.gucs.map(|g| g.state()), [VfState::Running; 2]);
-    assert_eq!(r.vf.hooks().check(TileId(0), MOVED2), Ok(()));
-    assert_eq!(r.vf.hooks().total_shift(TileId(0)), (MOVED2 - BASE) as i64);
+    assert_eq!(r.vf.hooks().oracle.check(TileId(0), MOVED2), Ok(()));
+    assert_eq!(
+        r.vf.hooks().oracle.total_shift(TileId(0)),
+        (MOVED2 - BASE) as i64
+    );
 }
 
 #[test]

@@ -4,19 +4,23 @@
 //! test can kill are listed, with the reason, in .ci/mutants-reviewed.txt.
 #![cfg(all(feature = "mock", feature = "std"))]
 
-use std::sync::atomic::AtomicBool;
+mod common;
+
+use common::{Rig, RigBuilder, TILE_PAIR};
+
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU32};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use xe_sriov_vf::coordinator::{Coordinator, GtId, GtSet, Signal, StartPolicy};
-use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::device::Device;
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError, VF_RESET_ATTEMPTS};
 use xe_sriov_vf::mailbox::{Mailbox, MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{Dir, MockGuc, Provisioning, VfState};
+use xe_sriov_vf::mock::{Dir, HookedDevice, MockGuc, Provisioning, VfState};
 use xe_sriov_vf::recovery::{
     GtAccessError, HoldPoint, HookError, NoHooks, PassOutcome, PassReport, RecoveryConfig,
-    RecoveryError, RecoveryHooks, Step, Unsupported, Vf,
+    RecoveryError, Step, Unsupported, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -383,28 +387,6 @@ fn teardown_wait_waits_while_relax_says_so() {
 // mailbox.rs
 // ---------------------------------------------------------------------------------------------
 
-/// A mock GuC whose register reads are logged, in order.
-struct ReadLog<'a> {
-    guc: &'a MockGuc,
-    reads: Mutex<Vec<Reg>>,
-}
-
-impl Device for ReadLog<'_> {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.reads.lock().unwrap().push(reg);
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
-}
-
 fn guc_1_27() -> MockGuc {
     MockGuc::new(
         GtKind::Primary,
@@ -419,17 +401,16 @@ fn guc_1_27() -> MockGuc {
 #[test]
 fn the_posting_read_hits_scratch_3() {
     let guc = guc_1_27();
-    let dev = ReadLog {
-        guc: &guc,
-        reads: Mutex::new(Vec::new()),
-    };
+    // Every register read logged, in order.
+    let reads = Mutex::new(Vec::new());
+    let dev = HookedDevice::new(&guc).on_read(|guc, reg| {
+        reads.lock().unwrap().push(reg);
+        guc.read32(reg)
+    });
     let regs = GtKind::Primary.mailbox();
     let mut mb = Mailbox::new(&dev, regs, MailboxConfig::KERNEL);
     mb.send(&Request::VfReset).unwrap();
-    assert_eq!(
-        *dev.reads.lock().unwrap(),
-        [regs.scratch(3), regs.scratch(0)]
-    );
+    assert_eq!(*reads.lock().unwrap(), [regs.scratch(3), regs.scratch(0)]);
 }
 
 /// Every error's message, and which one has a source (`Display` -> `Ok(())`, the `source` arm
@@ -524,36 +505,6 @@ fn a_rehandshake_asks_with_patch_zero() {
     );
 }
 
-/// A device that drops the first `deaf` doorbells (the request is never seen: a timeout), then
-/// passes everything through to the mock.
-struct DeafFor<'a> {
-    guc: &'a MockGuc,
-    deaf: u32,
-    doorbells: Mutex<u32>,
-}
-
-impl Device for DeafFor<'_> {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if reg == GtKind::Primary.mailbox().doorbell {
-            let mut n = self.doorbells.lock().unwrap();
-            *n += 1;
-            if *n <= self.deaf {
-                return;
-            }
-        }
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
-}
-
 /// A GuC that drops VF_RESET: it is sent exactly VF_RESET_ATTEMPTS times, then the timeout is
 /// the answer. The device answers the attempt after that, so a reset loop that does not stop
 /// (`attempt < VF_RESET_ATTEMPTS` -> `true`, `+=` -> `*=`) returns `Ok` instead of hanging.
@@ -562,11 +513,8 @@ fn vf_reset_gives_up_after_its_attempts_fast() {
     let guc = guc_1_27();
     // Quick timeouts: 50 ms of virtual time in 10 polls.
     guc.set_relax_step(Duration::from_nanos(5_000_000));
-    let dev = DeafFor {
-        guc: &guc,
-        deaf: VF_RESET_ATTEMPTS,
-        doorbells: Mutex::new(0),
-    };
+    let doorbells = AtomicU32::new(0);
+    let dev = common::deaf_for(&guc, VF_RESET_ATTEMPTS, &doorbells);
     let mut gt = Gt::new(
         &dev,
         GtInfo::new(GtKind::Primary, false, 2004),
@@ -576,7 +524,7 @@ fn vf_reset_gives_up_after_its_attempts_fast() {
         gt.reset(),
         Err(VfError::Mailbox(MailboxError::Timeout { .. }))
     ));
-    assert_eq!(*dev.doorbells.lock().unwrap(), VF_RESET_ATTEMPTS);
+    assert_eq!(doorbells.load(SeqCst), VF_RESET_ATTEMPTS);
     assert_eq!(gt.reset(), Ok(()), "the next reset is answered");
 }
 
@@ -791,39 +739,11 @@ fn the_coordinator_view_prints_as_the_coordinator() {
     assert!(format!("{vf:?}").contains(&view));
 }
 
-type LegacyPair = Vf<&'static MockGuc, ReportAtDone, TestQueue, 2>;
-
-/// Hooks that report a migration of GT 1 once, when GT 0 is about to send RESFIX_DONE.
-#[derive(Default)]
-struct ReportAtDone {
-    vf: OnceLock<&'static LegacyPair>,
-    fired: AtomicBool,
-}
-
-impl RecoveryHooks for ReportAtDone {
-    fn hold(&self, point: HoldPoint, gt: GtId) {
-        if point == HoldPoint::BeforeDone && gt == GtId(0) && !self.fired.swap(true, SeqCst) {
-            let _ = self.vf.get().unwrap().migrated(GtId(1));
-        }
-    }
-}
-
 /// Legacy protocol under AllGts: a report of another GT since the pass began makes another
 /// recovery imminent, so RESFIX_DONE (which has no marker to be refused with) is deferred, with
 /// no memirq in sight (`||` -> `&&` in `legacy_imminent`).
 #[test]
 fn legacy_all_gts_defers_done_on_another_gts_report() {
-    let gucs: [&'static MockGuc; 2] = [GtKind::Primary, GtKind::Media].map(|kind| {
-        &*Box::leak(Box::new(MockGuc::new(
-            kind,
-            Version::new(1, 26),
-            Provisioning::integrated(),
-        )))
-    });
-    let gts = [GtKind::Primary, GtKind::Media]
-        .map(|kind| GtInfo::new(kind, false, 2004))
-        .map(|info| (info, gucs[info.kind as usize]))
-        .map(|(info, guc)| Gt::new(guc, info, MailboxConfig::KERNEL));
     let config = {
         let mut c = RecoveryConfig::DEFAULT;
         c.start = StartPolicy::AllGts;
@@ -831,11 +751,17 @@ fn legacy_all_gts_defers_done_on_another_gts_report() {
         c.mmio_irq = true;
         c
     };
-    let vf: &'static LegacyPair = Box::leak(Box::new(
-        Vf::new(gts, ReportAtDone::default(), TestQueue::new(), config).unwrap(),
-    ));
-    vf.hooks().vf.set(vf).ok().unwrap();
-    vf.bootstrap().unwrap();
+    let Rig { vf, gucs, .. } = RigBuilder::new(TILE_PAIR)
+        .abi(Version::new(1, 26))
+        .config(config)
+        .mmio();
+    // GT 1's migration reported once, when GT 0 is about to send RESFIX_DONE.
+    let fired = AtomicBool::new(false);
+    vf.hooks().on_hold(move |point, gt| {
+        if point == HoldPoint::BeforeDone && gt == GtId(0) && !fired.swap(true, SeqCst) {
+            let _ = vf.migrated(GtId(1));
+        }
+    });
     for (n, guc) in gucs.iter().enumerate() {
         guc.migrate(0x0100_0000);
         let _ = vf.handle_guc_interrupt(GtId(n as u8), guc.take_interrupts());

@@ -8,10 +8,13 @@
 //! the GGTT "valid", GGTT waiters that slept through a wedge.
 #![cfg(feature = "mock")]
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use common::{Recorder, Rig, RigBuilder};
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal, StartPolicy};
 use xe_sriov_vf::device::{Clock, Instant};
 use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
@@ -19,7 +22,7 @@ use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{Fault, GgttOracle, MockGuc, OracleError, Provisioning, Trigger, VfState};
 use xe_sriov_vf::recovery::{
     BootstrapError, GgttWait, GtAccessError, HoldPoint, HookError, PassOutcome, PassReport,
-    RecoveryConfig, RecoveryError, RecoveryHooks, Step, Unsupported, Vf,
+    RecoveryConfig, RecoveryError, Step, Unsupported, Vf,
 };
 use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
@@ -33,144 +36,17 @@ const C: u64 = BASE + 0x40_0000;
 const MARKERS: Version = Version::new(1, 27);
 const LEGACY: Version = Version::new(1, 26);
 
-type HoldFn = Box<dyn FnMut(HoldPoint, GtId) + Send>;
-
-/// Hooks that record what happened, move the oracle's GGTT users, and run a test's action at a
-/// hold point.
-#[derive(Default)]
-struct Recorder {
-    oracle: GgttOracle<2>,
-    pm: AtomicI64,
-    pm_at_abort: AtomicI64,
-    pm_at_wedge: AtomicI64,
-    calls: Mutex<Vec<String>>,
-    on_hold: Mutex<Option<HoldFn>>,
-    fail_gt_fixups: AtomicBool,
-    fail_rearm: AtomicBool,
-    wedged: AtomicUsize,
-    aborts: AtomicUsize,
-}
-
-impl Recorder {
-    fn log(&self, s: String) {
-        self.calls.lock().unwrap().push(s);
-    }
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
-impl RecoveryHooks for Recorder {
-    fn pm_get(&self) {
-        self.pm.fetch_add(1, Ordering::SeqCst);
-    }
-    fn pm_put(&self) {
-        self.pm.fetch_sub(1, Ordering::SeqCst);
-    }
-    fn shutdown(&self, gt: GtId) {
-        self.log(format!("shutdown {}", gt.0));
-    }
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        self.log(format!(
-            "ggtt tile{} {:#x} -> {:#x}",
-            tile.0, ggtt.old, ggtt.new
-        ));
-        self.oracle.fixup(tile, ggtt)
-    }
-    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
-        self.log(format!("gt_fixups {}", gt.0));
-        if self.fail_gt_fixups.load(Ordering::SeqCst) {
-            return Err(HookError(-5));
-        }
-        Ok(())
-    }
-    fn rearm(&self, gt: GtId) -> Result<(), HookError> {
-        self.log(format!("rearm {}", gt.0));
-        if self.fail_rearm.load(Ordering::SeqCst) {
-            return Err(HookError(-7));
-        }
-        Ok(())
-    }
-    fn kickstart(&self, gt: GtId) {
-        self.log(format!("kickstart {}", gt.0));
-    }
-    fn abort(&self, _error: &RecoveryError) {
-        self.pm_at_abort
-            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
-        self.aborts.fetch_add(1, Ordering::SeqCst);
-    }
-    fn wedged(&self, _error: &RecoveryError) {
-        self.pm_at_wedge
-            .store(self.pm.load(Ordering::SeqCst), Ordering::SeqCst);
-        self.wedged.fetch_add(1, Ordering::SeqCst);
-    }
-    fn hold(&self, point: HoldPoint, gt: GtId) {
-        if let Some(f) = self.on_hold.lock().unwrap().as_mut() {
-            f(point, gt);
-        }
-    }
-}
-
-type TestVf<const N: usize> = Vf<&'static MockGuc, Recorder, TestQueue, N>;
-
-/// A VF on mock GuCs, leaked so that hold actions can reach it.
-struct Rig<const N: usize> {
-    vf: &'static TestVf<N>,
-    gucs: [&'static MockGuc; N],
-    /// (tile, kind) per GT.
-    layout: [(TileId, GtKind); N],
-}
-
-impl<const N: usize> Clone for Rig<N> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<const N: usize> Copy for Rig<N> {}
-
-/// Each tile's GGTT base for a VM-wide base `base` (tiles have GGTTs of their own).
-fn tile_base(base: u64, tile: TileId) -> u64 {
-    base + u64::from(tile.0) * 0x0800_0000
-}
-
 fn rig_with<const N: usize>(
     layout: [(TileId, GtKind); N],
     abi: Version,
     config: RecoveryConfig,
 ) -> Rig<N> {
-    let gucs = layout.map(|(tile, kind)| {
-        let prov = {
-            let mut c = Provisioning::integrated();
-            c.ggtt_start = tile_base(BASE, tile);
-            c
-        };
-        &*Box::leak(Box::new(MockGuc::new(kind, abi, prov)))
-    });
-    let gts: [Gt<&'static MockGuc>; N] = core::array::from_fn(|n| {
-        let (tile, kind) = layout[n];
-        Gt::new(
-            gucs[n],
-            GtInfo::new(kind, false, 2004).on_tile(tile),
-            MailboxConfig::default(),
-        )
-    });
     // These rigs deliver SW_INT_0 from the register vector (tests/memirq.rs has the memirq path).
-    let vf = Vf::new(
-        gts,
-        Recorder::default(),
-        TestQueue::new(),
-        config.with_mmio_irq(),
-    )
-    .unwrap();
-    let vf: &'static TestVf<N> = Box::leak(Box::new(vf));
-    vf.bootstrap().unwrap();
-    for t in 0..vf.topology().num_tiles() {
-        let tile = TileId(t as u8);
-        vf.hooks()
-            .oracle
-            .place(tile, vf.tile_ggtt(tile).unwrap().applied);
-    }
-    Rig { vf, gucs, layout }
+    RigBuilder::new(layout)
+        .abi(abi)
+        .config(config)
+        .mailbox(MailboxConfig::default())
+        .mmio()
 }
 
 /// One tile: GT0 primary, GT1 media, sharing one GGTT.
@@ -190,63 +66,10 @@ fn single(abi: Version) -> Rig<1> {
     )
 }
 
+/// What these tests add to the common rig.
 impl<const N: usize> Rig<N> {
-    fn hooks(&self) -> &'static Recorder {
-        self.vf.hooks()
-    }
-
-    /// The VM moves: every GuC restored at GGTT `base` (per tile), SW_INT_0 raised, not yet
-    /// delivered.
-    fn migrate(&self, base: u64) {
-        for (n, guc) in self.gucs.iter().enumerate() {
-            guc.migrate(tile_base(base, self.layout[n].0));
-        }
-    }
-
-    /// Delivers GT `gt`'s pending interrupt, if any.
-    fn deliver_gt(&self, gt: usize) -> Option<Signal> {
-        let intr = self.gucs[gt].take_interrupts();
-        (!intr.is_empty()).then(|| self.vf.handle_guc_interrupt(GtId(gt as u8), intr))
-    }
-
-    fn deliver(&self) {
-        for gt in 0..N {
-            self.deliver_gt(gt);
-        }
-    }
-
-    /// Runs passes while the queue has work, delivering no interrupt.
-    fn run_queued(&self) -> Vec<PassOutcome> {
-        let mut outcomes = Vec::new();
-        while outcomes.len() < 64 && self.vf.queue().take() {
-            outcomes.push(self.vf.run_worker());
-        }
-        outcomes
-    }
-
-    /// Runs passes while the queue has work, delivering interrupts in between.
-    fn drain(&self) -> Vec<PassOutcome> {
-        let mut outcomes = Vec::new();
-        for _ in 0..64 {
-            self.deliver();
-            if !self.vf.queue().take() {
-                break;
-            }
-            outcomes.push(self.vf.run_worker());
-        }
-        outcomes
-    }
-
     fn on_hold(&self, f: impl FnMut(HoldPoint, GtId) + Send + 'static) {
-        *self.hooks().on_hold.lock().unwrap() = Some(Box::new(f));
-    }
-
-    /// The GuC's current GGTT base of `tile` (its primary GT's provisioning).
-    fn guc_base(&self, tile: TileId) -> u64 {
-        let n = (0..N)
-            .find(|&n| self.layout[n] == (tile, GtKind::Primary))
-            .unwrap();
-        self.gucs[n].provisioning().ggtt_start
+        self.hooks().on_hold(f);
     }
 
     /// The VF settled correctly: every GuC running, nothing pending, every GGTT valid, and the
@@ -277,7 +100,7 @@ impl<const N: usize> Rig<N> {
             );
             assert_eq!(
                 self.hooks().oracle.total_shift(tile),
-                base as i64 - tile_base(BASE, tile) as i64,
+                base as i64 - self.tile_base(BASE, tile) as i64,
                 "{what}: tile {t}: the moves add up to the GuC's total move"
             );
         }

@@ -10,27 +10,24 @@
 //! PTL ordering still holds the media GT back until its primary GT's RESFIX_DONE.
 #![cfg(all(feature = "mock", feature = "std"))]
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::{Call, DynDevice, RigBuilder, RigVf};
 use xe_sriov_vf::coordinator::{GtId, GtSet, Signal};
-use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo, VfError};
+use xe_sriov_vf::device::{Device, Reg};
+use xe_sriov_vf::gt::VfError;
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
-use xe_sriov_vf::mock::{
-    Dir, Fault, GgttOracle, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState,
-};
-use xe_sriov_vf::recovery::{
-    HookError, PassOutcome, PassReport, RecoveryConfig, RecoveryError, RecoveryHooks, Step, Vf,
-};
-use xe_sriov_vf::tile::{GgttMove, TileId};
+use xe_sriov_vf::mock::{Dir, Fault, HookedDevice, Latency, MockGuc, Trigger, VfState};
+use xe_sriov_vf::recovery::{PassOutcome, PassReport, RecoveryConfig, RecoveryError, Step};
+use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::{code, MmioMessage};
 use xe_sriov_vf::wire::regs::GtKind;
-use xe_sriov_vf::wire::{GucError, Version};
-use xe_sriov_vf::workqueue::TestQueue;
+use xe_sriov_vf::wire::GucError;
 
-const BASE: u64 = 0x0020_0000;
 const MOVED: u64 = 0x0120_0000;
 const MOVED2: u64 = 0x0220_0000;
 /// The GuC's turnaround per reply, as on hardware (tens of microseconds).
@@ -39,56 +36,10 @@ const L: Duration = Duration::from_micros(20);
 /// RESFIX_START, six KLVs, RESFIX_DONE.
 const ROUND_TRIPS: u32 = 8;
 
-/// Hooks: the per-GT call log, the GGTT oracle, the wedge count.
+/// What happens on a GT's register accesses: the VM-wide migration its `at`-th doorbell
+/// (0 = none) lands just before, and a probe of its reads.
 #[derive(Default)]
-struct Log {
-    oracle: GgttOracle<2>,
-    calls: Mutex<Vec<(u8, &'static str)>>,
-    aborts: AtomicUsize,
-    wedged: AtomicUsize,
-}
-
-impl Log {
-    fn note(&self, gt: GtId, what: &'static str) {
-        self.calls.lock().unwrap().push((gt.0, what));
-    }
-    /// GT `gt`'s hook calls, in order.
-    fn of(&self, gt: u8) -> Vec<&'static str> {
-        let calls = self.calls.lock().unwrap();
-        calls.iter().filter(|c| c.0 == gt).map(|c| c.1).collect()
-    }
-}
-
-impl RecoveryHooks for Log {
-    fn shutdown(&self, gt: GtId) {
-        self.note(gt, "shutdown");
-    }
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        self.oracle.fixup(tile, ggtt)
-    }
-    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
-        self.note(gt, "fixups");
-        Ok(())
-    }
-    fn rearm(&self, gt: GtId) -> Result<(), HookError> {
-        self.note(gt, "rearm");
-        Ok(())
-    }
-    fn kickstart(&self, gt: GtId) {
-        self.note(gt, "kickstart");
-    }
-    fn abort(&self, _error: &RecoveryError) {
-        self.aborts.fetch_add(1, Ordering::SeqCst);
-    }
-    fn wedged(&self, _error: &RecoveryError) {
-        self.wedged.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// A GT's mock, and the VM-wide migration its `at`-th doorbell (0 = none) lands just before.
-struct Dev {
-    guc: &'static MockGuc,
-    all: &'static [&'static MockGuc],
+struct Moments {
     doorbells: AtomicU32,
     migrate_at: AtomicU32,
     /// Called with every register read and the value read.
@@ -98,82 +49,60 @@ struct Dev {
 /// What a test runs on a GT's register reads.
 type Probe = Box<dyn Fn(Reg, u32) + Send + Sync>;
 
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        let v = self.guc.read32(reg);
-        if let Some(probe) = self.probe.get() {
-            probe(reg, v);
-        }
-        v
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if reg == self.guc.kind().mailbox().doorbell {
-            let n = self.doorbells.fetch_add(1, Ordering::SeqCst) + 1;
-            if n == self.migrate_at.load(Ordering::SeqCst) {
-                for g in self.all {
-                    g.migrate(MOVED2);
+/// A GT's device: its mock, with `m`'s moments.
+fn device(
+    guc: &'static MockGuc,
+    all: &'static [&'static MockGuc],
+    m: &'static Moments,
+) -> DynDevice {
+    let dev = HookedDevice::new(guc)
+        .on_read(move |guc, reg| {
+            let v = guc.read32(reg);
+            if let Some(probe) = m.probe.get() {
+                probe(reg, v);
+            }
+            v
+        })
+        .on_write(move |guc, reg, value| {
+            if reg == guc.kind().mailbox().doorbell {
+                let n = m.doorbells.fetch_add(1, Ordering::SeqCst) + 1;
+                if n == m.migrate_at.load(Ordering::SeqCst) {
+                    for g in all {
+                        g.migrate(MOVED2);
+                    }
                 }
             }
-        }
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
+            guc.write32(reg, value)
+        });
+    common::leak_dyn(dev)
 }
 
-type TestVf = Vf<&'static Dev, Log, TestQueue, 2>;
+type TestVf = RigVf<2>;
 
 struct Rig {
     vf: &'static TestVf,
     gucs: &'static [&'static MockGuc; 2],
-    devs: [&'static Dev; 2],
+    moments: [&'static Moments; 2],
 }
 
 /// A bootstrapped one-tile VF (`layout`: the GTs' kinds), mocks on one clock answering after
 /// `L`, `split` or one GT after the other.
 fn rig(layout: [GtKind; 2], split: bool, media_after_primary: bool) -> Rig {
-    let clock: &'static MockClock = Box::leak(Box::default());
-    let gucs: &'static [&'static MockGuc; 2] = Box::leak(Box::new(layout.map(|kind| {
-        let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-            kind,
-            Version::new(1, 27),
-            Provisioning::integrated(),
-        )));
-        guc.use_clock(clock);
-        guc.set_latency(Latency::fixed(L));
-        guc
-    })));
-    let devs = [0, 1].map(|i| {
-        &*Box::leak(Box::new(Dev {
-            guc: gucs[i],
-            all: &gucs[..],
-            doorbells: AtomicU32::new(0),
-            migrate_at: AtomicU32::new(0),
-            probe: OnceLock::new(),
-        }))
-    });
-    let gts = [0, 1].map(|i| {
-        Gt::new(
-            devs[i],
-            GtInfo::new(layout[i], false, 2004),
-            MailboxConfig::default(),
-        )
-    });
-    let config = RecoveryConfig::DEFAULT.with_mmio_irq();
-    let mut config = config.with_split_phase(split);
-    config.media_after_primary = media_after_primary;
-    let vf = Vf::new(gts, Log::default(), TestQueue::new(), config).unwrap();
-    let vf: &'static TestVf = Box::leak(Box::new(vf));
-    vf.bootstrap().unwrap();
-    vf.hooks().oracle.place(TileId(0), BASE);
+    let moments: [&'static Moments; 2] = [0, 1].map(|_| &*Box::leak(Box::default()));
+    let r = RigBuilder::new(layout.map(|kind| (TileId(0), kind)))
+        .shared_clock()
+        .latency(Latency::fixed(L))
+        .mailbox(MailboxConfig::default())
+        .config(RecoveryConfig::DEFAULT)
+        .split_phase(split)
+        .media_after_primary(media_after_primary)
+        .device(move |i, gucs| device(gucs[i], Box::leak(Box::new(gucs)), moments[i]))
+        .mmio();
+    let (vf, gucs) = (r.vf, &*Box::leak(Box::new(r.gucs)));
     for g in gucs {
         g.drain_transcript(|_| {});
     }
-    Rig { vf, gucs, devs }
+    Rig { vf, gucs, moments }
 }
 
 impl Rig {
@@ -346,7 +275,7 @@ fn a_vm_migration_while_both_gts_are_in_flight() {
     // plus GMD_ID): the recovery's RESFIX_START is doorbell 9, its first query 10, DONE 16.
     for at in [9, 10, 12, 16] {
         let r = rig(PAIR, true, false);
-        r.devs[1].migrate_at.store(at, Ordering::SeqCst);
+        r.moments[1].migrate_at.store(at, Ordering::SeqCst);
         r.migrate(MOVED);
         let outcomes = r.drain();
         assert!(outcomes.len() >= 2, "at {at}: {outcomes:?}");
@@ -430,14 +359,14 @@ fn ptl_ordering_holds_the_media_gt_until_the_primary_is_done() {
         let primary = 1 - media;
         // The media GT's RESFIX_START comes after the primary GT's accepted DONE.
         for r in [&seq, &split] {
-            let calls = r.vf.hooks().calls.lock().unwrap().clone();
+            let calls = r.vf.hooks().log();
             let primary_done = calls
                 .iter()
-                .position(|c| *c == (primary as u8, "kickstart"))
+                .position(|c| *c == Call::Kickstart(GtId(primary as u8)))
                 .unwrap();
             let media_start = calls
                 .iter()
-                .position(|c| *c == (media as u8, "shutdown"))
+                .position(|c| *c == Call::Shutdown(GtId(media as u8)))
                 .unwrap();
             assert!(primary_done < media_start, "{layout:?}: {calls:?}");
         }
@@ -462,14 +391,14 @@ fn a_report_between_a_start_reply_and_the_end_of_its_poll_round_is_covered() {
     let start_seen: &'static AtomicBool = Box::leak(Box::default());
     let fired: &'static AtomicBool = Box::leak(Box::default());
     let signal: &'static Mutex<Option<Signal>> = Box::leak(Box::default());
-    let _ = r.devs[0].probe.set(Box::new(move |_, v| {
+    let _ = r.moments[0].probe.set(Box::new(move |_, v| {
         // GT0's RESFIX_START answered SUCCESS, read by the VF (the first SUCCESS after the
         // GuC took the marker).
         if v >> 28 == 0xF && gucs[0].marker().is_some() {
             start_seen.store(true, Ordering::SeqCst);
         }
     }));
-    let _ = r.devs[1].probe.set(Box::new(move |_, _| {
+    let _ = r.moments[1].probe.set(Box::new(move |_, _| {
         if start_seen.load(Ordering::SeqCst) && !fired.swap(true, Ordering::SeqCst) {
             for g in gucs {
                 g.migrate(MOVED2);

@@ -15,27 +15,26 @@
 //! every run: both GuCs end running, the VF's GGTT users (the oracle) sit at X2, and the moves.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use common::{Call, DynDevice, RigBuilder, RigVf, TILE_PAIR};
 use xe_sriov_vf::coordinator::GtId;
-use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::device::Device;
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
-use xe_sriov_vf::recovery::{HookError, PassOutcome, RecoveryConfig, RecoveryHooks, Vf};
-use xe_sriov_vf::tile::{GgttMove, TileId};
+use xe_sriov_vf::mock::{HookedDevice, Latency, MockClock, MockGuc, VfState};
+use xe_sriov_vf::recovery::{PassOutcome, RecoveryConfig};
+use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::action::code;
-use xe_sriov_vf::wire::regs::GtKind;
-use xe_sriov_vf::wire::Version;
-use xe_sriov_vf::workqueue::TestQueue;
 
 const BASE: u64 = 0x0020_0000;
 const X1: u64 = 0x0100_0000;
 const X2: u64 = 0x0200_0000;
 
-type TestVf = Vf<Dev, Hooks, TestQueue, 2>;
+type TestVf = RigVf<2>;
 
 /// The GuCs, the clock, the second migration's time, and what the hooks saw.
 struct World {
@@ -44,8 +43,6 @@ struct World {
     second_at: AtomicU64,
     second_done: AtomicBool,
     vf: OnceLock<&'static TestVf>,
-    oracle: GgttOracle<1>,
-    moves: Mutex<Vec<(u64, u64)>>,
     events: Mutex<Vec<String>>,
 }
 
@@ -55,23 +52,11 @@ impl World {
     }
 }
 
-/// A GT's device: its mock, and the second VM migration (both interrupts delivered) once the
-/// virtual clock passes its time.
-struct Dev(&'static World, usize);
-
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        self.0.gucs[self.1].read32(reg)
-    }
-    fn write32(&self, reg: Reg, v: u32) {
-        self.0.gucs[self.1].write32(reg, v)
-    }
-    fn now(&self) -> Instant {
-        self.0.gucs[self.1].now()
-    }
-    fn relax(&self) {
-        let w = self.0;
-        w.gucs[self.1].relax();
+/// GT `gt`'s device: its mock, and the second VM migration (both interrupts delivered) once
+/// the virtual clock passes its time.
+fn device(w: &'static World, gt: usize) -> DynDevice {
+    let dev = HookedDevice::new(w.gucs[gt]).on_relax(move |guc| {
+        guc.relax();
         if w.clock.now().0 >= w.second_at.load(Ordering::SeqCst)
             && !w.second_done.swap(true, Ordering::SeqCst)
         {
@@ -84,45 +69,31 @@ impl Device for Dev {
                 let _ = vf.handle_guc_interrupt(GtId(i as u8), g.take_interrupts());
             }
         }
-    }
+    });
+    common::leak_dyn(dev)
 }
 
-/// Records the GGTT moves and the per-GT hooks, and keeps the oracle.
-struct Hooks(&'static World);
-
-impl RecoveryHooks for Hooks {
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        let w = self.0;
-        w.moves.lock().unwrap().push((ggtt.old, ggtt.new));
-        w.note(format!("ggtt_fixup {:#x} -> {:#x}", ggtt.old, ggtt.new));
-        w.oracle.fixup(tile, ggtt)
-    }
-    fn gt_fixups(&self, gt: GtId) -> Result<(), HookError> {
-        self.0.note(format!("GT{} fixups", gt.0));
-        Ok(())
-    }
-    fn shutdown(&self, gt: GtId) {
-        self.0.note(format!("GT{} shutdown", gt.0));
-    }
-    fn kickstart(&self, gt: GtId) {
-        self.0.note(format!("GT{} kickstart", gt.0));
-    }
+/// The event a hook call adds to the world's log (the GGTT moves and the per-GT hooks).
+fn event(call: &Call) -> Option<String> {
+    Some(match *call {
+        Call::GgttFixup(_, ggtt) => format!("ggtt_fixup {:#x} -> {:#x}", ggtt.old, ggtt.new),
+        Call::GtFixups(gt) => format!("GT{} fixups", gt.0),
+        Call::Shutdown(gt) => format!("GT{} shutdown", gt.0),
+        Call::Kickstart(gt) => format!("GT{} kickstart", gt.0),
+        _ => return None,
+    })
 }
 
 /// One scene: `late_gt0` hands GT0's first interrupt over only with the second migration's (so
 /// GT0 joins the pass after it; else GT0's RESFIX_START is slow instead). Returns the moves and
 /// the event log.
 fn scene(split: bool, late_gt0: bool) -> (Vec<(u64, u64)>, Vec<String>) {
-    let clock: &'static MockClock = Box::leak(Box::default());
-    let gucs = [GtKind::Primary, GtKind::Media].map(|kind| {
-        let g: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
-            kind,
-            Version::new(1, 27),
-            Provisioning::integrated(),
-        )));
-        g.use_clock(clock);
-        g
-    });
+    let builder = RigBuilder::new(TILE_PAIR)
+        .shared_clock()
+        .mailbox(MailboxConfig::DEFAULT)
+        .config(RecoveryConfig::DEFAULT)
+        .split_phase(split);
+    let (gucs, clock) = builder.mocks();
     let us = |n| Latency::fixed(Duration::from_micros(n));
     gucs[0].set_latency(us(20));
     if !late_gt0 {
@@ -140,25 +111,15 @@ fn scene(split: bool, late_gt0: bool) -> (Vec<(u64, u64)>, Vec<String>) {
         second_at: AtomicU64::new(u64::MAX),
         second_done: AtomicBool::new(false),
         vf: OnceLock::new(),
-        oracle: GgttOracle::new(),
-        moves: Mutex::new(Vec::new()),
         events: Mutex::new(Vec::new()),
     }));
-    let gts = [0, 1].map(|i| {
-        Gt::new(
-            Dev(w, i),
-            GtInfo::new(gucs[i].kind(), false, 2004),
-            MailboxConfig::DEFAULT,
-        )
+    let vf = builder.device(move |i, _| device(w, i)).mmio_on(gucs).vf;
+    assert_eq!(vf.hooks().oracle.base(TileId(0)), Some(BASE));
+    vf.hooks().on_call(move |call| {
+        if let Some(e) = event(call) {
+            w.note(e);
+        }
     });
-    let config = RecoveryConfig::DEFAULT
-        .with_mmio_irq()
-        .with_split_phase(split);
-    let vf: &'static TestVf = Box::leak(Box::new(
-        Vf::new(gts, Hooks(w), TestQueue::new(), config).unwrap(),
-    ));
-    vf.bootstrap().unwrap();
-    w.oracle.place(TileId(0), BASE);
     let _ = w.vf.set(vf);
     w.second_at.store(clock.now().0 + 70_000, Ordering::SeqCst);
     for g in gucs {
@@ -182,8 +143,13 @@ fn scene(split: bool, late_gt0: bool) -> (Vec<(u64, u64)>, Vec<String>) {
         "{what}"
     );
     // The VF's view: its GGTT users where the GuCs now put the GGTT.
-    assert_eq!(w.oracle.check(TileId(0), X2), Ok(()), "{what}");
-    let moves = w.moves.lock().unwrap().clone();
+    assert_eq!(vf.hooks().oracle.check(TileId(0), X2), Ok(()), "{what}");
+    let moves = vf
+        .hooks()
+        .moves()
+        .iter()
+        .map(|m| (m.1.old, m.1.new))
+        .collect();
     let events = w.events.lock().unwrap().clone();
     (moves, events)
 }

@@ -27,21 +27,21 @@
 //! the forged base, moved once.
 #![cfg(all(feature = "mock", feature = "std"))]
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use common::{DynDevice, Rig, RigBuilder, RigVf, TILE_PAIR};
 use xe_sriov_vf::coordinator::GtId;
-use xe_sriov_vf::device::{Device, Instant, Reg};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::device::Device;
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::mock::{GgttOracle, Latency, MockClock, MockGuc, Provisioning, VfState};
-use xe_sriov_vf::recovery::{HookError, RecoveryConfig, RecoveryError, RecoveryHooks, Vf};
-use xe_sriov_vf::tile::{GgttMove, TileId};
-use xe_sriov_vf::wire::regs::GtKind;
+use xe_sriov_vf::mock::{HookedDevice, Latency, MockGuc, VfState};
+use xe_sriov_vf::recovery::RecoveryConfig;
+use xe_sriov_vf::tile::TileId;
 use xe_sriov_vf::wire::Version;
-use xe_sriov_vf::workqueue::TestQueue;
 
 const BASE: u64 = 0x0020_0000;
 const MOVED: u64 = 0x0120_0000;
@@ -104,69 +104,34 @@ impl Ctl {
     }
 }
 
-struct Dev {
-    guc: &'static MockGuc,
-    ctl: &'static Ctl,
-}
-
-impl Device for Dev {
-    fn read32(&self, reg: Reg) -> u32 {
-        if self.ctl.hit(true) {
-            match *self.ctl.event.get().unwrap() {
-                Event::Migrate { prompt } => self.ctl.migrate(prompt),
-                Event::Forge(v) => {
-                    // The register is still read (a read may have side effects in the model).
-                    let _ = self.guc.read32(reg);
-                    return v;
+/// A GT's device: its mock, and the chosen event at the chosen access.
+fn device(guc: &'static MockGuc, ctl: &'static Ctl) -> DynDevice {
+    let dev = HookedDevice::new(guc)
+        .on_read(move |guc, reg| {
+            if ctl.hit(true) {
+                match *ctl.event.get().unwrap() {
+                    Event::Migrate { prompt } => ctl.migrate(prompt),
+                    Event::Forge(v) => {
+                        // The register is still read (a read may have side effects in the model).
+                        let _ = guc.read32(reg);
+                        return v;
+                    }
                 }
             }
-        }
-        self.guc.read32(reg)
-    }
-    fn write32(&self, reg: Reg, value: u32) {
-        if self.ctl.hit(false) {
-            if let Event::Migrate { prompt } = *self.ctl.event.get().unwrap() {
-                self.ctl.migrate(prompt);
+            guc.read32(reg)
+        })
+        .on_write(move |guc, reg, value| {
+            if ctl.hit(false) {
+                if let Event::Migrate { prompt } = *ctl.event.get().unwrap() {
+                    ctl.migrate(prompt);
+                }
             }
-        }
-        self.guc.write32(reg, value)
-    }
-    fn now(&self) -> Instant {
-        self.guc.now()
-    }
-    fn relax(&self) {
-        self.guc.relax()
-    }
+            guc.write32(reg, value)
+        });
+    common::leak_dyn(dev)
 }
 
-#[derive(Default)]
-struct Hooks {
-    oracle: GgttOracle<1>,
-    pm_get: AtomicUsize,
-    pm_put: AtomicUsize,
-    aborts: AtomicUsize,
-    wedged: AtomicUsize,
-}
-
-impl RecoveryHooks for Hooks {
-    fn pm_get(&self) {
-        self.pm_get.fetch_add(1, Ordering::SeqCst);
-    }
-    fn pm_put(&self) {
-        self.pm_put.fetch_add(1, Ordering::SeqCst);
-    }
-    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
-        self.oracle.fixup(tile, ggtt)
-    }
-    fn abort(&self, _error: &RecoveryError) {
-        self.aborts.fetch_add(1, Ordering::SeqCst);
-    }
-    fn wedged(&self, _error: &RecoveryError) {
-        self.wedged.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-type TestVf = Vf<Dev, Hooks, TestQueue, 2>;
+type TestVf = RigVf<2>;
 
 fn deliver(vf: &TestVf, gucs: &[&MockGuc; 2]) {
     for (i, g) in gucs.iter().enumerate() {
@@ -190,40 +155,29 @@ fn rig(
     } else {
         Version::new(1, 27)
     };
-    let prov = Provisioning::integrated();
-    let gucs: [&'static MockGuc; 2] = [
-        Box::leak(Box::new(MockGuc::new(GtKind::Primary, abi, prov))),
-        Box::leak(Box::new(MockGuc::new(GtKind::Media, abi, prov))),
-    ];
-    let clock: &'static MockClock = Box::leak(Box::default());
-    for g in gucs {
-        g.set_relax_step(Duration::from_nanos(RELAX_NS));
-        if split {
-            g.use_clock(clock);
-            g.set_latency(Latency::fixed(Duration::from_nanos(RELAX_NS)));
-        }
-    }
     let ctl: &'static Ctl = Box::leak(Box::default());
     let mailbox = {
         let mut c = MailboxConfig::KERNEL;
         c.max_retries = 2;
         c
     };
-    let gts = [GtKind::Primary, GtKind::Media].map(|kind| {
-        let guc = gucs[usize::from(kind == GtKind::Media)];
-        Gt::new(Dev { guc, ctl }, GtInfo::new(kind, false, 2004), mailbox)
-    });
-    let config = {
-        let mut c = RecoveryConfig::default().with_mmio_irq();
-        c.legacy = legacy;
-        c.split_phase = split;
-        c
-    };
-    let vf: &'static TestVf = Box::leak(Box::new(
-        Vf::new(gts, Hooks::default(), TestQueue::new(), config).unwrap(),
-    ));
-    vf.bootstrap().unwrap();
-    vf.hooks().oracle.place(TileId(0), BASE);
+    let mut rig = RigBuilder::new(TILE_PAIR)
+        .abi(abi)
+        .relax_step(Duration::from_nanos(RELAX_NS))
+        .mailbox(mailbox)
+        .config({
+            let mut c = RecoveryConfig::default();
+            c.legacy = legacy;
+            c
+        })
+        .split_phase(split)
+        .device(move |i, gucs| device(gucs[i], ctl));
+    if split {
+        rig = rig
+            .shared_clock()
+            .latency(Latency::fixed(Duration::from_nanos(RELAX_NS)));
+    }
+    let Rig { vf, gucs, .. } = rig.mmio();
     let _ = ctl.vf.set(vf);
     let _ = ctl.gucs.set(gucs);
     let _ = ctl.event.set(event);
@@ -263,8 +217,8 @@ fn run_case(legacy: bool, split: bool, event: Event, at: u32) -> (bool, Vec<Stri
     };
     let h = vf.hooks();
     let pm = (
-        h.pm_get.load(Ordering::SeqCst),
-        h.pm_put.load(Ordering::SeqCst),
+        h.pm_gets.load(Ordering::SeqCst),
+        h.pm_puts.load(Ordering::SeqCst),
     );
     if pm.0 != pm.1 {
         problems.push(format!("runtime PM unbalanced {pm:?}"));

@@ -4,7 +4,9 @@
 //! `default-features = false, features = ["mock"]`, calls real crate code, and reports the result
 //! through the process exit status (0 = every check passed; 1-4: the `Device` trait checks,
 //! 10-19: the VF checks in `vf::migration_roundtrip`: 2 GTs bootstrapped on static mock GuCs
-//! through `Vf`, one migration, recovery by polling a `PollingQueue`, both GTs VF_RUNNING). If `std` were anywhere in the
+//! through `Vf`, one migration, recovery by polling a `PollingQueue`, both GTs VF_RUNNING;
+//! 20-24: `bar::static_vf_over_mmio_bar`, a `static` VF over a `static` `MmioBar` at a fixed
+//! virtual address, mapped at run time as a kernel maps a BAR at probe). If `std` were anywhere in the
 //! dependency graph, this crate's `#[panic_handler]` would clash with std's and the build would
 //! fail with E0152 "duplicate lang item" — `check.sh` demonstrates exactly that failure by
 //! turning on the crate's `std` feature.
@@ -111,6 +113,10 @@ fn exercise<D: Device>(dev: D) -> i32 {
         if code != 0 {
             return code;
         }
+        let code = bar::static_vf_over_mmio_bar();
+        if code != 0 {
+            return code;
+        }
     }
 
     0
@@ -123,7 +129,7 @@ fn exercise<D: Device>(dev: D) -> i32 {
 
 #[cfg(not(feature = "baseline"))]
 mod vf {
-    use xe_sriov_vf::gt::{Gt, GtInfo};
+    use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
     use xe_sriov_vf::mailbox::MailboxConfig;
     use xe_sriov_vf::mock::{MockGuc, MockMemirqPage, Provisioning, VfState};
     use xe_sriov_vf::wire::regs::GtKind;
@@ -140,12 +146,15 @@ mod vf {
     static PAGE: MockMemirqPage = MockMemirqPage::new();
     const PAGE_GGTT: u64 = 0x0010_0000;
 
+    /// Lunar Lake (integrated, graphics IP 20.04): a primary and a media GT.
+    const LNL: GraphicsIp = GraphicsIp::new(20, 4);
+
     /// The VF in a `static`, built by the `const` `Vf::new_static`: no `Once`, no allocation.
     static VF: Vf<&'static MockGuc, NoHooks, PollingQueue, 2, Memirq<&'static MockMemirqPage>> =
         Vf::new_static(
             [
-                Gt::new(&GUCS[0], GtInfo::new(GtKind::Primary, false, 2004), MailboxConfig::DEFAULT),
-                Gt::new(&GUCS[1], GtInfo::new(GtKind::Media, false, 2004), MailboxConfig::DEFAULT),
+                Gt::new(&GUCS[0], GtInfo::of(GtKind::Primary, GpuKind::Integrated, LNL), MailboxConfig::DEFAULT),
+                Gt::new(&GUCS[1], GtInfo::of(GtKind::Media, GpuKind::Integrated, LNL), MailboxConfig::DEFAULT),
             ],
             NoHooks,
             PollingQueue::new(),
@@ -214,6 +223,138 @@ mod vf {
 
 #[cfg(not(feature = "baseline"))]
 use vf::migration_roundtrip;
+
+// ---------------------------------------------------------------------------------------------
+// A VF over the real-hardware `Device`, `MmioBar`, in a `static`, as a kernel without `Once`
+// would have it: BAR 0 lives at a virtual address fixed when the program is built (a window the
+// kernel reserves for it), `MmioBar::from_raw_parts` and `Vf::new_static` build everything
+// when the program is compiled, and the "probe" maps the window at run time before the first
+// register access. No GuC answers this memory: bootstrap must end in the typed mailbox
+// timeout, in bounded (virtual) time, with VF_RESET written through the BAR.
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(not(feature = "baseline"))]
+mod bar {
+    use core::ptr::NonNull;
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    use xe_sriov_vf::device::{Clock, Device, Instant};
+    use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo, VfError, VF_RESET_ATTEMPTS};
+    use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
+    use xe_sriov_vf::mmio::MmioBar;
+    use xe_sriov_vf::recovery::BootstrapError;
+    use xe_sriov_vf::wire::action::code;
+    use xe_sriov_vf::wire::regs::GtKind;
+    use xe_sriov_vf::{GtId, NoHooks, NoMemirq, PollingQueue, RecoveryConfig, Vf};
+
+    /// The window this "kernel" reserves for BAR 0 (64 TiB: far from the program, its stack and
+    /// the kernel's own mmap area), and its length (a VF's BAR 0 is 16 MiB).
+    const BAR0_VA: usize = 0x4000_0000_0000;
+    const BAR0_LEN: usize = 16 << 20;
+
+    /// A virtual clock: 1 µs per poll.
+    struct VirtualClock(AtomicU64);
+
+    impl Clock for VirtualClock {
+        fn now(&self) -> Instant {
+            Instant(self.0.load(Ordering::Relaxed))
+        }
+        fn relax(&self) {
+            self.0.fetch_add(1_000, Ordering::Relaxed);
+        }
+    }
+
+    static CLOCK: VirtualClock = VirtualClock(AtomicU64::new(0));
+
+    /// BAR 0, built when the program is compiled. The address is the window's, fixed at build
+    /// time: an integer cast to a pointer, as for any MMIO at a fixed address (memory the
+    /// program's own allocations never cover).
+    // SAFETY: `BAR0_VA..BAR0_VA + BAR0_LEN` is reserved for BAR 0 in this program; `map_bar0`
+    // maps it (readable, writable) before the first register access, it is never unmapped, and
+    // no Rust reference ever covers it.
+    static BAR: MmioBar<&VirtualClock> = unsafe {
+        MmioBar::from_raw_parts(
+            NonNull::new(BAR0_VA as *mut u8).unwrap(),
+            BAR0_LEN,
+            &CLOCK,
+        )
+    };
+
+    /// The VF over it, a `static` too: its interrupt handler would need no "initialised yet?"
+    /// branch. Lunar Lake's primary GT (integrated, graphics IP 20.04).
+    static VF: Vf<&'static MmioBar<&'static VirtualClock>, NoHooks, PollingQueue, 1> =
+        Vf::new_static(
+            [Gt::new(
+                &BAR,
+                GtInfo::of(GtKind::Primary, GpuKind::Integrated, GraphicsIp::new(20, 4)),
+                MailboxConfig::DEFAULT,
+            )],
+            NoHooks,
+            PollingQueue::new(),
+            RecoveryConfig::DEFAULT,
+            NoMemirq,
+        );
+
+    /// The probe's mapping of the window: fresh zeroed memory here (`mmap`, anonymous, at the
+    /// fixed address, refusing to replace anything already mapped there).
+    fn map_bar0() -> bool {
+        const SYS_MMAP: usize = 9;
+        const PROT_READ_WRITE: usize = 0x1 | 0x2;
+        const MAP_PRIVATE_ANONYMOUS_FIXED_NOREPLACE: usize = 0x02 | 0x20 | 0x10_0000;
+        let ret: usize;
+        // SAFETY: Linux x86_64 `mmap` (rax = 9) of fresh anonymous memory at `BAR0_VA`; with
+        // MAP_FIXED_NOREPLACE it fails instead of replacing a mapping, so no memory the program
+        // uses is touched. The syscall clobbers rcx and r11 only.
+        unsafe {
+            core::arch::asm!(
+                "syscall",
+                inlateout("rax") SYS_MMAP => ret,
+                in("rdi") BAR0_VA,
+                in("rsi") BAR0_LEN,
+                in("rdx") PROT_READ_WRITE,
+                in("r10") MAP_PRIVATE_ANONYMOUS_FIXED_NOREPLACE,
+                in("r8") usize::MAX, // fd -1
+                in("r9") 0usize,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack)
+            );
+        }
+        ret == BAR0_VA
+    }
+
+    /// Returns 0 on success, else the failed check's code (20 and up).
+    #[inline(never)]
+    pub fn static_vf_over_mmio_bar() -> i32 {
+        if !map_bar0() {
+            return 20;
+        }
+        if BAR.validate().is_err() {
+            return 21;
+        }
+        let start = CLOCK.now();
+        match VF.bootstrap() {
+            Err(BootstrapError::Gt {
+                gt: GtId(0),
+                error: VfError::Mailbox(MailboxError::Timeout { .. }),
+            }) => {}
+            _ => return 22,
+        }
+        // VF_RESET went through `MmioBar` into the window: the mailbox's first scratch register
+        // (VF_SW_FLAG(0)) holds the request (a host request: the action in bits 15:0).
+        let scratch0 = BAR.read32(GtKind::Primary.mailbox().scratch(0));
+        if scratch0 != u32::from(code::VF_RESET) {
+            return 23;
+        }
+        // Bounded: VF_RESET_ATTEMPTS sends of 50 ms each, a little polling slack on top.
+        let ms = CLOCK.now().nanos_since(start) / 1_000_000;
+        let bound = u64::from(VF_RESET_ATTEMPTS) * 50;
+        if ms < 50 || ms > bound + bound / 10 {
+            return 24;
+        }
+        0
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Process entry and exit.

@@ -125,13 +125,21 @@
 //! RETRY, the final reply); `Interrupt` when a migration raises SW_INT_0.
 //! [`TranscriptEntry::line`] prints them as `gt0 > 0x00005507`, `gt0 < 0xf0000000`,
 //! `gt0 irq SW_INT_0`.
+//!
+//! # Hooks on register access
+//!
+//! [`HookedDevice`] wraps a `MockGuc` (or any [`Device`]) and replaces any of its four calls
+//! with a closure: a test's "a migration lands at the third doorbell", "this read is logged"
+//! or "another task runs while the worker yields" without writing a `Device` of its own.
 
 mod guc;
+mod hooked;
 mod oracle;
 mod page;
 mod types;
 
 pub use guc::MemirqRegistration;
+pub use hooked::{Forward, HookedDevice, NowHook, ReadHook, RelaxHook, WriteHook};
 pub use oracle::{GgttOracle, OracleError, NODE_OFFSETS};
 pub use page::MockMemirqPage;
 
