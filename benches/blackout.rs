@@ -12,7 +12,11 @@
 //! each); and 2 GTs on one tile and 2 tiles with staggered interrupts: the second GT's SW_INT_0
 //! delivered d = half a round trip or one round trip (L) after the first, while the first GT's
 //! pass runs (the mock raises a GT's SW_INT_0 when it is migrated, so that GT's GuC is migrated
-//! at that moment; each GT's blackout counts from its own SW_INT_0). For each case, in one run:
+//! at that moment; each GT's blackout counts from its own SW_INT_0); and 2 tiles with a RETRY
+//! storm on gt0 (its RESFIX_START answered RETRY 8 times: kernel 7.1's backoff pauses 1 + 2 +
+//! ... + 128 = 255 ms before the resends), where the row's blackout is gt0's and a line below it
+//! gives gt1's, which the split phase must leave as it is without the storm (asserted). For
+//! each case, in one run:
 //!
 //! - **ours**: one `Vf` worker (one thread), with `RecoveryConfig::split_phase`, the mocks on one
 //!   shared virtual clock (what the worker waits on one GT's mailbox passes for all);
@@ -38,13 +42,14 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use xe_sriov_vf::coordinator::GtId;
 use xe_sriov_vf::device::{Device, Instant};
-use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::mock::{
-    Forward, HookedDevice, Latency, MockClock, MockGuc, Provisioning, VfState,
+    Fault, Forward, HookedDevice, Latency, MockClock, MockGuc, Provisioning, Trigger, VfState,
 };
 use xe_sriov_vf::recovery::{NoHooks, RecoveryConfig, Vf};
 use xe_sriov_vf::tile::TileId;
+use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::Version;
 use xe_sriov_vf::workqueue::TestQueue;
@@ -62,60 +67,77 @@ struct Case {
     ptl: bool,
     /// The last GT's SW_INT_0 this long after the others' (`None`: all at once).
     late: Option<Duration>,
+    /// RETRY replies to gt0's RESFIX_START (0: none).
+    storm: u32,
 }
 
 const ONE_TILE: &[(TileId, GtKind)] = &[(TileId(0), GtKind::Primary), (TileId(0), GtKind::Media)];
 const TWO_TILES: &[(TileId, GtKind)] =
     &[(TileId(0), GtKind::Primary), (TileId(1), GtKind::Primary)];
 
-const CASES: [Case; 8] = [
+const CASES: [Case; 9] = [
     Case {
         name: "1 GT",
         layout: &[(TileId(0), GtKind::Primary)],
         ptl: false,
         late: None,
+        storm: 0,
     },
     Case {
         name: "2 GTs, one tile",
         layout: ONE_TILE,
         ptl: false,
         late: None,
+        storm: 0,
     },
     Case {
         name: "2 GTs, one tile, PTL order",
         layout: ONE_TILE,
         ptl: true,
         late: None,
+        storm: 0,
     },
     Case {
         name: "2 tiles",
         layout: TWO_TILES,
         ptl: false,
         late: None,
+        storm: 0,
     },
     Case {
         name: "2 GTs, one tile, GT1 10 us late",
         layout: ONE_TILE,
         ptl: false,
         late: Some(Duration::from_micros(10)),
+        storm: 0,
     },
     Case {
         name: "2 GTs, one tile, GT1 20 us late",
         layout: ONE_TILE,
         ptl: false,
         late: Some(L),
+        storm: 0,
     },
     Case {
         name: "2 tiles, GT1 10 us late",
         layout: TWO_TILES,
         ptl: false,
         late: Some(Duration::from_micros(10)),
+        storm: 0,
     },
     Case {
         name: "2 tiles, GT1 20 us late",
         layout: TWO_TILES,
         ptl: false,
         late: Some(L),
+        storm: 0,
+    },
+    Case {
+        name: "2 tiles, RETRY storm on gt0",
+        layout: TWO_TILES,
+        ptl: false,
+        late: None,
+        storm: 8,
     },
 ];
 
@@ -144,7 +166,7 @@ fn guc(tile: TileId, kind: GtKind, clock: Option<&'static MockClock>) -> &'stati
 fn gt<D: Device>(device: D, kind: GtKind, tile: TileId) -> Gt<D> {
     Gt::new(
         device,
-        GtInfo::new(kind, false, 2004).on_tile(tile),
+        GtInfo::of(kind, GpuKind::Integrated, GraphicsIp::new(20, 4)).on_tile(tile),
         MailboxConfig::DEFAULT,
     )
 }
@@ -186,22 +208,36 @@ fn dev(guc: &'static MockGuc, late: &'static LateIrq) -> Dev {
     HookedDevice::new(guc).on_relax(relax)
 }
 
-/// What one migration cost: the longest GT's blackout, and each GT's round trips.
+/// What one migration cost: the longest GT's blackout, each GT's blackout and round trips.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Cost {
     blackout: Duration,
+    each: Vec<Duration>,
     round_trips: Vec<u32>,
 }
 
 fn cost(gucs: &[&'static MockGuc]) -> Cost {
     let b: Vec<_> = gucs.iter().map(|g| g.blackout().unwrap()).collect();
+    let each: Vec<_> = b
+        .iter()
+        .map(|b| b.duration().expect("RESFIX_DONE accepted"))
+        .collect();
     Cost {
-        blackout: b
-            .iter()
-            .map(|b| b.duration().expect("RESFIX_DONE accepted"))
-            .max()
-            .unwrap(),
+        blackout: *each.iter().max().unwrap(),
+        each,
         round_trips: b.iter().map(|b| b.round_trips).collect(),
+    }
+}
+
+/// A storm case's RETRYs, queued on gt0's GuC before a migration.
+fn inject_storm(gucs: &[&'static MockGuc], case: Case) {
+    if case.storm > 0 {
+        gucs[0]
+            .inject(
+                Trigger::Action(code::RESFIX_START),
+                Fault::Retry { count: case.storm },
+            )
+            .unwrap();
     }
 }
 
@@ -262,6 +298,7 @@ impl<const N: usize> Ours<N> {
     /// it), the worker run until nothing is queued.
     fn migrate(&mut self, case: Case) -> Cost {
         let t0 = self.gucs[0].now();
+        inject_storm(&self.gucs, case);
         let late_base = migrate_all(&self.gucs, case, &mut self.migrations);
         if let Some(d) = case.late {
             let at = Instant(t0.0 + d.as_nanos() as u64);
@@ -317,6 +354,7 @@ impl Kernel {
     }
 
     fn migrate(&mut self, case: Case) -> Cost {
+        inject_storm(&self.gucs, case);
         let late_base = migrate_all(&self.gucs, case, &mut self.migrations);
         // The primary GT of each tile tells a PTL media GT when its RESFIX_DONE was accepted
         // (as a blackout on its own clock).
@@ -386,6 +424,10 @@ fn report<const N: usize>(case: Case) {
         );
     }
     assert_eq!(o.round_trips, s.round_trips, "{}", case.name);
+    let calm = (case.storm > 0).then(|| {
+        let calm = Case { storm: 0, ..case };
+        Ours::<N>::new(calm, true).migrate(calm)
+    });
     const RUNS: usize = 101;
     let wall = [
         median(RUNS, || drop(black_box(ours.migrate(case)))),
@@ -405,6 +447,22 @@ fn report<const N: usize>(case: Case) {
         us(wall[1]),
         us(wall[2]),
     );
+    if let Some(calm) = calm {
+        let last = N - 1;
+        println!(
+            "|   gt{last} of the above | {:.0} | {:.0} | {:.0} | without the storm, split phase: \
+             {:.0} | | |",
+            us(o.each[last]),
+            us(s.each[last]),
+            us(k.each[last]),
+            us(calm.each[last]),
+        );
+        assert_eq!(
+            o.each[last], calm.each[last],
+            "{}: the storm on gt0 lengthened gt{last}'s blackout",
+            case.name
+        );
+    }
 }
 
 fn bench_blackout(c: &mut Criterion) {

@@ -6,37 +6,45 @@
 //! primary and media GT report the same GGTT, and [`Vf`](crate::Vf) moves it once per tile, so
 //! nothing here computes a GGTT shift.
 //!
-//! The rules are the Linux `xe` driver's (`xe_gt_sriov_vf.c`):
+//! The rules are the Linux `xe` driver's (`xe_gt_sriov_vf.c` as merged for kernel 7.3; the
+//! mailbox under it follows kernel 7.1, see [`crate::mailbox`]):
 //!
-//! - **Bootstrap**: VF_RESET, sent again up to 10 times while it times out; then MATCH_VERSION
-//!   asking for the platform's minimum VF ABI (1.1 on Tiger Lake to Ponte Vecchio, 1.2 on newer
-//!   parts). A reply with a newer major than asked is a protocol error, another major is
-//!   unsupported (no fallback), an older minor than the minimum is too old. A later handshake
-//!   (after a reset) asks for the version in use and must get the same major.minor.patch back
-//!   (the branch is not compared). After any handshake failure one more MATCH_VERSION asks for
-//!   "any" version (0.0), only to learn which version the GuC speaks: it is logged and, where the
+//! - **Bootstrap**: VF_RESET, sent again up to 10 times while it times out (a lost reply,
+//!   [`MailboxError::LinkLost`], ends it at once); then MATCH_VERSION asking for the platform's
+//!   minimum VF ABI (1.1 on Tiger Lake to Ponte Vecchio, 1.2 on newer parts). A reply with a
+//!   newer major than asked is a protocol error, another major is unsupported (no fallback), an
+//!   older minor than the minimum is too old. A later handshake (after a reset) asks for the
+//!   version in use and must get the same major.minor.patch back (the branch is not compared);
+//!   the reply then becomes the GT's version, as the kernel's `match_version` writes it into
+//!   the GT's `guc_version`. After any handshake failure one more MATCH_VERSION asks for "any"
+//!   version (0.0), only to learn which version the GuC speaks: it is logged and, where the
 //!   failure itself did not carry it, reported in the error ([`VfError::VersionRefused`]).
-//! - **Configuration**, in this order: GGTT_START, GGTT_SIZE, LMEM_SIZE (discrete, primary GT
-//!   only), NUM_CONTEXTS, NUM_DOORBELLS, GROUP_SCHEDULING_AVAILABLE (VF ABI 1.26+), GMD_ID
-//!   (graphics IP 12.70+), NUM_PAGING_ENGINE_INSTANCES (VF ABI 1.36+). Each reply must carry
-//!   exactly the key's length; zero GGTT size, LMEM size or contexts is an error. A GMD_ID query
-//!   that fails in any way is logged and the value taken as 0, as the kernel does.
-//! - **GGTT range** (the kernel's `-ERANGE`): a base below the WOPCM size
-//!   ([`GtInfo::wopcm_size`]: 2 MiB, 4 MiB on discrete parts and Meteor Lake), above
-//!   [`GUC_GGTT_TOP`], or a size beyond `GUC_GGTT_TOP - base` is [`VfError::GgttRange`], at
-//!   bootstrap and on every re-query (the kernel checks at init only; a re-query that moved the
-//!   GGTT out of range would corrupt memory, so it is refused here too).
-//! - **Re-query**: only what the kernel compares is compared, each with the kernel's
-//!   `old && old != new` rule, and a change is an "unexpected reassignment" naming the key:
+//! - **Configuration**, in this order, each key's checks right after it (the kernel's order;
+//!   the query stops at the first failing key with the kernel's error for it):
 //!
-//!   | key | on a re-query |
+//!   | key | checked right after it |
 //!   |---|---|
-//!   | GGTT_START | may change: that is the migration |
-//!   | GGTT_SIZE, LMEM_SIZE, NUM_CONTEXTS | must not change (the old value is never 0) |
-//!   | NUM_DOORBELLS | must not change, except from 0 (a VF provisioned without doorbells) |
-//!   | GROUP_SCHEDULING_AVAILABLE, GMD_ID, NUM_PAGING_ENGINE_INSTANCES | not compared; the new value is taken |
+//!   | GGTT_START | (nothing yet) |
+//!   | GGTT_SIZE | 0: [`VfError::ZeroValue`] (`-ENODATA`); on a re-query, changed: [`VfError::Reassigned`] (`-EREMCHG`); then ours: start and size 4K-aligned ([`VfError::InvalidValue`]), the GGTT range ([`VfError::GgttRange`]) |
+//!   | LMEM_SIZE (discrete, primary GT only) | on a re-query, changed: `Reassigned`; then 0: `ZeroValue`; then ours: 2M-aligned |
+//!   | NUM_CONTEXTS | (checked after NUM_DOORBELLS) |
+//!   | NUM_DOORBELLS | on a re-query, contexts changed, then doorbells changed: `Reassigned`; then 0 contexts: `ZeroValue` |
+//!   | GROUP_SCHEDULING_AVAILABLE (VF ABI 1.26+) | a value above 1: `InvalidValue` (`-EPROTO`) |
+//!   | GMD_ID (graphics IP 12.70+) | any failure is logged and the value taken as 0 |
+//!   | NUM_PAGING_ENGINE_INSTANCES (VF ABI 1.36+) | (none) |
 //!
-//!   The new configuration replaces the old one only once all of it is valid.
+//!   Each reply must carry exactly the key's length. "Changed" is the kernel's
+//!   `old && old != new` rule: NUM_DOORBELLS may change from 0 (a VF provisioned without
+//!   doorbells); GGTT_START may change (that is the migration); GROUP_SCHEDULING_AVAILABLE,
+//!   GMD_ID and NUM_PAGING_ENGINE_INSTANCES are not compared, the new value is taken.
+//!
+//! Where the query differs from the kernel's (7.3), deliberately:
+//!
+//! | what | kernel 7.3 | here |
+//! |---|---|---|
+//! | GGTT range (`-ERANGE`: base below the WOPCM size [`GtInfo::wopcm_size`], above [`GUC_GGTT_TOP`], or size beyond `GUC_GGTT_TOP - base`) | checked once, at init, after the query | checked right after GGTT_SIZE, at bootstrap and on every re-query: a re-query that moved the GGTT out of range would corrupt memory |
+//! | alignment (GGTT_START, GGTT_SIZE 4K; LMEM_SIZE 2M) | not checked | checked right after the key, on every query: a misaligned base cannot be mapped, and the tile's move would misplace every node |
+//! | what a failed re-query leaves | the values stored before the failing check (GGTT size, LMEM size, counts) and the GGTT already moved | nothing: the new configuration replaces the old one only once every key passed, and the tile's GGTT moves after the query |
 
 use crate::wire::self_cfg::{
     decode_control_ctb_reply, decode_self_cfg_reply, encode_control_ctb, encode_self_cfg,
@@ -648,9 +656,12 @@ impl<D: Device> Gt<D> {
         self.handshake()
     }
 
-    /// VF_RESET, sent again (up to [`VF_RESET_ATTEMPTS`] in all) while it times out.
+    /// VF_RESET, sent again (up to [`VF_RESET_ATTEMPTS`] in all) while it times out: a
+    /// [`MailboxError::Timeout`] or a [`MailboxError::BusyTimeout`], the two the kernel (7.1)
+    /// reports as `-ETIMEDOUT`. Any other error ends the loop, [`MailboxError::LinkLost`]
+    /// included: three lost replies end the bootstrap after three sends (about 662 ms).
     pub fn reset(&mut self) -> Result<(), VfError> {
-        // A counted loop: it ends after VF_RESET_ATTEMPTS sends whatever the GuC answers.
+        // A counted loop: it ends after VF_RESET_ATTEMPTS attempts whatever the GuC answers.
         let mut result = Ok(());
         for _ in 0..VF_RESET_ATTEMPTS {
             result = self.send_empty(Request::VfReset);
@@ -720,6 +731,9 @@ impl<D: Device> Gt<D> {
                 error!("GuC VF ABI changed from {} to {}", previous, found);
                 return Err(VfError::VersionChanged { previous, found });
             }
+            // The branch may differ; the kernel's match_version then stores the reply as the
+            // GT's version (kernel 7.3), and so do we.
+            self.version = Some(found);
             return Ok(found);
         }
         if found.major > wanted.major {
@@ -771,19 +785,33 @@ impl<D: Device> Gt<D> {
         keys
     }
 
-    /// Takes one key's reply (or failure) into the query; the error ends the query.
+    /// Takes one key's reply (or failure) into the query and runs the checks the kernel runs
+    /// right after that key (see the module docs); the error ends the query. `old` is the
+    /// configuration of the previous query, if any.
     fn take_key(
         q: &mut ConfigQuery,
         key: KlvKey,
         reply: Result<KlvReply, VfError>,
+        old: Option<&VfConfig>,
+        wopcm: u64,
     ) -> Result<(), VfError> {
         let c = &mut q.config;
         match key {
             KlvKey::GgttStart => c.ggtt_start = reply?.value_u64(),
-            KlvKey::GgttSize => c.ggtt_size = reply?.value_u64(),
-            KlvKey::LmemSize => c.lmem_size = Some(reply?.value_u64()),
+            KlvKey::GgttSize => {
+                c.ggtt_size = reply?.value_u64();
+                check_ggtt(c, old, wopcm)?;
+            }
+            KlvKey::LmemSize => {
+                let lmem = reply?.value_u64();
+                c.lmem_size = Some(lmem);
+                check_lmem(lmem, old)?;
+            }
             KlvKey::NumContexts => c.num_contexts = reply?.value[0],
-            KlvKey::NumDoorbells => c.num_doorbells = reply?.value[0],
+            KlvKey::NumDoorbells => {
+                c.num_doorbells = reply?.value[0];
+                check_counts(c, old)?;
+            }
             KlvKey::GroupSchedulingAvailable => {
                 c.group_scheduling_available = match reply?.value[0] {
                     0 => Some(false),
@@ -811,12 +839,8 @@ impl<D: Device> Gt<D> {
         Ok(())
     }
 
-    /// The query's configuration, validated; it replaces the old one.
+    /// The query's configuration, every key checked as it came in: it replaces the old one.
     fn finish_config(&mut self, new: VfConfig) -> Result<VfConfig, VfError> {
-        validate(&new, self.info.wopcm_size())?;
-        if let Some(old) = &self.config {
-            check_unchanged(old, &new)?;
-        }
         self.config = Some(new);
         Ok(new)
     }
@@ -848,7 +872,13 @@ impl<D: Device> Gt<D> {
                 Ok(t) => return Ok(Some(t)),
                 Err(e) => {
                     q.next += 1;
-                    Self::take_key(q, key, Err(e.into()))?;
+                    Self::take_key(
+                        q,
+                        key,
+                        Err(e.into()),
+                        self.config.as_ref(),
+                        self.info.wopcm_size(),
+                    )?;
                 }
             }
         }
@@ -891,7 +921,9 @@ impl<D: Device> Gt<D> {
             let klv = reply
                 .map_err(VfError::from)
                 .and_then(|reply| check_klv(key, reply.as_slice()));
-            let next = Self::take_key(q, key, klv).and_then(|()| self.post_next_key(q));
+            let wopcm = self.info.wopcm_size();
+            let next = Self::take_key(q, key, klv, self.config.as_ref(), wopcm)
+                .and_then(|()| self.post_next_key(q));
             match next {
                 Ok(t) => op.t = t,
                 Err(e) => return Poll::Ready(Err(e)),
@@ -1037,18 +1069,18 @@ fn check_klv(key: KlvKey, reply: &[u32]) -> Result<KlvReply, VfError> {
     Ok(klv)
 }
 
-fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {
-    let aligned = |key: KlvKey, value: u64, align: u64| {
-        if value.is_multiple_of(align) {
-            Ok(())
-        } else {
-            Err(VfError::InvalidValue { key, value })
-        }
-    };
+/// The checks right after GGTT_SIZE. The kernel's (7.3), in its order: a zero size is
+/// `-ENODATA`, a changed one `-EREMCHG`. Ours after them (deliberate differences, see the
+/// module docs): both values 4K-aligned, and the range the GuC can address (the kernel's
+/// `-ERANGE`, which it checks at init only).
+fn check_ggtt(c: &VfConfig, old: Option<&VfConfig>, wopcm: u64) -> Result<(), VfError> {
     if c.ggtt_size == 0 {
         return Err(VfError::ZeroValue {
             key: KlvKey::GgttSize,
         });
+    }
+    if let Some(old) = old {
+        changed(KlvKey::GgttSize, old.ggtt_size, c.ggtt_size)?;
     }
     aligned(KlvKey::GgttStart, c.ggtt_start, SZ_4K)?;
     aligned(KlvKey::GgttSize, c.ggtt_size, SZ_4K)?;
@@ -1062,13 +1094,37 @@ fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {
             wopcm,
         });
     }
-    if let Some(lmem) = c.lmem_size {
-        if lmem == 0 {
-            return Err(VfError::ZeroValue {
-                key: KlvKey::LmemSize,
-            });
-        }
-        aligned(KlvKey::LmemSize, lmem, SZ_2M)?;
+    Ok(())
+}
+
+/// The checks right after LMEM_SIZE, in the kernel's (7.3) order: changed (`-EREMCHG`), then
+/// zero (`-ENODATA`); then ours, 2M-aligned.
+fn check_lmem(lmem: u64, old: Option<&VfConfig>) -> Result<(), VfError> {
+    if let Some(old) = old {
+        changed(KlvKey::LmemSize, old.lmem_size.unwrap_or(0), lmem)?;
+    }
+    if lmem == 0 {
+        return Err(VfError::ZeroValue {
+            key: KlvKey::LmemSize,
+        });
+    }
+    aligned(KlvKey::LmemSize, lmem, SZ_2M)
+}
+
+/// The checks right after NUM_DOORBELLS, in the kernel's (7.3) order: contexts changed,
+/// doorbells changed (each `-EREMCHG`), then zero contexts (`-ENODATA`).
+fn check_counts(c: &VfConfig, old: Option<&VfConfig>) -> Result<(), VfError> {
+    if let Some(old) = old {
+        changed(
+            KlvKey::NumContexts,
+            old.num_contexts.into(),
+            c.num_contexts.into(),
+        )?;
+        changed(
+            KlvKey::NumDoorbells,
+            old.num_doorbells.into(),
+            c.num_doorbells.into(),
+        )?;
     }
     if c.num_contexts == 0 {
         return Err(VfError::ZeroValue {
@@ -1078,34 +1134,26 @@ fn validate(c: &VfConfig, wopcm: u64) -> Result<(), VfError> {
     Ok(())
 }
 
-fn check_unchanged(old: &VfConfig, new: &VfConfig) -> Result<(), VfError> {
-    // The kernel's rule for every compared key: `old && old != new` (an old value of 0 may be
-    // replaced; only doorbells can be 0 after validation).
-    let opt = |v: Option<u64>| v.unwrap_or(0);
-    let pairs = [
-        (KlvKey::GgttSize, old.ggtt_size, new.ggtt_size),
-        (KlvKey::LmemSize, opt(old.lmem_size), opt(new.lmem_size)),
-        (
-            KlvKey::NumContexts,
-            old.num_contexts.into(),
-            new.num_contexts.into(),
-        ),
-        (
-            KlvKey::NumDoorbells,
-            old.num_doorbells.into(),
-            new.num_doorbells.into(),
-        ),
-    ];
-    for (key, old, new) in pairs {
-        if old != 0 && old != new {
-            error!(
-                "unexpected reassignment of {}: {:#x} -> {:#x}",
-                key.name(),
-                old,
-                new
-            );
-            return Err(VfError::Reassigned { key, old, new });
-        }
+/// `value` must be a multiple of `align`.
+fn aligned(key: KlvKey, value: u64, align: u64) -> Result<(), VfError> {
+    if value.is_multiple_of(align) {
+        Ok(())
+    } else {
+        Err(VfError::InvalidValue { key, value })
+    }
+}
+
+/// The kernel's rule for every compared key: `old && old != new` is an unexpected
+/// reassignment (an old value of 0 may be replaced).
+fn changed(key: KlvKey, old: u64, new: u64) -> Result<(), VfError> {
+    if old != 0 && old != new {
+        error!(
+            "unexpected reassignment of {}: {:#x} -> {:#x}",
+            key.name(),
+            old,
+            new
+        );
+        return Err(VfError::Reassigned { key, old, new });
     }
     Ok(())
 }

@@ -1,16 +1,24 @@
 //! The MMIO mailbox: one request, one reply, through a GT's four scratch registers.
 //!
-//! A transaction, as the Linux `xe` driver does it (`xe_guc_mmio_send_recv`):
+//! A transaction, as the Linux `xe` driver of kernel 7.1 does it (`xe_guc_mmio_send_recv`):
 //!
 //! 1. write the request dwords to `VF_SW_FLAG(0..len)`, read `VF_SW_FLAG(3)` back (a posting
 //!    read, so the writes land before the doorbell), write 0 to the doorbell;
 //! 2. poll `VF_SW_FLAG(0)` until its ORIGIN bit says GUC, for at most
-//!    [`reply_timeout`](MailboxConfig::reply_timeout) (50 ms). On a timeout with the register
-//!    reading 0 (a function-level reset cleared it) send once more;
+//!    [`reply_timeout`](MailboxConfig::reply_timeout) (50 ms). A timeout with the register
+//!    reading 0 is a lost reply (a function-level reset cleared it): pause
+//!    [`lost_reply_pause`](MailboxConfig::lost_reply_pause) (256 ms) and send again from step 1,
+//!    at most [`lost_reply_resends`](MailboxConfig::lost_reply_resends) (2) times; one more loss
+//!    is [`MailboxError::LinkLost`] (the kernel's `-ENOLINK`). Any other timeout is
+//!    [`MailboxError::Timeout`];
 //! 3. BUSY: keep polling until the reply is SUCCESS or FAILURE, for at most
 //!    [`busy_timeout`](MailboxConfig::busy_timeout) (2 s);
-//! 4. RETRY: send again (the kernel never gives up; here at most
-//!    [`max_retries`](MailboxConfig::max_retries) times);
+//! 4. RETRY: pause, then send again; the pause is
+//!    [`retry_backoff`](MailboxConfig::retry_backoff) (1 ms) before the first resend and doubles
+//!    before each next one up to [`retry_backoff_max`](MailboxConfig::retry_backoff_max)
+//!    (256 ms). The kernel never gives up; here at most
+//!    [`max_retries`](MailboxConfig::max_retries) (64) resends, which with these pauses is
+//!    about 14.6 s of pausing before [`MailboxError::RetryLimit`];
 //! 5. FAILURE: [`MailboxError::VfMigrated`] for VF_MIGRATED, [`MailboxError::Remote`] otherwise;
 //!    anything but a GuC-origin SUCCESS is [`MailboxError::Protocol`];
 //! 6. SUCCESS: for an action whose reply carries data (MATCH_VERSION, QUERY_SINGLE_KLV: see
@@ -18,30 +26,42 @@
 //!    (VF_RESET, RESFIX_START, RESFIX_DONE) reads none of them, as the kernel's
 //!    `xe_guc_mmio_send` passes no response buffer.
 //!
-//! Register accesses per attempt, against the kernel's for the same exchange:
+//! Where this mailbox differs from the kernel's (7.1):
+//!
+//! | what | kernel 7.1 | here |
+//! |---|---|---|
+//! | header after the wait | the polled value (7.0 read it once more) | the polled value |
+//! | RETRY | resent without limit, after 1, 2, 4 .. 256, 256 .. ms | the same pauses, at most [`max_retries`](MailboxConfig::max_retries) resends, then [`MailboxError::RetryLimit`] |
+//! | a pause (lost reply, RETRY) | `msleep`: the thread sleeps | a deadline on the device clock: [`Mailbox::poll`] returns `Pending` until it passes, so one thread keeps other GTs going; [`Mailbox::send`] relaxes through it |
+//! | a clock that stops | (jiffies always move) | [`MailboxError::ClockStalled`] after [`stall_polls`](MailboxConfig::stall_polls) |
+//!
+//! Kernel 7.0 (for those who compare): a lost reply was sent again once, at once, and the
+//! second loss was `-ETIMEDOUT`; RETRY was resent at once.
+//!
+//! Register accesses per attempt, against the kernel's (7.1) for the same exchange:
 //!
 //! | access | kernel | here |
 //! |---|---|---|
 //! | request writes + doorbell | `len` + 1 | `len` + 1 |
 //! | posting read | 1 | 1 |
 //! | polls of scratch 0 | one per poll, plus one after the deadline | the same |
-//! | header re-read after the wait | 1 | 0 (the polled value is the header) |
+//! | during a pause | none | none (only the clock is read) |
 //! | reply data | 3 when the caller wants data | 3 for data actions, 0 for send-only ones |
 //!
-//! so an exchange answered at once costs 2 reads (send-only) or 5 (data) here, against the
-//! kernel's 3 or 6: never more (tests/mailbox.rs checks both against this model).
+//! so an exchange answered at once costs 2 reads (send-only) or 5 (data) here, as in kernel 7.1
+//! (7.0 read the header once more: 3 or 6; tests/mailbox.rs checks ours against that model).
 //!
 //! The same transaction in split phase: [`Mailbox::post`] does step 1 and returns an
-//! [`InFlight`], [`Mailbox::poll`] does one poll of steps 2 to 6 (resends, BUSY and RETRY
-//! included) without waiting, so that one thread can keep several GTs' GuCs busy: post on
+//! [`InFlight`], [`Mailbox::poll`] does one poll of steps 2 to 6 (pauses, resends, BUSY and
+//! RETRY included) without waiting, so that one thread can keep several GTs' GuCs busy: post on
 //! every GT, then poll them in turn with one wait per round. [`Mailbox::send`] is `post`, then
 //! `poll` and [`relax`](Device::relax) until ready: the register accesses above, in the same
 //! order, either way.
 //!
-//! Every wait is bounded by the device clock. As the kernel's `__xe_mmio_wait32` does, once the
-//! deadline has passed the register is read once more and a match then still counts (a vCPU
-//! descheduled between its last read and the clock check must not report a false timeout). The
-//! wait runs on a [`Stopwatch`]: a clock that makes no progress
+//! Every wait and every pause is bounded by the device clock. As the kernel's
+//! `__xe_mmio_wait32` does, once the deadline has passed the register is read once more and a
+//! match then still counts (a vCPU descheduled between its last read and the clock check must
+//! not report a false timeout). The wait runs on a [`Stopwatch`]: a clock that makes no progress
 //! (stopped, backwards, jittering) for [`stall_polls`](MailboxConfig::stall_polls) consecutive
 //! polls ends the wait with [`MailboxError::ClockStalled`] instead of spinning forever, and a
 //! clock that wraps past `u64::MAX` times out as if it had not wrapped.
@@ -56,8 +76,8 @@ use crate::wire::regs::{MailboxRegs, SCRATCH_COUNT};
 use crate::wire::{GucError, WireError};
 use core::time::Duration;
 
-/// Timeouts and limits of the mailbox. [`MailboxConfig::DEFAULT`] (also [`Default`]) gives the
-/// kernel's values.
+/// Timeouts, pauses and limits of the mailbox. [`MailboxConfig::DEFAULT`] (also [`Default`]) gives
+/// kernel 7.1's values (and our bound on RETRYs, which the kernel does not have).
 ///
 /// The struct is `#[non_exhaustive]`, so that a new setting is not a breaking change: start
 /// from [`DEFAULT`](MailboxConfig::DEFAULT) and assign the fields to change, also in a `const`:
@@ -83,25 +103,43 @@ pub struct MailboxConfig {
     /// How long to wait for the final reply after a BUSY (kernel: 2 s).
     pub busy_timeout: Duration,
     /// How many RETRY replies are answered by sending again before giving up (the kernel has no
-    /// limit).
+    /// limit). With the default backoff, 64 RETRYs cost about 14.6 s of pauses (1 + 2 + ... +
+    /// 128 ms, then 56 x 256 ms) plus 65 round trips before [`MailboxError::RetryLimit`].
     pub max_retries: u32,
-    /// Whether a timeout with the scratch register cleared (FLR) is followed by one resend
-    /// (kernel: yes).
+    /// Whether a timeout with scratch 0 reading 0 (an FLR cleared the registers) counts as a
+    /// lost reply, to be sent again (kernel: yes). `false`: it is a plain
+    /// [`MailboxError::Timeout`], as any other timeout.
     pub resend_after_flr: bool,
     /// Consecutive polls with no clock progress after which a wait is abandoned (see
     /// [`Stopwatch`]). 0 acts as 1.
     pub stall_polls: u32,
+    /// How many times a request whose reply was lost is sent again (kernel 7.1: 2); one more
+    /// loss is [`MailboxError::LinkLost`]. Only with
+    /// [`resend_after_flr`](MailboxConfig::resend_after_flr).
+    pub lost_reply_resends: u32,
+    /// The pause before each resend of a lost reply (kernel 7.1: 256 ms).
+    pub lost_reply_pause: Duration,
+    /// The pause before the first resend after a RETRY (kernel 7.1: 1 ms); it doubles before
+    /// each further resend, up to [`retry_backoff_max`](MailboxConfig::retry_backoff_max).
+    pub retry_backoff: Duration,
+    /// The longest pause before a resend after a RETRY (kernel 7.1: 256 ms).
+    pub retry_backoff_max: Duration,
 }
 
 impl MailboxConfig {
-    /// The kernel's values: 50 ms, 2 s, one FLR resend; 64 RETRY resends; 1,000,000 stalled
-    /// polls.
+    /// The kernel's values (7.1): 50 ms, 2 s; a lost reply sent again up to twice, each after
+    /// 256 ms; RETRY answered after 1 ms, doubling up to 256 ms. Ours: at most 64 RETRY resends
+    /// (the kernel has no bound); 1,000,000 stalled polls.
     pub const KERNEL: MailboxConfig = MailboxConfig {
         reply_timeout: Duration::from_millis(50),
         busy_timeout: Duration::from_secs(2),
         max_retries: 64,
         resend_after_flr: true,
         stall_polls: 1_000_000,
+        lost_reply_resends: 2,
+        lost_reply_pause: Duration::from_millis(256),
+        retry_backoff: Duration::from_millis(1),
+        retry_backoff_max: Duration::from_millis(256),
     };
 
     /// The default: [`KERNEL`](MailboxConfig::KERNEL).
@@ -121,14 +159,24 @@ impl Default for MailboxConfig {
 pub enum MailboxError {
     /// The request is empty or longer than the 4 scratch registers; nothing was written.
     BadRequestLength(usize),
-    /// No reply within the reply timeout (after the FLR resend, if any). Carries the last value
-    /// read from `VF_SW_FLAG(0)`.
+    /// No reply within the reply timeout, scratch 0 not cleared (a cleared one is a lost reply:
+    /// sent again, then [`LinkLost`](MailboxError::LinkLost)), or, with
+    /// [`resend_after_flr`](MailboxConfig::resend_after_flr) off, any timeout. Carries the last
+    /// value read from `VF_SW_FLAG(0)`. The kernel's `-ETIMEDOUT`.
     Timeout {
         /// Last value of scratch 0.
         last: u32,
     },
     /// BUSY, then no final reply within the busy timeout.
     BusyTimeout,
+    /// The reply was lost (scratch 0 read 0 at the timeout: an FLR cleared it) once more than
+    /// [`lost_reply_resends`](MailboxConfig::lost_reply_resends) allows. The kernel (7.1) maps
+    /// this to `-ENOLINK`; unlike a [`Timeout`](MailboxError::Timeout), VF_RESET is not sent
+    /// again after it.
+    LinkLost {
+        /// Sends whose reply was lost (the first and every resend).
+        losses: u32,
+    },
     /// The GuC kept answering RETRY.
     RetryLimit {
         /// Resends made.
@@ -172,6 +220,12 @@ impl fmt::Display for MailboxError {
                 write!(f, "no reply from the GuC (scratch 0 = {last:#010x})")
             }
             MailboxError::BusyTimeout => f.write_str("GuC stayed busy past the busy timeout"),
+            MailboxError::LinkLost { losses } => {
+                write!(
+                    f,
+                    "GuC reply lost {losses} times (scratch registers cleared)"
+                )
+            }
             MailboxError::RetryLimit { retries } => {
                 write!(f, "GuC asked to retry {retries} times; giving up")
             }
@@ -206,6 +260,9 @@ enum Wait {
     Reply,
     /// After a BUSY: SUCCESS or FAILURE, within the busy timeout.
     AfterBusy,
+    /// A pause of this many nanoseconds before the request is sent again (after a lost reply
+    /// or a RETRY). No register is read meanwhile; the clock is.
+    Pause(u64),
 }
 
 /// A mailbox transaction in flight: the split-phase form of [`Mailbox::send`]. Made by
@@ -215,7 +272,9 @@ enum Wait {
 /// all in turn, relaxing once per round.
 ///
 /// It carries the whole transaction: the request (for a resend after RETRY or an FLR), the
-/// retries and resend made, which reply it waits for and the [`Stopwatch`] of that wait.
+/// retries and lost replies so far, the next RETRY pause, which reply (or pause) it waits for
+/// and the [`Stopwatch`] of that wait. A pause is a deadline on the same stopwatch: while it
+/// runs, [`Mailbox::poll`] returns `Pending` at once, so the caller's other GTs go on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a posted request is only answered by polling it"]
 pub struct InFlight {
@@ -224,7 +283,9 @@ pub struct InFlight {
     wait: Wait,
     watch: Stopwatch,
     retries: u32,
-    resent_after_flr: bool,
+    losses: u32,
+    /// The pause before the next RETRY resend, in ns (0 before the first RETRY).
+    backoff: u64,
 }
 
 impl InFlight {
@@ -240,9 +301,29 @@ impl InFlight {
         self.wait == Wait::AfterBusy
     }
 
+    /// Whether the transaction is pausing before it sends the request again (after a lost
+    /// reply or a RETRY): polls then read no register, only the clock.
+    #[must_use]
+    pub fn is_pausing(&self) -> bool {
+        matches!(self.wait, Wait::Pause(_))
+    }
+
+    /// RETRY replies answered so far.
+    #[must_use]
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// Sends whose reply was lost so far.
+    #[must_use]
+    pub fn losses(&self) -> u32 {
+        self.losses
+    }
+
     /// Whether `value` of scratch 0 ends the current wait.
     fn ends_wait(&self, value: u32) -> bool {
         match self.wait {
+            Wait::Pause(_) => false,
             Wait::Reply => value >> 31 == 1,
             // The kernel's mask after BUSY: TYPE bits shared by SUCCESS and FAILURE.
             Wait::AfterBusy => {
@@ -342,27 +423,43 @@ impl<D: Device> Mailbox<D> {
             wait: Wait::Reply,
             watch: Stopwatch::start(self.dev.now()),
             retries: 0,
-            resent_after_flr: false,
+            losses: 0,
+            backoff: 0,
         })
     }
 
     /// One poll of a transaction in flight: reads scratch 0 and reads the clock, exactly as
-    /// one round of [`send`](Mailbox::send)'s wait does, without waiting. `Pending` means no
-    /// final reply yet and time is left: let time pass (the device's
+    /// one round of [`send`](Mailbox::send)'s wait does, without waiting; while the transaction
+    /// pauses before a resend ([`InFlight::is_pausing`]) it reads the clock only. `Pending`
+    /// means no final reply yet and time is left: let time pass (the device's
     /// [`relax`](Device::relax), or other GTs' polls) and poll again. `Ready` is the outcome
-    /// [`send`](Mailbox::send) would have returned; a BUSY, a RETRY (sent again) and the one
-    /// resend after an FLR are handled inside, with the same rules, timeouts and register
-    /// accesses. Poll a transaction on the mailbox that posted it, and not after `Ready`.
+    /// [`send`](Mailbox::send) would have returned; a BUSY, a RETRY and a lost reply (each
+    /// sent again after its pause) are handled inside, with the same rules, timeouts, pauses
+    /// and register accesses. Poll a transaction on the mailbox that posted it, and not after
+    /// `Ready`.
     pub fn poll(&mut self, t: &mut InFlight) -> Poll<Result<MmioMessage, MailboxError>> {
         // Each pass either returns or moves the transaction on: to its BUSY wait (once per
-        // attempt), a RETRY resend (at most `max_retries`) or the single FLR resend.
+        // attempt), to a pause before a resend (at most `max_retries` after RETRY, at most
+        // `lost_reply_resends` after a lost reply), or from a pause that ran out to the resend.
         loop {
+            if let Wait::Pause(pause) = t.wait {
+                t.watch.observe(self.dev.now());
+                if t.watch.elapsed_ns() >= pause {
+                    self.resend(t);
+                    continue;
+                }
+                if t.watch.stalled_polls() >= self.config.stall_polls.max(1) {
+                    error!("device clock stalled while pausing before a GuC mailbox resend");
+                    return Poll::Ready(Err(MailboxError::ClockStalled));
+                }
+                return Poll::Pending;
+            }
             let mut value = self.dev.read32(self.regs.scratch(0));
             if !t.ends_wait(value) {
                 t.watch.observe(self.dev.now());
                 let timeout = match t.wait {
-                    Wait::Reply => nanos(self.config.reply_timeout),
                     Wait::AfterBusy => nanos(self.config.busy_timeout),
+                    _ => nanos(self.config.reply_timeout),
                 };
                 if t.watch.elapsed_ns() >= timeout {
                     // The kernel's last look: the reply may have landed while this vCPU was
@@ -404,8 +501,15 @@ impl<D: Device> Mailbox<D> {
         t.watch = Stopwatch::start(self.dev.now());
     }
 
-    /// The wait of `t` ran out with scratch 0 at `last`: the outcome, or `None` after the FLR
-    /// resend.
+    /// Starts a pause of `pause` before the next resend: a deadline on the clock, polled like
+    /// a wait.
+    fn pause(&mut self, t: &mut InFlight, pause: Duration) {
+        t.wait = Wait::Pause(nanos(pause));
+        t.watch = Stopwatch::start(self.dev.now());
+    }
+
+    /// The wait of `t` ran out with scratch 0 at `last`: the outcome, or `None` when a lost
+    /// reply is sent again after a pause.
     fn timed_out(
         &mut self,
         t: &mut InFlight,
@@ -421,10 +525,21 @@ impl<D: Device> Mailbox<D> {
                 _ => Err(protocol_error(last)),
             });
         }
-        if last == 0 && self.config.resend_after_flr && !t.resent_after_flr {
+        if last == 0 && self.config.resend_after_flr {
+            // Kernel 7.1: a lost reply (an FLR cleared the scratch registers) is sent again
+            // after a pause, up to twice; one more loss is -ENOLINK.
+            // Compared before counting, so that any bound ends (u32::MAX resends included).
+            if t.losses >= self.config.lost_reply_resends {
+                let losses = t.losses.saturating_add(1);
+                error!(
+                    "GuC mmio request {:#010x}: reply lost {} times",
+                    request0, losses
+                );
+                return Some(Err(MailboxError::LinkLost { losses }));
+            }
+            t.losses += 1;
             debug!("GuC mmio request {:#010x}: lost, sending again", request0);
-            t.resent_after_flr = true;
-            self.resend(t);
+            self.pause(t, self.config.lost_reply_pause);
             return None;
         }
         error!(
@@ -460,11 +575,21 @@ impl<D: Device> Mailbox<D> {
                     return Some(Err(MailboxError::RetryLimit { retries: t.retries }));
                 }
                 t.retries += 1;
+                // Kernel 7.1: sleep before each resend, 1 ms doubling to 256 ms, then 256 ms.
+                let max = nanos(self.config.retry_backoff_max);
+                let pause = if t.retries == 1 {
+                    nanos(self.config.retry_backoff).min(max)
+                } else {
+                    t.backoff.saturating_mul(2).min(max)
+                };
+                t.backoff = pause;
                 debug!(
-                    "GuC mmio request {:#010x}: retrying, reason {:#x}",
-                    request0, reason
+                    "GuC mmio request {:#010x}: retrying in {} us, reason {:#x}",
+                    request0,
+                    pause / 1_000,
+                    reason
                 );
-                self.resend(t);
+                self.pause(t, Duration::from_nanos(pause));
                 return None;
             }
             Ok(Reply::Failure {

@@ -6,6 +6,7 @@ mod common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use xe_sriov_vf::device::Device;
 use xe_sriov_vf::gt::{Gt, GtInfo, PlatformClass, VfError, VF_RESET_ATTEMPTS};
 use xe_sriov_vf::mailbox::{MailboxConfig, MailboxError};
 use xe_sriov_vf::mock::{Dir, Fault, MockGuc, Provisioning, Trigger, VfState};
@@ -719,5 +720,184 @@ fn platform_class_follows_the_graphics_ip() {
         let info = GtInfo::new(GtKind::Primary, false, verx100);
         assert_eq!(info.platform, class, "{verx100}");
         assert_eq!(info.wanted_vf_abi(), minimum);
+    }
+}
+
+// --- Kernel 7.1 mailbox rules seen from the GT, and the kernel's (7.3) query order.
+
+#[test]
+fn three_lost_vf_reset_replies_end_bootstrap_after_exactly_three_sends() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    for _ in 0..3 {
+        g.inject(Trigger::Action(code::VF_RESET), Fault::FlrClear)
+            .unwrap();
+    }
+    g.reset_access_counts();
+    let t0 = g.now().0;
+    assert_eq!(
+        gt.bootstrap(),
+        Err(VfError::Mailbox(MailboxError::LinkLost { losses: 3 }))
+    );
+    assert_eq!(g.access_counts().doorbells, 3, "no fourth VF_RESET");
+    let ms = (g.now().0 - t0) / 1_000_000;
+    assert_eq!(ms, 662, "3 x 50 ms + 2 x 256 ms");
+}
+
+#[test]
+fn two_lost_vf_reset_replies_still_bootstrap() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    g.inject(Trigger::Action(code::VF_RESET), Fault::FlrClear)
+        .unwrap();
+    g.inject(Trigger::Action(code::VF_RESET), Fault::FlrClear)
+        .unwrap();
+    assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
+}
+
+#[test]
+fn a_later_handshake_that_changes_only_the_branch_stores_the_reply() {
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    assert_eq!(gt.bootstrap(), Ok(Version::new(1, 27)));
+    let branched = Version {
+        branch: 1,
+        ..Version::new(1, 27)
+    };
+    g.set_offered(branched);
+    // The kernel does not compare the branch, and its match_version writes the reply into the
+    // GT's version: the stored version is the one the GuC answered.
+    assert_eq!(gt.handshake(), Ok(branched));
+    assert_eq!(gt.version(), Some(branched));
+}
+
+/// Queries a GT bootstrapped on `prov`: the result and the keys the query asked for.
+fn first_query(prov: Provisioning) -> (Result<xe_sriov_vf::gt::VfConfig, VfError>, Vec<u16>) {
+    let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), prov);
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    g.drain_transcript(|_| {});
+    let result = gt.query_config();
+    (result, keys_queried(&g))
+}
+
+#[test]
+fn the_first_query_stops_at_the_first_failing_key_like_kernel_7_3() {
+    type Change = fn(&mut Provisioning);
+    let cases: [(Change, VfError, &[u16]); 2] = [
+        (
+            |c| c.ggtt_size = 0,
+            VfError::ZeroValue {
+                key: KlvKey::GgttSize,
+            },
+            &[0x0001, 0x0002],
+        ),
+        (
+            |c| c.num_contexts = 0,
+            VfError::ZeroValue {
+                key: KlvKey::NumContexts,
+            },
+            &[0x0001, 0x0002, 0x0004, 0x0006],
+        ),
+    ];
+    for (change, error, keys) in cases {
+        let mut prov = Provisioning::integrated();
+        change(&mut prov);
+        assert_eq!(first_query(prov), (Err(error), keys.to_vec()));
+    }
+}
+
+/// Bootstraps and queries a GT on `prov`, then restores its GuC with `new` (a migration to a
+/// changed provisioning) and re-queries: the result and the keys the re-query asked for.
+fn requery(
+    prov: Provisioning,
+    new: Provisioning,
+    discrete: bool,
+) -> (Result<xe_sriov_vf::gt::VfConfig, VfError>, Vec<u16>) {
+    let g = MockGuc::new(GtKind::Primary, Version::new(1, 27), prov);
+    let mut gt = gt(&g, info(GtKind::Primary, discrete, 2004));
+    gt.bootstrap().unwrap();
+    let before = gt.query_config().unwrap();
+    g.restore(new);
+    g.resume();
+    g.drain_transcript(|_| {});
+    let result = gt.query_config();
+    if result.is_err() {
+        assert_eq!(gt.config(), Some(&before), "nothing changes on error");
+    }
+    (result, keys_queried(&g))
+}
+
+#[test]
+fn a_requery_stops_at_the_first_failing_key_like_kernel_7_3() {
+    use KlvKey::*;
+    let reassigned = |key, old, new| VfError::Reassigned { key, old, new };
+    type Change = fn(&mut Provisioning);
+    let cases: [(&str, Change, bool, VfError, &[u16]); 6] = [
+        (
+            "a changed GGTT size, right after GGTT_SIZE",
+            |c| c.ggtt_size = 0x2000_0000,
+            false,
+            reassigned(GgttSize, 0x3FE0_0000, 0x2000_0000),
+            &[0x0001, 0x0002],
+        ),
+        (
+            "a zero GGTT size: no data, before any reassignment",
+            |c| c.ggtt_size = 0,
+            false,
+            VfError::ZeroValue { key: GgttSize },
+            &[0x0001, 0x0002],
+        ),
+        (
+            "a changed LMEM size, before a zero one",
+            |c| c.lmem_size = Some(0),
+            true,
+            reassigned(LmemSize, 0x1_0000_0000, 0),
+            &[0x0001, 0x0002, 0x0003],
+        ),
+        (
+            "changed contexts, right after NUM_DOORBELLS, before zero contexts",
+            |c| {
+                c.num_contexts = 0;
+                c.num_doorbells = 0;
+            },
+            false,
+            reassigned(NumContexts, 1024, 0),
+            &[0x0001, 0x0002, 0x0004, 0x0006],
+        ),
+        (
+            "changed doorbells, right after NUM_DOORBELLS",
+            |c| c.num_doorbells = 32,
+            false,
+            reassigned(NumDoorbells, 64, 32),
+            &[0x0001, 0x0002, 0x0004, 0x0006],
+        ),
+        (
+            // The kernel (7.3) moves the GGTT to whatever base the GuC reports; a base that is
+            // not 4K-aligned cannot be mapped, so the crate refuses it (a deliberate
+            // difference), right after GGTT_SIZE.
+            "a misaligned GGTT base",
+            |c| c.ggtt_start = 0x0120_0800,
+            false,
+            VfError::InvalidValue {
+                key: GgttStart,
+                value: 0x0120_0800,
+            },
+            &[0x0001, 0x0002],
+        ),
+    ];
+    for (what, change, discrete, error, keys) in cases {
+        let prov = if discrete {
+            Provisioning::discrete()
+        } else {
+            Provisioning::integrated()
+        };
+        let mut new = prov;
+        change(&mut new);
+        assert_eq!(
+            requery(prov, new, discrete),
+            (Err(error), keys.to_vec()),
+            "{what}"
+        );
     }
 }

@@ -175,15 +175,19 @@ fn flr_cleared_scratch_is_sent_once_more() {
     mb.send_recv(&[0x0000_5507]).unwrap();
     assert_eq!(g.access_counts().doorbells, 2);
 
-    // Only once: two FLRs in a row are a timeout.
-    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
-    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    // Kernel 7.1: up to two resends; the third loss is its own error (7.0 stopped after one
+    // resend, with a timeout).
+    g.reset_access_counts();
+    for _ in 0..3 {
+        g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    }
     assert_eq!(
         mb.send_recv(&[0x0000_5507]),
-        Err(MailboxError::Timeout { last: 0 })
+        Err(MailboxError::LinkLost { losses: 3 })
     );
+    assert_eq!(g.access_counts().doorbells, 3);
 
-    // And not at all when configured off.
+    // And not at all when configured off: a lost reply is then a plain timeout.
     let cfg = {
         let mut c = MailboxConfig::DEFAULT;
         c.resend_after_flr = false;
@@ -195,6 +199,205 @@ fn flr_cleared_scratch_is_sent_once_more() {
         mb.send_recv(&[0x0000_5507]),
         Err(MailboxError::Timeout { last: 0 })
     );
+}
+
+/// The virtual times of the doorbells (requests sent) in the mock's transcript.
+fn send_times(g: &MockGuc) -> Vec<u64> {
+    let mut at = Vec::new();
+    g.drain_transcript(|e| {
+        if e.dir == xe_sriov_vf::mock::Dir::ToGuc {
+            at.push(e.at.0)
+        }
+    });
+    at
+}
+
+const MS: u64 = 1_000_000;
+
+#[test]
+fn two_lost_replies_are_sent_again_after_256ms_each_like_kernel_7_1() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.drain_transcript(|_| {});
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    let t0 = g.now().0;
+    mb.send_recv(&[0x0000_5507]).unwrap();
+    let at = send_times(&g);
+    assert_eq!(at.len(), 3, "{at:?}");
+    // Each resend comes 50 ms (the lost reply's wait) + 256 ms (the pause) after the one before,
+    // to the nanosecond on the mock's 10 us polls: the pause ends at the first poll at or past
+    // its deadline.
+    for pair in at.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert_eq!(gap, 306 * MS);
+    }
+    let total = g.now().0 - t0;
+    assert_eq!(total, 612 * MS);
+}
+
+#[test]
+fn a_third_lost_reply_is_link_lost_after_662ms() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    for _ in 0..3 {
+        g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    }
+    let t0 = g.now().0;
+    let err = mb.send_recv(&[0x0000_5507]).unwrap_err();
+    assert_eq!(err, MailboxError::LinkLost { losses: 3 });
+    assert_ne!(err, MailboxError::Timeout { last: 0 });
+    assert!(err.to_string().contains("lost 3 times"), "{err}");
+    let total = g.now().0 - t0;
+    assert_eq!(total, 662 * MS);
+}
+
+#[test]
+fn lost_reply_resends_and_pause_are_configurable() {
+    // Kernel 7.0's rule: one resend, at once.
+    let cfg = {
+        let mut c = MailboxConfig::DEFAULT;
+        c.lost_reply_resends = 1;
+        c.lost_reply_pause = core::time::Duration::ZERO;
+        c
+    };
+    let g = guc();
+    let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    let t0 = g.now().0;
+    mb.send_recv(&[0x0000_5507]).unwrap();
+    let total = g.now().0 - t0;
+    assert_eq!(total, 50 * MS, "a zero pause resends at once");
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::LinkLost { losses: 2 })
+    );
+}
+
+#[test]
+fn retry_backs_off_1ms_doubling_to_256ms_like_kernel_7_1() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.drain_transcript(|_| {});
+    g.inject(Trigger::AnyRequest, Fault::Retry { count: 11 })
+        .unwrap();
+    mb.send_recv(&[0x0000_5507]).unwrap();
+    let at = send_times(&g);
+    assert_eq!(at.len(), 12, "{at:?}");
+    let gaps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    // The mock answers RETRY at the doorbell; the pause before each resend is the gap.
+    let ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 256, 256].map(|ms| ms * MS);
+    assert_eq!(gaps, ms);
+}
+
+#[test]
+fn retry_backoff_is_configurable() {
+    let cfg = {
+        let mut c = MailboxConfig::DEFAULT;
+        c.retry_backoff = core::time::Duration::from_millis(3);
+        c.retry_backoff_max = core::time::Duration::from_millis(10);
+        c
+    };
+    let g = guc();
+    let mut mb = Mailbox::new(&g, GtKind::Primary.mailbox(), cfg);
+    g.drain_transcript(|_| {});
+    g.inject(Trigger::AnyRequest, Fault::Retry { count: 4 })
+        .unwrap();
+    mb.send_recv(&[0x0000_5507]).unwrap();
+    let at = send_times(&g);
+    let gaps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps, [3, 6, 10, 10].map(|ms| ms * MS));
+}
+
+#[test]
+fn a_pause_is_pending_without_register_reads() {
+    let g = guc();
+    let mut mb = mailbox(&g);
+    g.inject(Trigger::AnyRequest, Fault::Retry { count: 2 })
+        .unwrap();
+    let mut t = mb.post(&Request::VfReset).unwrap();
+    assert!(!t.is_pausing(), "posted: it waits for the reply");
+    // The RETRY is read, and the transaction pauses 1 ms, then 2 ms, before it sends again.
+    assert!(mb.poll(&mut t).is_pending());
+    for (retries, pause_us) in [(1, 1_000), (2, 2_000)] {
+        assert!(t.is_pausing());
+        assert_eq!((t.retries(), t.losses()), (retries, 0));
+        g.reset_access_counts();
+        let mut polls = 0;
+        loop {
+            let pending = mb.poll(&mut t).is_pending();
+            polls += 1;
+            if g.access_counts().doorbells == 1 {
+                break;
+            }
+            assert!(pending && t.is_pausing());
+            let c = g.access_counts();
+            assert_eq!((c.reads, c.writes), (0, 0), "a pause reads no register");
+            assert!(polls < 1_000);
+            g.advance(core::time::Duration::from_micros(100));
+        }
+        // Polls at 0, 100, ... us: the one at the deadline sends again.
+        assert_eq!(polls, pause_us / 100 + 1);
+    }
+    let mut polls = 0;
+    loop {
+        if let core::task::Poll::Ready(r) = mb.poll(&mut t) {
+            assert!(r.is_ok());
+            break;
+        }
+        polls += 1;
+        assert!(polls < 100);
+        g.relax();
+    }
+    assert_eq!((t.retries(), t.losses()), (2, 0));
+
+    // A lost reply pauses too, and counts.
+    g.inject(Trigger::AnyRequest, Fault::FlrClear).unwrap();
+    let mut t = mb.post(&Request::VfReset).unwrap();
+    assert!(mb.poll(&mut t).is_pending());
+    assert!(!t.is_pausing(), "waiting for the reply");
+    g.advance(core::time::Duration::from_millis(50));
+    assert!(mb.poll(&mut t).is_pending());
+    assert!(t.is_pausing());
+    assert_eq!((t.retries(), t.losses()), (0, 1));
+}
+
+#[test]
+fn a_stalled_clock_ends_a_pause_with_an_error() {
+    let dev = FrozenClock(guc());
+    dev.0
+        .inject(Trigger::AnyRequest, Fault::Retry { count: 1 })
+        .unwrap();
+    let cfg = {
+        let mut c = MailboxConfig::DEFAULT;
+        c.stall_polls = 100;
+        c
+    };
+    let mut mb = Mailbox::new(&dev, GtKind::Primary.mailbox(), cfg);
+    assert_eq!(
+        mb.send_recv(&[0x0000_5507]),
+        Err(MailboxError::ClockStalled)
+    );
+    assert_eq!(dev.0.access_counts().doorbells, 1, "never sent again");
+
+    // Exactly `stall_polls` polls of the pause: the first poll reads the RETRY and makes the
+    // pause's first reading, each later one another.
+    dev.0
+        .inject(Trigger::AnyRequest, Fault::Retry { count: 1 })
+        .unwrap();
+    let mut t = mb.post(&Request::VfReset).unwrap();
+    let mut polls = 0;
+    let outcome = loop {
+        polls += 1;
+        if let core::task::Poll::Ready(r) = mb.poll(&mut t) {
+            break r;
+        }
+        assert!(polls < 1_000);
+    };
+    assert_eq!(outcome, Err(MailboxError::ClockStalled));
+    assert_eq!(polls, 100);
 }
 
 #[test]
@@ -352,6 +555,21 @@ fn retry_after_busy_is_a_protocol_error_like_the_kernel() {
             error: WireError::UnexpectedType(MsgType::NoResponseRetry)
         })
     );
+}
+
+/// The mock's registers with a clock that never moves.
+struct FrozenClock(MockGuc);
+
+impl Device for FrozenClock {
+    fn read32(&self, reg: xe_sriov_vf::device::Reg) -> u32 {
+        self.0.read32(reg)
+    }
+    fn write32(&self, reg: xe_sriov_vf::device::Reg, v: u32) {
+        self.0.write32(reg, v)
+    }
+    fn now(&self) -> xe_sriov_vf::device::Instant {
+        xe_sriov_vf::device::Instant(42)
+    }
 }
 
 #[test]

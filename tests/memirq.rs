@@ -408,3 +408,40 @@ fn a_sw_int0_written_during_the_entry_is_never_overwritten() {
     assert!(!m.sw_int0_pending(GtId(0)));
     assert_eq!(m.take_unit(25), None, "the GuC units are the handler's");
 }
+
+/// From review (issue 20): `Vf::with_memirq` accepts a page that names a GT the VF does not
+/// have (GT N of a VF of N GTs). Its SW_INT_0 byte set must not make that GT "pending": an id
+/// not below N is unknown, whatever the page says (this kills the `<` -> `<=` mutant of
+/// `Vf::recovery_pending` that .ci/mutants-reviewed.txt once called equivalent).
+#[test]
+fn a_page_naming_gt_n_does_not_make_gt_n_pending() {
+    use xe_sriov_vf::mock::{GgttOracle, Provisioning};
+    use xe_sriov_vf::{Gt, GtInfo, GtKind, MailboxConfig, TestQueue, Version, Vf};
+    type OneGtVf =
+        Vf<&'static MockGuc, GgttOracle<1>, TestQueue, 1, Memirq<&'static MockMemirqPage>>;
+    let guc: &'static MockGuc = Box::leak(Box::new(MockGuc::new(
+        GtKind::Primary,
+        Version::new(1, 27),
+        Provisioning::integrated(),
+    )));
+    let page: &'static MockMemirqPage = Box::leak(Box::default());
+    let gts = [Gt::new(
+        guc,
+        GtInfo::new(GtKind::Primary, false, 2004),
+        MailboxConfig::KERNEL,
+    )];
+    // The page's media GuC is "GT 1"; the VF has GT 0 only.
+    let memirq = Memirq::new(page, PAGE_GGTT, GtId(0), Some(GtId(1)));
+    let vf: OneGtVf = Vf::with_memirq(
+        gts,
+        GgttOracle::new(),
+        TestQueue::new(),
+        RecoveryConfig::default(),
+        memirq,
+    )
+    .expect("the page is accepted");
+    page.set_byte(GucUnit::Media.sw_int_0_offset(), 0xFF);
+    assert!(vf.memirq().sw_int0_pending(GtId(1)), "the page says GT 1");
+    assert!(!vf.recovery_pending(GtId(1)), "but the VF has no GT 1");
+    assert!(!vf.recovery_pending(GtId(0)));
+}

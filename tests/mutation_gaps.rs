@@ -26,7 +26,7 @@ use xe_sriov_vf::tile::{GgttMove, TileId};
 use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::GtKind;
 use xe_sriov_vf::wire::self_cfg::{SelfCfgError, SelfCfgKey};
-use xe_sriov_vf::wire::{GucError, Request, Version, WireError};
+use xe_sriov_vf::wire::{GucError, KlvKey, Request, Version, WireError};
 use xe_sriov_vf::workqueue::{TestQueue, WorkQueue};
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ fn the_posting_read_hits_scratch_3() {
 #[test]
 fn mailbox_errors_display_and_chain() {
     use std::error::Error;
-    let cases: [(MailboxError, &str); 6] = [
+    let cases: [(MailboxError, &str); 7] = [
         (
             MailboxError::BadRequestLength(5),
             "request of 5 dwords does not fit",
@@ -428,6 +428,10 @@ fn mailbox_errors_display_and_chain() {
             "no reply from the GuC (scratch 0 = 0x00005507)",
         ),
         (MailboxError::BusyTimeout, "busy timeout"),
+        (
+            MailboxError::LinkLost { losses: 3 },
+            "GuC reply lost 3 times (scratch registers cleared)",
+        ),
         (MailboxError::RetryLimit { retries: 3 }, "retry 3 times"),
         (
             MailboxError::VfMigrated { hint: 0x12 },
@@ -601,14 +605,33 @@ fn ggtt_ranges_far_out_are_range_errors() {
             }),
             "{start:#x}+{size:#x}"
         );
-        // A re-query that moves a good GGTT there is refused too, and the old one kept.
+        // A re-query that moves a good GGTT there (same size) is refused too, and the old one
+        // kept.
         let guc = guc_1_27();
         let mut gt = primary_gt(&guc);
         gt.bootstrap().unwrap();
         let good = gt.query_config().unwrap();
-        guc.restore(prov);
+        let moved = {
+            let mut c = Provisioning::integrated();
+            c.ggtt_start = start;
+            c
+        };
+        guc.restore(moved);
         guc.resume();
         assert!(matches!(gt.query_config(), Err(VfError::GgttRange { .. })));
+        assert_eq!(gt.config(), Some(&good));
+        // With the size changed as well, the kernel's (7.3) first check after GGTT_SIZE finds
+        // the reassignment before any range question.
+        guc.restore(prov);
+        guc.resume();
+        assert_eq!(
+            gt.query_config(),
+            Err(VfError::Reassigned {
+                key: KlvKey::GgttSize,
+                old: good.ggtt_size,
+                new: size
+            })
+        );
         assert_eq!(gt.config(), Some(&good));
     }
 }

@@ -4,12 +4,13 @@
 //! Checks: no panic; the iterator ends, yields at most one item per dword, yields exactly the
 //! header's LEN value dwords per item, stops for good after its first error, and without an error
 //! the items tile the stream; every dword is a KLV header that re-encodes to itself;
-//! `KlvReply::decode` agrees with its definition; `encode_klv` output iterates back to its input.
+//! `KlvReply::decode` agrees with its definition; `encode_klv` output iterates back to its input;
+//! `klv_count` counts exactly the items of an error-free stream and fails otherwise.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use xe_sriov_vf::wire::action::KlvReply;
-use xe_sriov_vf::wire::klv::{encode_klv, KlvIter};
+use xe_sriov_vf::wire::klv::{encode_klv, klv_count, KlvIter};
 use xe_sriov_vf::wire::{KlvHeader, KlvKey, WireError};
 
 fuzz_target!(|data: &[u8]| {
@@ -54,6 +55,8 @@ fuzz_target!(|data: &[u8]| {
     if !failed {
         assert_eq!(consumed, dws.len());
     }
+    // klv_count: the items of an error-free stream, else the iterator's error.
+    assert_eq!(klv_count(&dws).ok(), (!failed).then_some(items));
 
     // KlvHeader / KlvKey.
     for &dw in &dws {

@@ -28,13 +28,14 @@ use xe_sriov_vf::wire::{GucError, Marker, Version};
 /// At most this many operations per input.
 const MAX_OPS: usize = 48;
 /// Register reads one operation may take. With the configuration below (10 µs relax step by
-/// default, 50 µs reply timeout, 200 µs BUSY timeout, 16 stalled polls, at most 4 RETRY resends)
-/// one wait polls at most 21 times, one attempt (posting read, reply wait, BUSY wait, 3 data
-/// reads) reads at most ~46 registers, and a transaction makes at most 4 + 2 attempts: ~280
-/// reads. The longest operations are 10 VF_RESETs + MATCH_VERSION, or a recovery pass of up to
-/// 8 queries + RESFIX_START + RESFIX_DONE: ~3,100 reads. Correct code stays below this budget;
-/// an unbounded poll or retry loop overruns it (the corpus peaks at ~130).
-const READ_BUDGET: u64 = 4_000;
+/// default, 50 µs reply timeout, 200 µs BUSY timeout, 16 stalled polls, at most 4 RETRY resends,
+/// at most 2 resends of a lost reply; a pause reads no register) one wait polls at most 21
+/// times, one attempt (posting read, reply wait, BUSY wait, 3 data reads) reads at most ~46
+/// registers, and a transaction makes at most 5 + 2 attempts: ~330 reads. The longest
+/// operations are 10 VF_RESETs + MATCH_VERSION, or a recovery pass of up to 8 queries +
+/// RESFIX_START + RESFIX_DONE: ~3,700 reads. Correct code stays below this budget; an unbounded
+/// poll or retry loop overruns it.
+const READ_BUDGET: u64 = 5_000;
 
 const SZ_4K: u64 = 4 << 10;
 
@@ -240,6 +241,11 @@ c.busy_timeout = Duration::from_micros(200);
 c.max_retries = u32::from(s.u8() % 5);
 c.resend_after_flr = setup & 0x40 == 0;
 c.stall_polls = 16;
+// Kernel 7.1's pauses, scaled like the timeouts: a lost reply waits 100 us before it is sent
+// again (up to twice), a RETRY 1 us doubling to 64 us.
+c.lost_reply_pause = Duration::from_micros(100);
+c.retry_backoff = Duration::from_micros(1);
+c.retry_backoff_max = Duration::from_micros(64);
 c
 };
 

@@ -19,6 +19,12 @@
 #   guests/qemu-x86_64/live-migrate.sh --fast       B -> C unthrottled: the VM may freeze
 #                                                   anywhere in the recovery pass (see below)
 #
+# Another guest kernel (guests/ostd/run.sh uses this for its OSTD kernel): XE_LM_GUEST_ARGS, the
+# QEMU arguments that boot it instead of `-cpu qemu64 -m 128M -kernel <this guest>` (`%H` is
+# replaced by the host's letter; this guest is then not built), XE_LM_BOOT_TIMEOUT (seconds
+# until `ready:` on host A, default 30) and XE_LM_WORK (the log directory). That kernel must
+# print the same serial lines as src/live.rs and exit through isa-debug-exit with status 33.
+#
 # --irq msix (default): the device is ivshmem-doorbell and each GuC process is its ivshmem
 # server (it hands QEMU the shared-memory file and the eventfd of MSI-X vector 0): after writing
 # SW_INT_0 into the memirq page the destination's GuC process raises the MSI-X. --irq timer: the
@@ -50,7 +56,7 @@ done
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$dir/../.." && pwd)"
-work="$dir/target/live"
+work="${XE_LM_WORK:-$dir/target/live}"
 pass_status=33 # qemu::PASS_STATUS in src/qemu.rs
 t_start=$(date +%s%N)
 elapsed() { echo "$(( ($(date +%s%N) - t_start) / 1000000 )) ms"; }
@@ -60,9 +66,12 @@ source "$dir/ensure-qemu.sh"
 
 echo "== build: the guest (--features live) and the GuC host process"
 # Bounded too (a first build from scratch takes about a minute here).
-(cd "$dir" && env -u CARGO_BUILD_TARGET timeout 600 cargo rustc -q --release --manifest-path "$dir/Cargo.toml" \
-    --target-dir "$dir/target/live-build" --bin xe-guest --features live -- -C relocation-model=static)
-elf="$dir/target/live-build/release/xe-guest"
+guest_args=${XE_LM_GUEST_ARGS:-}
+if [[ -z $guest_args ]]; then
+    (cd "$dir" && env -u CARGO_BUILD_TARGET timeout 600 cargo rustc -q --release --manifest-path "$dir/Cargo.toml" \
+        --target-dir "$dir/target/live-build" --bin xe-guest --features live -- -C relocation-model=static)
+    guest_args="-cpu qemu64 -m 128M -kernel $dir/target/live-build/release/xe-guest"
+fi
 (cd "$root/guests/guc-host" && env -u CARGO_BUILD_TARGET timeout 600 cargo build -q --release)
 guc="$root/guests/guc-host/target/release/xe-guc-host"
 
@@ -148,13 +157,15 @@ start_qemu() {
         ivshmem=(-chardev "socket,path=$sock_dir/$h.sock,id=ivshmem"
             -device ivshmem-doorbell,chardev=ivshmem,vectors=1,master=on)
     fi
+    local boot
+    read -r -a boot <<<"${guest_args//%H/$h}"
     qemu-system-x86_64 \
-        -machine q35 -cpu qemu64 -m 128M -smp 1 \
+        -machine q35 -smp 1 \
         -display none -vga none -net none -no-reboot -monitor none \
         -serial "file:$work/serial-$h.log" \
         -qmp "tcp:127.0.0.1:${qmp_port[$h]},server=on,wait=off" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-        "${ivshmem[@]}" -kernel "$elf" "$@" </dev/null &
+        "${ivshmem[@]}" "${boot[@]}" "$@" </dev/null &
     qemu_pid[$h]=$!
 }
 
@@ -205,8 +216,18 @@ migrate() {
     done
     echo "   QMP query-migrate on $src: status $status, total-time $(field "$r" total-time) ms, downtime $(field "$r" downtime) ms, setup-time $(field "$r" setup-time) ms, RAM transferred $(field "$r" transferred) B"
     [[ $status == completed ]] || die "migration $src -> $dst: $status"
-    local t_done
+    local t_done dst_status
     t_done=$(date +%s%N)
+    # The destination may still be loading the last state the source sent (on a loaded host):
+    # until it has, its devices are not restored, and the MSI-X the GuC restore raises would
+    # find MSI-X disabled and be dropped (QEMU's ivshmem notifies only an enabled MSI-X).
+    for ((i = 0; i < 500; i++)); do
+        dst_status=$(field "$(qmp "$dst" '{"execute":"query-status"}')" status)
+        [[ $dst_status == inmigrate ]] || break
+        sleep 0.02
+    done
+    [[ $dst_status != inmigrate ]] || die "QEMU $dst is still loading the incoming migration after 10 s"
+    [[ $i -eq 0 ]] || echo "   QEMU $dst: still loading the incoming state $(( ($(date +%s%N) - t_done) / 1000000 )) ms after the source completed; GuC restore after that"
     final_states[$src]=$(cmd "$src" pause "$work/image-$src")
     echo "   GuC $src paused with the VM; VF states it was left in: ${final_states[$src]}"
     local restored
@@ -224,7 +245,7 @@ migrate() {
 echo "== host A: GuC process A (GGTT ${ggtt[A]}), QEMU A boots the guest"
 start_guc A
 start_qemu A
-wait_serial A '^(ready:|FAIL)' 30 || die "the guest did not report ready on host A"
+wait_serial A '^(ready:|FAIL)' "${XE_LM_BOOT_TIMEOUT:-30}" || die "the guest did not report ready on host A"
 tr -d '\r' <"$work/serial-A.log" | grep -E '^(clock|pci|bar|irq: (ivshmem|no MSI)|ready)' | sed 's/^/   guest: /'
 tr -d '\r' <"$work/serial-A.log" | grep -q '^ready:' || die "the guest failed on host A: $(tr -d '\r' <"$work/serial-A.log" | grep FAIL)"
 

@@ -208,6 +208,31 @@ pub fn encode_klv(key: KlvKey, value: &[u32], out: &mut [u32]) -> Result<usize, 
     Ok(needed)
 }
 
+/// Encodes a one-dword KLV (`key`, LEN 1, `value`) into `out`, returning the 2 dwords written;
+/// [`WireError::BufferTooSmall`] when `out` holds fewer.
+pub fn encode_klv_u32(key: KlvKey, value: u32, out: &mut [u32]) -> Result<usize, WireError> {
+    encode_klv(key, &[value], out)
+}
+
+/// Encodes a two-dword KLV (`key`, LEN 2, `value` low dword first) into `out`, returning the 3
+/// dwords written; [`WireError::BufferTooSmall`] when `out` holds fewer.
+pub fn encode_klv_u64(key: KlvKey, value: u64, out: &mut [u32]) -> Result<usize, WireError> {
+    encode_klv(key, &[value as u32, (value >> 32) as u32], out)
+}
+
+/// How many KLVs `stream` holds, as the kernel's `xe_guc_klv_count` counts them: every dword
+/// that starts an item is a header (a zero dword is a KLV with key 0 and length 0), and a
+/// header whose LEN runs past the end is an error ([`WireError::KlvTruncated`]; the kernel's
+/// `-ENODATA`).
+pub fn klv_count(stream: &[u32]) -> Result<usize, WireError> {
+    let mut n = 0;
+    for item in KlvIter::new(stream) {
+        item?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +287,75 @@ mod tests {
         assert_eq!(
             encode_klv(KlvKey::GgttSize, &[1, 2], &mut [0u32; 2]),
             Err(WireError::BufferTooSmall { needed: 3 })
+        );
+    }
+
+    /// The kernel's KUnit vectors for its KLV helpers (section 10 of the fact sheet).
+    #[test]
+    fn kernel_kunit_vectors() {
+        let key = KlvKey::from_raw(0xF3DE);
+        let mut out = [0u32; 3];
+        assert_eq!(encode_klv_u32(key, 0x1234_5678, &mut out), Ok(2));
+        assert_eq!(out[..2], [0xF3DE_0001, 0x1234_5678]);
+        assert_eq!(
+            encode_klv_u32(key, 0x1234_5678, &mut [0u32; 1]),
+            Err(WireError::BufferTooSmall { needed: 2 })
+        );
+        assert_eq!(encode_klv_u64(key, 0x1234_5678_9ABC_DEF0, &mut out), Ok(3));
+        assert_eq!(out, [0xF3DE_0002, 0x9ABC_DEF0, 0x1234_5678]);
+        assert_eq!(
+            encode_klv_u64(key, 0x1234_5678_9ABC_DEF0, &mut [0u32; 2]),
+            Err(WireError::BufferTooSmall { needed: 3 })
+        );
+        assert_eq!(encode_klv_u32(KlvKey::NumContexts, 1234, &mut out), Ok(2));
+        assert_eq!(out[..2], [0x0004_0001, 0x0000_04D2]);
+        assert_eq!(
+            encode_klv_u64(KlvKey::GgttSize, 0x0000_0123_0000_4000, &mut out),
+            Ok(3)
+        );
+        assert_eq!(out, [0x0002_0002, 0x0000_4000, 0x0000_0123]);
+
+        let stream = [
+            0xF3DE_0000,
+            0xF3DF_0001,
+            0x1234_5678,
+            0xF3E0_0002,
+            0x1234_5678,
+            0x1234_5678,
+            0xF3E1_0000,
+            0x0000_0000,
+        ];
+        let counts: [Option<usize>; 9] = [
+            Some(0),
+            Some(1),
+            None,
+            Some(2),
+            None,
+            None,
+            Some(3),
+            Some(4),
+            Some(5),
+        ];
+        for (n, want) in counts.into_iter().enumerate() {
+            assert_eq!(klv_count(&stream[..n]).ok(), want, "first {n} dwords");
+        }
+        // The error names the header that runs past the end.
+        assert_eq!(
+            klv_count(&stream[..4]),
+            Err(WireError::KlvTruncated {
+                key: 0xF3E0,
+                len: 2,
+                available: 0
+            })
+        );
+        // A zero dword is a KLV with key 0 and length 0.
+        let zero: heapless::Vec<Klv<'_>, 1> = KlvIter::new(&[0]).map(Result::unwrap).collect();
+        assert_eq!(
+            zero[..],
+            [Klv {
+                key: KlvKey::Unknown(0),
+                value: &[]
+            }]
         );
     }
 }

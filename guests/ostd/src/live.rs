@@ -1,0 +1,695 @@
+//! Scenarios 2 and 3: the VF's GuCs are GuC host processes (`guests/guc-host`) behind the BAR of
+//! QEMU's ivshmem device, as in the bare-metal guest's live mode (`guests/qemu-x86_64`,
+//! feature `live`), driven here from an OSTD kernel with no `unsafe`:
+//!
+//! - the device is found through ECAM (`pci`), BAR2 (the shared memory, above 4 GiB where OVMF
+//!   puts it) is mapped with `IoMem::acquire` and both GTs' mailboxes are driven through the
+//!   crate's `Device` on it (`bar::IoMemDevice`), wrapped by [`TracedGt`] only to record the
+//!   simulator's `--trace` lines;
+//! - the tile's memirq page is a 4 KiB `IoMem` slice of the BAR (`memirq_page::IoMemPage`),
+//!   registered with both GuCs (HOST2GUC_SELF_CFG), written by the GuC processes;
+//! - SW_INT_0 arrives by MSI-X: the kernel programs entry 0 of the ivshmem-doorbell MSI-X table
+//!   (BAR1, mapped with `IoMem`) with the vector of an OSTD `IrqLine`, whose callback scans the
+//!   page with `Vf::handle_memirq`; on ivshmem-plain (no MSI-X) OSTD's 1 kHz timer callback
+//!   scans it instead;
+//! - the recovery runs from the main loop; a GGTT oracle checks every GGTT user after each one.
+//!
+//! `xe.migrations=N` on the kernel command line says how many VM migrations the run waits for
+//! (default 1, scenario 2: the GuC process plays one migration in place); with 2 (scenario 3,
+//! QEMU migrates the kernel A -> B -> C) the first recovery pass holds at `BeforeDone` of gt0
+//! until the script has started the second migration and tells it to go on; with `xe.hold=moved`
+//! until the VM is on C (QEMU freezes it inside the pass).
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use ostd::io::IoMem;
+use ostd::irq::IrqLine;
+use ostd::mm::{HasSize, VmIoOnce};
+use ostd::sync::SpinLock;
+use xe_sriov_vf::device::{Device, Instant, Reg};
+use xe_sriov_vf::gt::{Gt, GtInfo};
+use xe_sriov_vf::mailbox::MailboxConfig;
+use xe_sriov_vf::memirq::{Memirq, MemirqReport};
+use xe_sriov_vf::mock::{Dir, GgttOracle, TranscriptEntry, VfState};
+use xe_sriov_vf::wire::action::{code, KlvReply, MmioMessage};
+use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs, SCRATCH_COUNT};
+use xe_sriov_vf::{
+    GgttMove, GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks,
+    TileId, Vf,
+};
+
+use crate::bar::IoMemDevice;
+use crate::memirq_page::IoMemPage;
+use crate::{clock, pci};
+
+#[path = "../../guc-host/src/layout.rs"]
+mod layout;
+use layout::{ctl, BAR_SIZE, CONTROL_OFFSET, MAGIC, MEMIRQ_GGTT, MEMIRQ_OFFSET};
+
+const GTS: usize = 2;
+/// Bounds, on the TSC clock.
+const HOLD_TIMEOUT_NS: u64 = 30_000_000_000;
+const RUN_TIMEOUT_NS: u64 = 100_000_000_000;
+const LAYOUT_TIMEOUT_NS: u64 = 5_000_000_000;
+
+static BAR: spin::Once<IoMemDevice> = spin::Once::new();
+
+fn bar() -> Option<&'static IoMemDevice> {
+    BAR.get()
+}
+
+/// The control page word `word` (all ones before the BAR is mapped).
+fn control(word: usize) -> u32 {
+    bar().map_or(u32::MAX, |b| {
+        b.read32(Reg((CONTROL_OFFSET + 4 * word) as u32))
+    })
+}
+
+/// The letter of the host whose GuC process serves the VF now.
+fn host() -> u8 {
+    control(ctl::HOST) as u8
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trace: what the VF sent and saw, recorded at the BAR.
+// ---------------------------------------------------------------------------------------------
+
+/// One GT's view of its mailbox, as the mock's transcript rules define it: a request at the
+/// doorbell (the scratch registers written since the last one), a reply when scratch 0 first
+/// shows a new GuC-origin value after it.
+#[derive(Clone, Copy)]
+struct Recorder {
+    dws: [u32; SCRATCH_COUNT],
+    written: u8,
+    armed: bool,
+    seen: Option<u32>,
+    action: u16,
+}
+
+const IDLE_RECORDER: Recorder = Recorder {
+    dws: [0; SCRATCH_COUNT],
+    written: 0,
+    armed: false,
+    seen: None,
+    action: 0,
+};
+
+static RECORDERS: SpinLock<[Recorder; GTS]> = SpinLock::new([IDLE_RECORDER; GTS]);
+
+/// When the last accepted RESFIX_DONE came back (TSC ns).
+static LAST_DONE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// GT `gt`'s registers in the BAR, every mailbox access recorded.
+#[derive(Clone, Copy, Debug)]
+pub struct TracedGt {
+    gt: u8,
+    regs: MailboxRegs,
+}
+
+impl Device for TracedGt {
+    fn read32(&self, reg: Reg) -> u32 {
+        let Some(bar) = bar() else { return u32::MAX };
+        let value = bar.read32(reg);
+        if reg == self.regs.scratch(0) && value >> 31 == 1 {
+            let mut recs = RECORDERS.disable_irq().lock();
+            let rec = &mut recs[usize::from(self.gt)];
+            if !rec.armed || rec.seen == Some(value) {
+                return value;
+            }
+            rec.seen = Some(value);
+            let success = value >> 28 == 0xF;
+            let dw: [u32; SCRATCH_COUNT] = core::array::from_fn(|i| {
+                if i == 0 {
+                    value
+                } else {
+                    bar.read32(self.regs.scratch(i))
+                }
+            });
+            // The dwords the reply carries, as the GuC wrote them (the mock's transcript).
+            let len = match rec.action {
+                _ if !success => 1,
+                code::MATCH_VERSION => 2,
+                code::QUERY_SINGLE_KLV => {
+                    KlvReply::decode(&dw).map_or(1, |k| 1 + usize::from(k.len).min(3))
+                }
+                _ => 1,
+            };
+            if success && rec.action == code::RESFIX_DONE {
+                LAST_DONE_NS.store(clock::now_ns(), Ordering::Relaxed);
+            }
+            if let Ok(msg) = MmioMessage::from_slice(&dw[..len]) {
+                log(Event::Trace {
+                    host: host(),
+                    gt: self.gt,
+                    entry: entry(Dir::FromGuc, msg),
+                });
+            }
+        }
+        value
+    }
+
+    fn write32(&self, reg: Reg, value: u32) {
+        let Some(bar) = bar() else { return };
+        {
+            let mut recs = RECORDERS.disable_irq().lock();
+            let rec = &mut recs[usize::from(self.gt)];
+            if let Some(i) = self.regs.scratch_index(reg) {
+                rec.dws[i] = value;
+                rec.written |= 1 << i;
+                rec.armed = false;
+            } else if reg == self.regs.doorbell {
+                let len = (8 - rec.written.leading_zeros()) as usize;
+                let msg = MmioMessage::from_slice(&rec.dws[..len.max(1)]);
+                rec.written = 0;
+                rec.armed = true;
+                rec.seen = None;
+                rec.action = rec.dws[0] as u16;
+                if let Ok(msg) = msg {
+                    log(Event::Trace {
+                        host: host(),
+                        gt: self.gt,
+                        entry: entry(Dir::ToGuc, msg),
+                    });
+                }
+            }
+        }
+        bar.write32(reg, value)
+    }
+
+    fn now(&self) -> Instant {
+        clock::now()
+    }
+
+    fn relax(&self) {
+        core::hint::spin_loop();
+    }
+}
+
+fn entry(dir: Dir, msg: MmioMessage) -> TranscriptEntry {
+    TranscriptEntry::new(clock::now(), dir, msg)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event log (fixed size, locked with local IRQs off), printed between passes.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    Trace {
+        host: u8,
+        gt: u8,
+        entry: TranscriptEntry,
+    },
+    Irq {
+        host: u8,
+        via: Via,
+        report: MemirqReport,
+        during_pass: bool,
+    },
+    Ggtt {
+        old: u64,
+        new: u64,
+    },
+    Pass {
+        n: u32,
+        outcome: PassOutcome,
+    },
+}
+
+struct Log {
+    events: heapless::Deque<Event, 256>,
+    dropped: u32,
+}
+
+static LOG: SpinLock<Log> = SpinLock::new(Log {
+    events: heapless::Deque::new(),
+    dropped: 0,
+});
+
+fn log(event: Event) {
+    let mut log = LOG.disable_irq().lock();
+    if log.events.push_back(event).is_err() {
+        log.dropped += 1;
+    }
+}
+
+/// The host letter of the trace lines printed last.
+static TRACE_HOST: AtomicU32 = AtomicU32::new(0);
+
+fn flush_log() {
+    loop {
+        let Some(event) = LOG.disable_irq().lock().events.pop_front() else {
+            break;
+        };
+        match event {
+            Event::Trace { host, gt, entry } => {
+                if TRACE_HOST.swap(u32::from(host), Ordering::Relaxed) != u32::from(host) {
+                    println!("trace: host {}", host as char);
+                }
+                println!("{}", entry.line(gt));
+            }
+            Event::Irq {
+                host,
+                via,
+                report,
+                during_pass,
+            } => println!(
+                "irq: {} scan of the memirq page on host {}: SW_INT_0 on GTs {:?} ({})",
+                match via {
+                    Via::Msi => "MSI-X",
+                    Via::Timer => "APIC timer",
+                    Via::MainLoop => "main-loop (no interrupt came for 1 s: LOST)",
+                },
+                host as char,
+                report.sw_int0,
+                if during_pass {
+                    "while a pass ran"
+                } else {
+                    "no pass running"
+                }
+            ),
+            Event::Ggtt { old, new } => println!("tile0 ggtt {old:#x} -> {new:#x}"),
+            Event::Pass { n, outcome } => println!("worker: pass {n}: {outcome:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The VF, its hooks and the interrupt.
+// ---------------------------------------------------------------------------------------------
+
+type LiveVf = Vf<TracedGt, LiveHooks, PollingQueue, GTS, Memirq<IoMemPage>>;
+static VF: spin::Once<LiveVf> = spin::Once::new();
+
+/// VM migrations seen: a SW_INT_0 from another host than the last one, or one that finds the
+/// VF idle (a migration played in place by the same GuC process).
+static MIGRATIONS_SEEN: AtomicU32 = AtomicU32::new(0);
+static LAST_IRQ_HOST: AtomicU32 = AtomicU32::new(0);
+/// First SW_INT_0 of the current migration (TSC ns).
+static SW_INT0_NS: AtomicU64 = AtomicU64::new(0);
+/// A check failed on the way (printed when it did); the run fails at the end.
+static FAILED_CHECK: AtomicBool = AtomicBool::new(false);
+
+struct LiveHooks {
+    ggtt_users: GgttOracle<1>,
+    /// Hold in the first recovery pass (scenario 3).
+    hold_wanted: bool,
+    /// Hold until the VM is on another host (the script's go word does not end it): QEMU then
+    /// freezes the VM inside the pass.
+    hold_until_moved: bool,
+    held: AtomicBool,
+    hold_timed_out: AtomicBool,
+    pm_refs: AtomicU32,
+}
+
+impl RecoveryHooks for LiveHooks {
+    fn pm_get(&self) {
+        self.pm_refs.fetch_add(1, Ordering::AcqRel);
+    }
+    fn pm_put(&self) {
+        self.pm_refs.fetch_sub(1, Ordering::AcqRel);
+    }
+    fn ggtt_fixup(&self, tile: TileId, ggtt: GgttMove) -> Result<(), HookError> {
+        log(Event::Ggtt {
+            old: ggtt.old,
+            new: ggtt.new,
+        });
+        self.ggtt_users.fixup(tile, ggtt)
+    }
+    /// Scenario 3, the first `BeforeDone` of gt0 (the first recovery pass, on host B): hold,
+    /// tell the script, wait for its `go` (it starts the migration to C first), or until the
+    /// VM is on another host already, or 30 s. With `hold_until_moved` only the move (or the
+    /// 30 s) ends it: QEMU stops the VM at this point of the pass and it goes on, on C. Task
+    /// context, the GT lock held, IRQs on: the MSI-X handler runs meanwhile.
+    fn hold(&self, point: HoldPoint, gt: GtId) {
+        if !self.hold_wanted
+            || point != HoldPoint::BeforeDone
+            || gt != GtId(0)
+            || self.held.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let (go, here) = (control(ctl::GO), host());
+        println!(
+            "hold: recovery pass at BeforeDone of gt0 on host {}, waiting for {}",
+            here as char,
+            if self.hold_until_moved {
+                "the VM to move (go is ignored)"
+            } else {
+                "go"
+            }
+        );
+        let t0 = clock::now_ns();
+        while (self.hold_until_moved || control(ctl::GO) == go) && host() == here {
+            if clock::now_ns().saturating_sub(t0) > HOLD_TIMEOUT_NS {
+                self.hold_timed_out.store(true, Ordering::Release);
+                break;
+            }
+            core::hint::spin_loop();
+        }
+        println!("hold: going on, on host {}", host() as char);
+    }
+}
+
+/// How the scan was started.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    Msi,
+    Timer,
+    /// The main loop, after SW_INT_0 sat in the page for [`LOST_IRQ_NS`] with no interrupt:
+    /// a lost interrupt, which fails the run (but lets it show what followed).
+    MainLoop,
+}
+
+/// How long SW_INT_0 may sit in the memirq page, no pass running or queued, before the main
+/// loop calls the interrupt lost.
+const LOST_IRQ_NS: u64 = 1_000_000_000;
+
+/// IRQ context: scans the memirq page (wait-free: the page's bytes, the coordinator's atomics).
+fn scan(via: Via) {
+    let Some(vf) = VF.get() else { return };
+    let during_pass = vf.coordinator().is_running();
+    let idle = !during_pass && !vf.queue().is_pending();
+    let report = vf.handle_memirq();
+    if report.sw_int0.is_empty()
+        && report.guc2host.is_empty()
+        && report.garbage == 0
+        && matches!(via, Via::Timer)
+    {
+        return;
+    }
+    let h = host();
+    if !report.sw_int0.is_empty() {
+        let moved = LAST_IRQ_HOST.swap(u32::from(h), Ordering::AcqRel) != u32::from(h);
+        if moved || idle {
+            MIGRATIONS_SEEN.fetch_add(1, Ordering::AcqRel);
+            SW_INT0_NS.store(clock::now_ns(), Ordering::Release);
+        }
+    }
+    log(Event::Irq {
+        host: h,
+        via,
+        report,
+        during_pass,
+    });
+}
+
+/// Programs MSI-X entry 0 of the device (ivshmem-doorbell: table in BAR1) with the vector of a
+/// fresh OSTD `IrqLine` whose callback scans the memirq page, and enables MSI-X. `Ok(false)`:
+/// the device has no MSI-X (ivshmem-plain); then OSTD's timer callback scans the page.
+fn setup_irq(dev: &pci::Function) -> Result<bool, &'static str> {
+    let Some(cap) = dev.capability(pci::CAP_MSIX) else {
+        println!(
+            "irq: no MSI-X (ivshmem-plain): OSTD's timer callback (the local APIC timer, 1 kHz) scans the memirq page"
+        );
+        ostd::timer::register_callback_on_cpu(|| scan(Via::Timer));
+        return Ok(false);
+    };
+    let (bir, offset, entries) = dev.msix_table(cap);
+    let (table_bar, table_size) = dev
+        .memory_bar(bir)
+        .map_err(|_| "the MSI-X table's BAR is not an assigned memory BAR")?;
+    let table_bar = table_bar as usize;
+    let table = IoMem::acquire(table_bar..table_bar + table_size as usize)
+        .map_err(|_| "IoMem::acquire refused the MSI-X BAR")?;
+    let mut line = IrqLine::alloc().map_err(|_| "IrqLine::alloc failed")?;
+    if line.remapping_index().is_some() {
+        return Err(
+            "interrupt remapping is on: this kernel programs only remapping-free MSI messages",
+        );
+    }
+    line.on_active(|_| scan(Via::Msi));
+    let vector = line.num();
+    // Keep the line (dropping it unregisters the callback).
+    let _: &'static IrqLine = Box::leak(Box::new(line));
+    // Entry 0: message address (the BSP's local APIC, ID 0: one CPU), data (the vector, fixed,
+    // edge), vector control 0 (unmasked). 32-bit accesses, as the PCI spec requires.
+    let e = offset as usize;
+    let writes = [
+        (e, 0xFEE0_0000u32),
+        (e + 4, 0),
+        (e + 8, u32::from(vector)),
+        (e + 12, 0),
+    ];
+    for (off, value) in writes {
+        table
+            .write_once::<u32>(off, &value)
+            .map_err(|_| "the MSI-X table entry is outside BAR1")?;
+    }
+    dev.msix_enable(cap);
+    println!(
+        "irq: ivshmem-doorbell MSI-X ({entries} entries, table in BAR{bir} at {table_bar:#x} + {offset:#x}, mapped with IoMem): entry 0 -> vector {vector} of an OSTD IrqLine, LAPIC 0; the GuC host process raises it after writing SW_INT_0"
+    );
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario.
+// ---------------------------------------------------------------------------------------------
+
+fn fail(why: &str) -> bool {
+    flush_log();
+    println!("FAIL: {why}");
+    false
+}
+
+/// Runs the BAR scenario, waiting for `migrations` VM migrations (with 2 or more, the first
+/// recovery pass holds at `BeforeDone` of gt0, until the VM moved if `hold_until_moved`); true
+/// when it passed.
+pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool {
+    println!(
+        "clock: TSC {} cycles/ms (OSTD's tsc_freq)",
+        clock::cycles_per_ms()
+    );
+    let (base, size) = match dev.memory_bar(2) {
+        Ok(b) => b,
+        Err(e) => return fail(&alloc::format!("ivshmem BAR2: {e}")),
+    };
+    if (size as usize) < BAR_SIZE {
+        return fail("ivshmem BAR2 is smaller than the layout");
+    }
+    dev.enable_memory_and_master();
+    let Ok(mem) = IoMem::acquire(base as usize..(base + size) as usize) else {
+        return fail("IoMem::acquire refused BAR2");
+    };
+    println!(
+        "pci: ivshmem (1af4:1110) at 00:{:02x}.{} through ECAM, BAR2 {base:#x} ({} KiB), mapped with IoMem::acquire ({} bytes)",
+        dev.device,
+        dev.function,
+        size >> 10,
+        mem.size()
+    );
+    let Some(page) = IoMemPage::new(&mem, MEMIRQ_OFFSET) else {
+        return fail("memirq page outside BAR2");
+    };
+    BAR.call_once(|| IoMemDevice::new(mem));
+    let t = clock::now_ns();
+    while control(ctl::MAGIC) != MAGIC {
+        if clock::now_ns().saturating_sub(t) > LAYOUT_TIMEOUT_NS {
+            return fail("no GuC host process laid out the BAR");
+        }
+        core::hint::spin_loop();
+    }
+    let first_host = host();
+    println!("bar: GuC host process {} serves the VF", first_host as char);
+    let msix = match setup_irq(&dev) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+
+    // Graphics IP 20.04 (Lunar Lake): PlatformClass::Newer, tile 0.
+    let info = |kind| GtInfo::new(kind, false, 2004);
+    let gts = [
+        Gt::new(
+            TracedGt {
+                gt: 0,
+                regs: GtKind::Primary.mailbox(),
+            },
+            info(GtKind::Primary),
+            MailboxConfig::default(),
+        ),
+        Gt::new(
+            TracedGt {
+                gt: 1,
+                regs: GtKind::Media.mailbox(),
+            },
+            info(GtKind::Media),
+            MailboxConfig::default(),
+        ),
+    ];
+    let hooks = LiveHooks {
+        ggtt_users: GgttOracle::new(),
+        hold_wanted: migrations >= 2,
+        hold_until_moved,
+        held: AtomicBool::new(false),
+        hold_timed_out: AtomicBool::new(false),
+        pm_refs: AtomicU32::new(0),
+    };
+    let memirq = Memirq::new(page, MEMIRQ_GGTT, GtId(0), Some(GtId(1)));
+    let built = match Vf::with_memirq(
+        gts,
+        hooks,
+        PollingQueue::new(),
+        RecoveryConfig::default(),
+        memirq,
+    ) {
+        Ok(vf) => vf,
+        Err(e) => return fail(&alloc::format!("Vf::with_memirq: {e:?}")),
+    };
+    let vf = VF.call_once(|| built);
+
+    if let Err(e) = vf.bootstrap().and_then(|()| vf.register_memirq()) {
+        flush_log();
+        println!("FAIL: bootstrap: {}", crate::Chain(&e));
+        return false;
+    }
+    vf.memirq().enable();
+    flush_log();
+    let Some(boot_ggtt) = vf.tile_ggtt(TileId(0)) else {
+        return fail("no GGTT after bootstrap");
+    };
+    let boot_base = boot_ggtt.applied;
+    vf.hooks().ggtt_users.place(TileId(0), boot_base);
+    LAST_IRQ_HOST.store(u32::from(first_host), Ordering::Release);
+    println!(
+        "ready: bootstrap and memirq registration done on host {}, GGTT base {:#x}, waiting for {migrations} migration(s), SW_INT_0 by {}",
+        first_host as char,
+        boot_base,
+        if msix { "MSI-X" } else { "the timer's scan" }
+    );
+
+    let start = clock::now_ns();
+    let mut passes = 0;
+    let mut timed = 0;
+    let mut unreported_since: Option<u64> = None;
+    loop {
+        while vf.queue().take() {
+            passes += 1;
+            let outcome = vf.run_worker();
+            log(Event::Pass { n: passes, outcome });
+        }
+        flush_log();
+        let idle = !vf.queue().is_pending()
+            && !vf.coordinator().is_running()
+            && !vf.memirq().sw_int0_pending(GtId(0))
+            && !vf.memirq().sw_int0_pending(GtId(1));
+        let seen = MIGRATIONS_SEEN.load(Ordering::Acquire);
+        let (sw_int0, done) = (
+            SW_INT0_NS.load(Ordering::Acquire),
+            LAST_DONE_NS.load(Ordering::Relaxed),
+        );
+        if idle && seen > timed && done > sw_int0 {
+            timed = seen;
+            let h = host();
+            println!(
+                "recovered: on host {}, SW_INT_0 -> last accepted RESFIX_DONE {} us",
+                h as char,
+                (done - sw_int0) / 1000
+            );
+            let base = vf
+                .gt_view(GtId(0))
+                .and_then(|g| g.config)
+                .map_or(0, |c| c.ggtt_start);
+            match vf.hooks().ggtt_users.check(TileId(0), base) {
+                Ok(()) => println!(
+                    "oracle: every GGTT user at {base:#x}, the base GuC {} reports",
+                    h as char
+                ),
+                Err(e) => {
+                    println!("FAIL: {e}");
+                    FAILED_CHECK.store(true, Ordering::Release);
+                }
+            }
+        }
+        if idle && timed >= migrations {
+            break;
+        }
+        if clock::now_ns().saturating_sub(start) > RUN_TIMEOUT_NS {
+            return fail("the migrations did not come (run timeout)");
+        }
+        // Wait a little (bounded) for an interrupt; IRQs are on in task context.
+        let t = clock::now_ns();
+        while !vf.queue().is_pending() && clock::now_ns().saturating_sub(t) < 1_000_000 {
+            core::hint::spin_loop();
+        }
+        // A SW_INT_0 in the page that no interrupt reported: after 1 s, say so and scan here.
+        let set = vf.memirq().sw_int0_pending(GtId(0)) || vf.memirq().sw_int0_pending(GtId(1));
+        if set && !vf.coordinator().is_running() && !vf.queue().is_pending() {
+            let since = *unreported_since.get_or_insert(clock::now_ns());
+            if clock::now_ns().saturating_sub(since) > LOST_IRQ_NS {
+                FAILED_CHECK.store(true, Ordering::Release);
+                scan(Via::MainLoop);
+                unreported_since = None;
+            }
+        } else {
+            unreported_since = None;
+        }
+    }
+
+    // The verdict.
+    let stats = vf.stats();
+    let wedged = vf.is_wedged();
+    let states: [Option<VfState>; GTS] = core::array::from_fn(|gt| {
+        VfState::ALL
+            .get(control(ctl::STATE0 + gt) as usize)
+            .copied()
+    });
+    let ggtt: [Option<u64>; GTS] = core::array::from_fn(|gt| {
+        vf.gt_view(GtId(gt as u8))
+            .and_then(|g| g.config)
+            .map(|c| c.ggtt_start)
+    });
+    let final_base = ggtt[0].unwrap_or(0);
+    let ggtt_ok = ggtt.iter().all(|g| *g == Some(final_base))
+        && (0..GTS).all(|gt| vf.ggtt_valid(GtId(gt as u8)))
+        && vf.hooks().ggtt_users.check(TileId(0), final_base).is_ok();
+    let dropped = LOG.disable_irq().lock().dropped;
+    println!(
+        "vf: {passes} passes on hosts {} -> {}, final GGTT base {final_base:#x}, {} SW_INT_0 signalled, pm refs {}, trace entries dropped {dropped}",
+        first_host as char,
+        host() as char,
+        stats.migrations_signalled,
+        vf.hooks().pm_refs.load(Ordering::Acquire)
+    );
+    print!(
+        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states=",
+        MIGRATIONS_SEEN.load(Ordering::Acquire),
+        stats.recoveries,
+        stats.deferred,
+        stats.requeued,
+        if wedged { "yes" } else { "no" }
+    );
+    for (i, s) in states.iter().enumerate() {
+        print!(
+            "{}{}",
+            if i > 0 { "," } else { "" },
+            s.map_or("?", |s| s.name())
+        );
+    }
+    let (sw_int0, done) = (
+        SW_INT0_NS.load(Ordering::Acquire),
+        LAST_DONE_NS.load(Ordering::Relaxed),
+    );
+    print!(" ggtt={}", if ggtt_ok { "ok" } else { "stale" });
+    if done > sw_int0 && sw_int0 != 0 {
+        println!(" blackout_us={}", (done - sw_int0) / 1000);
+    } else {
+        println!(" blackout_us=none");
+    }
+    let hooks = vf.hooks();
+    let passed = !wedged
+        && ggtt_ok
+        && final_base != boot_base
+        && states.iter().all(|s| *s == Some(VfState::Running))
+        && stats.failed == 0
+        && dropped == 0
+        && hooks.pm_refs.load(Ordering::Acquire) == 0
+        && !hooks.hold_timed_out.load(Ordering::Acquire)
+        && hooks.held.load(Ordering::Acquire) == hooks.hold_wanted
+        && !FAILED_CHECK.load(Ordering::Acquire);
+    if !passed {
+        println!("FAIL: wedged, a stale GGTT user, a GGTT base that did not move, a GT not VF_RUNNING, a failed pass, a lost trace entry, a lost interrupt or the hold");
+    }
+    passed
+}
