@@ -94,12 +94,15 @@ impl Machine {
     }
 }
 
-/// A pass ends early with this outcome (failure or teardown).
-pub(super) type PassResult<T> = Result<T, PassOutcome>;
-
 /// A GuC exchange's outcome at `step` of GT `gt`'s recovery: the value; a VF_MIGRATED reply
-/// re-queues the GT (`Ok(Err(run))`); any other error fails the pass.
-fn step<T>(gt: GtId, step: Step, result: Result<T, VfError>) -> PassResult<Result<T, GtRun>> {
+/// re-queues the GT (`Ok(Err(run))`); any other error fails the pass. (Here and in the driver,
+/// `Err(outcome)` ends the pass early with that outcome: a failure or teardown. Spelt out, not
+/// aliased, so that cargo-mutants makes its `Ok(..)` mutants of these functions.)
+fn step<T>(
+    gt: GtId,
+    step: Step,
+    result: Result<T, VfError>,
+) -> Result<Result<T, GtRun>, PassOutcome> {
     match result {
         Ok(value) => Ok(Ok(value)),
         Err(e) if e.is_vf_migrated() => Ok(Err(GtRun::Requeued(step))),
@@ -128,7 +131,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
 
     /// Steps 2-4 (and 5-6's post on the legacy protocol): GT `id`'s shutdown and RESFIX_START
     /// posted (legacy: started, its re-query posted), or postponed.
-    pub(super) fn begin(&mut self, id: GtId) -> PassResult<()> {
+    pub(super) fn begin(&mut self, id: GtId) -> Result<(), PassOutcome> {
         let i = usize::from(id.0);
         self.check_teardown()?;
         // PTL: the media GT waits while the primary GT's recovery is pending.
@@ -161,7 +164,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     /// RESFIX_START and the clear of the queued flag, before the re-query, which moves the
     /// GGTT), then the re-query numbered and posted. Both schedules and both protocols come
     /// here.
-    fn post_query(&mut self, id: GtId) -> PassResult<()> {
+    fn post_query(&mut self, id: GtId) -> Result<(), PassOutcome> {
         let i = usize::from(id.0);
         self.vf.hooks.hold(HoldPoint::BeforeFixups, id);
         self.check_teardown()?;
@@ -191,7 +194,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     /// Step 5 at the end of a round of polls: the RESFIX_STARTs accepted in it published in one
     /// step (only now: a report from here on is a new migration for those GTs), then their
     /// re-queries posted.
-    pub(super) fn publish_starts(&mut self) -> PassResult<()> {
+    pub(super) fn publish_starts(&mut self) -> Result<(), PassOutcome> {
         let mut started = crate::coordinator::GtSet::empty();
         for (i, machine) in self.gts.iter_mut().enumerate() {
             if matches!(machine.stage, Stage::Started) {
@@ -213,7 +216,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
         &mut self,
         id: GtId,
         result: Result<Option<VfConfig>, VfError>,
-    ) -> PassResult<()> {
+    ) -> Result<(), PassOutcome> {
         let i = usize::from(id.0);
         let marker = self.gts[i].marker;
         let next = match self.gts[i].stage {
@@ -287,7 +290,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
 
     /// Steps 7-10 and the legacy deferral of step 11: everything between the re-query and
     /// RESFIX_DONE. `Some(Deferred)`: no RESFIX_DONE now.
-    fn fix(&mut self, id: GtId, marker: Option<Marker>) -> PassResult<Option<GtRun>> {
+    fn fix(&mut self, id: GtId, marker: Option<Marker>) -> Result<Option<GtRun>, PassOutcome> {
         let i = usize::from(id.0);
         let tile = self.vf.topology.tile_of(id).unwrap_or(TileId(0));
         let t = usize::from(tile.0);
@@ -363,7 +366,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     }
 
     /// Stops the pass if teardown began.
-    fn check_teardown(&self) -> PassResult<()> {
+    fn check_teardown(&self) -> Result<(), PassOutcome> {
         if self.vf.coordinator.is_torn_down() {
             Err(PassOutcome::Cancelled)
         } else {

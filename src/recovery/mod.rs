@@ -42,9 +42,9 @@
 //!
 //! Each GT's recovery is one state machine (`machine.rs`): begun (steps 1-4: hooks, then
 //! RESFIX_START posted), started (step 5, at the end of the round of polls in which its reply
-//! came), querying (step 6: one KLV request at a time, in the kernel's order), fixing and
-//! rearming (steps 7-10, hooks only), done (step 11: RESFIX_DONE posted), then ended:
-//! recovered (steps 12-13), re-queued, deferred or postponed. Each state waits for one mailbox
+//! came; legacy: at once, nothing posted), querying (step 6: one KLV request at a time, in the
+//! kernel's order), fixing and rearming (steps 7-10, hooks only), done (step 11: RESFIX_DONE
+//! posted), then ended: recovered (steps 12-13), re-queued, deferred or postponed. Each state waits for one mailbox
 //! request it posted, or runs hooks; a wait is a poll of that request, never a loop that
 //! blocks the other GTs.
 //!

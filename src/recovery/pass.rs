@@ -3,7 +3,7 @@
 
 use core::task::Poll;
 
-use super::machine::{Core, GtRun, Machine, PassResult};
+use super::machine::{Core, GtRun, Machine};
 use super::vf::Vf;
 use super::{PassOutcome, PassReport, RecoveryError, RecoveryHooks};
 use crate::coordinator::{GtId, GtSet};
@@ -40,7 +40,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
         self.recover(gts).unwrap_or_else(|stop| stop)
     }
 
-    fn recover(&mut self, gts: GtSet) -> PassResult<PassOutcome> {
+    fn recover(&mut self, gts: GtSet) -> Result<PassOutcome, PassOutcome> {
         debug!("migration recovery in progress, GT mask {:#x}", gts.bits());
         for id in gts.iter() {
             if let Some(reason) = self.unsupported(id) {
@@ -67,7 +67,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
     /// The overlapped schedule: every GT begins at once, one loop drives them all, a GT
     /// reported during the pass joins it, a postponed media GT begins once its primary GT is
     /// done; the runs are accounted at the end. Returns every GT the pass took.
-    fn overlapped(&mut self, gts: GtSet) -> PassResult<GtSet> {
+    fn overlapped(&mut self, gts: GtSet) -> Result<GtSet, PassOutcome> {
         for id in gts.iter() {
             self.begin(id)?;
         }
@@ -84,7 +84,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
 
     /// The one-after-the-other schedule: one GT in flight, driven to the end of its run and
     /// accounted before the next begins; no join.
-    fn one_after_the_other(&mut self, gts: GtSet) -> PassResult<GtSet> {
+    fn one_after_the_other(&mut self, gts: GtSet) -> Result<GtSet, PassOutcome> {
         for id in gts.iter() {
             self.begin(id)?;
             self.drive(gts, false)?;
@@ -98,7 +98,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
     /// per round, through the device of the first GT still waiting. Bounded: a GT joins at most
     /// once and leaves `Postponed` at most once, and every poll of an operation in flight is
     /// bounded by that operation's own Stopwatch. Returns the GTs the pass now holds.
-    fn drive(&mut self, gts: GtSet, join: bool) -> PassResult<GtSet> {
+    fn drive(&mut self, gts: GtSet, join: bool) -> Result<GtSet, PassOutcome> {
         let mut taken = gts;
         loop {
             if join {
@@ -137,7 +137,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
     /// GT already), and begins them; begins the postponed media GTs whose primary GT's recovery
     /// is no longer pending. A GT whose migration is unsupported is left queued for the next
     /// pass, which refuses it. Returns the GTs the pass now holds.
-    fn join(&mut self, taken: GtSet) -> PassResult<GtSet> {
+    fn join(&mut self, taken: GtSet) -> Result<GtSet, PassOutcome> {
         let mut taken = taken;
         for id in self.vf.coordinator.pending_gts().iter() {
             if !taken.contains(id) && self.unsupported(id).is_none() {
@@ -159,7 +159,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
     }
 
     /// Takes GT `id`'s run into the pass's report and hands the GT on where it must go on.
-    fn account_run(&mut self, id: GtId) -> PassResult<()> {
+    fn account_run(&mut self, id: GtId) -> Result<(), PassOutcome> {
         let vf = self.vf;
         let set = GtSet::single(id);
         let i = usize::from(id.0);

@@ -651,7 +651,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
             // Released after abort and wedged too (the kernel puts it after the abort).
             let _pm = PmGuard::take(&self.hooks);
             let outcome = Pass::new(self, &mut core).run(gts);
-            // Abort and wedged run with the core let go (the kernel's order).
+            // The core is let go before abort and wedged: from those hooks `with_gt` answers.
             drop(core);
             self.account(&outcome);
             outcome
