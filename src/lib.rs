@@ -1,14 +1,4 @@
-//! # xe-sriov-vf
-//!
-//! Keep an Intel GPU SR-IOV virtual function (VF) alive across live migration of its VM, from
-//! any `no_std` kernel, unikernel or hypervisor guest.
-//!
-//! When a VM that owns a VF is migrated, the GuC firmware on the destination host holds the VF
-//! blocked (`VF_RESFIX_BLOCKED`) and raises the software interrupt `SW_INT_0` on every GT. The VF
-//! driver must re-query its provisioning over the MMIO mailbox, fix up what moved (the GGTT base
-//! above all), and tell the GuC it is done (`RESFIX_DONE`). A second migration can land in the
-//! middle of all that. This crate does the protocol side of that job exactly as the Linux `xe`
-//! driver does, and leaves the memory fixups to hooks the embedder implements.
+#![doc = include_str!("../README.md")]
 //!
 //! ## Layers
 //!
@@ -25,12 +15,26 @@
 //! | scheduling | [`workqueue`] | The [`WorkQueue`] trait and ready-made queues. |
 //! | testing | `mock` (feature `mock`) | A simulated GuC per GT with a virtual clock, migrations and fault injection, and the GGTT oracle that checks where the VF's GGTT users ended up. |
 //!
-//! ## Embedding guide
+//! ## Guarantees
 //!
-//! The README's embedding guide is part of these docs: [`readme`] (section "Embedding": the
-//! three things an embedder writes, where SW_INT_0 comes from, which call is allowed in
-//! interrupt context, thread context and hooks, and the guarantees), with the simulator, the
-//! features, the footprint and how the crate is proven.
+//! - **Wait-free entry.** The interrupt entry ([`Vf::migrated`], [`Vf::handle_memirq`],
+//!   [`Vf::handle_guc_interrupt`]) is a fixed number of atomic read-modify-writes (one when there
+//!   is nothing to queue, at most six when another CPU changes the coordinator's word at the same
+//!   time) and at most one call of your [`WorkQueue::queue`]: no loop, no lock, no allocation.
+//!   Which call may run where (interrupt context, thread context, a hook) is the table in the
+//!   [`Vf`] docs.
+//! - **No lost migration.** Every interrupt ends in a completed recovery of its GT, a hand-over
+//!   to the next pass (deferral, `VF_MIGRATED` re-queue) or a wedge; never two passes at once;
+//!   nothing queued after teardown or wedge. Checked by loom models and thread stress tests.
+//! - **Each tile's GGTT moves once per change.** [`RecoveryHooks::ggtt_fixup`] is called exactly
+//!   once per change of a tile's GGTT base, with absolute bases, whatever happened in between.
+//! - **Bounded waits.** Every poll and pause is a deadline on your clock (configurable), RETRYs
+//!   and re-queues are bounded by counts, and a clock that stops or runs backwards ends a wait
+//!   with a typed error ([`Stopwatch`]).
+//! - **No allocation, no panic on GuC input.** Property tests and the fuzz targets (the
+//!   transport against a scripted hostile GuC among them) found none.
+//! - **The runtime-PM reference is released on every path** (a guard), and the device is wedged
+//!   at most once.
 //!
 //! ## Quick start
 //!
@@ -122,18 +126,6 @@
 //! "recovery scheduled" there; we do not). No wait loop logs per poll: a wait logs once, when
 //! it ends in an error. The mock GuC (feature `mock`) logs its state changes at debug.
 //!
-//! ## MSRV
-//!
-//! Rust 1.88, for a fresh resolve of every dependency as well as for the committed lockfile
-//! (CI builds both with 1.88). Raising it is a minor-version change, noted in the CHANGELOG.
-//!
-//! ## Features
-//!
-//! - `mock`: the simulated GuC (no_std, no alloc).
-//! - `alloc`: `Device` for `Arc<D>`, without `std`.
-//! - `std`: host conveniences (the thread-backed queue); implies `alloc`.
-//! - `defmt` or `log`: where the crate's log lines go (at most one; neither means none).
-//!
 //! The crate never allocates and, without `std`, links with `core` alone.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![deny(unsafe_code)]
@@ -164,8 +156,8 @@ pub mod tile;
 pub mod wire;
 pub mod workqueue;
 
-/// The README, as the crate's docs show it (one source for both).
-#[doc = include_str!("../README.md")]
+/// The README used to be shown here; it is the crate's front page now.
+#[deprecated(note = "the README is the crate-level documentation now")]
 pub mod readme {}
 
 #[cfg(feature = "mock")]
