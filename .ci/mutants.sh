@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the recovery core with cargo-mutants: src/coordinator/mod.rs, src/ids.rs,
 # src/recovery/*.rs (the machine, the pass driver, the facade and the types the embedder sees),
-# src/mailbox.rs and src/gt.rs, each mutant tested against `cargo test --features mock,std`
+# src/mailbox.rs and src/gt/, each mutant tested against `cargo test --features mock,std`
 # (the test targets that exercise those files; see MUTANT_GROUPS below).
 #
 #   bash .ci/mutants.sh          # every mutant
@@ -62,7 +62,7 @@ export CARGO_PROFILE_DEV_DEBUG=0 RUST_BACKTRACE=0 CARGO_TERM_COLOR=never
 RECOVERY_FILES="src/recovery/machine.rs src/recovery/pass.rs src/recovery/vf.rs src/recovery/config.rs src/recovery/error.rs src/recovery/hooks.rs src/recovery/report.rs"
 MUTANT_GROUPS=(
   "coordinator|src/coordinator/mod.rs src/ids.rs|--lib|gt hardening loom mailbox memirq mmio mock_guc stress sweep wire_memirq wire_props"
-  "vf|$RECOVERY_FILES src/mailbox.rs src/gt.rs||coordinator_stress loom mmio mock_guc stress sweep wire_memirq wire_props"
+  "vf|$RECOVERY_FILES src/mailbox.rs src/gt/mod.rs src/gt/error.rs src/gt/info.rs||coordinator_stress loom mmio mock_guc stress sweep wire_memirq wire_props"
 )
 
 rm -rf "$out"
@@ -126,7 +126,7 @@ awk 'FILENAME ~ /reviewed/ { r[$0]++; next } FILENAME ~ /missed/ { m[$0]++; next
 echo
 echo "== mutation score per file${shard:+ (shard $shard)}: (caught + timeout) / (caught + timeout + missed)"
 printf '%-26s %7s %7s %8s %9s %8s %8s %11s\n' file caught timeout missed reviewed unviable score "score(eqv)"
-for f in src/coordinator/mod.rs src/ids.rs $RECOVERY_FILES src/mailbox.rs src/gt.rs; do
+for f in src/coordinator/mod.rs src/ids.rs $RECOVERY_FILES src/mailbox.rs src/gt/mod.rs src/gt/error.rs src/gt/info.rs; do
   count() { grep -c "^$f: " "$out/$1.txt" || true; }
   c=$(count caught) t=$(count timeout) m=$(count missed) u=$(count unviable) x=$(count unreviewed)
   r=$((m - x))

@@ -1,0 +1,277 @@
+//! Why a GT operation failed: [`VfError`], with its `Debug` in hex and its `source()` chain.
+
+use super::*;
+
+/// Why a GT operation failed.
+///
+/// `Debug` prints addresses and values in hex, as `Display` does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum VfError {
+    /// The mailbox transaction failed (timeout, FAILURE, VF_MIGRATED, garbage).
+    Mailbox(MailboxError),
+    /// A SUCCESS reply broke its format (must-be-zero bits, length). The kernel's `-EPROTO`.
+    BadReply {
+        /// The action whose reply it was.
+        action: u16,
+        /// What is wrong.
+        error: WireError,
+    },
+    /// The GuC answered a newer major than asked for (`-EPROTO`).
+    VersionNewerMajor {
+        /// Asked for.
+        wanted: Version,
+        /// Answered.
+        found: Version,
+    },
+    /// The GuC answered another major; there is no fallback (`-ENOPKG`).
+    VersionMajorMismatch {
+        /// Asked for.
+        wanted: Version,
+        /// Answered.
+        found: Version,
+    },
+    /// The GuC's version is older than this platform's minimum (`-ENOKEY`).
+    VersionTooOld {
+        /// Minimum.
+        minimum: Version,
+        /// Answered.
+        found: Version,
+    },
+    /// MATCH_VERSION failed (`error`): refused by the GuC ([`MailboxError::Remote`]), or not
+    /// answered at all (a timeout, a garbled reply). `guc` is the version it reported when asked
+    /// for "any" version right after (`None` when that failed too). `Display` says "refused" only
+    /// for a FAILURE reply.
+    VersionRefused {
+        /// Asked for.
+        wanted: Version,
+        /// The GuC's version, from the follow-up MATCH_VERSION 0.0.
+        guc: Option<Version>,
+        /// Why the handshake failed.
+        error: MailboxError,
+    },
+    /// A later handshake found another major.minor.patch than the one in use (`-EREMCHG`).
+    VersionChanged {
+        /// In use.
+        previous: Version,
+        /// Answered now.
+        found: Version,
+    },
+    /// An operation that needs a completed handshake was called before it.
+    NotBootstrapped,
+    /// The reply's LENGTH is larger than the key's (`-EOVERFLOW`).
+    KlvOverflow {
+        /// Key.
+        key: KlvKey,
+        /// Reported length.
+        len: u16,
+    },
+    /// The reply's LENGTH is smaller than the key's (`-ENODATA`).
+    KlvNoData {
+        /// Key.
+        key: KlvKey,
+        /// Reported length.
+        len: u16,
+    },
+    /// A value that must not be 0 is 0 (`-ENODATA`).
+    ZeroValue {
+        /// Key.
+        key: KlvKey,
+    },
+    /// A value breaks the ABI's rules (alignment, range, a flag that is not 0 or 1).
+    InvalidValue {
+        /// Key.
+        key: KlvKey,
+        /// The value.
+        value: u64,
+    },
+    /// The GGTT range is outside what the GuC can address (the kernel's `-ERANGE`): base below the
+    /// WOPCM size, base above [`GUC_GGTT_TOP`], or `size > GUC_GGTT_TOP - base`.
+    GgttRange {
+        /// GGTT_START.
+        start: u64,
+        /// GGTT_SIZE.
+        size: u64,
+        /// The WOPCM size in force.
+        wopcm: u64,
+    },
+    /// A HOST2GUC_SELF_CFG exchange for `key` was refused or answered wrongly (NUM 0: key not
+    /// recognised, the kernel's `-ENOKEY`; NUM above 1: `-EPROTO`). The mailbox's own failures
+    /// are [`VfError::Mailbox`].
+    SelfCfg {
+        /// The key.
+        key: SelfCfgKey,
+        /// What went wrong.
+        error: SelfCfgError,
+    },
+    /// A HOST2GUC_CONTROL_CTB exchange was answered wrongly.
+    ControlCtb(SelfCfgError),
+    /// A re-query found a changed value that must not change (`-EREMCHG`).
+    Reassigned {
+        /// Key.
+        key: KlvKey,
+        /// Value before.
+        old: u64,
+        /// Value now.
+        new: u64,
+    },
+}
+
+impl VfError {
+    /// Whether the GuC said the VF was migrated (again): the recovery must run once more.
+    #[must_use]
+    pub const fn is_vf_migrated(&self) -> bool {
+        matches!(self, VfError::Mailbox(MailboxError::VfMigrated { .. }))
+    }
+}
+
+impl fmt::Debug for VfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Hex;
+        match self {
+            VfError::Mailbox(e) => f.debug_tuple("Mailbox").field(e).finish(),
+            VfError::BadReply { action, error } => f
+                .debug_struct("BadReply")
+                .field("action", &Hex(*action))
+                .field("error", error)
+                .finish(),
+            VfError::VersionNewerMajor { wanted, found } => f
+                .debug_struct("VersionNewerMajor")
+                .field("wanted", wanted)
+                .field("found", found)
+                .finish(),
+            VfError::VersionMajorMismatch { wanted, found } => f
+                .debug_struct("VersionMajorMismatch")
+                .field("wanted", wanted)
+                .field("found", found)
+                .finish(),
+            VfError::VersionTooOld { minimum, found } => f
+                .debug_struct("VersionTooOld")
+                .field("minimum", minimum)
+                .field("found", found)
+                .finish(),
+            VfError::VersionRefused { wanted, guc, error } => f
+                .debug_struct("VersionRefused")
+                .field("wanted", wanted)
+                .field("guc", guc)
+                .field("error", error)
+                .finish(),
+            VfError::VersionChanged { previous, found } => f
+                .debug_struct("VersionChanged")
+                .field("previous", previous)
+                .field("found", found)
+                .finish(),
+            VfError::NotBootstrapped => f.write_str("NotBootstrapped"),
+            VfError::KlvOverflow { key, len } => f
+                .debug_struct("KlvOverflow")
+                .field("key", key)
+                .field("len", len)
+                .finish(),
+            VfError::KlvNoData { key, len } => f
+                .debug_struct("KlvNoData")
+                .field("key", key)
+                .field("len", len)
+                .finish(),
+            VfError::ZeroValue { key } => f.debug_struct("ZeroValue").field("key", key).finish(),
+            VfError::InvalidValue { key, value } => f
+                .debug_struct("InvalidValue")
+                .field("key", key)
+                .field("value", &Hex(*value))
+                .finish(),
+            VfError::GgttRange { start, size, wopcm } => f
+                .debug_struct("GgttRange")
+                .field("start", &Hex(*start))
+                .field("size", &Hex(*size))
+                .field("wopcm", &Hex(*wopcm))
+                .finish(),
+            VfError::SelfCfg { key, error } => f
+                .debug_struct("SelfCfg")
+                .field("key", key)
+                .field("error", error)
+                .finish(),
+            VfError::ControlCtb(e) => f.debug_tuple("ControlCtb").field(e).finish(),
+            VfError::Reassigned { key, old, new } => f
+                .debug_struct("Reassigned")
+                .field("key", key)
+                .field("old", &Hex(*old))
+                .field("new", &Hex(*new))
+                .finish(),
+        }
+    }
+}
+
+impl From<MailboxError> for VfError {
+    fn from(e: MailboxError) -> Self {
+        VfError::Mailbox(e)
+    }
+}
+
+impl fmt::Display for VfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VfError::Mailbox(_) => f.write_str("GuC mailbox exchange failed"),
+            VfError::BadReply { action, .. } => {
+                write!(f, "malformed reply to action {action:#06x}")
+            }
+            VfError::VersionNewerMajor { wanted, found } => {
+                write!(f, "GuC answered VF ABI {found} to a request for {wanted}")
+            }
+            VfError::VersionMajorMismatch { wanted, found } => {
+                write!(
+                    f,
+                    "unsupported VF ABI {found} (wanted major {})",
+                    wanted.major
+                )
+            }
+            VfError::VersionTooOld { minimum, found } => {
+                write!(f, "VF ABI {found} is older than the minimum {minimum}")
+            }
+            VfError::VersionRefused { wanted, guc, error } => {
+                // "Refused" only when the GuC said so; a timeout or a garbled reply is a
+                // failed handshake (the cause comes through `source()`).
+                if matches!(error, MailboxError::Remote { .. }) {
+                    write!(f, "GuC refused VF ABI {wanted}")?;
+                } else {
+                    write!(f, "VF ABI {wanted} handshake failed")?;
+                }
+                match guc {
+                    Some(v) => write!(f, " (it speaks {v})"),
+                    None => Ok(()),
+                }
+            }
+            VfError::VersionChanged { previous, found } => {
+                write!(f, "VF ABI changed from {previous} to {found}")
+            }
+            VfError::NotBootstrapped => f.write_str("GT not bootstrapped"),
+            VfError::KlvOverflow { key, len } => {
+                write!(f, "{key}: reply length {len} larger than expected")
+            }
+            VfError::KlvNoData { key, len } => {
+                write!(f, "{key}: reply length {len} smaller than expected")
+            }
+            VfError::ZeroValue { key } => write!(f, "{key}: zero value"),
+            VfError::InvalidValue { key, value } => write!(f, "{key}: invalid value {value:#x}"),
+            VfError::GgttRange { start, size, wopcm } => write!(
+                f,
+                "GGTT {start:#x}+{size:#x} outside the GuC's range ({wopcm:#x}..{GUC_GGTT_TOP:#x})"
+            ),
+            VfError::Reassigned { key, old, new } => {
+                write!(f, "unexpected reassignment of {key}: {old:#x} -> {new:#x}")
+            }
+            VfError::SelfCfg { key, .. } => write!(f, "self-config of {key} failed"),
+            VfError::ControlCtb(_) => f.write_str("CTB control failed"),
+        }
+    }
+}
+
+impl core::error::Error for VfError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            VfError::Mailbox(e) | VfError::VersionRefused { error: e, .. } => Some(e),
+            VfError::BadReply { error, .. } => Some(error),
+            VfError::SelfCfg { error, .. } | VfError::ControlCtb(error) => Some(error),
+            _ => None,
+        }
+    }
+}
