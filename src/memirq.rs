@@ -5,7 +5,7 @@
 //! interrupts as bytes in a 4 KiB page of system memory that the VF provides, one page per tile
 //! (layout in [`wire::memirq`](crate::wire::memirq)). A GuC writes `0xFF` into the byte of the
 //! interrupt in its unit's status vector, then `0xFF` into its unit's source byte, then raises the
-//! tile's MSI. Kernel 7.0 refuses VF migration without memirq.
+//! tile's MSI. Linux 7.0 and later (checked against 7.3) refuse VF migration without memirq.
 //!
 //! # What the embedder does
 //!
@@ -357,8 +357,8 @@ pub trait MemirqSet {
 }
 
 /// No memirq: interrupts come through [`Vf::handle_guc_interrupt`](crate::recovery::Vf::handle_guc_interrupt)
-/// from a register (parts before graphics IP 12.50, which cannot migrate under kernel 7.0's
-/// gate).
+/// from a register (parts before graphics IP 12.50, which cannot migrate under the gate of
+/// Linux 7.0 to 7.3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoMemirq;
 

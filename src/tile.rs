@@ -44,7 +44,8 @@ pub struct GgttMove {
 }
 
 impl GgttMove {
-    /// `new - old`, the signed distance every GGTT address moves (the kernel 7.0 `shift`).
+    /// `new - old`, the signed distance every GGTT address moves (the `shift` of Linux 7.0;
+    /// 7.3 moves the GGTT to the absolute new base instead).
     /// Exact: both bases are below `GUC_GGTT_TOP` (validated), so the difference fits an `i64`.
     #[must_use]
     pub const fn shift(&self) -> i64 {

@@ -12,9 +12,10 @@
 //! [`defer`](Coordinator::defer) (legacy protocol: another recovery imminent) or
 //! [`postpone`](Coordinator::postpone) (the GT must wait for another one).
 //!
-//! # Per-GT state, as kernel 7.0 keeps it
+//! # Per-GT state, as Linux 7.0 to 7.3 keep it
 //!
-//! Linux 7.0 keeps, per GT, `recovery_queued`, `recovery_inprogress` and `ggtt_need_fixes` under a
+//! Linux 7.0 (and still 7.3) keeps, per GT, `recovery_queued`, `recovery_inprogress` and
+//! `ggtt_need_fixes` under a
 //! spinlock. This coordinator keeps the same three flags per GT without a lock: "queued" as a
 //! bit of the state word that the interrupt entry and the worker share, the other two from it
 //! and from two bits of a *pass word* that only the worker writes:
@@ -298,7 +299,7 @@ pub enum StartPolicy {
     /// module docs.
     AllGts,
     /// Queue on any GT's report; a pass recovers the GTs that are queued, and one GT's report
-    /// never re-runs or defers another GT's recovery (kernel 7.0's per-GT recovery).
+    /// never re-runs or defers another GT's recovery (the per-GT recovery of Linux 7.0 to 7.3).
     AnyGt,
 }
 
