@@ -970,6 +970,15 @@ fn ids_convert_from_usize_without_wrapping() {
         Err(IdOutOfRange { index: MAX_GTS })
     );
     assert_eq!(TileId::try_from(256usize), Err(IdOutOfRange { index: 256 }));
+    // The bound itself: a VF has at most as many tiles as GTs.
+    assert_eq!(
+        TileId::try_from(MAX_GTS - 1),
+        Ok(TileId((MAX_GTS - 1) as u8))
+    );
+    assert_eq!(
+        TileId::try_from(MAX_GTS),
+        Err(IdOutOfRange { index: MAX_GTS })
+    );
     assert_eq!(usize::from(GtId(5)), 5);
     assert_eq!(usize::from(TileId(2)), 2);
     assert!(IdOutOfRange { index: 99 }.to_string().contains("99"));
