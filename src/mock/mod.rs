@@ -126,7 +126,9 @@
 //! GuC-origin value it has not seen yet for that request (so each distinct BUSY counter, a
 //! RETRY, the final reply); `Interrupt` when a migration raises SW_INT_0.
 //! [`TranscriptEntry::line`] prints them as `gt0 > 0x00005507`, `gt0 < 0xf0000000`,
-//! `gt0 irq SW_INT_0`.
+//! `gt0 irq SW_INT_0`. [`MailboxTap`] applies the same rules to the register accesses of a VF
+//! whose GuC is not a mock (GuC processes on the host, real hardware behind a tracing
+//! `Device`), so its lines compare with the simulator's `--trace` lines.
 //!
 //! # Hooks on register access
 //!
@@ -138,12 +140,14 @@ mod guc;
 mod hooked;
 mod oracle;
 mod page;
+mod tap;
 mod types;
 
 pub use guc::MemirqRegistration;
 pub use hooked::{Forward, HookedDevice, NowHook, ReadHook, RelaxHook, WriteHook};
 pub use oracle::{GgttOracle, OracleError, NODE_OFFSETS};
 pub use page::MockMemirqPage;
+pub use tap::MailboxTap;
 
 pub use types::{
     gmd_id, AccessCounts, Blackout, Dir, Fault, Latency, MockError, Provisioning, TranscriptEntry,

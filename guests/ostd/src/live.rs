@@ -31,9 +31,9 @@ use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport};
-use xe_sriov_vf::mock::{Dir, GgttOracle, TranscriptEntry, VfState};
-use xe_sriov_vf::wire::action::{code, KlvReply, MmioMessage};
-use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs, SCRATCH_COUNT};
+use xe_sriov_vf::mock::{GgttOracle, MailboxTap, TranscriptEntry, VfState};
+use xe_sriov_vf::wire::action::code;
+use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs};
 use xe_sriov_vf::{
     GgttMove, GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks,
     TileId, Vf,
@@ -75,27 +75,11 @@ fn host() -> u8 {
 // The trace: what the VF sent and saw, recorded at the BAR.
 // ---------------------------------------------------------------------------------------------
 
-/// One GT's view of its mailbox, as the mock's transcript rules define it: a request at the
-/// doorbell (the scratch registers written since the last one), a reply when scratch 0 first
-/// shows a new GuC-origin value after it.
-#[derive(Clone, Copy)]
-struct Recorder {
-    dws: [u32; SCRATCH_COUNT],
-    written: u8,
-    armed: bool,
-    seen: Option<u32>,
-    action: u16,
-}
-
-const IDLE_RECORDER: Recorder = Recorder {
-    dws: [0; SCRATCH_COUNT],
-    written: 0,
-    armed: false,
-    seen: None,
-    action: 0,
-};
-
-static RECORDERS: SpinLock<[Recorder; GTS]> = SpinLock::new([IDLE_RECORDER; GTS]);
+/// Each GT's mailbox traffic, as the mock's transcript rules define it.
+static TAPS: SpinLock<[MailboxTap; GTS]> = SpinLock::new([
+    MailboxTap::new(GtKind::Primary.mailbox()),
+    MailboxTap::new(GtKind::Media.mailbox()),
+]);
 
 /// When the last accepted RESFIX_DONE came back (TSC ns).
 static LAST_DONE_NS: AtomicU64 = AtomicU64::new(0);
@@ -111,68 +95,33 @@ impl Device for TracedGt {
     fn read32(&self, reg: Reg) -> u32 {
         let Some(bar) = bar() else { return u32::MAX };
         let value = bar.read32(reg);
-        if reg == self.regs.scratch(0) && value >> 31 == 1 {
-            let mut recs = RECORDERS.disable_irq().lock();
-            let rec = &mut recs[usize::from(self.gt)];
-            if !rec.armed || rec.seen == Some(value) {
-                return value;
-            }
-            rec.seen = Some(value);
-            let success = value >> 28 == 0xF;
-            let dw: [u32; SCRATCH_COUNT] = core::array::from_fn(|i| {
-                if i == 0 {
-                    value
-                } else {
-                    bar.read32(self.regs.scratch(i))
-                }
-            });
-            // The dwords the reply carries, as the GuC wrote them (the mock's transcript).
-            let len = match rec.action {
-                _ if !success => 1,
-                code::MATCH_VERSION => 2,
-                code::QUERY_SINGLE_KLV => {
-                    KlvReply::decode(&dw).map_or(1, |k| 1 + usize::from(k.len).min(3))
-                }
-                _ => 1,
-            };
-            if success && rec.action == code::RESFIX_DONE {
+        let mut taps = TAPS.disable_irq().lock();
+        let tap = &mut taps[usize::from(self.gt)];
+        if let Some(reply) = tap.read(reg, value, clock::now(), |n| {
+            bar.read32(self.regs.scratch(n))
+        }) {
+            if reply.msg.header() >> 28 == 0xF && tap.request_action() == code::RESFIX_DONE {
                 LAST_DONE_NS.store(clock::now_ns(), Ordering::Relaxed);
             }
-            if let Ok(msg) = MmioMessage::from_slice(&dw[..len]) {
-                log(Event::Trace {
-                    host: host(),
-                    gt: self.gt,
-                    entry: entry(Dir::FromGuc, msg),
-                });
-            }
+            log(Event::Trace {
+                host: host(),
+                gt: self.gt,
+                entry: reply,
+            });
         }
         value
     }
 
     fn write32(&self, reg: Reg, value: u32) {
         let Some(bar) = bar() else { return };
-        {
-            let mut recs = RECORDERS.disable_irq().lock();
-            let rec = &mut recs[usize::from(self.gt)];
-            if let Some(i) = self.regs.scratch_index(reg) {
-                rec.dws[i] = value;
-                rec.written |= 1 << i;
-                rec.armed = false;
-            } else if reg == self.regs.doorbell {
-                let len = (8 - rec.written.leading_zeros()) as usize;
-                let msg = MmioMessage::from_slice(&rec.dws[..len.max(1)]);
-                rec.written = 0;
-                rec.armed = true;
-                rec.seen = None;
-                rec.action = rec.dws[0] as u16;
-                if let Ok(msg) = msg {
-                    log(Event::Trace {
-                        host: host(),
-                        gt: self.gt,
-                        entry: entry(Dir::ToGuc, msg),
-                    });
-                }
-            }
+        let request =
+            TAPS.disable_irq().lock()[usize::from(self.gt)].write(reg, value, clock::now());
+        if let Some(request) = request {
+            log(Event::Trace {
+                host: host(),
+                gt: self.gt,
+                entry: request,
+            });
         }
         bar.write32(reg, value)
     }
@@ -184,10 +133,6 @@ impl Device for TracedGt {
     fn relax(&self) {
         core::hint::spin_loop();
     }
-}
-
-fn entry(dir: Dir, msg: MmioMessage) -> TranscriptEntry {
-    TranscriptEntry::new(clock::now(), dir, msg)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
 use xe_sriov_vf::memirq::{Memirq, MemirqReport};
 use xe_sriov_vf::mmio::{MemirqMem, MmioBar};
-use xe_sriov_vf::mock::{Dir, GgttOracle, TranscriptEntry, VfState};
-use xe_sriov_vf::wire::action::{code, KlvReply, MmioMessage};
-use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs, SCRATCH_COUNT};
+use xe_sriov_vf::mock::{GgttOracle, MailboxTap, TranscriptEntry, VfState};
+use xe_sriov_vf::wire::action::code;
+use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs};
 use xe_sriov_vf::{
     GgttMove, GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks, TileId, Vf,
 };
@@ -70,19 +70,9 @@ fn host() -> u8 {
 // The trace: what the VF sent and saw, recorded at the BAR.
 // ---------------------------------------------------------------------------------------------
 
-/// One GT's view of its mailbox, as the mock's transcript rules define it: a request at the
-/// doorbell (the scratch registers written since the last one), a reply when scratch 0 first
-/// shows a new GuC-origin value after it.
-struct Recorder {
-    dws: [u32; SCRATCH_COUNT],
-    written: u8,
-    armed: bool,
-    seen: Option<u32>,
-    action: u16,
-}
-
-static RECORDERS: spin::Mutex<[Recorder; GTS]> =
-    spin::Mutex::new([const { Recorder { dws: [0; SCRATCH_COUNT], written: 0, armed: false, seen: None, action: 0 } }; GTS]);
+/// Each GT's mailbox traffic, as the mock's transcript rules define it.
+static TAPS: spin::Mutex<[MailboxTap; GTS]> =
+    spin::Mutex::new([MailboxTap::new(GtKind::Primary.mailbox()), MailboxTap::new(GtKind::Media.mailbox())]);
 
 /// When the last accepted RESFIX_DONE came back (TSC ns).
 static LAST_DONE_NS: AtomicU64 = AtomicU64::new(0);
@@ -97,53 +87,22 @@ pub struct TracedGt {
 impl Device for TracedGt {
     fn read32(&self, reg: Reg) -> u32 {
         let value = bar().read32(reg);
-        if reg == self.regs.scratch(0) && value >> 31 == 1 {
-            interrupts::without_interrupts(|| {
-                let mut recs = RECORDERS.lock();
-                let rec = &mut recs[usize::from(self.gt)];
-                if !rec.armed || rec.seen == Some(value) {
-                    return;
-                }
-                rec.seen = Some(value);
-                let success = value >> 28 == 0xF;
-                let dw: [u32; SCRATCH_COUNT] =
-                    core::array::from_fn(|i| if i == 0 { value } else { bar().read32(self.regs.scratch(i)) });
-                // The dwords the reply carries, as the GuC wrote them (the mock's transcript).
-                let len = match rec.action {
-                    _ if !success => 1,
-                    code::MATCH_VERSION => 2,
-                    code::QUERY_SINGLE_KLV => KlvReply::decode(&dw).map_or(1, |k| 1 + usize::from(k.len).min(3)),
-                    _ => 1,
-                };
-                if success && rec.action == code::RESFIX_DONE {
-                    LAST_DONE_NS.store(tsc_clock::now_ns(), Ordering::Relaxed);
-                }
-                if let Ok(msg) = MmioMessage::from_slice(&dw[..len]) {
-                    log(Event::Trace { host: host(), gt: self.gt, entry: entry(Dir::FromGuc, msg) });
-                }
-            });
-        }
+        interrupts::without_interrupts(|| {
+            let mut taps = TAPS.lock();
+            let tap = &mut taps[usize::from(self.gt)];
+            let Some(reply) = tap.read(reg, value, now(), |n| bar().read32(self.regs.scratch(n))) else { return };
+            if reply.msg.header() >> 28 == 0xF && tap.request_action() == code::RESFIX_DONE {
+                LAST_DONE_NS.store(tsc_clock::now_ns(), Ordering::Relaxed);
+            }
+            log(Event::Trace { host: host(), gt: self.gt, entry: reply });
+        });
         value
     }
 
     fn write32(&self, reg: Reg, value: u32) {
         interrupts::without_interrupts(|| {
-            let mut recs = RECORDERS.lock();
-            let rec = &mut recs[usize::from(self.gt)];
-            if let Some(i) = self.regs.scratch_index(reg) {
-                rec.dws[i] = value;
-                rec.written |= 1 << i;
-                rec.armed = false;
-            } else if reg == self.regs.doorbell {
-                let len = (8 - rec.written.leading_zeros()) as usize;
-                let msg = MmioMessage::from_slice(&rec.dws[..len.max(1)]);
-                rec.written = 0;
-                rec.armed = true;
-                rec.seen = None;
-                rec.action = rec.dws[0] as u16;
-                if let Ok(msg) = msg {
-                    log(Event::Trace { host: host(), gt: self.gt, entry: entry(Dir::ToGuc, msg) });
-                }
+            if let Some(request) = TAPS.lock()[usize::from(self.gt)].write(reg, value, now()) {
+                log(Event::Trace { host: host(), gt: self.gt, entry: request });
             }
         });
         bar().write32(reg, value)
@@ -158,8 +117,8 @@ impl Device for TracedGt {
     }
 }
 
-fn entry(dir: Dir, msg: MmioMessage) -> TranscriptEntry {
-    TranscriptEntry::new(Instant(tsc_clock::now_ns()), dir, msg)
+fn now() -> Instant {
+    Instant(tsc_clock::now_ns())
 }
 
 // ---------------------------------------------------------------------------------------------
