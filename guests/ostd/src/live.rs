@@ -30,13 +30,12 @@ use ostd::sync::SpinLock;
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::memirq::{Memirq, MemirqReport};
-use xe_sriov_vf::mock::{GgttOracle, MailboxTap, TranscriptEntry, VfState};
+use xe_sriov_vf::memirq::Memirq;
+use xe_sriov_vf::mock::{GgttOracle, MailboxTap, VfState};
 use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs};
 use xe_sriov_vf::{
-    GgttMove, GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks,
-    TileId, Vf,
+    GgttMove, GtId, HoldPoint, HookError, PollingQueue, RecoveryConfig, RecoveryHooks, TileId, Vf,
 };
 
 use crate::bar::IoMemDevice;
@@ -45,7 +44,10 @@ use crate::{clock, pci};
 
 #[path = "../../guc-host/src/layout.rs"]
 mod layout;
+#[path = "../../common/live_log.rs"]
+mod live_log;
 use layout::{ctl, BAR_SIZE, CONTROL_OFFSET, MAGIC, MEMIRQ_GGTT, MEMIRQ_OFFSET};
+use live_log::{Event, Log, Printer, Verdict};
 
 const GTS: usize = 2;
 /// Bounds, on the TSC clock.
@@ -139,84 +141,19 @@ impl Device for TracedGt {
 // The event log (fixed size, locked with local IRQs off), printed between passes.
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug)]
-enum Event {
-    Trace {
-        host: u8,
-        gt: u8,
-        entry: TranscriptEntry,
-    },
-    Irq {
-        host: u8,
-        via: Via,
-        report: MemirqReport,
-        during_pass: bool,
-    },
-    Ggtt {
-        old: u64,
-        new: u64,
-    },
-    Pass {
-        n: u32,
-        outcome: PassOutcome,
-    },
-}
-
-struct Log {
-    events: heapless::Deque<Event, 256>,
-    dropped: u32,
-}
-
-static LOG: SpinLock<Log> = SpinLock::new(Log {
-    events: heapless::Deque::new(),
-    dropped: 0,
-});
+static LOG: SpinLock<Log<256>> = SpinLock::new(Log::new());
+static PRINTER: Printer = Printer::new();
 
 fn log(event: Event) {
-    let mut log = LOG.disable_irq().lock();
-    if log.events.push_back(event).is_err() {
-        log.dropped += 1;
-    }
+    LOG.disable_irq().lock().push(event);
 }
-
-/// The host letter of the trace lines printed last.
-static TRACE_HOST: AtomicU32 = AtomicU32::new(0);
 
 fn flush_log() {
     loop {
-        let Some(event) = LOG.disable_irq().lock().events.pop_front() else {
+        let Some(event) = LOG.disable_irq().lock().pop() else {
             break;
         };
-        match event {
-            Event::Trace { host, gt, entry } => {
-                if TRACE_HOST.swap(u32::from(host), Ordering::Relaxed) != u32::from(host) {
-                    println!("trace: host {}", host as char);
-                }
-                println!("{}", entry.line(gt));
-            }
-            Event::Irq {
-                host,
-                via,
-                report,
-                during_pass,
-            } => println!(
-                "irq: {} scan of the memirq page on host {}: SW_INT_0 on GTs {:?} ({})",
-                match via {
-                    Via::Msi => "MSI-X",
-                    Via::Timer => "APIC timer",
-                    Via::MainLoop => "main-loop (no interrupt came for 1 s: LOST)",
-                },
-                host as char,
-                report.sw_int0,
-                if during_pass {
-                    "while a pass ran"
-                } else {
-                    "no pass running"
-                }
-            ),
-            Event::Ggtt { old, new } => println!("tile0 ggtt {old:#x} -> {new:#x}"),
-            Event::Pass { n, outcome } => println!("worker: pass {n}: {outcome:?}"),
-        }
+        print!("{}", PRINTER.lines(&event));
     }
 }
 
@@ -332,6 +269,11 @@ fn scan(via: Via) {
             SW_INT0_NS.store(clock::now_ns(), Ordering::Release);
         }
     }
+    let via = match via {
+        Via::Msi => "MSI-X",
+        Via::Timer => "APIC timer",
+        Via::MainLoop => "main-loop (no interrupt came for 1 s: LOST)",
+    };
     log(Event::Irq {
         host: h,
         via,
@@ -589,39 +531,28 @@ pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool 
     let ggtt_ok = ggtt.iter().all(|g| *g == Some(final_base))
         && (0..GTS).all(|gt| vf.ggtt_valid(GtId(gt as u8)))
         && vf.hooks().ggtt_users.check(TileId(0), final_base).is_ok();
-    let dropped = LOG.disable_irq().lock().dropped;
-    println!(
-        "vf: {passes} passes on hosts {} -> {}, final GGTT base {final_base:#x}, {} SW_INT_0 signalled, pm refs {}, trace entries dropped {dropped}",
-        first_host as char,
-        host() as char,
-        stats.migrations_signalled,
-        vf.hooks().pm_refs.load(Ordering::Acquire)
-    );
-    print!(
-        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states=",
-        MIGRATIONS_SEEN.load(Ordering::Acquire),
-        stats.recoveries,
-        stats.deferred,
-        stats.requeued,
-        if wedged { "yes" } else { "no" }
-    );
-    for (i, s) in states.iter().enumerate() {
-        print!(
-            "{}{}",
-            if i > 0 { "," } else { "" },
-            s.map_or("?", |s| s.name())
-        );
-    }
+    let dropped = LOG.disable_irq().lock().dropped();
     let (sw_int0, done) = (
         SW_INT0_NS.load(Ordering::Acquire),
         LAST_DONE_NS.load(Ordering::Relaxed),
     );
-    print!(" ggtt={}", if ggtt_ok { "ok" } else { "stale" });
-    if done > sw_int0 && sw_int0 != 0 {
-        println!(" blackout_us={}", (done - sw_int0) / 1000);
-    } else {
-        println!(" blackout_us=none");
-    }
+    print!(
+        "{}",
+        Verdict {
+            passes,
+            first_host,
+            host: host(),
+            final_base,
+            stats,
+            pm_refs: vf.hooks().pm_refs.load(Ordering::Acquire),
+            dropped,
+            migrations: MIGRATIONS_SEEN.load(Ordering::Acquire),
+            wedged,
+            states: &states,
+            ggtt_ok,
+            blackout_us: (done > sw_int0 && sw_int0 != 0).then(|| (done - sw_int0) / 1000),
+        }
+    );
     let hooks = vf.hooks();
     let passed = !wedged
         && ggtt_ok

@@ -25,13 +25,13 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use xe_sriov_vf::device::{Device, Instant, Reg};
 use xe_sriov_vf::gt::{GpuKind, GraphicsIp, Gt, GtInfo};
 use xe_sriov_vf::mailbox::MailboxConfig;
-use xe_sriov_vf::memirq::{Memirq, MemirqReport};
+use xe_sriov_vf::memirq::Memirq;
 use xe_sriov_vf::mmio::{MemirqMem, MmioBar};
-use xe_sriov_vf::mock::{GgttOracle, MailboxTap, TranscriptEntry, VfState};
+use xe_sriov_vf::mock::{GgttOracle, MailboxTap, VfState};
 use xe_sriov_vf::wire::action::code;
 use xe_sriov_vf::wire::regs::{GtKind, MailboxRegs};
 use xe_sriov_vf::{
-    GgttMove, GtId, HoldPoint, HookError, PassOutcome, PollingQueue, RecoveryConfig, RecoveryHooks, TileId, Vf,
+    GgttMove, GtId, HoldPoint, HookError, PollingQueue, RecoveryConfig, RecoveryHooks, TileId, Vf,
 };
 
 use crate::tsc_clock::{self, TscClock};
@@ -39,6 +39,9 @@ use crate::{apic, interrupts, pci, println};
 
 #[path = "../../guc-host/src/layout.rs"]
 mod layout;
+#[path = "../../common/live_log.rs"]
+mod live_log;
+use live_log::{Event, Log, Printer, Verdict};
 use layout::{ctl, BAR_SIZE, CONTROL_OFFSET, MAGIC, MEMIRQ_GGTT, MEMIRQ_OFFSET};
 
 const GTS: usize = 2;
@@ -125,55 +128,16 @@ fn now() -> Instant {
 // The event log (fixed size, IRQ-safe), printed between passes.
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug)]
-enum Event {
-    Trace { host: u8, gt: u8, entry: TranscriptEntry },
-    Msi { host: u8, via: Via, report: MemirqReport, during_pass: bool },
-    Ggtt { old: u64, new: u64 },
-    Pass { n: u32, outcome: PassOutcome },
-}
-
-struct Log {
-    events: heapless::Deque<Event, 256>,
-    dropped: u32,
-}
-
-static LOG: spin::Mutex<Log> = spin::Mutex::new(Log { events: heapless::Deque::new(), dropped: 0 });
+static LOG: spin::Mutex<Log<256>> = spin::Mutex::new(Log::new());
+static PRINTER: Printer = Printer::new();
 
 fn log(event: Event) {
-    interrupts::without_interrupts(|| {
-        let mut log = LOG.lock();
-        if log.events.push_back(event).is_err() {
-            log.dropped += 1;
-        }
-    });
+    interrupts::without_interrupts(|| LOG.lock().push(event));
 }
 
-/// The host letter of the trace lines printed last.
-static TRACE_HOST: AtomicU32 = AtomicU32::new(0);
-
 fn flush_log() {
-    while let Some(event) = interrupts::without_interrupts(|| LOG.lock().events.pop_front()) {
-        match event {
-            Event::Trace { host, gt, entry } => {
-                if TRACE_HOST.swap(u32::from(host), Ordering::Relaxed) != u32::from(host) {
-                    println!("trace: host {}", host as char);
-                }
-                println!("{}", entry.line(gt));
-            }
-            Event::Msi { host, via, report, during_pass } => println!(
-                "irq: {} scan of the memirq page on host {}: SW_INT_0 on GTs {:?} ({})",
-                match via {
-                    Via::Msi => "MSI-X",
-                    Via::Timer => "APIC timer",
-                },
-                host as char,
-                report.sw_int0,
-                if during_pass { "while a pass ran" } else { "no pass running" }
-            ),
-            Event::Ggtt { old, new } => println!("tile0 ggtt {old:#x} -> {new:#x}"),
-            Event::Pass { n, outcome } => println!("worker: pass {n}: {outcome:?}"),
-        }
+    while let Some(event) = interrupts::without_interrupts(|| LOG.lock().pop()) {
+        crate::print!("{}", PRINTER.lines(&event));
     }
 }
 
@@ -300,7 +264,11 @@ fn scan(via: Via) {
         MIGRATIONS_SEEN.fetch_add(1, Ordering::AcqRel);
         SW_INT0_NS.store(tsc_clock::now_ns(), Ordering::Release);
     }
-    log(Event::Msi { host: h, via, report, during_pass });
+    let via = match via {
+        Via::Msi => "MSI-X",
+        Via::Timer => "APIC timer",
+    };
+    log(Event::Irq { host: h, via, report, during_pass });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,34 +402,27 @@ pub fn run(t0: u64) -> ! {
     let ggtt_ok = ggtt.iter().all(|g| *g == Some(final_base))
         && (0..GTS).all(|gt| vf.ggtt_valid(GtId(gt as u8)))
         && vf.hooks().ggtt_users.check(TileId(0), final_base).is_ok();
-    let dropped = interrupts::without_interrupts(|| LOG.lock().dropped);
-    println!(
-        "vf: {passes} passes on hosts {} -> {}, final GGTT base {final_base:#x}, {} SW_INT_0 signalled, pm refs {}, trace entries dropped {dropped}",
-        first_host as char,
-        host() as char,
-        stats.migrations_signalled,
-        vf.hooks().pm_refs.load(Ordering::Acquire)
-    );
-    crate::print!(
-        "summary: migrations={} recoveries={} deferred={} requeued={} wedged={} states=",
-        MIGRATIONS_SEEN.load(Ordering::Acquire),
-        stats.recoveries,
-        stats.deferred,
-        stats.requeued,
-        if wedged { "yes" } else { "no" }
-    );
-    for (i, s) in states.iter().enumerate() {
-        crate::print!("{}{}", if i > 0 { "," } else { "" }, s.map_or("?", |s| s.name()));
-    }
+    let dropped = interrupts::without_interrupts(|| LOG.lock().dropped());
     // The simulator's last field: the last migration's blackout, the maximum over the GTs (the
     // last GT's RESFIX_DONE), here on the guest's calibrated clock from the SW_INT_0 it took.
     let (sw_int0, done) = (SW_INT0_NS.load(Ordering::Acquire), LAST_DONE_NS.load(Ordering::Relaxed));
-    crate::print!(" ggtt={}", if ggtt_ok { "ok" } else { "stale" });
-    if done > sw_int0 && sw_int0 != 0 {
-        println!(" blackout_us={}", (done - sw_int0) / 1000);
-    } else {
-        println!(" blackout_us=none");
-    }
+    crate::print!(
+        "{}",
+        Verdict {
+            passes,
+            first_host,
+            host: host(),
+            final_base,
+            stats,
+            pm_refs: vf.hooks().pm_refs.load(Ordering::Acquire),
+            dropped,
+            migrations: MIGRATIONS_SEEN.load(Ordering::Acquire),
+            wedged,
+            states: &states,
+            ggtt_ok,
+            blackout_us: (done > sw_int0 && sw_int0 != 0).then(|| (done - sw_int0) / 1000),
+        }
+    );
     let passed = !wedged
         && ggtt_ok
         && final_base != boot_base
