@@ -13,6 +13,8 @@
 //!   `std::sync::Mutex`.
 //!
 //! Run: `cargo bench --bench irq_entry` (short: `-- --warm-up-time 1 --measurement-time 3`).
+//! It also times the atomic primitives both sides are made of (`primitive/*`), whose relative
+//! costs differ by CPU and explain why the ratios do.
 //! After the benchmarks it prints a table of the medians (ns per iteration, the median of
 //! criterion's 100 measurement samples of each benchmark) and the ratios crate / seed and
 //! crate / seed x86 and crate / mutex, all from this one run.
@@ -515,6 +517,52 @@ fn contended<S: Subject>(c: &mut Criterion, name: &str, subject: &S) {
     g.finish();
 }
 
+/// One cache line holding the word the primitives work on (alone on its line, as the
+/// coordinator's state word is in a single-threaded case).
+#[repr(align(64))]
+struct Line(AtomicUsize);
+
+/// The atomic primitives the two sides are made of, one per iteration on a word of its own:
+/// `locked_or` (a `fetch_or` whose result is unused: x86 `lock or`, the seed's `set_bit` and,
+/// on the stack, Rust's `fence(SeqCst)`), `locked_or_fence` (the same plus `fence(SeqCst)`:
+/// the seed's `set_bit` + `smp_mb__after_atomic`) and `cas` (a load and a `compare_exchange`:
+/// x86 `lock cmpxchg`, the crate's reports that change the word and its `begin`). Their costs
+/// differ by CPU, and with them the ratios above: the crate's cycle is 3 compare-and-swaps and
+/// 2 locked ANDs, the seed's 2 locked ORs, 4 fences and 1 compare-and-swap.
+fn primitives(c: &mut Criterion) {
+    let line = Line(AtomicUsize::new(0));
+    let word = &line.0;
+    let mut g = c.benchmark_group("irq_entry");
+    g.sample_size(SAMPLES);
+    let mut one = |name: &str, op: &dyn Fn()| {
+        let id = format!("primitive/{name}");
+        g.bench_function(&id, |b| {
+            b.iter_custom(|iters| {
+                let t0 = Instant::now();
+                for _ in 0..iters {
+                    op();
+                }
+                let e = t0.elapsed();
+                record(&id, e, iters);
+                e
+            })
+        });
+    };
+    one("locked_or", &|| {
+        black_box(word).fetch_or(black_box(1), Ordering::Relaxed);
+    });
+    one("locked_or_fence", &|| {
+        black_box(word).fetch_or(black_box(1), Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+    });
+    one("cas", &|| {
+        let w = black_box(word);
+        let cur = w.load(Ordering::Relaxed);
+        let _ = black_box(w.compare_exchange(cur, cur ^ 2, Ordering::AcqRel, Ordering::Relaxed));
+    });
+    g.finish();
+}
+
 /// Prints the medians and the ratios of this run.
 fn report_table() {
     let rows: Vec<[Option<f64>; 5]> = CASES
@@ -562,6 +610,17 @@ fn report_table() {
             ratio(c, m)
         );
     }
+    let [or, or_fence, cas] =
+        ["locked_or", "locked_or_fence", "cas"].map(|p| median(&format!("primitive/{p}")));
+    if [or, or_fence, cas].iter().all(Option::is_some) {
+        println!(
+            "atomic primitives on this CPU: locked OR {}, locked OR + fence {}, compare-and-swap {}; compare-and-swap / locked OR {}",
+            ns(or),
+            ns(or_fence),
+            ns(cas),
+            ratio(cas, or)
+        );
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -593,6 +652,7 @@ fn benches(c: &mut Criterion) {
     case!(steady);
     case!(cycle);
     case!(contended);
+    primitives(c);
     report_table();
 }
 
