@@ -18,7 +18,9 @@
 #
 # Environment: MUTANTS_BUDGET (seconds for the whole script, install included; default 1140 = 19
 # min), MUTANTS_JOBS (parallel builds, default 2), MUTANTS_TIMEOUT (seconds per mutant's test
-# run, default 20), MUTANTS_OUT (default target/mutants).
+# run, default 20), MUTANTS_OUT (default target/mutants), MUTANTS_GROUP (run only the group of
+# that name, `coordinator` or `vf`), MUTANTS_IN_DIFF (a `git diff` file: only the mutants on the
+# lines it adds, cargo-mutants' --in-diff; for re-checking a change after a full run).
 set -euo pipefail
 # The whole script is one block, read before it runs: editing this file mid-run is harmless.
 {
@@ -70,6 +72,7 @@ mkdir -p "$out"
 incomplete=
 for group in "${MUTANT_GROUPS[@]}"; do
   IFS='|' read -r name files lib skip <<<"$group"
+  [[ -n "${MUTANTS_GROUP:-}" && "$name" != "$MUTANTS_GROUP" ]] && continue
   args=(--no-shuffle --gitignore true --colors never -j "$jobs" --timeout "$test_timeout"
     --features mock,std --output "$out/$name"
     # Unit tests live in files of their own (coordinator/tests.rs, policy_tests.rs,
@@ -85,6 +88,7 @@ for group in "${MUTANT_GROUPS[@]}"; do
     [[ " $skip " == *" $t "* ]] || args+=("--cargo-arg=--test=$t")
   done
   [[ -n "$shard" ]] && args+=(--shard "$shard")
+  [[ -n "${MUTANTS_IN_DIFF:-}" ]] && args+=(--in-diff "$MUTANTS_IN_DIFF")
   left=$((budget - ($(date +%s) - start)))
   if ((left <= 30)); then
     incomplete="group $name not started"
