@@ -165,7 +165,6 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     /// RESFIX_START and the clear of the queued flag, before the re-query, which moves the
     /// GGTT), then the re-query numbered and posted. Both schedules and both protocols come
     /// here.
-    #[inline(never)]
     fn post_query(&mut self, id: GtId) -> Result<(), PassOutcome> {
         let i = usize::from(id.0);
         self.vf.hooks.hold(HoldPoint::BeforeFixups, id);
