@@ -134,6 +134,7 @@ impl Stopwatch {
     }
 
     /// Takes the next reading into account.
+    #[inline(never)]
     pub fn observe(&mut self, now: Instant) {
         let step = now.nanos_since(self.prev);
         self.prev = now;

@@ -553,6 +553,7 @@ impl<D: Device> Mailbox<D> {
     }
 
     /// Polls `t` until it is ready, relaxing between polls.
+    #[inline(never)]
     fn complete(&mut self, t: &mut InFlight) -> Result<MmioMessage, MailboxError> {
         loop {
             match self.poll(t) {
@@ -563,6 +564,7 @@ impl<D: Device> Mailbox<D> {
     }
 
     /// Writes the request again and restarts the reply wait.
+    #[inline(never)]
     fn resend(&mut self, t: &mut InFlight) {
         self.write_request(t.request.as_slice());
         t.wait = Wait::Reply;
@@ -571,6 +573,7 @@ impl<D: Device> Mailbox<D> {
 
     /// Starts a pause of `pause` before the next resend: a deadline on the clock, polled like
     /// a wait.
+    #[inline(never)]
     fn pause(&mut self, t: &mut InFlight, pause: Duration) {
         t.wait = Wait::Pause(nanos(pause));
         t.watch = Stopwatch::start(self.dev.now());
@@ -619,6 +622,7 @@ impl<D: Device> Mailbox<D> {
 
     /// Scratch 0 ended the wait of `t` with `header`: the outcome, or `None` when the
     /// transaction goes on (a BUSY, or a RETRY sent again).
+    #[inline(never)]
     fn answered(
         &mut self,
         t: &mut InFlight,

@@ -181,6 +181,7 @@ impl<P: MemirqPage> Memirq<P> {
     /// Whether `gt`'s SW_INT_0 is pending in the page: its byte is set (read without clearing
     /// it: the kernel's memirq peek), or the handler is inside the migration entry for it.
     /// `false` for a GT not on this tile. Wait-free; fine in interrupt context.
+    #[inline(never)]
     pub fn sw_int0_pending(&self, gt: GtId) -> bool {
         let Some((slot, unit)) = self.slot_of(gt) else {
             return false;

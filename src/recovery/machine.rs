@@ -118,6 +118,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     Pass<'_, D, H, Q, N, M>
 {
     /// Step 1: why migration is not supported for GT `id`, if it is not.
+    #[inline(never)]
     pub(super) fn unsupported(&self, id: GtId) -> Option<Unsupported> {
         let config = &self.vf.config;
         if !config.legacy && !self.core.gts[usize::from(id.0)].supports_markers() {
@@ -175,6 +176,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
 
     /// Step 2, PTL ([`RecoveryConfig::media_after_primary`](super::RecoveryConfig::media_after_primary)):
     /// the primary GT that media GT `id` waits for, while that GT's recovery is pending.
+    #[inline(never)]
     pub(super) fn waits_for_primary(&self, id: GtId) -> Option<GtId> {
         if !self.vf.config.media_after_primary
             || self.core.gts[usize::from(id.0)].info().kind != GtKind::Media
@@ -375,6 +377,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     }
 
     /// Publishes GT `i`'s configuration and its tile's GGTT state for the readers.
+    #[inline(never)]
     fn publish(&self, i: usize, t: usize) {
         let mut views = self.vf.views.lock();
         views.gts[i].config = self.core.gts[i].config().copied();

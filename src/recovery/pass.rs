@@ -36,6 +36,7 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
     }
 
     /// Recovers `gts` (the coordinator's `begin`), and what came of it.
+    #[inline(never)]
     pub(super) fn run(mut self, gts: GtSet) -> PassOutcome {
         self.recover(gts).unwrap_or_else(|stop| stop)
     }

@@ -661,6 +661,7 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
     }
 
     /// Counts and logs a pass's outcome; on failure runs abort and the wedge.
+    #[inline(never)]
     fn account(&self, outcome: &PassOutcome) {
         let c = &self.counters;
         match outcome {

@@ -47,6 +47,7 @@ impl MmioMessage {
     /// # Errors
     ///
     /// [`WireError::BadLength`] for an empty slice or one longer than 4 dwords.
+    #[inline(never)]
     pub fn from_slice(dwords: &[u32]) -> Result<MmioMessage, WireError> {
         if dwords.is_empty() || dwords.len() > MMIO_MSG_MAX_DWORDS {
             return Err(WireError::BadLength {
@@ -180,6 +181,7 @@ impl Version {
     /// What [`success_data0`] fails with for a reply that is not a SUCCESS;
     /// [`WireError::MustBeZero`] when DATA0 is not 0; [`WireError::BadLength`] when the version
     /// dword is missing.
+    #[inline(never)]
     pub fn decode_match_reply(reply: &[u32]) -> Result<Version, WireError> {
         let data0 = success_data0(reply)?;
         if data0 != 0 {
@@ -326,6 +328,7 @@ impl Request {
     /// # Errors
     ///
     /// [`WireError::MustBeZero`] for a MATCH_VERSION whose `patch` is not 0.
+    #[inline(never)]
     pub fn encode(&self) -> Result<MmioMessage, WireError> {
         let (data0, dw1) = match *self {
             Request::VfReset => (0, None),
@@ -454,6 +457,7 @@ impl Request {
 /// [`WireError::BadLength`] for an empty reply; [`WireError::UndefinedType`] or
 /// [`WireError::WrongOrigin`] for a header that is not a GuC reply; [`WireError::UnexpectedType`]
 /// for BUSY, RETRY or FAILURE (or a request or event).
+#[inline(never)]
 pub fn success_data0(reply: &[u32]) -> Result<u32, WireError> {
     let first = match reply.first() {
         Some(&h) => h,
@@ -508,6 +512,7 @@ impl KlvReply {
     /// # Errors
     ///
     /// As [`success_data0`]; [`WireError::MustBeZero`] when header bits 27:16 are set.
+    #[inline(never)]
     pub fn decode(reply: &[u32]) -> Result<KlvReply, WireError> {
         let data0 = success_data0(reply)?;
         let high = data0 & 0x0FFF_0000;
@@ -532,6 +537,7 @@ impl KlvReply {
     /// # Errors
     ///
     /// [`WireError::FieldOverflow`] when `len` is wider than the 28-bit DATA0.
+    #[inline(never)]
     pub fn encode(&self) -> Result<MmioMessage, WireError> {
         let header = super::hxg::Reply::Success {
             data0: self.len as u32,

@@ -43,6 +43,7 @@ pub enum GucError {
 impl GucError {
     /// Decodes the 16-bit ERROR field. Total: every value decodes.
     #[must_use]
+    #[inline(never)]
     pub const fn from_raw(raw: u16) -> GucError {
         match raw {
             0x0A => GucError::InvalidState,

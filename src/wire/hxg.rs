@@ -308,20 +308,27 @@ impl Reply {
     ///
     /// [`WireError::UndefinedType`] for TYPE 4; [`WireError::WrongOrigin`] for a host-origin dword;
     /// [`WireError::UnexpectedType`] for a request or event.
+    #[inline(never)]
     pub const fn decode(dw: u32) -> Result<Reply, WireError> {
-        let header = match Header::decode(dw) {
-            Ok(h) => h,
+        // The checks of `Header::decode` and then of the origin and type, in that order, on
+        // the fields directly: only the reply types' fields are extracted.
+        let msg_type = match MsgType::from_raw(field(dw, 30, TYPE_SHIFT)) {
+            Ok(t) => t,
             Err(e) => return Err(e),
         };
-        if !matches!(header.origin, Origin::Guc) {
+        if dw >> ORIGIN_SHIFT != 1 {
             return Err(WireError::WrongOrigin);
         }
-        match header.message {
-            Message::Busy { counter } => Ok(Reply::Busy { counter }),
-            Message::Retry { reason } => Ok(Reply::Retry { reason }),
-            Message::Failure { hint, error } => Ok(Reply::Failure { hint, error }),
-            Message::Success { data0 } => Ok(Reply::Success { data0 }),
-            other => Err(WireError::UnexpectedType(other.msg_type())),
+        let payload = field(dw, 27, 0);
+        match msg_type {
+            MsgType::NoResponseBusy => Ok(Reply::Busy { counter: payload }),
+            MsgType::NoResponseRetry => Ok(Reply::Retry { reason: payload }),
+            MsgType::ResponseFailure => Ok(Reply::Failure {
+                hint: field(dw, 27, 16) as u16,
+                error: GucError::from_raw(field(dw, 15, 0) as u16),
+            }),
+            MsgType::ResponseSuccess => Ok(Reply::Success { data0: payload }),
+            other => Err(WireError::UnexpectedType(other)),
         }
     }
 
@@ -407,6 +414,31 @@ mod tests {
             Reply::decode(0x9000_0001),
             Err(WireError::UnexpectedType(MsgType::Event))
         );
+    }
+
+    /// `Reply::decode` reads the fields itself: it must answer what `Header::decode` and the
+    /// origin and type checks on its result answer, for every origin and TYPE.
+    #[test]
+    fn reply_decode_agrees_with_header_decode() {
+        let via_header = |dw: u32| -> Result<Reply, WireError> {
+            let header = Header::decode(dw)?;
+            if header.origin != Origin::Guc {
+                return Err(WireError::WrongOrigin);
+            }
+            match header.message {
+                Message::Busy { counter } => Ok(Reply::Busy { counter }),
+                Message::Retry { reason } => Ok(Reply::Retry { reason }),
+                Message::Failure { hint, error } => Ok(Reply::Failure { hint, error }),
+                Message::Success { data0 } => Ok(Reply::Success { data0 }),
+                other => Err(WireError::UnexpectedType(other.msg_type())),
+            }
+        };
+        for top in 0..16u32 {
+            for low in [0, 1, 0x107, 0xF000, 0x0ABC_1234, 0x0FFF_FFFF] {
+                let dw = top << 28 | low;
+                assert_eq!(Reply::decode(dw), via_header(dw), "{dw:#010x}");
+            }
+        }
     }
 
     #[test]
