@@ -211,7 +211,7 @@ pub enum MailboxError {
 
 impl fmt::Display for MailboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match *self {
             MailboxError::BadRequestLength(n) => {
                 write!(
                     f,
@@ -249,35 +249,27 @@ impl fmt::Debug for MailboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::fmt::Hex;
         match self {
-            MailboxError::BadRequestLength(n) => {
-                f.debug_tuple("BadRequestLength").field(n).finish()
+            MailboxError::BadRequestLength(n) => debug_variant!(f, ["BadRequestLength"], n),
+            MailboxError::Timeout { last } => {
+                debug_variant!(f, ["Timeout", "last"], &Hex((*last).into()))
             }
-            MailboxError::Timeout { last } => f
-                .debug_struct("Timeout")
-                .field("last", &Hex(*last))
-                .finish(),
             MailboxError::BusyTimeout => f.write_str("BusyTimeout"),
-            MailboxError::LinkLost { losses } => {
-                f.debug_struct("LinkLost").field("losses", losses).finish()
+            MailboxError::LinkLost { losses } => debug_variant!(f, ["LinkLost", "losses"], losses),
+            MailboxError::RetryLimit { retries } => {
+                debug_variant!(f, ["RetryLimit", "retries"], retries)
             }
-            MailboxError::RetryLimit { retries } => f
-                .debug_struct("RetryLimit")
-                .field("retries", retries)
-                .finish(),
-            MailboxError::VfMigrated { hint } => f
-                .debug_struct("VfMigrated")
-                .field("hint", &Hex(*hint))
-                .finish(),
-            MailboxError::Remote { error, hint } => f
-                .debug_struct("Remote")
-                .field("error", error)
-                .field("hint", &Hex(*hint))
-                .finish(),
-            MailboxError::Protocol { header, error } => f
-                .debug_struct("Protocol")
-                .field("header", &Hex(*header))
-                .field("error", error)
-                .finish(),
+            MailboxError::VfMigrated { hint } => {
+                debug_variant!(f, ["VfMigrated", "hint"], &Hex((*hint).into()))
+            }
+            MailboxError::Remote { error, hint } => {
+                debug_variant!(f, ["Remote", "error", "hint"], error, &Hex((*hint).into()))
+            }
+            MailboxError::Protocol { header, error } => debug_variant!(
+                f,
+                ["Protocol", "header", "error"],
+                &Hex((*header).into()),
+                error
+            ),
             MailboxError::ClockStalled => f.write_str("ClockStalled"),
         }
     }

@@ -10,7 +10,7 @@ use crate::gt::VfError;
 use crate::tile::{GgttMove, TileId};
 
 /// Why a recovery failed (and the device was wedged).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum RecoveryError {
@@ -57,7 +57,7 @@ pub enum RecoveryError {
 
 impl fmt::Display for RecoveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match *self {
             RecoveryError::Gt { gt, step, .. } => write!(f, "GT{}: {} failed", gt.0, step.name()),
             RecoveryError::GgttFixup { tile, gt, ggtt, .. } => write!(
                 f,
@@ -73,6 +73,40 @@ impl fmt::Display for RecoveryError {
                 gt.0,
                 requeues,
                 step.name()
+            ),
+        }
+    }
+}
+
+// As derived, through the one out-of-line writer (see `crate::fmt`).
+impl fmt::Debug for RecoveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecoveryError::Gt { gt, step, error } => {
+                debug_variant!(f, ["Gt", "gt", "step", "error"], gt, step, error)
+            }
+            RecoveryError::GgttFixup {
+                tile,
+                gt,
+                ggtt,
+                error,
+            } => debug_variant!(
+                f,
+                ["GgttFixup", "tile", "gt", "ggtt", "error"],
+                tile,
+                gt,
+                ggtt,
+                error
+            ),
+            RecoveryError::Hook { gt, step, error } => {
+                debug_variant!(f, ["Hook", "gt", "step", "error"], gt, step, error)
+            }
+            RecoveryError::RequeueLimit { gt, requeues, step } => debug_variant!(
+                f,
+                ["RequeueLimit", "gt", "requeues", "step"],
+                gt,
+                requeues,
+                step
             ),
         }
     }
@@ -132,7 +166,7 @@ pub enum BootstrapError {
 
 impl fmt::Display for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match *self {
             BootstrapError::Gt { gt, .. } => write!(f, "GT{}: bootstrap failed", gt.0),
             BootstrapError::MemirqMismatch { gt } => write!(
                 f,
@@ -163,30 +197,34 @@ impl fmt::Display for BootstrapError {
 
 impl fmt::Debug for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::fmt::Hex;
+        use crate::fmt::HexPair;
         match self {
-            BootstrapError::Gt { gt, error } => f
-                .debug_struct("Gt")
-                .field("gt", gt)
-                .field("error", error)
-                .finish(),
+            BootstrapError::Gt { gt, error } => debug_variant!(f, ["Gt", "gt", "error"], gt, error),
             BootstrapError::GgttMismatch {
                 tile,
                 primary,
                 primary_ggtt,
                 media,
                 media_ggtt,
-            } => f
-                .debug_struct("GgttMismatch")
-                .field("tile", tile)
-                .field("primary", primary)
-                .field("primary_ggtt", &(Hex(primary_ggtt.0), Hex(primary_ggtt.1)))
-                .field("media", media)
-                .field("media_ggtt", &(Hex(media_ggtt.0), Hex(media_ggtt.1)))
-                .finish(),
+            } => debug_variant!(
+                f,
+                [
+                    "GgttMismatch",
+                    "tile",
+                    "primary",
+                    "primary_ggtt",
+                    "media",
+                    "media_ggtt",
+                ],
+                tile,
+                primary,
+                &HexPair(*primary_ggtt),
+                media,
+                &HexPair(*media_ggtt)
+            ),
             BootstrapError::Busy => f.write_str("Busy"),
             BootstrapError::MemirqMismatch { gt } => {
-                f.debug_struct("MemirqMismatch").field("gt", gt).finish()
+                debug_variant!(f, ["MemirqMismatch", "gt"], gt)
             }
         }
     }

@@ -98,7 +98,7 @@ impl core::hash::Hash for GucError {
 
 impl fmt::Display for GucError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
+        let name = match *self {
             GucError::InvalidState => "INVALID_STATE",
             GucError::UnsupportedVersion => "UNSUPPORTED_VERSION",
             GucError::UnprovisionedVf => "UNPROVISIONED_VF",

@@ -92,7 +92,7 @@ pub enum WireError {
 
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match *self {
             WireError::UndefinedType(t) => write!(f, "undefined HXG message type {t}"),
             WireError::WrongOrigin => f.write_str("message has the wrong origin"),
             WireError::UnexpectedType(t) => write!(f, "unexpected HXG message type {t:?}"),
@@ -126,41 +126,40 @@ impl fmt::Debug for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::fmt::Hex;
         match self {
-            WireError::UndefinedType(t) => f.debug_tuple("UndefinedType").field(t).finish(),
+            WireError::UndefinedType(t) => debug_variant!(f, ["UndefinedType"], t),
             WireError::WrongOrigin => f.write_str("WrongOrigin"),
-            WireError::UnexpectedType(t) => f.debug_tuple("UnexpectedType").field(t).finish(),
-            WireError::UnknownAction(a) => f.debug_tuple("UnknownAction").field(&Hex(*a)).finish(),
-            WireError::MustBeZero { dword, bits } => f
-                .debug_struct("MustBeZero")
-                .field("dword", dword)
-                .field("bits", &Hex(*bits))
-                .finish(),
-            WireError::BadLength { min, max, actual } => f
-                .debug_struct("BadLength")
-                .field("min", min)
-                .field("max", max)
-                .field("actual", actual)
-                .finish(),
-            WireError::BadMarker(m) => f.debug_tuple("BadMarker").field(&Hex(*m)).finish(),
-            WireError::FieldOverflow { bits, value } => f
-                .debug_struct("FieldOverflow")
-                .field("bits", bits)
-                .field("value", &Hex(*value))
-                .finish(),
+            WireError::UnexpectedType(t) => debug_variant!(f, ["UnexpectedType"], t),
+            WireError::UnknownAction(a) => debug_variant!(f, ["UnknownAction"], &Hex((*a).into())),
+            WireError::MustBeZero { dword, bits } => debug_variant!(
+                f,
+                ["MustBeZero", "dword", "bits"],
+                dword,
+                &Hex((*bits).into())
+            ),
+            WireError::BadLength { min, max, actual } => {
+                debug_variant!(f, ["BadLength", "min", "max", "actual"], min, max, actual)
+            }
+            WireError::BadMarker(m) => debug_variant!(f, ["BadMarker"], &Hex((*m).into())),
+            WireError::FieldOverflow { bits, value } => debug_variant!(
+                f,
+                ["FieldOverflow", "bits", "value"],
+                bits,
+                &Hex((*value).into())
+            ),
             WireError::KlvTruncated {
                 key,
                 len,
                 available,
-            } => f
-                .debug_struct("KlvTruncated")
-                .field("key", &Hex(*key))
-                .field("len", len)
-                .field("available", available)
-                .finish(),
-            WireError::BufferTooSmall { needed } => f
-                .debug_struct("BufferTooSmall")
-                .field("needed", needed)
-                .finish(),
+            } => debug_variant!(
+                f,
+                ["KlvTruncated", "key", "len", "available"],
+                &Hex((*key).into()),
+                len,
+                available
+            ),
+            WireError::BufferTooSmall { needed } => {
+                debug_variant!(f, ["BufferTooSmall", "needed"], needed)
+            }
         }
     }
 }

@@ -236,7 +236,7 @@ impl From<WireError> for SelfCfgError {
 
 impl fmt::Display for SelfCfgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match *self {
             SelfCfgError::KeyNotRecognised => {
                 f.write_str("GuC did not recognise the self-config key")
             }
@@ -262,25 +262,19 @@ impl fmt::Debug for SelfCfgError {
         use crate::fmt::Hex;
         match self {
             SelfCfgError::KeyNotRecognised => f.write_str("KeyNotRecognised"),
-            SelfCfgError::Protocol(n) => f.debug_tuple("Protocol").field(&Hex(*n)).finish(),
-            SelfCfgError::Failure { hint, error } => f
-                .debug_struct("Failure")
-                .field("hint", &Hex(*hint))
-                .field("error", error)
-                .finish(),
-            SelfCfgError::ValueTooWide { key, value } => f
-                .debug_struct("ValueTooWide")
-                .field("key", key)
-                .field("value", &Hex(*value))
-                .finish(),
-            SelfCfgError::UnknownKey(k) => f.debug_tuple("UnknownKey").field(&Hex(*k)).finish(),
-            SelfCfgError::LenMismatch { key, len } => f
-                .debug_struct("LenMismatch")
-                .field("key", key)
-                .field("len", len)
-                .finish(),
-            SelfCfgError::BadControl(c) => f.debug_tuple("BadControl").field(&Hex(*c)).finish(),
-            SelfCfgError::Wire(e) => f.debug_tuple("Wire").field(e).finish(),
+            SelfCfgError::Protocol(n) => debug_variant!(f, ["Protocol"], &Hex((*n).into())),
+            SelfCfgError::Failure { hint, error } => {
+                debug_variant!(f, ["Failure", "hint", "error"], &Hex((*hint).into()), error)
+            }
+            SelfCfgError::ValueTooWide { key, value } => {
+                debug_variant!(f, ["ValueTooWide", "key", "value"], key, &Hex(*value))
+            }
+            SelfCfgError::UnknownKey(k) => debug_variant!(f, ["UnknownKey"], &Hex((*k).into())),
+            SelfCfgError::LenMismatch { key, len } => {
+                debug_variant!(f, ["LenMismatch", "key", "len"], key, len)
+            }
+            SelfCfgError::BadControl(c) => debug_variant!(f, ["BadControl"], &Hex((*c).into())),
+            SelfCfgError::Wire(e) => debug_variant!(f, ["Wire"], e),
         }
     }
 }
