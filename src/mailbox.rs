@@ -276,6 +276,8 @@ impl fmt::Debug for MailboxError {
 }
 
 impl core::error::Error for MailboxError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             MailboxError::Protocol { error, .. } => Some(error),

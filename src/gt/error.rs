@@ -257,6 +257,8 @@ impl fmt::Display for VfError {
 }
 
 impl core::error::Error for VfError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             VfError::Mailbox(e) | VfError::VersionRefused { error: e, .. } => Some(e),

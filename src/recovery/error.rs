@@ -113,6 +113,8 @@ impl fmt::Debug for RecoveryError {
 }
 
 impl core::error::Error for RecoveryError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             RecoveryError::Gt { error, .. } => Some(error),
@@ -231,6 +233,8 @@ impl fmt::Debug for BootstrapError {
 }
 
 impl core::error::Error for BootstrapError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             BootstrapError::Gt { error, .. } => Some(error),

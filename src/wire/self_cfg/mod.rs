@@ -280,6 +280,8 @@ impl fmt::Debug for SelfCfgError {
 }
 
 impl core::error::Error for SelfCfgError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             SelfCfgError::Wire(e) => Some(e),
