@@ -47,6 +47,12 @@ macro_rules! debug_variant {
     ($f:expr, [$($name:literal),+ $(,)?], $a:expr, $b:expr $(,)?) => {
         $crate::fmt::variant2($f, { const NAMES: &[&str] = &[$($name),+]; &NAMES }, $a, $b)
     };
+    ($f:expr, [$($name:literal),+ $(,)?], $a:expr, $b:expr, $c:expr $(,)?) => {
+        $crate::fmt::variant3($f, { const NAMES: &[&str] = &[$($name),+]; &NAMES }, $a, $b, $c)
+    };
+    ($f:expr, [$($name:literal),+ $(,)?], $a:expr, $b:expr, $c:expr, $d:expr $(,)?) => {
+        $crate::fmt::variant4($f, { const NAMES: &[&str] = &[$($name),+]; &NAMES }, $a, $b, $c, $d)
+    };
     ($f:expr, [$($name:literal),+ $(,)?], $($v:expr),+ $(,)?) => {
         $crate::fmt::variant($f, { const NAMES: &[&str] = &[$($name),+]; &NAMES }, &[$($v),+])
     };
@@ -105,6 +111,31 @@ pub(crate) fn variant2(
     b: &dyn core::fmt::Debug,
 ) -> core::fmt::Result {
     variant(f, names, &[a, b])
+}
+
+/// [`debug_variant!`] with three values.
+#[inline(never)]
+pub(crate) fn variant3(
+    f: &mut core::fmt::Formatter<'_>,
+    names: &&[&str],
+    a: &dyn core::fmt::Debug,
+    b: &dyn core::fmt::Debug,
+    c: &dyn core::fmt::Debug,
+) -> core::fmt::Result {
+    variant(f, names, &[a, b, c])
+}
+
+/// [`debug_variant!`] with four values.
+#[inline(never)]
+pub(crate) fn variant4(
+    f: &mut core::fmt::Formatter<'_>,
+    names: &&[&str],
+    a: &dyn core::fmt::Debug,
+    b: &dyn core::fmt::Debug,
+    c: &dyn core::fmt::Debug,
+    d: &dyn core::fmt::Debug,
+) -> core::fmt::Result {
+    variant(f, names, &[a, b, c, d])
 }
 
 /// [`debug_variant!`]: `names[0]` is the name, `names[1..]` the field names (none: a tuple).

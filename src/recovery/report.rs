@@ -34,7 +34,7 @@ impl fmt::Display for Unsupported {
 }
 
 /// What one pass did with the GTs it took, when not all of them were recovered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct PassReport {
@@ -48,6 +48,26 @@ pub struct PassReport {
     /// Media GTs that wait for their tile's primary GT
     /// ([`RecoveryConfig::media_after_primary`]); still queued.
     pub postponed: GtSet,
+}
+
+// As derived, through the one out-of-line writer (see `crate::fmt`).
+impl fmt::Debug for PassReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_variant!(
+            f,
+            [
+                "PassReport",
+                "recovered",
+                "requeued",
+                "deferred",
+                "postponed"
+            ],
+            &self.recovered,
+            &self.requeued,
+            &self.deferred,
+            &self.postponed,
+        )
+    }
 }
 
 /// What one call of [`Vf::run_worker`] did.
