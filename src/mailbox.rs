@@ -211,34 +211,48 @@ pub enum MailboxError {
 
 impl fmt::Display for MailboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             MailboxError::BadRequestLength(n) => {
                 write!(
                     f,
-                    "request of {n} dwords does not fit the MMIO mailbox (1..=4)"
+                    "request of {n} dwords does not fit the MMIO mailbox (1..=4)",
+                    n = *n
                 )
             }
             MailboxError::Timeout { last } => {
-                write!(f, "no reply from the GuC (scratch 0 = {last:#010x})")
+                write!(
+                    f,
+                    "no reply from the GuC (scratch 0 = {last:#010x})",
+                    last = *last
+                )
             }
             MailboxError::BusyTimeout => f.write_str("GuC stayed busy past the busy timeout"),
             MailboxError::LinkLost { losses } => {
                 write!(
                     f,
-                    "GuC reply lost {losses} times (scratch registers cleared)"
+                    "GuC reply lost {losses} times (scratch registers cleared)",
+                    losses = *losses
                 )
             }
             MailboxError::RetryLimit { retries } => {
-                write!(f, "GuC asked to retry {retries} times; giving up")
+                write!(
+                    f,
+                    "GuC asked to retry {retries} times; giving up",
+                    retries = *retries
+                )
             }
             MailboxError::VfMigrated { hint } => {
-                write!(f, "request rejected: VF migrated (hint {hint:#x})")
+                write!(
+                    f,
+                    "request rejected: VF migrated (hint {hint:#x})",
+                    hint = *hint
+                )
             }
             MailboxError::Remote { hint, .. } => {
-                write!(f, "GuC answered FAILURE (hint {hint:#x})")
+                write!(f, "GuC answered FAILURE (hint {hint:#x})", hint = *hint)
             }
             MailboxError::Protocol { header, .. } => {
-                write!(f, "unexpected GuC reply {header:#010x}")
+                write!(f, "unexpected GuC reply {header:#010x}", header = *header)
             }
             MailboxError::ClockStalled => f.write_str("device clock does not advance"),
         }

@@ -200,57 +200,101 @@ impl From<MailboxError> for VfError {
 
 impl fmt::Display for VfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             VfError::Mailbox(_) => f.write_str("GuC mailbox exchange failed"),
             VfError::BadReply { action, .. } => {
-                write!(f, "malformed reply to action {action:#06x}")
+                write!(
+                    f,
+                    "malformed reply to action {action:#06x}",
+                    action = *action
+                )
             }
             VfError::VersionNewerMajor { wanted, found } => {
-                write!(f, "GuC answered VF ABI {found} to a request for {wanted}")
+                write!(
+                    f,
+                    "GuC answered VF ABI {found} to a request for {wanted}",
+                    found = *found,
+                    wanted = *wanted
+                )
             }
             VfError::VersionMajorMismatch { wanted, found } => {
                 write!(
                     f,
                     "unsupported VF ABI {found} (wanted major {})",
-                    wanted.major
+                    wanted.major,
+                    found = *found
                 )
             }
             VfError::VersionTooOld { minimum, found } => {
-                write!(f, "VF ABI {found} is older than the minimum {minimum}")
+                write!(
+                    f,
+                    "VF ABI {found} is older than the minimum {minimum}",
+                    found = *found,
+                    minimum = *minimum
+                )
             }
             VfError::VersionRefused { wanted, guc, error } => {
                 // "Refused" only when the GuC said so; a timeout or a garbled reply is a
                 // failed handshake (the cause comes through `source()`).
                 if matches!(error, MailboxError::Remote { .. }) {
-                    write!(f, "GuC refused VF ABI {wanted}")?;
+                    write!(f, "GuC refused VF ABI {wanted}", wanted = *wanted)?;
                 } else {
-                    write!(f, "VF ABI {wanted} handshake failed")?;
+                    write!(f, "VF ABI {wanted} handshake failed", wanted = *wanted)?;
                 }
                 match guc {
-                    Some(v) => write!(f, " (it speaks {v})"),
+                    Some(v) => write!(f, " (it speaks {v})", v = *v),
                     None => Ok(()),
                 }
             }
             VfError::VersionChanged { previous, found } => {
-                write!(f, "VF ABI changed from {previous} to {found}")
+                write!(
+                    f,
+                    "VF ABI changed from {previous} to {found}",
+                    previous = *previous,
+                    found = *found
+                )
             }
             VfError::NotBootstrapped => f.write_str("GT not bootstrapped"),
             VfError::KlvOverflow { key, len } => {
-                write!(f, "{key}: reply length {len} larger than expected")
+                write!(
+                    f,
+                    "{key}: reply length {len} larger than expected",
+                    key = *key,
+                    len = *len
+                )
             }
             VfError::KlvNoData { key, len } => {
-                write!(f, "{key}: reply length {len} smaller than expected")
+                write!(
+                    f,
+                    "{key}: reply length {len} smaller than expected",
+                    key = *key,
+                    len = *len
+                )
             }
-            VfError::ZeroValue { key } => write!(f, "{key}: zero value"),
-            VfError::InvalidValue { key, value } => write!(f, "{key}: invalid value {value:#x}"),
+            VfError::ZeroValue { key } => write!(f, "{key}: zero value", key = *key),
+            VfError::InvalidValue { key, value } => write!(
+                f,
+                "{key}: invalid value {value:#x}",
+                key = *key,
+                value = *value
+            ),
             VfError::GgttRange { start, size, wopcm } => write!(
                 f,
-                "GGTT {start:#x}+{size:#x} outside the GuC's range ({wopcm:#x}..{GUC_GGTT_TOP:#x})"
+                "GGTT {start:#x}+{size:#x} outside the GuC's range ({wopcm:#x}..{GUC_GGTT_TOP:#x})",
+                start = *start,
+                size = *size,
+                wopcm = *wopcm
             ),
             VfError::Reassigned { key, old, new } => {
-                write!(f, "unexpected reassignment of {key}: {old:#x} -> {new:#x}")
+                write!(
+                    f,
+                    "unexpected reassignment of {key}: {old:#x} -> {new:#x}",
+                    key = *key,
+                    old = *old,
+                    new = *new
+                )
             }
-            VfError::SelfCfg { key, .. } => write!(f, "self-config of {key} failed"),
+            VfError::SelfCfg { key, .. } => write!(f, "self-config of {key} failed", key = *key),
             VfError::ControlCtb(_) => f.write_str("CTB control failed"),
         }
     }

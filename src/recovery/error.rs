@@ -57,7 +57,7 @@ pub enum RecoveryError {
 
 impl fmt::Display for RecoveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             RecoveryError::Gt { gt, step, .. } => write!(f, "GT{}: {} failed", gt.0, step.name()),
             RecoveryError::GgttFixup { tile, gt, ggtt, .. } => write!(
                 f,
@@ -168,7 +168,7 @@ pub enum BootstrapError {
 
 impl fmt::Display for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             BootstrapError::Gt { gt, .. } => write!(f, "GT{}: bootstrap failed", gt.0),
             BootstrapError::MemirqMismatch { gt } => write!(
                 f,

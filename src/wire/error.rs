@@ -98,7 +98,7 @@ impl core::hash::Hash for GucError {
 
 impl fmt::Display for GucError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match *self {
+        let name = match self {
             GucError::InvalidState => "INVALID_STATE",
             GucError::UnsupportedVersion => "UNSUPPORTED_VERSION",
             GucError::UnprovisionedVf => "UNPROVISIONED_VF",
@@ -111,7 +111,7 @@ impl fmt::Display for GucError {
             GucError::InvalidKlvKey => "INVALID_KLV_KEY",
             GucError::VfMigrated => "VF_MIGRATED",
             GucError::GenericFail => "GENERIC_FAIL",
-            GucError::Other(raw) => return write!(f, "GuC error {raw:#x}"),
+            GucError::Other(raw) => return write!(f, "GuC error {raw:#x}", raw = *raw),
         };
         write!(f, "{name} ({:#x})", self.raw())
     }

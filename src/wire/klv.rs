@@ -131,8 +131,8 @@ impl KlvKey {
 
 impl fmt::Display for KlvKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            KlvKey::Unknown(raw) => write!(f, "KLV key {raw:#06x}"),
+        match self {
+            KlvKey::Unknown(raw) => write!(f, "KLV key {raw:#06x}", raw = *raw),
             known => write!(f, "{} ({:#06x})", known.name(), known.raw()),
         }
     }

@@ -92,20 +92,38 @@ pub enum WireError {
 
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            WireError::UndefinedType(t) => write!(f, "undefined HXG message type {t}"),
+        match self {
+            WireError::UndefinedType(t) => write!(f, "undefined HXG message type {t}", t = *t),
             WireError::WrongOrigin => f.write_str("message has the wrong origin"),
-            WireError::UnexpectedType(t) => write!(f, "unexpected HXG message type {t:?}"),
-            WireError::UnknownAction(a) => write!(f, "unknown action {a:#06x}"),
+            WireError::UnexpectedType(t) => write!(f, "unexpected HXG message type {t:?}", t = *t),
+            WireError::UnknownAction(a) => write!(f, "unknown action {a:#06x}", a = *a),
             WireError::MustBeZero { dword, bits } => {
-                write!(f, "must-be-zero bits {bits:#010x} set in dword {dword}")
+                write!(
+                    f,
+                    "must-be-zero bits {bits:#010x} set in dword {dword}",
+                    bits = *bits,
+                    dword = *dword
+                )
             }
             WireError::BadLength { min, max, actual } => {
-                write!(f, "message of {actual} dwords, expected {min}..={max}")
+                write!(
+                    f,
+                    "message of {actual} dwords, expected {min}..={max}",
+                    actual = *actual,
+                    min = *min,
+                    max = *max
+                )
             }
-            WireError::BadMarker(m) => write!(f, "RESFIX marker {m:#x} out of range 1..=0xfff"),
+            WireError::BadMarker(m) => {
+                write!(f, "RESFIX marker {m:#x} out of range 1..=0xfff", m = *m)
+            }
             WireError::FieldOverflow { bits, value } => {
-                write!(f, "value {value:#x} does not fit in {bits} bits")
+                write!(
+                    f,
+                    "value {value:#x} does not fit in {bits} bits",
+                    value = *value,
+                    bits = *bits
+                )
             }
             WireError::KlvTruncated {
                 key,
@@ -113,10 +131,17 @@ impl fmt::Display for WireError {
                 available,
             } => write!(
                 f,
-                "KLV {key:#06x} announces {len} dwords, {available} left in the stream"
+                "KLV {key:#06x} announces {len} dwords, {available} left in the stream",
+                key = *key,
+                len = *len,
+                available = *available
             ),
             WireError::BufferTooSmall { needed } => {
-                write!(f, "output buffer too small, {needed} dwords needed")
+                write!(
+                    f,
+                    "output buffer too small, {needed} dwords needed",
+                    needed = *needed
+                )
             }
         }
     }

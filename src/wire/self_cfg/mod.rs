@@ -236,22 +236,37 @@ impl From<WireError> for SelfCfgError {
 
 impl fmt::Display for SelfCfgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             SelfCfgError::KeyNotRecognised => {
                 f.write_str("GuC did not recognise the self-config key")
             }
-            SelfCfgError::Protocol(n) => write!(f, "protocol error: unexpected reply data {n:#x}"),
+            SelfCfgError::Protocol(n) => {
+                write!(f, "protocol error: unexpected reply data {n:#x}", n = *n)
+            }
             SelfCfgError::Failure { hint, .. } => {
-                write!(f, "GuC answered FAILURE (hint {hint:#x})")
+                write!(f, "GuC answered FAILURE (hint {hint:#x})", hint = *hint)
             }
             SelfCfgError::ValueTooWide { key, value } => {
-                write!(f, "value {value:#x} does not fit the 32-bit key {key}")
+                write!(
+                    f,
+                    "value {value:#x} does not fit the 32-bit key {key}",
+                    value = *value,
+                    key = *key
+                )
             }
-            SelfCfgError::UnknownKey(k) => write!(f, "unknown self-config key {k:#06x}"),
+            SelfCfgError::UnknownKey(k) => write!(f, "unknown self-config key {k:#06x}", k = *k),
             SelfCfgError::LenMismatch { key, len } => {
-                write!(f, "KLV_LEN {len} for {key}, which has length {}", key.len())
+                write!(
+                    f,
+                    "KLV_LEN {len} for {key}, which has length {}",
+                    key.len(),
+                    len = *len,
+                    key = *key
+                )
             }
-            SelfCfgError::BadControl(c) => write!(f, "CTB CONTROL {c:#x} is neither 0 nor 1"),
+            SelfCfgError::BadControl(c) => {
+                write!(f, "CTB CONTROL {c:#x} is neither 0 nor 1", c = *c)
+            }
             SelfCfgError::Wire(_) => f.write_str("malformed message"),
         }
     }
