@@ -4,6 +4,10 @@
 //!
 //! With neither backend the arguments are still type-checked (inside a closure that is never
 //! called), so a log line cannot rot, and nothing is evaluated at run time.
+//!
+//! Also the writer behind the hand-written `Debug` impls of the error and outcome types
+//! (`debug_variant!`, [`Hex`], [`Opt`]): an embedder that prints a `PassOutcome` links every
+//! error's `Debug`, so they share one out-of-line body instead of each inlining its own.
 #![allow(unused_macros)]
 
 // Clippy is exempt so that `cargo clippy --all-features` can lint both backends in one run;
@@ -39,7 +43,8 @@ macro_rules! error { ($($arg:tt)+) => { vf_log!(error, $($arg)+) }; }
 ///
 /// The crate's hand-written `Debug` impls (hex fields) all go through it, so each of their arms
 /// is a call instead of an inlined builder chain: the errors' formatting is most of what an
-/// embedder that prints them links in. One or two values travel in registers, more in a slice.
+/// embedder that prints them links in. Up to four values travel as arguments (`variant1` to
+/// `variant4`, the first two in registers), more in a slice.
 macro_rules! debug_variant {
     ($f:expr, [$($name:literal),+ $(,)?], $a:expr $(,)?) => {
         $crate::fmt::variant1($f, { const NAMES: &[&str] = &[$($name),+]; &NAMES }, $a)
@@ -146,6 +151,7 @@ pub(crate) fn variant(
     values: &[&dyn core::fmt::Debug],
 ) -> core::fmt::Result {
     let (name, fields) = names.split_first().unwrap_or((&"", &[]));
+    debug_assert!(fields.is_empty() || fields.len() == values.len());
     if fields.is_empty() {
         let mut t = f.debug_tuple(name);
         for v in values {
