@@ -215,30 +215,44 @@ impl fmt::Display for MailboxError {
             MailboxError::BadRequestLength(n) => {
                 write!(
                     f,
-                    "request of {n} dwords does not fit the MMIO mailbox (1..=4)"
+                    "request of {n} dwords does not fit the MMIO mailbox (1..=4)",
+                    n = *n
                 )
             }
             MailboxError::Timeout { last } => {
-                write!(f, "no reply from the GuC (scratch 0 = {last:#010x})")
+                write!(
+                    f,
+                    "no reply from the GuC (scratch 0 = {last:#010x})",
+                    last = *last
+                )
             }
             MailboxError::BusyTimeout => f.write_str("GuC stayed busy past the busy timeout"),
             MailboxError::LinkLost { losses } => {
                 write!(
                     f,
-                    "GuC reply lost {losses} times (scratch registers cleared)"
+                    "GuC reply lost {losses} times (scratch registers cleared)",
+                    losses = *losses
                 )
             }
             MailboxError::RetryLimit { retries } => {
-                write!(f, "GuC asked to retry {retries} times; giving up")
+                write!(
+                    f,
+                    "GuC asked to retry {retries} times; giving up",
+                    retries = *retries
+                )
             }
             MailboxError::VfMigrated { hint } => {
-                write!(f, "request rejected: VF migrated (hint {hint:#x})")
+                write!(
+                    f,
+                    "request rejected: VF migrated (hint {hint:#x})",
+                    hint = *hint
+                )
             }
             MailboxError::Remote { hint, .. } => {
-                write!(f, "GuC answered FAILURE (hint {hint:#x})")
+                write!(f, "GuC answered FAILURE (hint {hint:#x})", hint = *hint)
             }
             MailboxError::Protocol { header, .. } => {
-                write!(f, "unexpected GuC reply {header:#010x}")
+                write!(f, "unexpected GuC reply {header:#010x}", header = *header)
             }
             MailboxError::ClockStalled => f.write_str("device clock does not advance"),
         }
@@ -249,41 +263,35 @@ impl fmt::Debug for MailboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::fmt::Hex;
         match self {
-            MailboxError::BadRequestLength(n) => {
-                f.debug_tuple("BadRequestLength").field(n).finish()
+            MailboxError::BadRequestLength(n) => debug_variant!(f, ["BadRequestLength"], n),
+            MailboxError::Timeout { last } => {
+                debug_variant!(f, ["Timeout", "last"], &Hex((*last).into()))
             }
-            MailboxError::Timeout { last } => f
-                .debug_struct("Timeout")
-                .field("last", &Hex(*last))
-                .finish(),
             MailboxError::BusyTimeout => f.write_str("BusyTimeout"),
-            MailboxError::LinkLost { losses } => {
-                f.debug_struct("LinkLost").field("losses", losses).finish()
+            MailboxError::LinkLost { losses } => debug_variant!(f, ["LinkLost", "losses"], losses),
+            MailboxError::RetryLimit { retries } => {
+                debug_variant!(f, ["RetryLimit", "retries"], retries)
             }
-            MailboxError::RetryLimit { retries } => f
-                .debug_struct("RetryLimit")
-                .field("retries", retries)
-                .finish(),
-            MailboxError::VfMigrated { hint } => f
-                .debug_struct("VfMigrated")
-                .field("hint", &Hex(*hint))
-                .finish(),
-            MailboxError::Remote { error, hint } => f
-                .debug_struct("Remote")
-                .field("error", error)
-                .field("hint", &Hex(*hint))
-                .finish(),
-            MailboxError::Protocol { header, error } => f
-                .debug_struct("Protocol")
-                .field("header", &Hex(*header))
-                .field("error", error)
-                .finish(),
+            MailboxError::VfMigrated { hint } => {
+                debug_variant!(f, ["VfMigrated", "hint"], &Hex((*hint).into()))
+            }
+            MailboxError::Remote { error, hint } => {
+                debug_variant!(f, ["Remote", "error", "hint"], error, &Hex((*hint).into()))
+            }
+            MailboxError::Protocol { header, error } => debug_variant!(
+                f,
+                ["Protocol", "header", "error"],
+                &Hex((*header).into()),
+                error
+            ),
             MailboxError::ClockStalled => f.write_str("ClockStalled"),
         }
     }
 }
 
 impl core::error::Error for MailboxError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             MailboxError::Protocol { error, .. } => Some(error),

@@ -65,10 +65,13 @@ impl GgttMove {
 
 impl fmt::Debug for GgttMove {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GgttMove")
-            .field("old", &format_args!("{:#x}", self.old))
-            .field("new", &format_args!("{:#x}", self.new))
-            .finish()
+        use crate::fmt::Hex;
+        debug_variant!(
+            f,
+            ["GgttMove", "old", "new"],
+            &Hex(self.old),
+            &Hex(self.new)
+        )
     }
 }
 
@@ -97,12 +100,15 @@ pub struct TileGgtt {
 
 impl fmt::Debug for TileGgtt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TileGgtt")
-            .field("size", &format_args!("{:#x}", self.size))
-            .field("applied", &format_args!("{:#x}", self.applied))
-            .field("reported", &format_args!("{:#x}", self.reported))
-            .field("moves", &self.moves)
-            .finish()
+        use crate::fmt::Hex;
+        debug_variant!(
+            f,
+            ["TileGgtt", "size", "applied", "reported", "moves"],
+            &Hex(self.size),
+            &Hex(self.applied),
+            &Hex(self.reported),
+            &self.moves
+        )
     }
 }
 

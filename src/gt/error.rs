@@ -128,75 +128,66 @@ impl VfError {
 
 impl fmt::Debug for VfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::fmt::Hex;
+        use crate::fmt::{Hex, Opt};
         match self {
-            VfError::Mailbox(e) => f.debug_tuple("Mailbox").field(e).finish(),
-            VfError::BadReply { action, error } => f
-                .debug_struct("BadReply")
-                .field("action", &Hex(*action))
-                .field("error", error)
-                .finish(),
-            VfError::VersionNewerMajor { wanted, found } => f
-                .debug_struct("VersionNewerMajor")
-                .field("wanted", wanted)
-                .field("found", found)
-                .finish(),
-            VfError::VersionMajorMismatch { wanted, found } => f
-                .debug_struct("VersionMajorMismatch")
-                .field("wanted", wanted)
-                .field("found", found)
-                .finish(),
-            VfError::VersionTooOld { minimum, found } => f
-                .debug_struct("VersionTooOld")
-                .field("minimum", minimum)
-                .field("found", found)
-                .finish(),
-            VfError::VersionRefused { wanted, guc, error } => f
-                .debug_struct("VersionRefused")
-                .field("wanted", wanted)
-                .field("guc", guc)
-                .field("error", error)
-                .finish(),
-            VfError::VersionChanged { previous, found } => f
-                .debug_struct("VersionChanged")
-                .field("previous", previous)
-                .field("found", found)
-                .finish(),
+            VfError::Mailbox(e) => debug_variant!(f, ["Mailbox"], e),
+            VfError::BadReply { action, error } => debug_variant!(
+                f,
+                ["BadReply", "action", "error"],
+                &Hex((*action).into()),
+                error
+            ),
+            VfError::VersionNewerMajor { wanted, found } => {
+                debug_variant!(f, ["VersionNewerMajor", "wanted", "found"], wanted, found)
+            }
+            VfError::VersionMajorMismatch { wanted, found } => debug_variant!(
+                f,
+                ["VersionMajorMismatch", "wanted", "found"],
+                wanted,
+                found
+            ),
+            VfError::VersionTooOld { minimum, found } => {
+                debug_variant!(f, ["VersionTooOld", "minimum", "found"], minimum, found)
+            }
+            VfError::VersionRefused { wanted, guc, error } => debug_variant!(
+                f,
+                ["VersionRefused", "wanted", "guc", "error"],
+                wanted,
+                &Opt(guc.as_ref().map(|v| v as &dyn fmt::Debug)),
+                error
+            ),
+            VfError::VersionChanged { previous, found } => {
+                debug_variant!(f, ["VersionChanged", "previous", "found"], previous, found)
+            }
             VfError::NotBootstrapped => f.write_str("NotBootstrapped"),
-            VfError::KlvOverflow { key, len } => f
-                .debug_struct("KlvOverflow")
-                .field("key", key)
-                .field("len", len)
-                .finish(),
-            VfError::KlvNoData { key, len } => f
-                .debug_struct("KlvNoData")
-                .field("key", key)
-                .field("len", len)
-                .finish(),
-            VfError::ZeroValue { key } => f.debug_struct("ZeroValue").field("key", key).finish(),
-            VfError::InvalidValue { key, value } => f
-                .debug_struct("InvalidValue")
-                .field("key", key)
-                .field("value", &Hex(*value))
-                .finish(),
-            VfError::GgttRange { start, size, wopcm } => f
-                .debug_struct("GgttRange")
-                .field("start", &Hex(*start))
-                .field("size", &Hex(*size))
-                .field("wopcm", &Hex(*wopcm))
-                .finish(),
-            VfError::SelfCfg { key, error } => f
-                .debug_struct("SelfCfg")
-                .field("key", key)
-                .field("error", error)
-                .finish(),
-            VfError::ControlCtb(e) => f.debug_tuple("ControlCtb").field(e).finish(),
-            VfError::Reassigned { key, old, new } => f
-                .debug_struct("Reassigned")
-                .field("key", key)
-                .field("old", &Hex(*old))
-                .field("new", &Hex(*new))
-                .finish(),
+            VfError::KlvOverflow { key, len } => {
+                debug_variant!(f, ["KlvOverflow", "key", "len"], key, len)
+            }
+            VfError::KlvNoData { key, len } => {
+                debug_variant!(f, ["KlvNoData", "key", "len"], key, len)
+            }
+            VfError::ZeroValue { key } => debug_variant!(f, ["ZeroValue", "key"], key),
+            VfError::InvalidValue { key, value } => {
+                debug_variant!(f, ["InvalidValue", "key", "value"], key, &Hex(*value))
+            }
+            VfError::GgttRange { start, size, wopcm } => debug_variant!(
+                f,
+                ["GgttRange", "start", "size", "wopcm"],
+                &Hex(*start),
+                &Hex(*size),
+                &Hex(*wopcm)
+            ),
+            VfError::SelfCfg { key, error } => {
+                debug_variant!(f, ["SelfCfg", "key", "error"], key, error)
+            }
+            VfError::ControlCtb(e) => debug_variant!(f, ["ControlCtb"], e),
+            VfError::Reassigned { key, old, new } => debug_variant!(
+                f,
+                ["Reassigned", "key", "old", "new"],
+                key,
+                &Hex(*old),
+                &Hex(*new)
+            ),
         }
     }
 }
@@ -212,60 +203,106 @@ impl fmt::Display for VfError {
         match self {
             VfError::Mailbox(_) => f.write_str("GuC mailbox exchange failed"),
             VfError::BadReply { action, .. } => {
-                write!(f, "malformed reply to action {action:#06x}")
+                write!(
+                    f,
+                    "malformed reply to action {action:#06x}",
+                    action = *action
+                )
             }
             VfError::VersionNewerMajor { wanted, found } => {
-                write!(f, "GuC answered VF ABI {found} to a request for {wanted}")
+                write!(
+                    f,
+                    "GuC answered VF ABI {found} to a request for {wanted}",
+                    found = *found,
+                    wanted = *wanted
+                )
             }
             VfError::VersionMajorMismatch { wanted, found } => {
                 write!(
                     f,
                     "unsupported VF ABI {found} (wanted major {})",
-                    wanted.major
+                    wanted.major,
+                    found = *found
                 )
             }
             VfError::VersionTooOld { minimum, found } => {
-                write!(f, "VF ABI {found} is older than the minimum {minimum}")
+                write!(
+                    f,
+                    "VF ABI {found} is older than the minimum {minimum}",
+                    found = *found,
+                    minimum = *minimum
+                )
             }
             VfError::VersionRefused { wanted, guc, error } => {
                 // "Refused" only when the GuC said so; a timeout or a garbled reply is a
                 // failed handshake (the cause comes through `source()`).
                 if matches!(error, MailboxError::Remote { .. }) {
-                    write!(f, "GuC refused VF ABI {wanted}")?;
+                    write!(f, "GuC refused VF ABI {wanted}", wanted = *wanted)?;
                 } else {
-                    write!(f, "VF ABI {wanted} handshake failed")?;
+                    write!(f, "VF ABI {wanted} handshake failed", wanted = *wanted)?;
                 }
                 match guc {
-                    Some(v) => write!(f, " (it speaks {v})"),
+                    Some(v) => write!(f, " (it speaks {v})", v = *v),
                     None => Ok(()),
                 }
             }
             VfError::VersionChanged { previous, found } => {
-                write!(f, "VF ABI changed from {previous} to {found}")
+                write!(
+                    f,
+                    "VF ABI changed from {previous} to {found}",
+                    previous = *previous,
+                    found = *found
+                )
             }
             VfError::NotBootstrapped => f.write_str("GT not bootstrapped"),
             VfError::KlvOverflow { key, len } => {
-                write!(f, "{key}: reply length {len} larger than expected")
+                write!(
+                    f,
+                    "{key}: reply length {len} larger than expected",
+                    key = *key,
+                    len = *len
+                )
             }
             VfError::KlvNoData { key, len } => {
-                write!(f, "{key}: reply length {len} smaller than expected")
+                write!(
+                    f,
+                    "{key}: reply length {len} smaller than expected",
+                    key = *key,
+                    len = *len
+                )
             }
-            VfError::ZeroValue { key } => write!(f, "{key}: zero value"),
-            VfError::InvalidValue { key, value } => write!(f, "{key}: invalid value {value:#x}"),
+            VfError::ZeroValue { key } => write!(f, "{key}: zero value", key = *key),
+            VfError::InvalidValue { key, value } => write!(
+                f,
+                "{key}: invalid value {value:#x}",
+                key = *key,
+                value = *value
+            ),
             VfError::GgttRange { start, size, wopcm } => write!(
                 f,
-                "GGTT {start:#x}+{size:#x} outside the GuC's range ({wopcm:#x}..{GUC_GGTT_TOP:#x})"
+                "GGTT {start:#x}+{size:#x} outside the GuC's range ({wopcm:#x}..{GUC_GGTT_TOP:#x})",
+                start = *start,
+                size = *size,
+                wopcm = *wopcm
             ),
             VfError::Reassigned { key, old, new } => {
-                write!(f, "unexpected reassignment of {key}: {old:#x} -> {new:#x}")
+                write!(
+                    f,
+                    "unexpected reassignment of {key}: {old:#x} -> {new:#x}",
+                    key = *key,
+                    old = *old,
+                    new = *new
+                )
             }
-            VfError::SelfCfg { key, .. } => write!(f, "self-config of {key} failed"),
+            VfError::SelfCfg { key, .. } => write!(f, "self-config of {key} failed", key = *key),
             VfError::ControlCtb(_) => f.write_str("CTB control failed"),
         }
     }
 }
 
 impl core::error::Error for VfError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             VfError::Mailbox(e) | VfError::VersionRefused { error: e, .. } => Some(e),

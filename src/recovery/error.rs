@@ -10,7 +10,7 @@ use crate::gt::VfError;
 use crate::tile::{GgttMove, TileId};
 
 /// Why a recovery failed (and the device was wedged).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum RecoveryError {
@@ -78,7 +78,43 @@ impl fmt::Display for RecoveryError {
     }
 }
 
+// As derived, through the one out-of-line writer (see `crate::fmt`).
+impl fmt::Debug for RecoveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecoveryError::Gt { gt, step, error } => {
+                debug_variant!(f, ["Gt", "gt", "step", "error"], gt, step, error)
+            }
+            RecoveryError::GgttFixup {
+                tile,
+                gt,
+                ggtt,
+                error,
+            } => debug_variant!(
+                f,
+                ["GgttFixup", "tile", "gt", "ggtt", "error"],
+                tile,
+                gt,
+                ggtt,
+                error
+            ),
+            RecoveryError::Hook { gt, step, error } => {
+                debug_variant!(f, ["Hook", "gt", "step", "error"], gt, step, error)
+            }
+            RecoveryError::RequeueLimit { gt, requeues, step } => debug_variant!(
+                f,
+                ["RequeueLimit", "gt", "requeues", "step"],
+                gt,
+                requeues,
+                step
+            ),
+        }
+    }
+}
+
 impl core::error::Error for RecoveryError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             RecoveryError::Gt { error, .. } => Some(error),
@@ -163,36 +199,42 @@ impl fmt::Display for BootstrapError {
 
 impl fmt::Debug for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::fmt::Hex;
+        use crate::fmt::HexPair;
         match self {
-            BootstrapError::Gt { gt, error } => f
-                .debug_struct("Gt")
-                .field("gt", gt)
-                .field("error", error)
-                .finish(),
+            BootstrapError::Gt { gt, error } => debug_variant!(f, ["Gt", "gt", "error"], gt, error),
             BootstrapError::GgttMismatch {
                 tile,
                 primary,
                 primary_ggtt,
                 media,
                 media_ggtt,
-            } => f
-                .debug_struct("GgttMismatch")
-                .field("tile", tile)
-                .field("primary", primary)
-                .field("primary_ggtt", &(Hex(primary_ggtt.0), Hex(primary_ggtt.1)))
-                .field("media", media)
-                .field("media_ggtt", &(Hex(media_ggtt.0), Hex(media_ggtt.1)))
-                .finish(),
+            } => debug_variant!(
+                f,
+                [
+                    "GgttMismatch",
+                    "tile",
+                    "primary",
+                    "primary_ggtt",
+                    "media",
+                    "media_ggtt",
+                ],
+                tile,
+                primary,
+                &HexPair(*primary_ggtt),
+                media,
+                &HexPair(*media_ggtt)
+            ),
             BootstrapError::Busy => f.write_str("Busy"),
             BootstrapError::MemirqMismatch { gt } => {
-                f.debug_struct("MemirqMismatch").field("gt", gt).finish()
+                debug_variant!(f, ["MemirqMismatch", "gt"], gt)
             }
         }
     }
 }
 
 impl core::error::Error for BootstrapError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             BootstrapError::Gt { error, .. } => Some(error),

@@ -34,7 +34,7 @@ impl fmt::Display for Unsupported {
 }
 
 /// What one pass did with the GTs it took, when not all of them were recovered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct PassReport {
@@ -50,8 +50,28 @@ pub struct PassReport {
     pub postponed: GtSet,
 }
 
+// As derived, through the one out-of-line writer (see `crate::fmt`).
+impl fmt::Debug for PassReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_variant!(
+            f,
+            [
+                "PassReport",
+                "recovered",
+                "requeued",
+                "deferred",
+                "postponed"
+            ],
+            &self.recovered,
+            &self.requeued,
+            &self.deferred,
+            &self.postponed,
+        )
+    }
+}
+
 /// What one call of [`Vf::run_worker`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use = "a dropped PassOutcome can hide a failed recovery and a wedged device"]
 #[non_exhaustive]
@@ -87,6 +107,33 @@ pub enum PassOutcome {
     /// worker again when it lets go (a pass neither waits for a task that may have yielded
     /// inside its closure nor spins on it). Not counted in [`Stats::recoveries`].
     Busy(GtSet),
+}
+
+// As derived, through the one out-of-line writer (an embedder's log prints it; see `crate::fmt`).
+impl fmt::Debug for PassOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Opt;
+        match self {
+            PassOutcome::NotStarted => f.write_str("NotStarted"),
+            PassOutcome::Empty => f.write_str("Empty"),
+            PassOutcome::Recovered(set) => debug_variant!(f, ["Recovered"], set),
+            PassOutcome::Incomplete(report) => debug_variant!(f, ["Incomplete"], report),
+            PassOutcome::Unsupported {
+                gt,
+                version,
+                reason,
+            } => debug_variant!(
+                f,
+                ["Unsupported", "gt", "version", "reason"],
+                gt,
+                &Opt(version.as_ref().map(|v| v as &dyn fmt::Debug)),
+                reason
+            ),
+            PassOutcome::Failed(e) => debug_variant!(f, ["Failed"], e),
+            PassOutcome::Cancelled => f.write_str("Cancelled"),
+            PassOutcome::Busy(set) => debug_variant!(f, ["Busy"], set),
+        }
+    }
 }
 
 /// Counters the embedder can read at any time.

@@ -112,7 +112,7 @@ impl fmt::Display for GucError {
             GucError::InvalidKlvKey => "INVALID_KLV_KEY",
             GucError::VfMigrated => "VF_MIGRATED",
             GucError::GenericFail => "GENERIC_FAIL",
-            GucError::Other(raw) => return write!(f, "GuC error {raw:#x}"),
+            GucError::Other(raw) => return write!(f, "GuC error {raw:#x}", raw = *raw),
         };
         write!(f, "{name} ({:#x})", self.raw())
     }

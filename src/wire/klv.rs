@@ -132,7 +132,7 @@ impl KlvKey {
 impl fmt::Display for KlvKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KlvKey::Unknown(raw) => write!(f, "KLV key {raw:#06x}"),
+            KlvKey::Unknown(raw) => write!(f, "KLV key {raw:#06x}", raw = *raw),
             known => write!(f, "{} ({:#06x})", known.name(), known.raw()),
         }
     }

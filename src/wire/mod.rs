@@ -93,19 +93,37 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WireError::UndefinedType(t) => write!(f, "undefined HXG message type {t}"),
+            WireError::UndefinedType(t) => write!(f, "undefined HXG message type {t}", t = *t),
             WireError::WrongOrigin => f.write_str("message has the wrong origin"),
-            WireError::UnexpectedType(t) => write!(f, "unexpected HXG message type {t:?}"),
-            WireError::UnknownAction(a) => write!(f, "unknown action {a:#06x}"),
+            WireError::UnexpectedType(t) => write!(f, "unexpected HXG message type {t:?}", t = *t),
+            WireError::UnknownAction(a) => write!(f, "unknown action {a:#06x}", a = *a),
             WireError::MustBeZero { dword, bits } => {
-                write!(f, "must-be-zero bits {bits:#010x} set in dword {dword}")
+                write!(
+                    f,
+                    "must-be-zero bits {bits:#010x} set in dword {dword}",
+                    bits = *bits,
+                    dword = *dword
+                )
             }
             WireError::BadLength { min, max, actual } => {
-                write!(f, "message of {actual} dwords, expected {min}..={max}")
+                write!(
+                    f,
+                    "message of {actual} dwords, expected {min}..={max}",
+                    actual = *actual,
+                    min = *min,
+                    max = *max
+                )
             }
-            WireError::BadMarker(m) => write!(f, "RESFIX marker {m:#x} out of range 1..=0xfff"),
+            WireError::BadMarker(m) => {
+                write!(f, "RESFIX marker {m:#x} out of range 1..=0xfff", m = *m)
+            }
             WireError::FieldOverflow { bits, value } => {
-                write!(f, "value {value:#x} does not fit in {bits} bits")
+                write!(
+                    f,
+                    "value {value:#x} does not fit in {bits} bits",
+                    value = *value,
+                    bits = *bits
+                )
             }
             WireError::KlvTruncated {
                 key,
@@ -113,10 +131,17 @@ impl fmt::Display for WireError {
                 available,
             } => write!(
                 f,
-                "KLV {key:#06x} announces {len} dwords, {available} left in the stream"
+                "KLV {key:#06x} announces {len} dwords, {available} left in the stream",
+                key = *key,
+                len = *len,
+                available = *available
             ),
             WireError::BufferTooSmall { needed } => {
-                write!(f, "output buffer too small, {needed} dwords needed")
+                write!(
+                    f,
+                    "output buffer too small, {needed} dwords needed",
+                    needed = *needed
+                )
             }
         }
     }
@@ -126,41 +151,40 @@ impl fmt::Debug for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::fmt::Hex;
         match self {
-            WireError::UndefinedType(t) => f.debug_tuple("UndefinedType").field(t).finish(),
+            WireError::UndefinedType(t) => debug_variant!(f, ["UndefinedType"], t),
             WireError::WrongOrigin => f.write_str("WrongOrigin"),
-            WireError::UnexpectedType(t) => f.debug_tuple("UnexpectedType").field(t).finish(),
-            WireError::UnknownAction(a) => f.debug_tuple("UnknownAction").field(&Hex(*a)).finish(),
-            WireError::MustBeZero { dword, bits } => f
-                .debug_struct("MustBeZero")
-                .field("dword", dword)
-                .field("bits", &Hex(*bits))
-                .finish(),
-            WireError::BadLength { min, max, actual } => f
-                .debug_struct("BadLength")
-                .field("min", min)
-                .field("max", max)
-                .field("actual", actual)
-                .finish(),
-            WireError::BadMarker(m) => f.debug_tuple("BadMarker").field(&Hex(*m)).finish(),
-            WireError::FieldOverflow { bits, value } => f
-                .debug_struct("FieldOverflow")
-                .field("bits", bits)
-                .field("value", &Hex(*value))
-                .finish(),
+            WireError::UnexpectedType(t) => debug_variant!(f, ["UnexpectedType"], t),
+            WireError::UnknownAction(a) => debug_variant!(f, ["UnknownAction"], &Hex((*a).into())),
+            WireError::MustBeZero { dword, bits } => debug_variant!(
+                f,
+                ["MustBeZero", "dword", "bits"],
+                dword,
+                &Hex((*bits).into())
+            ),
+            WireError::BadLength { min, max, actual } => {
+                debug_variant!(f, ["BadLength", "min", "max", "actual"], min, max, actual)
+            }
+            WireError::BadMarker(m) => debug_variant!(f, ["BadMarker"], &Hex((*m).into())),
+            WireError::FieldOverflow { bits, value } => debug_variant!(
+                f,
+                ["FieldOverflow", "bits", "value"],
+                bits,
+                &Hex((*value).into())
+            ),
             WireError::KlvTruncated {
                 key,
                 len,
                 available,
-            } => f
-                .debug_struct("KlvTruncated")
-                .field("key", &Hex(*key))
-                .field("len", len)
-                .field("available", available)
-                .finish(),
-            WireError::BufferTooSmall { needed } => f
-                .debug_struct("BufferTooSmall")
-                .field("needed", needed)
-                .finish(),
+            } => debug_variant!(
+                f,
+                ["KlvTruncated", "key", "len", "available"],
+                &Hex((*key).into()),
+                len,
+                available
+            ),
+            WireError::BufferTooSmall { needed } => {
+                debug_variant!(f, ["BufferTooSmall", "needed"], needed)
+            }
         }
     }
 }

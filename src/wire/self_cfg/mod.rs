@@ -240,18 +240,33 @@ impl fmt::Display for SelfCfgError {
             SelfCfgError::KeyNotRecognised => {
                 f.write_str("GuC did not recognise the self-config key")
             }
-            SelfCfgError::Protocol(n) => write!(f, "protocol error: unexpected reply data {n:#x}"),
+            SelfCfgError::Protocol(n) => {
+                write!(f, "protocol error: unexpected reply data {n:#x}", n = *n)
+            }
             SelfCfgError::Failure { hint, .. } => {
-                write!(f, "GuC answered FAILURE (hint {hint:#x})")
+                write!(f, "GuC answered FAILURE (hint {hint:#x})", hint = *hint)
             }
             SelfCfgError::ValueTooWide { key, value } => {
-                write!(f, "value {value:#x} does not fit the 32-bit key {key}")
+                write!(
+                    f,
+                    "value {value:#x} does not fit the 32-bit key {key}",
+                    value = *value,
+                    key = *key
+                )
             }
-            SelfCfgError::UnknownKey(k) => write!(f, "unknown self-config key {k:#06x}"),
+            SelfCfgError::UnknownKey(k) => write!(f, "unknown self-config key {k:#06x}", k = *k),
             SelfCfgError::LenMismatch { key, len } => {
-                write!(f, "KLV_LEN {len} for {key}, which has length {}", key.len())
+                write!(
+                    f,
+                    "KLV_LEN {len} for {key}, which has length {}",
+                    key.len(),
+                    len = *len,
+                    key = *key
+                )
             }
-            SelfCfgError::BadControl(c) => write!(f, "CTB CONTROL {c:#x} is neither 0 nor 1"),
+            SelfCfgError::BadControl(c) => {
+                write!(f, "CTB CONTROL {c:#x} is neither 0 nor 1", c = *c)
+            }
             SelfCfgError::Wire(_) => f.write_str("malformed message"),
         }
     }
@@ -262,30 +277,26 @@ impl fmt::Debug for SelfCfgError {
         use crate::fmt::Hex;
         match self {
             SelfCfgError::KeyNotRecognised => f.write_str("KeyNotRecognised"),
-            SelfCfgError::Protocol(n) => f.debug_tuple("Protocol").field(&Hex(*n)).finish(),
-            SelfCfgError::Failure { hint, error } => f
-                .debug_struct("Failure")
-                .field("hint", &Hex(*hint))
-                .field("error", error)
-                .finish(),
-            SelfCfgError::ValueTooWide { key, value } => f
-                .debug_struct("ValueTooWide")
-                .field("key", key)
-                .field("value", &Hex(*value))
-                .finish(),
-            SelfCfgError::UnknownKey(k) => f.debug_tuple("UnknownKey").field(&Hex(*k)).finish(),
-            SelfCfgError::LenMismatch { key, len } => f
-                .debug_struct("LenMismatch")
-                .field("key", key)
-                .field("len", len)
-                .finish(),
-            SelfCfgError::BadControl(c) => f.debug_tuple("BadControl").field(&Hex(*c)).finish(),
-            SelfCfgError::Wire(e) => f.debug_tuple("Wire").field(e).finish(),
+            SelfCfgError::Protocol(n) => debug_variant!(f, ["Protocol"], &Hex((*n).into())),
+            SelfCfgError::Failure { hint, error } => {
+                debug_variant!(f, ["Failure", "hint", "error"], &Hex((*hint).into()), error)
+            }
+            SelfCfgError::ValueTooWide { key, value } => {
+                debug_variant!(f, ["ValueTooWide", "key", "value"], key, &Hex(*value))
+            }
+            SelfCfgError::UnknownKey(k) => debug_variant!(f, ["UnknownKey"], &Hex((*k).into())),
+            SelfCfgError::LenMismatch { key, len } => {
+                debug_variant!(f, ["LenMismatch", "key", "len"], key, len)
+            }
+            SelfCfgError::BadControl(c) => debug_variant!(f, ["BadControl"], &Hex((*c).into())),
+            SelfCfgError::Wire(e) => debug_variant!(f, ["Wire"], e),
         }
     }
 }
 
 impl core::error::Error for SelfCfgError {
+    // Out of line: `Error::cause` calls it, and would inline a copy of it otherwise.
+    #[inline(never)]
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             SelfCfgError::Wire(e) => Some(e),
