@@ -640,6 +640,26 @@ fn ggtt_ranges_far_out_are_range_errors() {
 // recovery.rs
 // ---------------------------------------------------------------------------------------------
 
+/// A holder that let go of the core queues the worker only when a pass was refused while it
+/// held it: `with_gt` while no pass was refused queues nothing (under `AllGts` with a report
+/// missing, where a stray `start_now` would queue the device-wide pass at once). Kills
+/// `CoreLock::released -> true` in src/recovery/vf.rs (here, not as a unit test, because the
+/// mutation group of the recovery files runs only tests/*.rs).
+#[test]
+fn holders_queue_the_worker_only_for_a_refused_pass() {
+    let rig = RigBuilder::new(TILE_PAIR)
+        .policy(StartPolicy::AllGts)
+        .mmio();
+    let vf = rig.vf;
+    // GT 0 reported, GT 1 not yet: the pass waits for GT 1 (a `start_now` would start it).
+    let _ = vf.migrated(GtId(0));
+    assert_eq!(vf.awaiting_reports(), GtSet::single(GtId(1)));
+    assert_eq!(vf.with_gt(GtId(0), |_| 7), Ok(7));
+    assert_eq!(vf.run_worker(), PassOutcome::NotStarted);
+    assert_eq!(vf.awaiting_reports(), GtSet::single(GtId(1)));
+    assert_eq!(vf.stats().recoveries, 0);
+}
+
 type OneGt<'a> = Vf<&'a MockGuc, NoHooks, TestQueue, 1>;
 
 fn one_gt_vf(guc: &MockGuc) -> OneGt<'_> {

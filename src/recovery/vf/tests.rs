@@ -104,21 +104,3 @@ fn try_views_answer_busy_instead_of_spinning() {
     drop(held);
     assert!(vf.try_gt_view(GtId(0)).unwrap().config.is_some());
 }
-
-/// A holder that let go of the core queues the worker only when a pass was refused while it
-/// held it: `with_gt` while no pass was refused queues nothing (under `AllGts` with a report
-/// missing, where a stray `start_now` would queue the device-wide pass at once).
-#[test]
-fn holders_queue_the_worker_only_for_a_refused_pass() {
-    let mut config = RecoveryConfig::DEFAULT.with_mmio_irq();
-    config.start = crate::coordinator::StartPolicy::AllGts;
-    let (vf, _gucs) = two_gt_vf_with(config);
-    vf.bootstrap().unwrap();
-    // GT 0 reported, GT 1 not yet: the pass waits for GT 1 (a `start_now` would start it).
-    let _ = vf.migrated(GtId(0));
-    assert_eq!(vf.awaiting_reports(), GtSet::single(GtId(1)));
-    assert_eq!(vf.with_gt(GtId(0), |_| 7), Ok(7));
-    assert_eq!(vf.run_worker(), PassOutcome::NotStarted);
-    assert_eq!(vf.awaiting_reports(), GtSet::single(GtId(1)));
-    assert_eq!(vf.stats().recoveries, 0);
-}
