@@ -751,6 +751,7 @@ impl Coordinator {
     /// either policy (the pass owes them a run: no waiting for other GTs); counts the hand-back
     /// in `counter` when given and `gts` holds a GT. Returns whether this call flipped `WORK`.
     /// Thread context only.
+    #[inline(never)]
     fn give_back<Q: WorkQueue + ?Sized>(
         &self,
         gts: GtSet,
