@@ -11,6 +11,7 @@ use core::fmt::{Debug, Display, Write};
 
 use xe_sriov_vf::coordinator::{GtId, GtSet};
 use xe_sriov_vf::mailbox::MailboxError;
+use xe_sriov_vf::mock::OracleError;
 use xe_sriov_vf::recovery::{
     BootstrapError, GtAccessError, HoldPoint, HookError, PassOutcome, PassReport, RecoveryError,
     Step, Unsupported,
@@ -450,6 +451,27 @@ fn transcript() -> String {
                 error: *e,
             }),
         );
+    }
+    // The GGTT oracle's findings (the mock's): addresses in hex.
+    for e in [
+        OracleError::UnknownTile { tile: TileId(2) },
+        OracleError::WrongOldBase {
+            tile: TileId(0),
+            actual: 0x20_0000,
+            claimed: 0x1_0000,
+        },
+        OracleError::NoOpMove {
+            tile: TileId(1),
+            base: 0x4000_0000,
+        },
+        OracleError::Misplaced {
+            tile: TileId(0),
+            node: 2,
+            at: 0x1_2000,
+            expected: 0x20_2000,
+        },
+    ] {
+        t.error("OracleError", &e);
     }
     t.0
 }
@@ -1907,4 +1929,42 @@ Failed(
         },
     },
 )
+== OracleError
+UnknownTile { tile: TileId(2) }
+UnknownTile {
+    tile: TileId(
+        2,
+    ),
+}
+tile 2 not modelled
+== OracleError
+WrongOldBase { tile: TileId(0), actual: 0x200000, claimed: 0x10000 }
+WrongOldBase {
+    tile: TileId(
+        0,
+    ),
+    actual: 0x200000,
+    claimed: 0x10000,
+}
+tile 0: fixup from 0x10000 but the GGTT users are at 0x200000
+== OracleError
+NoOpMove { tile: TileId(1), base: 0x40000000 }
+NoOpMove {
+    tile: TileId(
+        1,
+    ),
+    base: 0x40000000,
+}
+tile 1: fixup that moves nothing (0x40000000)
+== OracleError
+Misplaced { tile: TileId(0), node: 2, at: 0x12000, expected: 0x202000 }
+Misplaced {
+    tile: TileId(
+        0,
+    ),
+    node: 2,
+    at: 0x12000,
+    expected: 0x202000,
+}
+tile 0: GGTT node 2 at 0x12000, expected 0x202000
 "#;

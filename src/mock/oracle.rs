@@ -48,7 +48,8 @@ use crate::tile::{GgttMove, TileId};
 pub const NODE_OFFSETS: [u64; 3] = [0x0, 0x1000, 0x10_0000];
 
 /// What the oracle found wrong (the first thing, kept until [`GgttOracle::clear_error`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// `Debug` prints the GGTT addresses in hex, as `Display` does.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum OracleError {
@@ -112,6 +113,44 @@ impl fmt::Display for OracleError {
                 f,
                 "tile {}: GGTT node {node} at {at:#x}, expected {expected:#x}",
                 tile.0
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for OracleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::fmt::Hex;
+        match *self {
+            OracleError::UnknownTile { ref tile } => {
+                debug_variant!(f, ["UnknownTile", "tile"], tile)
+            }
+            OracleError::WrongOldBase {
+                ref tile,
+                actual,
+                claimed,
+            } => debug_variant!(
+                f,
+                ["WrongOldBase", "tile", "actual", "claimed"],
+                tile,
+                &Hex(actual),
+                &Hex(claimed)
+            ),
+            OracleError::NoOpMove { ref tile, base } => {
+                debug_variant!(f, ["NoOpMove", "tile", "base"], tile, &Hex(base))
+            }
+            OracleError::Misplaced {
+                ref tile,
+                ref node,
+                at,
+                expected,
+            } => debug_variant!(
+                f,
+                ["Misplaced", "tile", "node", "at", "expected"],
+                tile,
+                node,
+                &Hex(at),
+                &Hex(expected)
             ),
         }
     }
