@@ -11,7 +11,6 @@ use core::fmt::{Debug, Display, Write};
 
 use xe_sriov_vf::coordinator::{GtId, GtSet};
 use xe_sriov_vf::mailbox::MailboxError;
-use xe_sriov_vf::mock::OracleError;
 use xe_sriov_vf::recovery::{
     BootstrapError, GtAccessError, HoldPoint, HookError, PassOutcome, PassReport, RecoveryError,
     Step, Unsupported,
@@ -451,27 +450,6 @@ fn transcript() -> String {
                 error: *e,
             }),
         );
-    }
-    // The GGTT oracle's findings (the mock's): addresses in hex.
-    for e in [
-        OracleError::UnknownTile { tile: TileId(2) },
-        OracleError::WrongOldBase {
-            tile: TileId(0),
-            actual: 0x20_0000,
-            claimed: 0x1_0000,
-        },
-        OracleError::NoOpMove {
-            tile: TileId(1),
-            base: 0x4000_0000,
-        },
-        OracleError::Misplaced {
-            tile: TileId(0),
-            node: 2,
-            at: 0x1_2000,
-            expected: 0x20_2000,
-        },
-    ] {
-        t.error("OracleError", &e);
     }
     t.0
 }
@@ -1929,7 +1907,39 @@ Failed(
         },
     },
 )
-== OracleError
+"#;
+
+/// The GGTT oracle's findings (the mock's, so only with `mock`): addresses in hex.
+#[cfg(feature = "mock")]
+#[test]
+fn oracle_errors_format_as_pinned() {
+    use xe_sriov_vf::mock::OracleError;
+    let mut t = Transcript::default();
+    for e in [
+        OracleError::UnknownTile { tile: TileId(2) },
+        OracleError::WrongOldBase {
+            tile: TileId(0),
+            actual: 0x20_0000,
+            claimed: 0x1_0000,
+        },
+        OracleError::NoOpMove {
+            tile: TileId(1),
+            base: 0x4000_0000,
+        },
+        OracleError::Misplaced {
+            tile: TileId(0),
+            node: 2,
+            at: 0x1_2000,
+            expected: 0x20_2000,
+        },
+    ] {
+        t.error("OracleError", &e);
+    }
+    assert_eq!(t.0, ORACLE_EXPECTED);
+}
+
+#[cfg(feature = "mock")]
+const ORACLE_EXPECTED: &str = r#"== OracleError
 UnknownTile { tile: TileId(2) }
 UnknownTile {
     tile: TileId(

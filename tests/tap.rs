@@ -3,6 +3,8 @@
 //! what each mock's transcript records (its `irq` lines aside: a tap sees only the mailbox),
 //! BUSY counters, RETRYs, failures and timeouts included.
 
+#![cfg(all(feature = "mock", feature = "std"))]
+
 mod common;
 
 use std::sync::Mutex;
