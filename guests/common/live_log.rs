@@ -8,9 +8,11 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use xe_sriov_vf::memirq::MemirqReport;
-use xe_sriov_vf::mock::{TranscriptEntry, VfState};
-use xe_sriov_vf::{PassOutcome, Stats};
+use xe_sriov_vf::device::Device;
+use xe_sriov_vf::memirq::{MemirqReport, MemirqSet};
+use xe_sriov_vf::mock::{GgttOracle, TranscriptEntry, VfState};
+use xe_sriov_vf::workqueue::WorkQueue;
+use xe_sriov_vf::{GtId, PassOutcome, RecoveryHooks, Stats, TileId, Vf};
 
 /// One thing worth a line, recorded where it happens (possibly in interrupt context) and printed
 /// later by [`Printer`].
@@ -179,4 +181,27 @@ impl fmt::Display for Verdict<'_> {
             None => writeln!(f, " blackout_us=none"),
         }
     }
+}
+
+/// The GGTT part of the verdict: the base GT 0's configuration holds now, and whether every GT's
+/// holds the same, every GT's GGTT is valid and every GGTT user of tile 0 sits at that base.
+pub fn final_ggtt<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>(
+    vf: &Vf<D, H, Q, N, M>,
+    users: &GgttOracle<1>,
+) -> (u64, bool) {
+    let base = |gt: usize| {
+        vf.gt_view(GtId(gt as u8))
+            .and_then(|g| g.config)
+            .map(|c| c.ggtt_start)
+    };
+    let final_base = base(0).unwrap_or(0);
+    let ok = (0..N).all(|gt| base(gt) == Some(final_base) && vf.ggtt_valid(GtId(gt as u8)))
+        && users.check(TileId(0), final_base).is_ok();
+    (final_base, ok)
+}
+
+/// The last migration's blackout in microseconds, from the SW_INT_0 the guest took to the last
+/// accepted RESFIX_DONE (both in ns on its clock), if one came after the other.
+pub fn blackout_us(sw_int0_ns: u64, done_ns: u64) -> Option<u64> {
+    (done_ns > sw_int0_ns && sw_int0_ns != 0).then(|| (done_ns - sw_int0_ns) / 1000)
 }

@@ -47,7 +47,7 @@ mod layout;
 #[path = "../../common/live_log.rs"]
 mod live_log;
 use layout::{ctl, BAR_SIZE, CONTROL_OFFSET, MAGIC, MEMIRQ_GGTT, MEMIRQ_OFFSET};
-use live_log::{Event, Log, Printer, Verdict};
+use live_log::{blackout_us, final_ggtt, Event, Log, Printer, Verdict};
 
 const GTS: usize = 2;
 /// Bounds, on the TSC clock.
@@ -522,15 +522,7 @@ pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool 
             .get(control(ctl::STATE0 + gt) as usize)
             .copied()
     });
-    let ggtt: [Option<u64>; GTS] = core::array::from_fn(|gt| {
-        vf.gt_view(GtId(gt as u8))
-            .and_then(|g| g.config)
-            .map(|c| c.ggtt_start)
-    });
-    let final_base = ggtt[0].unwrap_or(0);
-    let ggtt_ok = ggtt.iter().all(|g| *g == Some(final_base))
-        && (0..GTS).all(|gt| vf.ggtt_valid(GtId(gt as u8)))
-        && vf.hooks().ggtt_users.check(TileId(0), final_base).is_ok();
+    let (final_base, ggtt_ok) = final_ggtt(vf, &vf.hooks().ggtt_users);
     let dropped = LOG.disable_irq().lock().dropped();
     let (sw_int0, done) = (
         SW_INT0_NS.load(Ordering::Acquire),
@@ -550,7 +542,7 @@ pub fn run(dev: pci::Function, migrations: u32, hold_until_moved: bool) -> bool 
             wedged,
             states: &states,
             ggtt_ok,
-            blackout_us: (done > sw_int0 && sw_int0 != 0).then(|| (done - sw_int0) / 1000),
+            blackout_us: blackout_us(sw_int0, done),
         }
     );
     let hooks = vf.hooks();

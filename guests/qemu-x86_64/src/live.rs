@@ -41,7 +41,7 @@ use crate::{apic, interrupts, pci, println};
 mod layout;
 #[path = "../../common/live_log.rs"]
 mod live_log;
-use live_log::{Event, Log, Printer, Verdict};
+use live_log::{blackout_us, final_ggtt, Event, Log, Printer, Verdict};
 use layout::{ctl, BAR_SIZE, CONTROL_OFFSET, MAGIC, MEMIRQ_GGTT, MEMIRQ_OFFSET};
 
 const GTS: usize = 2;
@@ -397,11 +397,7 @@ pub fn run(t0: u64) -> ! {
     let wedged = vf.is_wedged();
     let states: [Option<VfState>; GTS] =
         core::array::from_fn(|gt| VfState::ALL.get(control(ctl::STATE0 + gt) as usize).copied());
-    let ggtt: [Option<u64>; GTS] = core::array::from_fn(|gt| vf.gt_view(GtId(gt as u8)).and_then(|g| g.config).map(|c| c.ggtt_start));
-    let final_base = ggtt[0].unwrap_or(0);
-    let ggtt_ok = ggtt.iter().all(|g| *g == Some(final_base))
-        && (0..GTS).all(|gt| vf.ggtt_valid(GtId(gt as u8)))
-        && vf.hooks().ggtt_users.check(TileId(0), final_base).is_ok();
+    let (final_base, ggtt_ok) = final_ggtt(vf, &vf.hooks().ggtt_users);
     let dropped = interrupts::without_interrupts(|| LOG.lock().dropped());
     // The simulator's last field: the last migration's blackout, the maximum over the GTs (the
     // last GT's RESFIX_DONE), here on the guest's calibrated clock from the SW_INT_0 it took.
@@ -420,7 +416,7 @@ pub fn run(t0: u64) -> ! {
             wedged,
             states: &states,
             ggtt_ok,
-            blackout_us: (done > sw_int0 && sw_int0 != 0).then(|| (done - sw_int0) / 1000),
+            blackout_us: blackout_us(sw_int0, done),
         }
     );
     let passed = !wedged
