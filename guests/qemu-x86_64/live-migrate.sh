@@ -42,6 +42,8 @@
 # VF_RESFIX_BLOCKED for the GTs it did not see finish; --fast checks those states against B's
 # log instead of requiring VF_RUNNING.
 set -euo pipefail
+# Checks on a log grep the file itself: `tr ... | grep -q` under pipefail fails at random when
+# grep quits at an early match while tr still writes (SIGPIPE, exit 141).
 fast=0
 irq=msix
 while [[ $# -gt 0 ]]; do
@@ -130,7 +132,7 @@ wait_file() {
 wait_serial() {
     local i f="$work/serial-$1.log"
     for ((i = 0; i < $3 * 50; i++)); do
-        if [[ -f $f ]] && tr -d '\r' <"$f" | grep -qE "$2"; then return 0; fi
+        if grep -qsE "$2" "$f"; then return 0; fi
         sleep 0.02
     done
     return 1
@@ -247,7 +249,7 @@ start_guc A
 start_qemu A
 wait_serial A '^(ready:|FAIL)' "${XE_LM_BOOT_TIMEOUT:-30}" || die "the guest did not report ready on host A"
 tr -d '\r' <"$work/serial-A.log" | grep -E '^(clock|pci|bar|irq: (ivshmem|no MSI)|ready)' | sed 's/^/   guest: /'
-tr -d '\r' <"$work/serial-A.log" | grep -q '^ready:' || die "the guest failed on host A: $(tr -d '\r' <"$work/serial-A.log" | grep FAIL)"
+grep -q '^ready:' "$work/serial-A.log" || die "the guest failed on host A: $(tr -d '\r' <"$work/serial-A.log" | grep FAIL)"
 
 echo "== host B: GuC process B (GGTT ${ggtt[B]}), QEMU B -incoming tcp:127.0.0.1:$mig_port -S"
 start_guc B --incoming
@@ -339,7 +341,7 @@ fi
 want_irq="MSI-X"
 [[ $irq == msix ]] || want_irq="APIC timer"
 for h in B C; do
-    if cat "$work"/serial-[BC].log | tr -d '\r' | grep -qE "^irq: $want_irq scan of the memirq page on host $h: SW_INT_0 on GTs \{0, 1\}"; then
+    if grep -qhE "^irq: $want_irq scan of the memirq page on host $h: SW_INT_0 on GTs \{0, 1\}" "$work"/serial-[BC].log; then
         echo "   ok  host $h: SW_INT_0 of both GTs reached the guest through the $want_irq scan of the memirq page"
     else
         fail "host $h: no $want_irq delivery of SW_INT_0 to the guest"
