@@ -34,11 +34,12 @@ mod counting {
     use super::{AtomicUsize, Ordering};
 
     /// An `AtomicUsize` that counts the read-modify-writes made on it (loads and stores are
-    /// not counted).
+    /// not counted), and among them the compare-and-swaps.
     #[derive(Debug)]
     pub(crate) struct StateWord {
         word: AtomicUsize,
         rmws: AtomicUsize,
+        swaps: AtomicUsize,
     }
 
     impl StateWord {
@@ -46,11 +47,16 @@ mod counting {
             Self {
                 word: AtomicUsize::new(v),
                 rmws: AtomicUsize::new(0),
+                swaps: AtomicUsize::new(0),
             }
         }
         /// Read-modify-writes made so far.
         pub(crate) fn rmws(&self) -> usize {
             self.rmws.load(Ordering::Relaxed)
+        }
+        /// Compare-and-swaps made so far (counted in [`rmws`](Self::rmws) too).
+        pub(crate) fn swaps(&self) -> usize {
+            self.swaps.load(Ordering::Relaxed)
         }
         fn count(&self) {
             self.rmws.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +88,7 @@ mod counting {
             failure: Ordering,
         ) -> Result<usize, usize> {
             self.count();
+            self.swaps.fetch_add(1, Ordering::Relaxed);
             self.word.compare_exchange(current, new, success, failure)
         }
     }
