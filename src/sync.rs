@@ -34,12 +34,11 @@ mod counting {
     use super::{AtomicUsize, Ordering};
 
     /// An `AtomicUsize` that counts the read-modify-writes made on it (loads and stores are
-    /// not counted), and among them the compare-and-swaps.
+    /// not counted).
     #[derive(Debug)]
     pub(crate) struct StateWord {
         word: AtomicUsize,
         rmws: AtomicUsize,
-        swaps: AtomicUsize,
     }
 
     impl StateWord {
@@ -47,16 +46,11 @@ mod counting {
             Self {
                 word: AtomicUsize::new(v),
                 rmws: AtomicUsize::new(0),
-                swaps: AtomicUsize::new(0),
             }
         }
         /// Read-modify-writes made so far.
         pub(crate) fn rmws(&self) -> usize {
             self.rmws.load(Ordering::Relaxed)
-        }
-        /// Compare-and-swaps made so far (counted in [`rmws`](Self::rmws) too).
-        pub(crate) fn swaps(&self) -> usize {
-            self.swaps.load(Ordering::Relaxed)
         }
         fn count(&self) {
             self.rmws.fetch_add(1, Ordering::Relaxed);
@@ -88,7 +82,6 @@ mod counting {
             failure: Ordering,
         ) -> Result<usize, usize> {
             self.count();
-            self.swaps.fetch_add(1, Ordering::Relaxed);
             self.word.compare_exchange(current, new, success, failure)
         }
     }

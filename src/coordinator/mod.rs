@@ -83,11 +83,8 @@
 //!   set, `fetch_or(WORK)`; whoever flipped `WORK` calls `queue.queue()`; retire with a
 //!   `fetch_sub`. Both paths answer the same and leave the same word (a unit test checks every
 //!   word of 2 GTs). With a [`polled`](WorkQueue::polled) queue ([`Polled`](crate::workqueue::Polled))
-//!   nothing is called, so nothing is announced: under `AnyGt` the transition then only sets
-//!   bits, and the fallback's `fetch_or(Q | WORK)` makes it at once (one read-modify-write that
-//!   cannot fail, and cheaper than a compare-and-swap on some CPUs); its old word tells whether
-//!   it flipped `WORK`. Under `AllGts` the compare-and-swap flips `WORK` and that is all, and the
-//!   fallback reads with `fetch_add(0)` and retires nothing.
+//!   nothing is called, so nothing is announced: the compare-and-swap flips `WORK` and that is
+//!   all (one read-modify-write), and the fallback reads with `fetch_add(0)` and retires nothing.
 //! - `begin()` (worker): if exactly `WORK` is set among `WORK`, `RUNNING` and the sticky flags,
 //!   one compare-and-swap clears `WORK` (and every `R`) and sets `RUNNING`, and the pass gets
 //!   the queued GTs (under `AllGts`: every GT, whose `Q` it sets); then it counts the pass in
@@ -171,8 +168,7 @@
 //! queues (the compare-and-swap and the retiring `fetch_sub`), plus the embedder's `queue()`
 //! (itself required to be non-blocking). When the compare-and-swap fails, the fallback adds
 //! two to four read-modify-writes that cannot fail: at most six in all. With a polled queue:
-//! one when it queues, and one less in the fallback (nothing to retire); under `AnyGt` no
-//! compare-and-swap at all, so no fallback. It never retries, never
+//! one when it queues, and one less in the fallback (nothing to retire). It never retries, never
 //! spins on another CPU's progress and never takes a lock, so it is safe in a hard interrupt
 //! handler and on a CPU that interrupted the worker in the middle of a pass. Only the worker
 //! side uses compare-and-swap loops (`begin`, the hand-backs), which retry only when another
@@ -464,8 +460,7 @@ impl Coordinator {
     /// call queues the worker, plus `queue.queue()` (one, and no call, with a
     /// [`polled`](WorkQueue::polled) queue). When another CPU changes the word between
     /// this call's first look and its compare-and-swap, the swap fails once and the call takes
-    /// a fallback of two to four read-modify-writes, still without a loop. (Under
-    /// [`StartPolicy::AnyGt`] with a polled queue the write is a `fetch_or`, which cannot fail.) No lock, no
+    /// a fallback of two to four read-modify-writes, still without a loop. No lock, no
     /// allocation. Never queues once the coordinator is torn down or wedged. An out-of-range
     /// `gt` touches nothing and returns [`Signal::InvalidGt`].
     #[inline]
@@ -489,12 +484,6 @@ impl Coordinator {
             if new == cur {
                 return outcome;
             }
-        }
-        // Under `AnyGt` with a polled queue the transition only sets bits (the GT's `Q` and
-        // `WORK`: nothing is announced, nothing called), so the fallback's `fetch_or` makes it
-        // in one step that cannot fail, and its old word says what it did.
-        if polled && self.policy == StartPolicy::AnyGt {
-            return self.mark_any_gt(q, queue);
         }
         // The whole transition in one step, if the word is still `cur`. AcqRel: it publishes
         // the report (for the `begin` that takes it) and is, like above, the read that a later
@@ -568,7 +557,10 @@ impl Coordinator {
             Signal::AlreadyPending
         } else {
             match self.policy {
-                StartPolicy::AnyGt => self.mark_any_gt(q, queue),
+                StartPolicy::AnyGt => {
+                    let prev = self.state.fetch_or(q | WORK, Ordering::AcqRel);
+                    self.queue_if_flipped(prev, queue)
+                }
                 StartPolicy::AllGts => self.report_all_gts(q | r_of(q), queue),
             }
         };
@@ -576,16 +568,6 @@ impl Coordinator {
             self.state.fetch_sub(one, Ordering::Release);
         }
         outcome
-    }
-
-    /// [`StartPolicy::AnyGt`]: sets the GT's `Q` bit and `WORK` in one `fetch_or` (AcqRel, as
-    /// the compare-and-swap) and queues if that flipped `WORK`. A sticky flag set since the
-    /// caller's look gets the bits beside it (as if the report had come first), but the answer
-    /// is [`Signal::Ignored`] and nothing queues (invariant 5).
-    #[inline]
-    fn mark_any_gt<Q: WorkQueue + ?Sized>(&self, q: usize, queue: &Q) -> Signal {
-        let prev = self.state.fetch_or(q | WORK, Ordering::AcqRel);
-        self.queue_if_flipped(prev, queue)
     }
 
     /// [`StartPolicy::AllGts`], in the fallback: sets `bits` (the GT's `Q` and `R` bits) and,
