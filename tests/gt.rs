@@ -713,6 +713,56 @@ fn resfix_messages() {
     assert_eq!(g.state(), VfState::Running);
 }
 
+/// The split-phase calls (`post_*`, then `poll_op` until ready) answer what the blocking ones
+/// answer in `resfix_messages`: RESFIX_START and RESFIX_DONE `None`, the re-query the new
+/// configuration (which the GT keeps), a DONE refused after a second migration its error.
+#[test]
+fn poll_op_answers_as_the_blocking_calls() {
+    use core::task::Poll;
+    use xe_sriov_vf::gt::{GtOp, VfConfig};
+
+    fn ready(
+        gt: &mut Gt<&MockGuc>,
+        op: Result<GtOp, VfError>,
+    ) -> Result<Option<VfConfig>, VfError> {
+        let mut op = op.expect("posted");
+        // The mock answers within its latency; relax lets its clock run.
+        for _ in 0..10_000 {
+            if let Poll::Ready(result) = gt.poll_op(&mut op) {
+                return result;
+            }
+            gt.device().relax();
+        }
+        panic!("no answer after 10,000 polls");
+    }
+
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    let before = gt.query_config().unwrap();
+    g.migrate(before.ggtt_start + 0x0040_0000);
+    let m = Marker::from_counter(4);
+    let op = gt.post_resfix_start(m);
+    assert_eq!(ready(&mut gt, op), Ok(None));
+    let op = gt.post_query_config();
+    let config = ready(&mut gt, op)
+        .unwrap()
+        .expect("a query answers its configuration");
+    assert_eq!(config.ggtt_start, before.ggtt_start + 0x0040_0000);
+    assert_eq!(gt.config(), Some(&config));
+    assert_eq!(g.marker(), Some(m));
+    g.migrate(before.ggtt_start + 0x0080_0000);
+    let op = gt.post_resfix_done(Some(m));
+    let err = ready(&mut gt, op).unwrap_err();
+    assert!(err.is_vf_migrated(), "{err:?}");
+    let m = Marker::from_counter(5);
+    let op = gt.post_resfix_start(m);
+    assert_eq!(ready(&mut gt, op), Ok(None));
+    let op = gt.post_resfix_done(Some(m));
+    assert_eq!(ready(&mut gt, op), Ok(None));
+    assert_eq!(g.state(), VfState::Running);
+}
+
 #[test]
 fn platform_class_follows_the_graphics_ip() {
     use PlatformClass::*;
