@@ -329,8 +329,8 @@ impl<D: Device> Gt<D> {
     /// since the last query. The old configuration is kept.
     pub fn query_config(&mut self) -> Result<VfConfig, VfError> {
         let mut op = self.post_query_config()?;
-        self.complete(&mut op)
-            .map(|config| config.unwrap_or_default())
+        self.complete(&mut op)?;
+        Ok(self.config.unwrap_or_default())
     }
 
     /// The keys of the configuration query, in the kernel's order, for this GT and VF ABI.
@@ -412,12 +412,6 @@ impl<D: Device> Gt<D> {
         Ok(())
     }
 
-    /// The query's configuration, every key checked as it came in: it replaces the old one.
-    fn finish_config(&mut self, new: VfConfig) -> Result<VfConfig, VfError> {
-        self.config = Some(new);
-        Ok(new)
-    }
-
     /// Posts the configuration query's first request: the split-phase form of
     /// [`query_config`](Gt::query_config), driven by [`poll_op`](Gt::poll_op) (which posts the
     /// next key's request as each reply comes in).
@@ -468,12 +462,25 @@ impl<D: Device> Gt<D> {
     /// poll again; `Ready` is what the blocking call would have returned (`Some` configuration
     /// for a query, `None` for a RESFIX message).
     pub fn poll_op(&mut self, op: &mut GtOp) -> Poll<Result<Option<VfConfig>, VfError>> {
+        self.poll_step(op).map(|result| {
+            result.map(|()| match op.kind {
+                OpKind::Config(_) => self.config,
+                OpKind::Empty(_) => None,
+            })
+        })
+    }
+
+    /// [`poll_op`](Gt::poll_op) without the configuration: a query's, once taken, is
+    /// [`config`](Gt::config). The crate's own callers use this one, so that no configuration
+    /// is copied through every poll's result.
+    pub(crate) fn poll_step(&mut self, op: &mut GtOp) -> Poll<Result<(), VfError>> {
         loop {
             let Some(t) = op.t.as_mut() else {
-                return Poll::Ready(match &op.kind {
-                    OpKind::Config(q) => self.finish_config(q.config).map(Some),
-                    OpKind::Empty(_) => Ok(None),
-                });
+                if let OpKind::Config(q) = &op.kind {
+                    // Every key checked as it came in: the new configuration replaces the old.
+                    self.config = Some(q.config);
+                }
+                return Poll::Ready(Ok(()));
             };
             let reply = match self.mailbox.poll(t) {
                 Poll::Pending => return Poll::Pending,
@@ -484,13 +491,10 @@ impl<D: Device> Gt<D> {
                 OpKind::Empty(request) => {
                     let request = *request;
                     return Poll::Ready(reply.map_err(VfError::from).and_then(|reply| {
-                        decode_empty_reply(reply.as_slice()).map_err(|error| {
-                            VfError::BadReply {
-                                action: request.action(),
-                                error,
-                            }
-                        })?;
-                        Ok(None)
+                        decode_empty_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
+                            action: request.action(),
+                            error,
+                        })
                     }));
                 }
                 OpKind::Config(q) => q,
@@ -511,9 +515,9 @@ impl<D: Device> Gt<D> {
     }
 
     /// Polls `op` until it is ready, relaxing between polls.
-    fn complete(&mut self, op: &mut GtOp) -> Result<Option<VfConfig>, VfError> {
+    fn complete(&mut self, op: &mut GtOp) -> Result<(), VfError> {
         loop {
-            match self.poll_op(op) {
+            match self.poll_step(op) {
                 Poll::Ready(outcome) => return outcome,
                 Poll::Pending => self.mailbox.device().relax(),
             }
@@ -565,7 +569,7 @@ impl<D: Device> Gt<D> {
     /// reply is not an empty SUCCESS.
     pub fn resfix_start(&mut self, marker: Marker) -> Result<(), VfError> {
         let mut op = self.post_resfix_start(marker)?;
-        self.complete(&mut op).map(drop)
+        self.complete(&mut op)
     }
 
     /// VF2GUC_RESFIX_DONE: with the marker from RESFIX_START (VF ABI 1.27+), or without one
@@ -577,7 +581,7 @@ impl<D: Device> Gt<D> {
     /// second migration is [`MailboxError::VfMigrated`]), [`VfError::BadReply`].
     pub fn resfix_done(&mut self, marker: Option<Marker>) -> Result<(), VfError> {
         let mut op = self.post_resfix_done(marker)?;
-        self.complete(&mut op).map(drop)
+        self.complete(&mut op)
     }
 
     /// HOST2GUC_SELF_CFG: tells this GT's GuC `value` for `key` (the kernel's `guc_self_cfg`,

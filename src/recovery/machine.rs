@@ -8,7 +8,7 @@ use super::pass::Pass;
 use super::{HoldPoint, PassOutcome, RecoveryError, RecoveryHooks, Step, Unsupported};
 use crate::coordinator::{GtId, StartPolicy};
 use crate::device::Device;
-use crate::gt::{Gt, GtOp, VfConfig, VfError};
+use crate::gt::{Gt, GtOp, VfError};
 use crate::memirq::MemirqSet;
 use crate::tile::{TileGgtt, TileId};
 use crate::wire::regs::GtKind;
@@ -69,6 +69,16 @@ pub(super) enum Stage {
     Ended(GtRun),
 }
 
+/// What one poll of a GT's machine found ([`Pass::poll`]).
+pub(super) enum Polled {
+    /// No operation in flight.
+    Idle,
+    /// Its operation waits for the GuC.
+    Pending,
+    /// Its operation was over: the GT advanced to its next one, or to the end of its run.
+    Advanced,
+}
+
 /// One GT's machine in a pass.
 pub(super) struct Machine {
     pub(super) stage: Stage,
@@ -94,18 +104,15 @@ impl Machine {
     }
 }
 
-/// A GuC exchange's outcome at `step` of GT `gt`'s recovery: the value; a VF_MIGRATED reply
-/// re-queues the GT (`Ok(Err(run))`); any other error fails the pass. (Here and in the driver,
-/// `Err(outcome)` ends the pass early with that outcome: a failure or teardown. Spelt out, not
-/// aliased, so that cargo-mutants makes its `Ok(..)` mutants of these functions.)
-fn step<T>(
-    gt: GtId,
-    step: Step,
-    result: Result<T, VfError>,
-) -> Result<Result<T, GtRun>, PassOutcome> {
+/// A GuC exchange's outcome at `step` of GT `gt`'s recovery: `Ok(None)` when it succeeded;
+/// a VF_MIGRATED reply re-queues the GT (`Ok(Some(run))`); any other error fails the pass.
+/// (Here and in the driver, `Err(outcome)` ends the pass early with that outcome: a failure or
+/// teardown. Spelt out, not aliased, so that cargo-mutants makes its `Ok(..)` mutants of these
+/// functions.)
+fn step(gt: GtId, step: Step, result: Result<(), VfError>) -> Result<Option<GtRun>, PassOutcome> {
     match result {
-        Ok(value) => Ok(Ok(value)),
-        Err(e) if e.is_vf_migrated() => Ok(Err(GtRun::Requeued(step))),
+        Ok(()) => Ok(None),
+        Err(e) if e.is_vf_migrated() => Ok(Some(GtRun::Requeued(step))),
         Err(e) => Err(PassOutcome::Failed(RecoveryError::Gt {
             gt,
             step,
@@ -214,56 +221,54 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
 
     /// GT `id`'s operation of its current stage is over with `result`: its next steps, up to
     /// its next mailbox request posted or the end of its run.
-    pub(super) fn advance(
-        &mut self,
-        id: GtId,
-        result: Result<Option<VfConfig>, VfError>,
-    ) -> Result<(), PassOutcome> {
+    fn advance(&mut self, id: GtId, result: Result<(), VfError>) -> Result<(), PassOutcome> {
         let i = usize::from(id.0);
         let marker = self.gts[i].marker;
-        let next = match self.gts[i].stage {
-            // The round's end publishes it (`publish_starts`) and posts its re-query.
-            Stage::Start => match step(id, Step::ResfixStart, result)? {
-                Ok(_) => Stage::Started,
-                Err(run) => Stage::Ended(run),
-            },
-            Stage::Query => match step(id, Step::QueryConfig, result)? {
-                Ok(config) => {
-                    self.take_config(id, &config.unwrap_or_default());
-                    match self.fix(id, marker)? {
-                        Some(run) => Stage::Ended(run),
-                        None => {
-                            self.gts[i].op = Some(self.core.gts[i].post_resfix_done(marker));
-                            Stage::Done
-                        }
-                    }
-                }
-                Err(run) => Stage::Ended(run),
-            },
-            Stage::Done => match step(id, Step::ResfixDone, result)? {
-                Ok(_) => {
-                    // Steps 12-13: RESFIX_DONE accepted.
-                    if self.vf.coordinator.done(id) {
-                        self.vf.hooks.kickstart(id);
-                        Stage::Ended(GtRun::Recovered)
-                    } else if marker.is_none() {
-                        // Legacy: reported again while its DONE was in flight, and the GuC
-                        // cannot refuse a DONE without a marker: its GGTT may be stale, so no
-                        // kickstart; the next pass recovers it.
-                        debug!("GT{}: reported again, kickstart deferred", id.0);
-                        Stage::Ended(GtRun::Deferred)
-                    } else {
-                        // Markers: the GuC accepted this run's marker (Linux 7.3 logs "another
-                        // recovery imminent" and kickstarts; the queued run follows).
-                        debug!("GT{}: another recovery imminent", id.0);
-                        self.vf.hooks.kickstart(id);
-                        Stage::Ended(GtRun::Recovered)
-                    }
-                }
-                Err(run) => Stage::Ended(run),
-            },
+        let stage = self.gts[i].stage;
+        let exchange = match stage {
+            Stage::Start => Step::ResfixStart,
+            Stage::Query => Step::QueryConfig,
+            Stage::Done => Step::ResfixDone,
             // No operation in flight in these stages: nothing to advance.
-            stage @ (Stage::Postponed | Stage::Started | Stage::Ended(_)) => stage,
+            Stage::Postponed | Stage::Started | Stage::Ended(_) => return Ok(()),
+        };
+        // One check of the reply for the three exchanges; then the stage's own next steps.
+        if let Some(run) = step(id, exchange, result)? {
+            self.gts[i].stage = Stage::Ended(run);
+            return Ok(());
+        }
+        let next = match stage {
+            // The round's end publishes it (`publish_starts`) and posts its re-query.
+            Stage::Start => Stage::Started,
+            Stage::Query => {
+                self.take_config(id);
+                match self.fix(id, marker)? {
+                    Some(run) => Stage::Ended(run),
+                    None => {
+                        self.gts[i].op = Some(self.core.gts[i].post_resfix_done(marker));
+                        Stage::Done
+                    }
+                }
+            }
+            // Stage::Done, steps 12-13: RESFIX_DONE accepted.
+            _ => {
+                if self.vf.coordinator.done(id) {
+                    self.vf.hooks.kickstart(id);
+                    Stage::Ended(GtRun::Recovered)
+                } else if marker.is_none() {
+                    // Legacy: reported again while its DONE was in flight, and the GuC
+                    // cannot refuse a DONE without a marker: its GGTT may be stale, so no
+                    // kickstart; the next pass recovers it.
+                    debug!("GT{}: reported again, kickstart deferred", id.0);
+                    Stage::Ended(GtRun::Deferred)
+                } else {
+                    // Markers: the GuC accepted this run's marker (Linux 7.3 logs "another
+                    // recovery imminent" and kickstarts; the queued run follows).
+                    debug!("GT{}: another recovery imminent", id.0);
+                    self.vf.hooks.kickstart(id);
+                    Stage::Ended(GtRun::Recovered)
+                }
+            }
         };
         self.gts[i].stage = next;
         Ok(())
@@ -274,17 +279,20 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
     /// query overlapping this one): then this GGTT_START is older, from before a migration the
     /// newer query saw, and the tile keeps the newer base. (This GT's own RESFIX_DONE is then
     /// refused, `VF_MIGRATED`, and its next run re-queries.)
-    fn take_config(&mut self, id: GtId, config: &VfConfig) {
+    fn take_config(&mut self, id: GtId) {
+        let ggtt_start = self.core.gts[usize::from(id.0)]
+            .config()
+            .map_or(0, |config| config.ggtt_start);
         let tile = self.vf.topology.tile_of(id).unwrap_or(TileId(0));
         let t = usize::from(tile.0);
         let stamp = self.core.query_stamp[usize::from(id.0)];
         if stamp >= self.core.tile_stamp[t] {
-            self.core.tiles[t].reported = config.ggtt_start;
+            self.core.tiles[t].reported = ggtt_start;
             self.core.tile_stamp[t] = stamp;
         } else {
             debug!(
                 "GT{}: GGTT_START {:#x} is older than the tile's, not taken",
-                id.0, config.ggtt_start
+                id.0, ggtt_start
             );
         }
         self.publish(usize::from(id.0), t);
@@ -384,13 +392,22 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
         views.tiles[t] = self.core.tiles[t];
     }
 
-    /// Polls GT `i`'s operation in flight, if it has one.
-    pub(super) fn poll(&mut self, i: usize) -> Option<Poll<Result<Option<VfConfig>, VfError>>> {
-        let slot = self.gts[i].op.as_mut()?;
-        Some(match slot {
-            Err(e) => Poll::Ready(Err(*e)),
-            Ok(op) => self.core.gts[i].poll_op(op),
-        })
+    /// Polls GT `i`'s operation in flight, if it has one, and advances the GT once it is over.
+    pub(super) fn poll(&mut self, i: usize) -> Result<Polled, PassOutcome> {
+        let Some(slot) = self.gts[i].op.as_mut() else {
+            return Ok(Polled::Idle);
+        };
+        let result = match slot {
+            Err(e) => Err(*e),
+            Ok(op) => match self.core.gts[i].poll_step(op) {
+                Poll::Pending => return Ok(Polled::Pending),
+                Poll::Ready(result) => result,
+            },
+        };
+        self.gts[i].op = None;
+        // i < N <= MAX_GTS < 256.
+        self.advance(GtId(i as u8), result)?;
+        Ok(Polled::Advanced)
     }
 }
 

@@ -1,9 +1,7 @@
 //! The pass driver: one worker pass steps the machines (`machine.rs`) of the GTs it took, on
 //! one of two schedules (see the module docs), and accounts for each GT's run.
 
-use core::task::Poll;
-
-use super::machine::{Core, GtRun, Machine};
+use super::machine::{Core, GtRun, Machine, Polled};
 use super::vf::Vf;
 use super::{PassOutcome, PassReport, RecoveryError, RecoveryHooks};
 use crate::coordinator::{GtId, GtSet};
@@ -108,18 +106,13 @@ impl<'a, D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet
             let mut in_flight = false;
             let mut waiting = None;
             for i in 0..N {
-                let Some(polled) = self.poll(i) else {
-                    continue;
-                };
-                in_flight = true;
-                match polled {
-                    Poll::Pending => {
+                match self.poll(i)? {
+                    Polled::Idle => {}
+                    Polled::Pending => {
+                        in_flight = true;
                         waiting.get_or_insert(i);
                     }
-                    Poll::Ready(result) => {
-                        self.gts[i].op = None;
-                        self.advance(GtId(i as u8), result)?;
-                    }
+                    Polled::Advanced => in_flight = true,
                 }
             }
             if !in_flight {
