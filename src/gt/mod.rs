@@ -368,25 +368,37 @@ impl<D: Device> Gt<D> {
         old: Option<&VfConfig>,
         wopcm: u64,
     ) -> Result<(), VfError> {
+        let klv = match reply {
+            Ok(klv) => klv,
+            // The kernel logs any GMD_ID failure (xe_gt_sriov_err) and carries on with GMD_ID 0.
+            Err(e) if key == KlvKey::GmdId => {
+                error!("failed to obtain GMD_ID ({:?})", e);
+                KlvReply {
+                    len: 1,
+                    value: [0; 3],
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let (value, value_u64) = (klv.value[0], klv.value_u64());
         let c = &mut q.config;
         match key {
-            KlvKey::GgttStart => c.ggtt_start = reply?.value_u64(),
+            KlvKey::GgttStart => c.ggtt_start = value_u64,
             KlvKey::GgttSize => {
-                c.ggtt_size = reply?.value_u64();
+                c.ggtt_size = value_u64;
                 check_ggtt(c, old, wopcm)?;
             }
             KlvKey::LmemSize => {
-                let lmem = reply?.value_u64();
-                c.lmem_size = Some(lmem);
-                check_lmem(lmem, old)?;
+                c.lmem_size = Some(value_u64);
+                check_lmem(value_u64, old)?;
             }
-            KlvKey::NumContexts => c.num_contexts = reply?.value[0],
+            KlvKey::NumContexts => c.num_contexts = value,
             KlvKey::NumDoorbells => {
-                c.num_doorbells = reply?.value[0];
+                c.num_doorbells = value;
                 check_counts(c, old)?;
             }
             KlvKey::GroupSchedulingAvailable => {
-                c.group_scheduling_available = match reply?.value[0] {
+                c.group_scheduling_available = match value {
                     0 => Some(false),
                     1 => Some(true),
                     other => {
@@ -397,17 +409,8 @@ impl<D: Device> Gt<D> {
                     }
                 }
             }
-            KlvKey::GmdId => {
-                c.gmd_id = Some(match reply {
-                    Ok(klv) => klv.value[0],
-                    // The kernel logs any failure (xe_gt_sriov_err) and carries on with GMD_ID 0.
-                    Err(e) => {
-                        error!("failed to obtain GMD_ID ({:?})", e);
-                        0
-                    }
-                })
-            }
-            _ => c.num_paging_engine_instances = Some(reply?.value[0]),
+            KlvKey::GmdId => c.gmd_id = Some(value),
+            _ => c.num_paging_engine_instances = Some(value),
         }
         Ok(())
     }
@@ -423,26 +426,32 @@ impl<D: Device> Gt<D> {
     /// posted (a [`VfError::Mailbox`] carrying the posting failure).
     pub fn post_query_config(&mut self) -> Result<GtOp, VfError> {
         let version = self.version.ok_or(VfError::NotBootstrapped)?;
-        let keys = self.config_keys(version);
-        let mut q = ConfigQuery {
-            keys,
-            next: 0,
-            config: VfConfig::default(),
+        let mut op = GtOp {
+            kind: OpKind::Config(ConfigQuery {
+                keys: self.config_keys(version),
+                next: 0,
+                config: VfConfig::default(),
+            }),
+            t: None,
         };
-        let t = self.post_next_key(&mut q)?;
-        Ok(GtOp {
-            kind: OpKind::Config(q),
-            t,
-        })
+        self.post_next_key(&mut op)?;
+        Ok(op)
     }
 
-    /// Posts the query's next key, taking the failures of keys whose request cannot even be
-    /// posted as their replies. `None` once every key is in.
-    fn post_next_key(&mut self, q: &mut ConfigQuery) -> Result<Option<InFlight>, VfError> {
+    /// Posts the query's next key into `op` (built in place: a `GtOp` is large), taking the
+    /// failures of keys whose request cannot even be posted as their replies. Leaves `op` with
+    /// no transaction once every key is in.
+    fn post_next_key(&mut self, op: &mut GtOp) -> Result<(), VfError> {
+        let OpKind::Config(q) = &mut op.kind else {
+            return Ok(());
+        };
         while let Some(&key) = q.keys.get(q.next) {
             let request = Request::QuerySingleKlv { key: key.raw() };
             match self.mailbox.post(&request) {
-                Ok(t) => return Ok(Some(t)),
+                Ok(t) => {
+                    op.t = Some(t);
+                    return Ok(());
+                }
                 Err(e) => {
                     q.next += 1;
                     Self::take_key(
@@ -455,7 +464,7 @@ impl<D: Device> Gt<D> {
                 }
             }
         }
-        Ok(None)
+        Ok(())
     }
 
     /// One poll of a GT operation in flight (see [`GtOp`]): `Pending` means let time pass and
@@ -505,11 +514,9 @@ impl<D: Device> Gt<D> {
                 .map_err(VfError::from)
                 .and_then(|reply| check_klv(key, reply.as_slice()));
             let wopcm = self.info.wopcm_size();
-            let next = Self::take_key(q, key, klv, self.config.as_ref(), wopcm)
-                .and_then(|()| self.post_next_key(q));
-            match next {
-                Ok(t) => op.t = t,
-                Err(e) => return Poll::Ready(Err(e)),
+            let taken = Self::take_key(q, key, klv, self.config.as_ref(), wopcm);
+            if let Err(e) = taken.and_then(|()| self.post_next_key(op)) {
+                return Poll::Ready(Err(e));
             }
         }
     }
