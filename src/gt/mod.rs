@@ -249,21 +249,17 @@ impl<D: Device> Gt<D> {
         let result = self.try_handshake();
         match result {
             Ok(v) => Ok(v),
-            Err(error) => {
+            Err(mut error) => {
                 // As the kernel does: ask for "any" version once, only to learn which one the
                 // GuC speaks.
                 let guc = self.match_any();
                 if let Some(v) = guc {
                     info!("GuC reports VF interface version {}", v);
                 }
-                Err(match error {
-                    VfError::Mailbox(error) => VfError::VersionRefused {
-                        wanted: self.version.unwrap_or(self.info.wanted_vf_abi()),
-                        guc,
-                        error,
-                    },
-                    other => other,
-                })
+                if let VfError::VersionRefused { guc: reported, .. } = &mut error {
+                    *reported = guc;
+                }
+                Err(error)
             }
         }
     }
@@ -283,7 +279,15 @@ impl<D: Device> Gt<D> {
         let request = Request::MatchVersion {
             wanted: Version { patch: 0, ..wanted },
         };
-        let reply = self.mailbox.send(&request)?;
+        // The exchange's failure is the handshake's: `handshake` adds what the GuC speaks.
+        let reply = self
+            .mailbox
+            .send(&request)
+            .map_err(|error| VfError::VersionRefused {
+                wanted,
+                guc: None,
+                error,
+            })?;
         let found =
             Version::decode_match_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
                 action: request.action(),
