@@ -62,7 +62,7 @@ use core::task::Poll;
 use crate::device::Device;
 use crate::mailbox::{InFlight, Mailbox, MailboxConfig, MailboxError};
 use crate::tile::TileId;
-use crate::wire::action::{decode_empty_reply, KlvReply};
+use crate::wire::action::{decode_empty_reply, KlvReply, MmioMessage};
 use crate::wire::regs::GtKind;
 use crate::wire::{KlvKey, Marker, Request, Version, WireError};
 
@@ -220,7 +220,8 @@ impl<D: Device> Gt<D> {
         // A counted loop: it ends after VF_RESET_ATTEMPTS attempts whatever the GuC answers.
         let mut result = Ok(());
         for _ in 0..VF_RESET_ATTEMPTS {
-            result = self.send_empty(Request::VfReset);
+            let request = Request::VfReset;
+            result = empty_reply(request, self.mailbox.send(&request));
             if !matches!(
                 result,
                 Err(VfError::Mailbox(
@@ -501,15 +502,7 @@ impl<D: Device> Gt<D> {
             };
             op.t = None;
             let q = match &mut op.kind {
-                OpKind::Empty(request) => {
-                    let request = *request;
-                    return Poll::Ready(reply.map_err(VfError::from).and_then(|reply| {
-                        decode_empty_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
-                            action: request.action(),
-                            error,
-                        })
-                    }));
-                }
+                OpKind::Empty(request) => return Poll::Ready(empty_reply(*request, reply)),
                 OpKind::Config(q) => q,
             };
             let key = q.keys.get(q.next).copied().unwrap_or(KlvKey::GgttStart);
@@ -647,14 +640,6 @@ impl<D: Device> Gt<D> {
             .send_only(encode_control_ctb(control).as_slice())?;
         decode_control_ctb_reply(reply.as_slice()).map_err(VfError::ControlCtb)
     }
-
-    fn send_empty(&mut self, request: Request) -> Result<(), VfError> {
-        let reply = self.mailbox.send(&request)?;
-        decode_empty_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
-            action: request.action(),
-            error,
-        })
-    }
 }
 
 /// How many keys a configuration query asks for at most.
@@ -685,6 +670,15 @@ enum OpKind {
 pub struct GtOp {
     kind: OpKind,
     t: Option<InFlight>,
+}
+
+/// The outcome of `request`, whose reply must be an empty SUCCESS.
+fn empty_reply(request: Request, reply: Result<MmioMessage, MailboxError>) -> Result<(), VfError> {
+    let reply = reply?;
+    decode_empty_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
+        action: request.action(),
+        error,
+    })
 }
 
 /// A KLV reply checked against `key`'s length.
