@@ -153,15 +153,11 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
         self.vf.hooks.hold(HoldPoint::BeforeStart, id);
         self.check_teardown()?;
 
-        let gt = &mut self.core.gts[i];
-        let machine = &mut self.gts[i];
-        if gt.supports_markers() {
-            let marker = gt.next_marker();
-            machine.marker = Some(marker);
-            machine.op = Some(gt.post_resfix_start(marker));
-            machine.stage = Stage::Start;
+        if self.core.gts[i].supports_markers() {
+            self.gts[i].stage = Stage::Start;
+            self.post(i);
         } else {
-            machine.stage = Stage::Query;
+            self.gts[i].stage = Stage::Query;
             self.vf.coordinator.started(id);
             self.post_query(id)?;
         }
@@ -177,8 +173,29 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
         self.vf.hooks.hold(HoldPoint::BeforeFixups, id);
         self.check_teardown()?;
         self.core.stamp_query(i);
-        self.gts[i].op = Some(self.core.gts[i].post_query_config());
+        self.post(i);
         Ok(())
+    }
+
+    /// Posts the request of GT `i`'s stage: RESFIX_START with the GT's next marker, the
+    /// configuration re-query, or RESFIX_DONE with the run's marker (the three posts in one
+    /// place: an operation is large, and each place copied it). A post that failed is its own
+    /// reply, taken at the next poll.
+    fn post(&mut self, i: usize) {
+        let gt = &mut self.core.gts[i];
+        let machine = &mut self.gts[i];
+        let op = match machine.stage {
+            Stage::Start => {
+                let marker = gt.next_marker();
+                machine.marker = Some(marker);
+                gt.post_resfix_start(marker)
+            }
+            Stage::Query => gt.post_query_config(),
+            Stage::Done => gt.post_resfix_done(machine.marker),
+            // No request in these stages.
+            Stage::Postponed | Stage::Started | Stage::Ended(_) => return,
+        };
+        machine.op = Some(op);
     }
 
     /// Step 2, PTL ([`RecoveryConfig::media_after_primary`](super::RecoveryConfig::media_after_primary)):
@@ -245,7 +262,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
                 match self.fix(id, marker)? {
                     Some(run) => Stage::Ended(run),
                     None => {
-                        self.gts[i].op = Some(self.core.gts[i].post_resfix_done(marker));
+                        self.gts[i].stage = Stage::Done;
+                        self.post(i);
                         Stage::Done
                     }
                 }
