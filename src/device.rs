@@ -82,12 +82,10 @@ impl Instant {
 
 /// `d` in nanoseconds, saturated to `u64::MAX` (the clock's whole range).
 pub(crate) const fn nanos(d: Duration) -> u64 {
-    let n = d.as_nanos();
-    if n > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        n as u64
-    }
+    // In u64 with saturating steps: the same value as the exact u128 product, saturated.
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(d.subsec_nanos() as u64)
 }
 
 /// How the crate measures a wait against a [`Clock`] (or [`Device::now`]) that an embedder
@@ -341,5 +339,30 @@ impl<C: Clock + ?Sized> Clock for &C {
     }
     fn relax(&self) {
         (**self).relax()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nanos_is_the_exact_count_saturated() {
+        let exact = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let edge = Duration::from_nanos(u64::MAX);
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_millis(256),
+            Duration::from_secs(2),
+            edge - Duration::from_nanos(1),
+            edge,
+            edge + Duration::from_nanos(1),
+            Duration::new(edge.as_secs(), 999_999_999),
+            Duration::new(edge.as_secs() + 1, 0),
+            Duration::MAX,
+        ] {
+            assert_eq!(nanos(d), exact(d), "{d:?}");
+        }
     }
 }
