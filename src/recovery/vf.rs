@@ -874,12 +874,10 @@ impl<D: Device, const N: usize> Core<D, N> {
 
     /// [`Vf::bootstrap`] on the held core, up to publishing the views.
     fn bootstrap(&mut self, topology: &Topology<N>) -> Result<(), BootstrapError> {
-        let mut configs = [(0u64, 0u64); N];
         for (i, gt) in self.gts.iter_mut().enumerate() {
             let id = GtId(i as u8);
             let result = gt.bootstrap().and_then(|_| gt.query_config());
             let config = result.map_err(|error| BootstrapError::Gt { gt: id, error })?;
-            configs[i] = (config.ggtt_start, config.ggtt_size);
             info!(
                 "GT{}: VF ABI {}, GGTT {:#x}+{:#x}",
                 i,
@@ -888,14 +886,21 @@ impl<D: Device, const N: usize> Core<D, N> {
                 config.ggtt_size
             );
         }
+        // Each GT's GGTT (start, size), as its query just stored it.
+        let gts = &self.gts;
+        let ggtt_of = |gt: GtId| {
+            gts.get(usize::from(gt.0))
+                .and_then(Gt::config)
+                .map_or((0, 0), |c| (c.ggtt_start, c.ggtt_size))
+        };
         for t in 0..topology.num_tiles() {
             let tile = TileId(t as u8);
             let Some(primary) = topology.primary_of(tile) else {
                 continue;
             };
-            let primary_ggtt = configs[usize::from(primary.0)];
+            let primary_ggtt = ggtt_of(primary);
             for gt in topology.gts_of(tile) {
-                let ggtt = configs[usize::from(gt.0)];
+                let ggtt = ggtt_of(gt);
                 if ggtt != primary_ggtt {
                     error!("tile {}: GTs disagree on the GGTT", t);
                     return Err(BootstrapError::GgttMismatch {
