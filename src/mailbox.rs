@@ -435,8 +435,9 @@ impl<D: Device> Mailbox<D> {
     /// [`MailboxError::Protocol`] (header 0) when `request` does not encode; otherwise as
     /// [`send_recv`](Mailbox::send_recv).
     pub fn send(&mut self, request: &Request) -> Result<MmioMessage, MailboxError> {
-        let mut t = self.post(request)?;
-        self.complete(&mut t)
+        // Polled where it was posted: `?` would copy the transaction out of the result.
+        let mut posted = self.post(request);
+        self.complete(posted.as_mut().map_err(|e| *e)?)
     }
 
     /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply: its header followed by
@@ -451,8 +452,9 @@ impl<D: Device> Mailbox<D> {
     /// FAILURE reply; [`MailboxError::Protocol`] for a reply that is not a valid reply;
     /// [`MailboxError::ClockStalled`] when the device clock does not advance.
     pub fn send_recv(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
-        let mut t = self.post_raw(request, true)?;
-        self.complete(&mut t)
+        // Polled where it was posted, as in `send`.
+        let mut posted = self.post_raw(request, true);
+        self.complete(posted.as_mut().map_err(|e| *e)?)
     }
 
     /// Sends `request` (1 to 4 dwords) and returns the SUCCESS reply's header alone (a
@@ -462,8 +464,9 @@ impl<D: Device> Mailbox<D> {
     ///
     /// As [`send_recv`](Mailbox::send_recv).
     pub fn send_only(&mut self, request: &[u32]) -> Result<MmioMessage, MailboxError> {
-        let mut t = self.post_raw(request, false)?;
-        self.complete(&mut t)
+        // Polled where it was posted, as in `send`.
+        let mut posted = self.post_raw(request, false);
+        self.complete(posted.as_mut().map_err(|e| *e)?)
     }
 
     /// Encodes `request`, writes it and rings the doorbell, and returns the transaction in

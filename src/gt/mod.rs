@@ -333,8 +333,9 @@ impl<D: Device> Gt<D> {
     /// ABI does not allow; [`VfError::Reassigned`] when a value other than the GGTT base changed
     /// since the last query. The old configuration is kept.
     pub fn query_config(&mut self) -> Result<VfConfig, VfError> {
-        let mut op = self.post_query_config()?;
-        self.complete(&mut op)?;
+        // Polled where it was posted: a GtOp is large, and `?` would copy it out of the result.
+        let mut posted = self.post_query_config();
+        self.complete(posted.as_mut().map_err(|e| *e)?)?;
         Ok(self.config.unwrap_or_default())
     }
 
@@ -572,8 +573,9 @@ impl<D: Device> Gt<D> {
     /// fails (a VF_MIGRATED reply is [`MailboxError::VfMigrated`]); [`VfError::BadReply`] when the
     /// reply is not an empty SUCCESS.
     pub fn resfix_start(&mut self, marker: Marker) -> Result<(), VfError> {
-        let mut op = self.post_resfix_start(marker)?;
-        self.complete(&mut op)
+        // Polled where it was posted, as in `query_config`.
+        let mut posted = self.post_resfix_start(marker);
+        self.complete(posted.as_mut().map_err(|e| *e)?)
     }
 
     /// VF2GUC_RESFIX_DONE: with the marker from RESFIX_START (VF ABI 1.27+), or without one
@@ -584,8 +586,9 @@ impl<D: Device> Gt<D> {
     /// As [`resfix_start`](Gt::resfix_start): [`VfError::NotBootstrapped`], [`VfError::Mailbox`] (a
     /// second migration is [`MailboxError::VfMigrated`]), [`VfError::BadReply`].
     pub fn resfix_done(&mut self, marker: Option<Marker>) -> Result<(), VfError> {
-        let mut op = self.post_resfix_done(marker)?;
-        self.complete(&mut op)
+        // Polled where it was posted, as in `query_config`.
+        let mut posted = self.post_resfix_done(marker);
+        self.complete(posted.as_mut().map_err(|e| *e)?)
     }
 
     /// HOST2GUC_SELF_CFG: tells this GT's GuC `value` for `key` (the kernel's `guc_self_cfg`,
