@@ -578,15 +578,14 @@ impl<D: Device> Mailbox<D> {
     #[inline(never)]
     fn resend(&mut self, t: &mut InFlight) {
         self.write_request(t.request.as_slice());
-        t.wait = Wait::Reply;
-        t.watch = Stopwatch::start(self.dev.now());
+        self.start(t, Wait::Reply);
     }
 
-    /// Starts a pause of `pause` before the next resend: a deadline on the clock, polled like
-    /// a wait.
+    /// Starts `wait` now: the reply wait after a BUSY, or a pause before a resend (a deadline
+    /// on the clock, polled like a wait).
     #[inline(never)]
-    fn pause(&mut self, t: &mut InFlight, pause: Duration) {
-        t.wait = Wait::Pause(nanos(pause));
+    fn start(&mut self, t: &mut InFlight, wait: Wait) {
+        t.wait = wait;
         t.watch = Stopwatch::start(self.dev.now());
     }
 
@@ -621,7 +620,7 @@ impl<D: Device> Mailbox<D> {
             }
             t.losses += 1;
             debug!("GuC mmio request {:#010x}: lost, sending again", request0);
-            self.pause(t, self.config.lost_reply_pause);
+            self.start(t, Wait::Pause(nanos(self.config.lost_reply_pause)));
             return None;
         }
         error!(
@@ -642,8 +641,7 @@ impl<D: Device> Mailbox<D> {
         let request0 = t.request.header();
         let reply = Reply::decode(header);
         if let (Wait::Reply, Ok(Reply::Busy { .. })) = (t.wait, reply) {
-            t.wait = Wait::AfterBusy;
-            t.watch = Stopwatch::start(self.dev.now());
+            self.start(t, Wait::AfterBusy);
             return None;
         }
         Some(match reply {
@@ -672,7 +670,7 @@ impl<D: Device> Mailbox<D> {
                     pause / 1_000,
                     reason
                 );
-                self.pause(t, Duration::from_nanos(pause));
+                self.start(t, Wait::Pause(pause));
                 return None;
             }
             Ok(Reply::Failure {
