@@ -88,6 +88,18 @@ pub(super) struct Machine {
     pub(super) op: Option<Result<GtOp, VfError>>,
 }
 
+impl Stage {
+    /// The GuC exchange in flight in this stage.
+    fn exchange(self) -> Option<Step> {
+        match self {
+            Stage::Start => Some(Step::ResfixStart),
+            Stage::Query => Some(Step::QueryConfig),
+            Stage::Done => Some(Step::ResfixDone),
+            Stage::Postponed | Stage::Started | Stage::Ended(_) => None,
+        }
+    }
+}
+
 impl Machine {
     pub(super) const IDLE: Machine = Machine {
         stage: Stage::Postponed,
@@ -104,19 +116,19 @@ impl Machine {
     }
 }
 
-/// A GuC exchange's outcome at `step` of GT `gt`'s recovery: `Ok(None)` when it succeeded;
-/// a VF_MIGRATED reply re-queues the GT (`Ok(Some(run))`); any other error fails the pass.
-/// (Here and in the driver, `Err(outcome)` ends the pass early with that outcome: a failure or
-/// teardown. Spelt out, not aliased, so that cargo-mutants makes its `Ok(..)` mutants of these
-/// functions.)
-fn step(gt: GtId, step: Step, result: Result<(), VfError>) -> Result<Option<GtRun>, PassOutcome> {
-    match result {
-        Ok(()) => Ok(None),
-        Err(e) if e.is_vf_migrated() => Ok(Some(GtRun::Requeued(step))),
-        Err(e) => Err(PassOutcome::Failed(RecoveryError::Gt {
+/// A GuC exchange's outcome at `step` of GT `gt`'s recovery, from its failure (none: it
+/// succeeded, `Ok(None)`): a VF_MIGRATED reply re-queues the GT (`Ok(Some(run))`); any other
+/// error fails the pass. (Here and in the driver, `Err(outcome)` ends the pass early with that
+/// outcome: a failure or teardown. Spelt out, not aliased, so that cargo-mutants makes its
+/// `Ok(..)` mutants of these functions.)
+fn step(gt: GtId, step: Step, failure: Option<&VfError>) -> Result<Option<GtRun>, PassOutcome> {
+    match failure {
+        None => Ok(None),
+        Some(e) if e.is_vf_migrated() => Ok(Some(GtRun::Requeued(step))),
+        Some(e) => Err(PassOutcome::Failed(RecoveryError::Gt {
             gt,
             step,
-            error: e,
+            error: *e,
         })),
     }
 }
@@ -236,21 +248,13 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
         Ok(())
     }
 
-    /// GT `id`'s operation of its current stage is over with `result`: its next steps, up to
-    /// its next mailbox request posted or the end of its run.
-    fn advance(&mut self, id: GtId, result: Result<(), VfError>) -> Result<(), PassOutcome> {
+    /// GT `id`'s operation of its current stage is over (`requeued`: answered VF_MIGRATED, see
+    /// [`step`]): its next steps, up to its next mailbox request posted or the end of its run.
+    fn advance(&mut self, id: GtId, requeued: Option<GtRun>) -> Result<(), PassOutcome> {
         let i = usize::from(id.0);
         let marker = self.gts[i].marker;
         let stage = self.gts[i].stage;
-        let exchange = match stage {
-            Stage::Start => Step::ResfixStart,
-            Stage::Query => Step::QueryConfig,
-            Stage::Done => Step::ResfixDone,
-            // No operation in flight in these stages: nothing to advance.
-            Stage::Postponed | Stage::Started | Stage::Ended(_) => return Ok(()),
-        };
-        // One check of the reply for the three exchanges; then the stage's own next steps.
-        if let Some(run) = step(id, exchange, result)? {
+        if let Some(run) = requeued {
             self.gts[i].stage = Stage::Ended(run);
             return Ok(());
         }
@@ -268,8 +272,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
                     }
                 }
             }
-            // Stage::Done, steps 12-13: RESFIX_DONE accepted.
-            _ => {
+            // Steps 12-13: RESFIX_DONE accepted.
+            Stage::Done => {
                 if self.vf.coordinator.done(id) {
                     self.vf.hooks.kickstart(id);
                     Stage::Ended(GtRun::Recovered)
@@ -287,6 +291,8 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
                     Stage::Ended(GtRun::Recovered)
                 }
             }
+            // No operation in flight in these stages: nothing to advance.
+            Stage::Postponed | Stage::Started | Stage::Ended(_) => stage,
         };
         self.gts[i].stage = next;
         Ok(())
@@ -412,19 +418,31 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet>
 
     /// Polls GT `i`'s operation in flight, if it has one, and advances the GT once it is over.
     pub(super) fn poll(&mut self, i: usize) -> Result<Polled, PassOutcome> {
-        let Some(slot) = self.gts[i].op.as_mut() else {
+        // i < N <= MAX_GTS < 256.
+        let id = GtId(i as u8);
+        let machine = &mut self.gts[i];
+        let Some(slot) = machine.op.as_mut() else {
             return Ok(Polled::Idle);
         };
-        let result = match slot {
-            Err(e) => Err(*e),
-            Ok(op) => match self.core.gts[i].poll_step(op) {
-                Poll::Pending => return Ok(Polled::Pending),
-                Poll::Ready(result) => result,
-            },
+        // The failure is looked at where it lies (a post's, or the reply's), not copied.
+        let polled;
+        let failure = match slot {
+            Err(e) => Some(&*e),
+            Ok(op) => {
+                polled = match self.core.gts[i].poll_step(op) {
+                    Poll::Pending => return Ok(Polled::Pending),
+                    Poll::Ready(result) => result,
+                };
+                polled.as_ref().err()
+            }
         };
-        self.gts[i].op = None;
-        // i < N <= MAX_GTS < 256.
-        self.advance(GtId(i as u8), result)?;
+        // One check of the reply for the three exchanges.
+        let requeued = match machine.stage.exchange() {
+            Some(exchange) => step(id, exchange, failure)?,
+            None => None,
+        };
+        machine.op = None;
+        self.advance(id, requeued)?;
         Ok(Polled::Advanced)
     }
 }
