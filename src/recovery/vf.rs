@@ -501,11 +501,11 @@ impl<D: Device, H: RecoveryHooks, Q: WorkQueue, const N: usize, M: MemirqSet> Vf
         self.hold(|core| {
             core.bootstrap(&self.topology)?;
             let mut views = self.views.lock();
-            for (i, gt) in core.gts.iter().enumerate() {
-                views.gts[i].version = gt.version();
-                views.gts[i].config = gt.config().copied();
+            // Every GT and every tile (there are N of each).
+            for i in 0..N {
+                views.gts[i].version = core.gts[i].version();
+                core.publish(&mut views, i, i);
             }
-            views.tiles = core.tiles;
             Ok(())
         })
         .unwrap_or(Err(BootstrapError::Busy))
