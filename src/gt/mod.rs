@@ -217,20 +217,22 @@ impl<D: Device> Gt<D> {
     /// [`VfError::Mailbox`] with the last send's failure (a timeout on every attempt, or the first
     /// other failure); [`VfError::BadReply`] when the reply is not an empty SUCCESS.
     pub fn reset(&mut self) -> Result<(), VfError> {
-        // A counted loop: it ends after VF_RESET_ATTEMPTS attempts whatever the GuC answers.
-        let mut result = Ok(());
-        for _ in 0..VF_RESET_ATTEMPTS {
-            let request = Request::VfReset;
-            result = empty_reply(request, self.mailbox.send(&request));
-            if !matches!(
-                result,
-                Err(VfError::Mailbox(
-                    MailboxError::Timeout { .. } | MailboxError::BusyTimeout
-                ))
-            ) {
-                break;
+        // A counted loop: it ends after VF_RESET_ATTEMPTS sends whatever the GuC answers. The
+        // timeouts are the mailbox's own errors: the reply is checked once, after the last send.
+        let request = Request::VfReset;
+        let mut sends = 0;
+        let sent = loop {
+            let sent = self.mailbox.send(&request);
+            sends += 1;
+            let timed_out = matches!(
+                sent,
+                Err(MailboxError::Timeout { .. } | MailboxError::BusyTimeout)
+            );
+            if !timed_out || sends >= VF_RESET_ATTEMPTS {
+                break sent;
             }
-        }
+        };
+        let result = empty_reply(request, sent);
         if let Err(e) = &result {
             error!("failed to reset GuC VF state: {:?}", e);
         }
