@@ -368,7 +368,8 @@ impl<D: Device> Gt<D> {
 
     /// Takes one key's reply (or failure) into the query and runs the checks the kernel runs
     /// right after that key (see the module docs); the error ends the query. `old` is the
-    /// configuration of the previous query, if any.
+    /// configuration of the previous query, if any; `info` the GT's (its WOPCM size, looked up
+    /// only for GGTT_SIZE's check).
     // Out of line: inlined into its one caller, poll_step, it cost 157 B more (footprint.sh).
     #[inline(never)]
     fn take_key(
@@ -376,7 +377,7 @@ impl<D: Device> Gt<D> {
         key: KlvKey,
         reply: Result<KlvReply, VfError>,
         old: Option<&VfConfig>,
-        wopcm: u64,
+        info: &GtInfo,
     ) -> Result<(), VfError> {
         let klv = match reply {
             Ok(klv) => klv,
@@ -396,7 +397,7 @@ impl<D: Device> Gt<D> {
             KlvKey::GgttStart => c.ggtt_start = value_u64,
             KlvKey::GgttSize => {
                 c.ggtt_size = value_u64;
-                check_ggtt(c, old, wopcm)?;
+                check_ggtt(c, old, info.wopcm_size())?;
             }
             KlvKey::LmemSize => {
                 c.lmem_size = Some(value_u64);
@@ -511,8 +512,7 @@ impl<D: Device> Gt<D> {
             let klv = reply
                 .map_err(VfError::from)
                 .and_then(|reply| check_klv(key, reply.as_slice()));
-            let wopcm = self.info.wopcm_size();
-            if let Err(e) = Self::take_key(q, key, klv, self.config.as_ref(), wopcm) {
+            if let Err(e) = Self::take_key(q, key, klv, self.config.as_ref(), &self.info) {
                 return Poll::Ready(Err(e));
             }
         }
