@@ -269,20 +269,16 @@ impl<D: Device> Gt<D> {
 
     /// MATCH_VERSION 0.0 ("any"); the GuC's version, or `None` if that failed too.
     fn match_any(&mut self) -> Option<Version> {
-        let request = Request::MatchVersion {
-            wanted: Version::new(0, 0),
-        };
-        let reply = self.mailbox.send(&request).ok()?;
-        Version::decode_match_reply(reply.as_slice()).ok()
+        self.match_version(Version::new(0, 0)).ok()
     }
 
-    fn try_handshake(&mut self) -> Result<Version, VfError> {
-        let previous = self.version;
-        let wanted = previous.unwrap_or(self.info.wanted_vf_abi());
+    /// One MATCH_VERSION exchange asking for `wanted` (its patch sent as 0): the version the
+    /// GuC answered. The exchange's failure is the handshake's ([`VfError::VersionRefused`]:
+    /// `handshake` adds what the GuC speaks).
+    fn match_version(&mut self, wanted: Version) -> Result<Version, VfError> {
         let request = Request::MatchVersion {
             wanted: Version { patch: 0, ..wanted },
         };
-        // The exchange's failure is the handshake's: `handshake` adds what the GuC speaks.
         let reply = self
             .mailbox
             .send(&request)
@@ -291,11 +287,16 @@ impl<D: Device> Gt<D> {
                 guc: None,
                 error,
             })?;
-        let found =
-            Version::decode_match_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
-                action: request.action(),
-                error,
-            })?;
+        Version::decode_match_reply(reply.as_slice()).map_err(|error| VfError::BadReply {
+            action: request.action(),
+            error,
+        })
+    }
+
+    fn try_handshake(&mut self) -> Result<Version, VfError> {
+        let previous = self.version;
+        let wanted = previous.unwrap_or(self.info.wanted_vf_abi());
+        let found = self.match_version(wanted)?;
         if let Some(previous) = previous {
             let same = |v: Version| (v.major, v.minor, v.patch);
             if same(found) != same(previous) {
