@@ -291,6 +291,7 @@ fn transcript() -> String {
             old: 0x1000_0000,
             new: 0x2000_0000,
         },
+        VfError::PolledAfterReady,
     ];
     for e in &vfs {
         t.error("VfError", e);
@@ -1126,6 +1127,10 @@ Reassigned {
     new: 0x20000000,
 }
 unexpected reassignment of VF_CFG_GGTT_SIZE (0x0002): 0x10000000 -> 0x20000000
+== VfError
+PolledAfterReady
+PolledAfterReady
+GT operation polled after it answered
 == HookError
 HookError(-22)
 HookError(
@@ -1905,6 +1910,17 @@ Failed(
             old: 0x10000000,
             new: 0x20000000,
         },
+    },
+)
+== PassOutcome::Failed(Gt)
+Failed(Gt { gt: GtId(0), step: QueryConfig, error: PolledAfterReady })
+Failed(
+    Gt {
+        gt: GtId(
+            0,
+        ),
+        step: QueryConfig,
+        error: PolledAfterReady,
     },
 )
 "#;

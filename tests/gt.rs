@@ -763,6 +763,47 @@ fn poll_op_answers_as_the_blocking_calls() {
     assert_eq!(g.state(), VfState::Running);
 }
 
+/// An operation that answered `Ready` is over: polling it again sends nothing, leaves the
+/// GT's configuration as it was and answers `PolledAfterReady`, after a success and after a
+/// query that failed at its first key (polling on would have posted the next key's request).
+#[test]
+fn poll_op_after_ready_sends_nothing() {
+    use core::task::Poll;
+
+    let g = integrated(Version::new(1, 27));
+    let mut gt = primary(&g);
+    gt.bootstrap().unwrap();
+    let config = gt.query_config().unwrap();
+    let again = |gt: &mut Gt<&MockGuc>, op: &mut xe_sriov_vf::gt::GtOp| {
+        let doorbells = g.access_counts().doorbells;
+        assert_eq!(gt.poll_op(op), Poll::Ready(Err(VfError::PolledAfterReady)));
+        assert_eq!(g.access_counts().doorbells, doorbells, "nothing sent");
+        assert_eq!(gt.config(), Some(&config));
+    };
+
+    let mut op = gt.post_query_config().unwrap();
+    assert_eq!(gt.poll_op(&mut op), Poll::Ready(Ok(Some(config))));
+    again(&mut gt, &mut op);
+
+    g.inject(
+        Trigger::Action(code::QUERY_SINGLE_KLV),
+        reply(&[0xF000_0003, 0, 0, 0]),
+    )
+    .unwrap();
+    let mut op = gt.post_query_config().unwrap();
+    let overflow = VfError::KlvOverflow {
+        key: KlvKey::GgttStart,
+        len: 3,
+    };
+    assert_eq!(gt.poll_op(&mut op), Poll::Ready(Err(overflow)));
+    again(&mut gt, &mut op);
+    again(&mut gt, &mut op);
+
+    let mut op = gt.post_resfix_done(None).unwrap();
+    assert!(gt.poll_op(&mut op).is_ready());
+    again(&mut gt, &mut op);
+}
+
 #[test]
 fn platform_class_follows_the_graphics_ip() {
     use PlatformClass::*;

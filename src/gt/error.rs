@@ -60,6 +60,9 @@ pub enum VfError {
     },
     /// An operation that needs a completed handshake was called before it.
     NotBootstrapped,
+    /// [`Gt::poll_op`](crate::gt::Gt::poll_op) was called again on an operation that had
+    /// answered `Ready`: nothing was sent; post a new operation.
+    PolledAfterReady,
     /// The reply's LENGTH is larger than the key's (`-EOVERFLOW`).
     KlvOverflow {
         /// Key.
@@ -160,6 +163,7 @@ impl fmt::Debug for VfError {
                 debug_variant!(f, ["VersionChanged", "previous", "found"], previous, found)
             }
             VfError::NotBootstrapped => f.write_str("NotBootstrapped"),
+            VfError::PolledAfterReady => f.write_str("PolledAfterReady"),
             VfError::KlvOverflow { key, len } => {
                 debug_variant!(f, ["KlvOverflow", "key", "len"], key, len)
             }
@@ -255,6 +259,7 @@ impl fmt::Display for VfError {
                 )
             }
             VfError::NotBootstrapped => f.write_str("GT not bootstrapped"),
+            VfError::PolledAfterReady => f.write_str("GT operation polled after it answered"),
             VfError::KlvOverflow { key, len } => {
                 write!(
                     f,

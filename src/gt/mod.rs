@@ -468,8 +468,15 @@ impl<D: Device> Gt<D> {
 
     /// One poll of a GT operation in flight (see [`GtOp`]): `Pending` means let time pass and
     /// poll again; `Ready` is what the blocking call would have returned (`Some` configuration
-    /// for a query, `None` for a RESFIX message).
+    /// for a query, `None` for a RESFIX message). Once it answered `Ready`, the operation is
+    /// over: a further poll touches nothing and answers [`VfError::PolledAfterReady`].
     pub fn poll_op(&mut self, op: &mut GtOp) -> Poll<Result<Option<VfConfig>, VfError>> {
+        // Every post leaves a transaction in flight, and so does every poll that answers
+        // `Pending` (a query posts its next key before it waits): none means it answered.
+        // Polling on would send a query's next key or answer a second time.
+        if op.t.is_none() {
+            return Poll::Ready(Err(VfError::PolledAfterReady));
+        }
         self.poll_step(op).map(|result| {
             result.map(|()| match op.kind {
                 OpKind::Config(_) => self.config,
@@ -672,6 +679,8 @@ enum OpKind {
 #[must_use = "a posted operation is only answered by polling it"]
 pub struct GtOp {
     kind: OpKind,
+    /// The transaction in flight: `None` only once the operation answered `Ready` (see
+    /// [`Gt::poll_op`]).
     t: Option<InFlight>,
 }
 
