@@ -78,11 +78,12 @@
 //!    the pass (never waited for: [`PassOutcome::Busy`]), the runtime-PM guard, the outcome
 //!    accounted (abort, wedge).
 //! 3. `pass.rs`: `Pass::run`, the schedule, `drive` (the rounds of polls) and `account_run`.
-//! 4. `machine.rs`: `begin`, `advance` (one reply, the GT's next steps), `fix` (the hooks),
-//!    `publish_starts`.
-//! 5. Below: [`crate::gt`] (`post_*` and `poll_op`: the GT's requests, the re-query's
-//!    validation) and [`crate::mailbox`] (one transaction as post and poll), [`crate::tile`]
-//!    (the GGTT's move rule).
+//! 4. `machine.rs`: `begin`, `post` (the request of the GT's stage), `poll` (its reply,
+//!    checked once for the three exchanges), `advance` (the GT's next steps), `fix` (the
+//!    hooks), `publish_starts`.
+//! 5. Below: [`crate::gt`] (`post_*` and `poll_step`: the GT's requests, the re-query's
+//!    validation, the configuration kept in the `Gt`) and [`crate::mailbox`] (one transaction
+//!    as post and poll), [`crate::tile`] (the GGTT's move rule).
 //!
 //! `hooks.rs`, `config.rs`, `error.rs` and `report.rs` hold the types the embedder sees.
 //!
