@@ -126,6 +126,16 @@ awk 'NR == FNR { ok[$0]++; next } { if (ok[$0] > 0) ok[$0]--; else print }' \
 awk 'FILENAME ~ /reviewed/ { r[$0]++; next } FILENAME ~ /missed/ { m[$0]++; next } { c[$0]++ }
   END { for (n in r) if (r[n] > m[n] && c[n] > 0) print n }' \
   "$out/reviewed.txt" "$out/missed.txt" "$out/caught.txt" "$out/timeout.txt" | sort >"$out/stale.txt"
+# Reviewed entries that name no mutant at all: the code they describe is gone. Only a whole run
+# (no shard, group or diff filter, not cut short) has seen every mutant to tell.
+full=
+[[ -z "$shard" && -z "${MUTANTS_GROUP:-}" && -z "${MUTANTS_IN_DIFF:-}" && -z "$incomplete" ]] && full=1
+sort -u "$out"/{caught,missed,timeout,unviable}.txt >"$out/all.txt"
+if [[ -n "$full" ]]; then
+  sort -u "$out/reviewed.txt" | comm -23 - "$out/all.txt" >"$out/gone.txt"
+else
+  : >"$out/gone.txt"
+fi
 
 echo
 echo "== mutation score per file${shard:+ (shard $shard)}: (caught + timeout) / (caught + timeout + missed)"
@@ -155,6 +165,12 @@ echo
 echo "mutants: done in $(($(date +%s) - start))s"
 if [[ -n "$incomplete" ]]; then
   echo "FAILED: out of time (budget ${budget}s): $incomplete; the scores above are partial" >&2
+  exit 1
+fi
+if [[ -s "$out/gone.txt" ]]; then
+  echo
+  echo "FAILED: entries of $reviewed that name no mutant of this run (remove them):" >&2
+  sed 's/^/  /' "$out/gone.txt" >&2
   exit 1
 fi
 if [[ -s "$out/unreviewed.txt" ]]; then
