@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the recovery core with cargo-mutants: src/coordinator/mod.rs, src/ids.rs,
 # src/recovery/*.rs (the machine, the pass driver, the facade and the types the embedder sees),
-# src/mailbox.rs and src/gt/, each mutant tested against `cargo test --features mock,std`
+# src/mailbox.rs and src/gt/, each mutant tested against `cargo test --features mock,std,log`
 # (the test targets that exercise those files; see MUTANT_GROUPS below).
 #
 #   bash .ci/mutants.sh          # every mutant
@@ -74,7 +74,8 @@ for group in "${MUTANT_GROUPS[@]}"; do
   IFS='|' read -r name files lib skip <<<"$group"
   [[ -n "${MUTANTS_GROUP:-}" && "$name" != "$MUTANTS_GROUP" ]] && continue
   args=(--no-shuffle --gitignore true --colors never -j "$jobs" --timeout "$test_timeout"
-    --features mock,std --output "$out/$name"
+    # `log` for tests/logging.rs, which checks the lines whose only effect is to be logged.
+    --features mock,std,log --output "$out/$name"
     # Unit tests live in files of their own (coordinator/tests.rs, policy_tests.rs,
     # recovery/vf/tests.rs), never listed above; this keeps any inline `mod tests` out too.
     --exclude-re '(in|replace) tests::'
