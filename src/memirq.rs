@@ -58,7 +58,10 @@ use crate::wire::regs::{GtKind, GucIntr};
 /// Offsets are bytes from the start of the page; an implementation ignores writes and reads 0
 /// at offsets at or beyond [`wire::memirq::PAGE_SIZE`](crate::wire::memirq::PAGE_SIZE). Every
 /// access must be a single volatile (or atomic) access of the memory the GPU writes: the crate
-/// polls and clears bytes the GuC sets concurrently.
+/// polls and clears bytes the GuC sets concurrently. Reads must complete in program order (a
+/// DMA read barrier after each, Linux's `dma_rmb`, on AArch64 and RISC-V): the GuC writes a
+/// status byte before its unit's source byte, and the handler that reads the source byte set
+/// relies on then reading the status byte set. [`MemirqMem`](crate::mmio::MemirqMem) does.
 pub trait MemirqPage {
     /// Reads the byte at `offset`.
     fn read8(&self, offset: usize) -> u8;

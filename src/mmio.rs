@@ -3,7 +3,9 @@
 //! This is the only module of the crate with `unsafe` code. Each register access goes through a
 //! `volatile_register::RW<u32>` placed at the register's offset, after a bounds and alignment
 //! check, so that a wrong offset from anywhere in the crate reads all ones (like a PCI read that
-//! nothing answers) and drops writes instead of touching memory outside the mapping. The
+//! nothing answers) and drops writes instead of touching memory outside the mapping. Register
+//! accesses and memirq page reads carry the barriers of Linux's `writel`, `readl` and `dma_rmb`
+//! on AArch64 and RISC-V (CI reads them in the built code: `.ci/io-order`). The
 //! register's pointer is derived from the embedder's base pointer with `add` (its provenance is
 //! kept: no integer round trip), and the `&RW<u32>` lives for that one access only.
 //!
@@ -107,6 +109,77 @@ use volatile_register::RW;
 
 use crate::device::{Clock, Device, Instant, Reg};
 
+/// The barriers that give the real accessors the ordering of Linux's `readl`, `writel` and
+/// `dma_rmb`, with the instructions Linux uses (AArch64 since Linux 5.2, RISC-V as in
+/// `arch/riscv/include/asm/mmio.h` and `barrier.h`). Device registers and system memory are
+/// ordered against each other only on x86; on AArch64 and RISC-V a register access can pass the
+/// CPU's accesses to memory unless a barrier says no:
+///
+/// - before a register write, every earlier write of the CPU to memory is made visible to the
+///   device (Linux `__io_bw`: AArch64 `dmb oshst`, RISC-V `fence w,o`), so the GPU sees the
+///   embedder's fixups, written before RESFIX_DONE, when the GuC lets the VF run again;
+/// - after a register read, the read completes before any later access of the CPU to memory
+///   (Linux `__io_ar`: AArch64 `dmb oshld`, RISC-V `fence i,ir`);
+/// - after a read of the memirq page, which the GPU writes by DMA, that read completes before
+///   every later read (Linux `dma_rmb`: AArch64 `dmb oshld`, RISC-V `fence ir,ir`): the GuC
+///   writes a status byte before its unit's source byte, so a handler that reads the source
+///   byte set must then read the status byte set too, or it clears the source byte and leaves a
+///   SW_INT_0 that no later interrupt points to.
+///
+/// On x86 each is a compiler barrier only (the CPU keeps these orders for uncached registers and
+/// for coherent DMA); any other architecture gets a full `fence(SeqCst)`. (Linux's AArch64
+/// `readl` also makes later instructions depend on the value read, so that a delay loop on the
+/// cycle counter starts after the read; here the clock may be read a few cycles before a
+/// register read completes, which moves no wait by more than that.)
+mod barrier {
+    /// A function that runs `$aarch64` on AArch64, `$riscv` on RISC-V, a compiler barrier on
+    /// x86 and `fence(SeqCst)` elsewhere.
+    macro_rules! barrier_fn {
+        ($(#[$doc:meta])* $name:ident, aarch64: $aarch64:literal, riscv: $riscv:literal) => {
+            $(#[$doc])*
+            #[inline(always)]
+            pub(super) fn $name() {
+                #[cfg(target_arch = "aarch64")]
+                // SAFETY: one barrier instruction: no operands, no stack, no flags. It only
+                // orders memory accesses, and the asm is not `nomem`, so the compiler keeps
+                // every memory access on its side of it too.
+                unsafe {
+                    core::arch::asm!($aarch64, options(nostack, preserves_flags));
+                }
+                #[cfg(any(target_arch = "riscv32", target_arch = "riscv64"))]
+                // SAFETY: as for AArch64 just above.
+                unsafe {
+                    core::arch::asm!($riscv, options(nostack, preserves_flags));
+                }
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+                #[cfg(not(any(
+                    target_arch = "aarch64",
+                    target_arch = "riscv32",
+                    target_arch = "riscv64",
+                    target_arch = "x86",
+                    target_arch = "x86_64"
+                )))]
+                core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+            }
+        };
+    }
+
+    barrier_fn!(
+        /// Before a register write: earlier writes to memory first (Linux `__io_bw`).
+        before_io_write, aarch64: "dmb oshst", riscv: "fence w,o"
+    );
+    barrier_fn!(
+        /// After a register read: the read completes before later accesses (Linux `__io_ar`).
+        after_io_read, aarch64: "dmb oshld", riscv: "fence i,ir"
+    );
+    barrier_fn!(
+        /// After a read of memory the device writes by DMA: that read before later reads
+        /// (Linux `dma_rmb`).
+        after_dma_read, aarch64: "dmb oshld", riscv: "fence ir,ir"
+    );
+}
+
 /// Why a BAR mapping was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -134,7 +207,9 @@ impl core::error::Error for MmioError {}
 
 /// A VF's MMIO BAR mapped at a run-time address, plus the clock that bounds every wait.
 ///
-/// Register offsets are checked against the mapping's length on every access.
+/// Register offsets are checked against the mapping's length on every access. Each access is
+/// ordered against the CPU's accesses to memory as Linux's `readl` and `writel` order them
+/// (barriers on AArch64 and RISC-V, a compiler barrier on x86).
 ///
 /// ```no_run
 /// use xe_sriov_vf::device::{Clock, Instant};
@@ -306,17 +381,34 @@ impl<C: Clock> MmioBar<C> {
     }
 }
 
+/// One register read with `readl`'s ordering (see [`barrier`]). Not generic, so that it is
+/// built once, in this crate (CI finds its barrier in the AArch64 and RISC-V builds).
+fn read_register(r: &RW<u32>) -> u32 {
+    let value = r.read();
+    barrier::after_io_read();
+    value
+}
+
+/// One register write with `writel`'s ordering (see [`barrier`]); not generic, as above.
+fn write_register(r: &RW<u32>, value: u32) {
+    barrier::before_io_write();
+    // SAFETY: the caller got `r` from `with_register`, which checked that the register lies
+    // inside the mapped BAR; a volatile 32-bit store to a VF register has no memory-safety
+    // effect on Rust data.
+    unsafe { r.write(value) }
+}
+
 impl<C: Clock> Device for MmioBar<C> {
+    /// A volatile 32-bit read, ordered as Linux's `readl`: it completes before any later access
+    /// of this CPU to memory.
     fn read32(&self, reg: Reg) -> u32 {
-        self.with_register(reg, |r| r.read()).unwrap_or(u32::MAX)
+        self.with_register(reg, read_register).unwrap_or(u32::MAX)
     }
 
+    /// A volatile 32-bit write, ordered as Linux's `writel`: every earlier write of this CPU to
+    /// memory is visible to the device first.
     fn write32(&self, reg: Reg, value: u32) {
-        self.with_register(reg, |r| {
-            // SAFETY: `with_register` checked that the register lies inside the mapped BAR; a
-            // volatile 32-bit store to a VF register has no memory-safety effect on Rust data.
-            unsafe { r.write(value) }
-        });
+        self.with_register(reg, |r| write_register(r, value));
     }
 
     fn now(&self) -> Instant {
@@ -330,8 +422,9 @@ impl<C: Clock> Device for MmioBar<C> {
 
 /// One tile's memirq page in real memory: the CPU view of the 4 KiB page the GPU writes (see
 /// [`crate::memirq`]). Every access is one volatile access through the pointer given to
-/// [`MemirqMem::new`] or [`MemirqMem::from_raw`] (its provenance is kept: no integer round trip); offsets at or beyond the
-/// page read 0 and drop writes.
+/// [`MemirqMem::new`] or [`MemirqMem::from_raw`] (its provenance is kept: no integer round
+/// trip), each read followed by a DMA read barrier (Linux's `dma_rmb`; a compiler barrier on
+/// x86); offsets at or beyond the page read 0 and drop writes.
 pub struct MemirqMem {
     base: NonNull<u8>,
 }
@@ -411,7 +504,11 @@ impl crate::memirq::MemirqPage for MemirqMem {
         }
         // SAFETY: `offset` is inside the page that the contract of `new` (or `from_raw`)
         // keeps mapped and readable for this access.
-        unsafe { self.base.as_ptr().add(offset).read_volatile() }
+        let value = unsafe { self.base.as_ptr().add(offset).read_volatile() };
+        // The GPU writes the page by DMA: this read before the next (a set source byte, then
+        // its unit's status bytes; see `barrier`).
+        barrier::after_dma_read();
+        value
     }
 
     fn write8(&self, offset: usize, value: u8) {
