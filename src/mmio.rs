@@ -390,11 +390,14 @@ fn read_register(r: &RW<u32>) -> u32 {
 }
 
 /// One register write with `writel`'s ordering (see [`barrier`]); not generic, as above.
-fn write_register(r: &RW<u32>, value: u32) {
+///
+/// # Safety
+///
+/// `r` is a register of the mapped BAR, as `with_register` hands it out.
+unsafe fn write_register(r: &RW<u32>, value: u32) {
     barrier::before_io_write();
-    // SAFETY: the caller got `r` from `with_register`, which checked that the register lies
-    // inside the mapped BAR; a volatile 32-bit store to a VF register has no memory-safety
-    // effect on Rust data.
+    // SAFETY: `r` is a register inside the mapped BAR (this function's contract); a volatile
+    // 32-bit store to a VF register has no memory-safety effect on Rust data.
     unsafe { r.write(value) }
 }
 
@@ -408,7 +411,10 @@ impl<C: Clock> Device for MmioBar<C> {
     /// A volatile 32-bit write, ordered as Linux's `writel`: every earlier write of this CPU to
     /// memory is visible to the device first.
     fn write32(&self, reg: Reg, value: u32) {
-        self.with_register(reg, |r| write_register(r, value));
+        self.with_register(reg, |r| {
+            // SAFETY: `with_register` checked that `r` lies inside the mapped BAR.
+            unsafe { write_register(r, value) }
+        });
     }
 
     fn now(&self) -> Instant {
