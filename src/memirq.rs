@@ -41,6 +41,15 @@
 //! looks at the unit once more. A byte that is neither 0 nor 0xFF is counted
 //! ([`Memirq::garbage_bytes`]) and treated as set.
 //!
+//! A second deliberate difference: between clearing a unit's source byte and reading its
+//! vector the handler makes the clear visible ([`MemirqPage::full_barrier`]; Linux's
+//! `memirq_received`, in every version of `xe_memirq.c` we read, the newest included, has a
+//! plain store there). Without it the clear can wait in the CPU's store buffer, on x86 too,
+//! while the vector is read; a SW_INT_0 that the GuC writes in that moment is read as clear,
+//! and the late clear then overwrites the source byte the GuC set after it, so no later look
+//! finds the migration. With it, the GuC's source byte comes after the clear and the next look
+//! (this handler's second, or the next MSI's) finds the SW_INT_0.
+//!
 //! Engine units (render, copy, ...) are the embedder's: their unit numbers are the embedder's
 //! own, and [`Memirq::take_unit`] scans one (clear the source byte, collect and clear its set
 //! status bytes) for them.
@@ -69,6 +78,18 @@ pub trait MemirqPage {
     fn write8(&self, offset: usize, value: u8);
     /// Writes the 32-bit little-endian word at `offset` (4-byte aligned; the enable mask).
     fn write32(&self, offset: usize, value: u32);
+    /// Makes every earlier write through the page visible to the GPU before any later access
+    /// (Linux's `dma_mb`; on x86 too, where a store can wait in the CPU's store buffer while
+    /// later loads go ahead). The handler calls it between clearing a unit's source byte and
+    /// reading the unit's status bytes: without it, a status byte and source byte that the GuC
+    /// sets in that moment can be read as clear and then have the source byte overwritten by the
+    /// late clear, leaving the interrupt with no source byte pointing to it.
+    ///
+    /// The default is `fence(SeqCst)`. [`MemirqMem`](crate::mmio::MemirqMem) uses Linux's
+    /// instruction; a page whose accesses are `SeqCst` atomics (the mock's) needs nothing.
+    fn full_barrier(&self) {
+        core::sync::atomic::fence(Ordering::SeqCst);
+    }
 }
 
 impl<P: MemirqPage + ?Sized> MemirqPage for &P {
@@ -80,6 +101,9 @@ impl<P: MemirqPage + ?Sized> MemirqPage for &P {
     }
     fn write32(&self, offset: usize, value: u32) {
         (**self).write32(offset, value)
+    }
+    fn full_barrier(&self) {
+        (**self).full_barrier()
     }
 }
 
@@ -214,6 +238,14 @@ impl<P: MemirqPage> Memirq<P> {
         self.garbage.load(Ordering::Relaxed)
     }
 
+    /// Clears a unit's source byte before its status bytes are read: the clear is visible
+    /// before those reads (see [`MemirqPage::full_barrier`]), so a status byte the GuC sets
+    /// after them comes with a source byte set after the clear, for the next look.
+    fn clear_source(&self, offset: usize) {
+        self.page.write8(offset, layout::CLEAR);
+        self.page.full_barrier();
+    }
+
     /// Reads a byte, counting it if it is garbage; returns whether it is set.
     fn check(&self, offset: usize, report: &mut MemirqReport) -> bool {
         let b = self.page.read8(offset);
@@ -275,7 +307,7 @@ impl<P: MemirqPage> Memirq<P> {
                 if !self.check(unit.source_offset(), &mut report) {
                     break;
                 }
-                self.page.write8(unit.source_offset(), layout::CLEAR);
+                self.clear_source(unit.source_offset());
                 if self.check(unit.guc2host_offset(), &mut report) {
                     self.page.write8(unit.guc2host_offset(), layout::CLEAR);
                     report.guc2host.insert(gt);
@@ -310,7 +342,7 @@ impl<P: MemirqPage> Memirq<P> {
         if !layout::byte_is_set(self.page.read8(source)) {
             return None;
         }
-        self.page.write8(source, layout::CLEAR);
+        self.clear_source(source);
         let mut bits = 0u16;
         for b in 0..layout::STATUS_BYTES_PER_UNIT {
             let v = self.page.read8(status + b);

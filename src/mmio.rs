@@ -124,18 +124,24 @@ use crate::device::{Clock, Device, Instant, Reg};
 ///   every later read (Linux `dma_rmb`: AArch64 `dmb oshld`, RISC-V `fence ir,ir`): the GuC
 ///   writes a status byte before its unit's source byte, so a handler that reads the source
 ///   byte set must then read the status byte set too, or it clears the source byte and leaves a
-///   SW_INT_0 that no later interrupt points to.
+///   SW_INT_0 that no later interrupt points to;
+/// - [`MemirqPage::full_barrier`](crate::memirq::MemirqPage::full_barrier), between clearing a
+///   source byte and reading the status bytes: every earlier access before every later one
+///   (Linux `dma_mb`: AArch64 `dmb osh`, RISC-V `fence iorw,iorw`, and on x86 a fence too).
 ///
-/// On x86 each is a compiler barrier only (the CPU keeps these orders for uncached registers and
-/// for coherent DMA); any other architecture gets a full `fence(SeqCst)`. (Linux's AArch64
+/// On x86 the first three are a compiler barrier only (the CPU keeps those orders for uncached
+/// registers and for coherent DMA); any other architecture gets a full `fence(SeqCst)`. (Linux's AArch64
 /// `readl` also makes later instructions depend on the value read, so that a delay loop on the
 /// cycle counter starts after the read; here the clock may be read a few cycles before a
 /// register read completes, which moves no wait by more than that.)
 mod barrier {
-    /// A function that runs `$aarch64` on AArch64, `$riscv` on RISC-V, a compiler barrier on
-    /// x86 and `fence(SeqCst)` elsewhere.
+    /// A function that runs `$aarch64` on AArch64, `$riscv` on RISC-V, `$x86` (a compiler
+    /// barrier or a fence) on x86 and `fence(SeqCst)` elsewhere.
     macro_rules! barrier_fn {
-        ($(#[$doc:meta])* $name:ident, aarch64: $aarch64:literal, riscv: $riscv:literal) => {
+        (
+            $(#[$doc:meta])* $name:ident,
+            aarch64: $aarch64:literal, riscv: $riscv:literal, x86: $x86:ident
+        ) => {
             $(#[$doc])*
             #[inline(always)]
             pub(super) fn $name() {
@@ -152,7 +158,7 @@ mod barrier {
                     core::arch::asm!($riscv, options(nostack, preserves_flags));
                 }
                 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-                core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+                core::sync::atomic::$x86(core::sync::atomic::Ordering::SeqCst);
                 #[cfg(not(any(
                     target_arch = "aarch64",
                     target_arch = "riscv32",
@@ -167,16 +173,22 @@ mod barrier {
 
     barrier_fn!(
         /// Before a register write: earlier writes to memory first (Linux `__io_bw`).
-        before_io_write, aarch64: "dmb oshst", riscv: "fence w,o"
+        before_io_write, aarch64: "dmb oshst", riscv: "fence w,o", x86: compiler_fence
     );
     barrier_fn!(
         /// After a register read: the read completes before later accesses (Linux `__io_ar`).
-        after_io_read, aarch64: "dmb oshld", riscv: "fence i,ir"
+        after_io_read, aarch64: "dmb oshld", riscv: "fence i,ir", x86: compiler_fence
     );
     barrier_fn!(
         /// After a read of memory the device writes by DMA: that read before later reads
         /// (Linux `dma_rmb`).
-        after_dma_read, aarch64: "dmb oshld", riscv: "fence ir,ir"
+        after_dma_read, aarch64: "dmb oshld", riscv: "fence ir,ir", x86: compiler_fence
+    );
+    barrier_fn!(
+        /// Every earlier access to memory the device shares before every later one, a write
+        /// before a later read included (Linux `dma_mb`; on x86 a real fence, as a store can
+        /// wait in the store buffer while later loads go ahead).
+        dma_full, aarch64: "dmb osh", riscv: "fence iorw,iorw", x86: fence
     );
 }
 
@@ -524,6 +536,10 @@ impl crate::memirq::MemirqPage for MemirqMem {
         // SAFETY: `offset` is inside the page that the contract of `new` (or `from_raw`)
         // keeps mapped and writable for this access.
         unsafe { self.base.as_ptr().add(offset).write_volatile(value) }
+    }
+
+    fn full_barrier(&self) {
+        barrier::dma_full();
     }
 
     fn write32(&self, offset: usize, value: u32) {

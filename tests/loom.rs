@@ -652,6 +652,9 @@ impl xe_sriov_vf::memirq::MemirqPage for ModelPage {
         }
     }
     fn write32(&self, _offset: usize, _value: u32) {}
+    fn full_barrier(&self) {
+        loom::sync::atomic::fence(SeqCst);
+    }
 }
 
 /// (5) memirq: the GuC writes SW_INT_0 (status byte, then source byte) while the tile's handler

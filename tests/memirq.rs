@@ -358,14 +358,20 @@ impl MemirqPage for Scripted<'_> {
     }
 }
 
-/// CT traffic racing the handler is never taken for a migration (an earlier "source set over
-/// an empty vector" rule did exactly that).
-#[test]
-fn guc2host_racing_the_handler_is_no_migration() {
+/// A page with a GUC2HOST of the primary GuC in it (its vector byte and source byte set).
+fn guc2host_pending() -> (MockMemirqPage, GucUnit) {
     let page = MockMemirqPage::new();
     let u = GucUnit::Primary;
     page.set_byte(u.guc2host_offset(), 0xFF);
     page.set_byte(u.source_offset(), 0xFF);
+    (page, u)
+}
+
+/// CT traffic racing the handler is never taken for a migration (an earlier "source set over
+/// an empty vector" rule did exactly that).
+#[test]
+fn guc2host_racing_the_handler_is_no_migration() {
+    let (page, _) = guc2host_pending();
     let m = Memirq::new(
         Scripted {
             page: &page,
@@ -446,4 +452,121 @@ fn a_page_naming_gt_n_does_not_make_gt_n_pending() {
     assert!(vf.memirq().sw_int0_pending(GtId(1)), "the page says GT 1");
     assert!(!vf.recovery_pending(GtId(1)), "but the VF has no GT 1");
     assert!(!vf.recovery_pending(GtId(0)));
+}
+
+/// The CPU's view of the page with a store buffer, as x86 has one (and weaker CPUs worse): a
+/// write waits in `pending` until a barrier (or the end of the handler) drains it, the CPU's own
+/// reads see its pending writes, and the GuC's writes go straight to memory. `on_read` is the
+/// GuC: called with each offset the handler reads, and the value it read.
+struct StoreBuffered<'a, F: Fn(usize, u8)> {
+    memory: &'a MockMemirqPage,
+    pending: std::cell::RefCell<Vec<(usize, u8)>>,
+    on_read: F,
+}
+
+impl<'a, F: Fn(usize, u8)> StoreBuffered<'a, F> {
+    fn new(memory: &'a MockMemirqPage, on_read: F) -> Self {
+        StoreBuffered {
+            memory,
+            pending: std::cell::RefCell::new(Vec::new()),
+            on_read,
+        }
+    }
+
+    fn drain(&self) {
+        for (o, v) in self.pending.borrow_mut().drain(..) {
+            self.memory.set_byte(o, v);
+        }
+    }
+}
+
+impl<F: Fn(usize, u8)> MemirqPage for StoreBuffered<'_, F> {
+    fn read8(&self, o: usize) -> u8 {
+        let own = self
+            .pending
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(p, _)| *p == o)
+            .map(|(_, v)| *v);
+        let v = own.unwrap_or_else(|| self.memory.byte(o));
+        (self.on_read)(o, v);
+        v
+    }
+    fn write8(&self, o: usize, v: u8) {
+        self.pending.borrow_mut().push((o, v));
+    }
+    fn write32(&self, o: usize, v: u32) {
+        for (i, b) in v.to_le_bytes().into_iter().enumerate() {
+            self.write8(o + i, b);
+        }
+    }
+    fn full_barrier(&self) {
+        self.drain();
+    }
+}
+
+/// From review: the handler clears a unit's source byte and then reads its status bytes. If the
+/// clear is still in the store buffer when the GuC sets SW_INT_0 and then the source byte (a
+/// migration landing while the handler serves the unit's GUC2HOST), the handler reads SW_INT_0
+/// clear and the late clear then overwrites the GuC's source byte: no look ever finds the
+/// migration. With the clear made visible before the status reads, the GuC's source byte comes
+/// after it, and the handler's second look (or the next MSI's handler) finds it.
+#[test]
+fn a_source_clear_is_visible_before_the_status_bytes_are_read() {
+    let (memory, u) = guc2host_pending();
+    let migrated = std::cell::Cell::new(false);
+    let page = StoreBuffered::new(&memory, |o, v| {
+        // The migration lands just after the handler found SW_INT_0 clear.
+        if o == u.sw_int_0_offset() && v == 0 && !migrated.replace(true) {
+            memory.set_byte(u.sw_int_0_offset(), 0xFF);
+            memory.set_byte(u.source_offset(), 0xFF);
+        }
+    });
+    let m = Memirq::new(&page, PAGE_GGTT, GtId(0), None);
+    let mut entries = 0;
+    let mut handle = || {
+        let report = m.handle(|_| {
+            entries += 1;
+            Signal::Queued
+        });
+        page.drain(); // the store buffer empties when the handler is done
+        report
+    };
+    let first = handle();
+    assert_eq!(first.guc2host, GtSet::single(GtId(0)));
+    assert!(migrated.get(), "the GuC wrote SW_INT_0 during the handler");
+    let _next_msi = handle();
+    assert_eq!(entries, 1, "the migration was lost: {first:?}");
+    assert_eq!(memory.byte(u.sw_int_0_offset()), 0);
+    assert_eq!(memory.byte(u.source_offset()), 0);
+}
+
+/// The same for an engine unit (the embedder's, scanned with `take_unit`): an interrupt that
+/// lands while its vector is read is found by the next scan, not overwritten by a late clear.
+#[test]
+fn take_unit_makes_its_source_clear_visible_before_reading_the_vector() {
+    use xe_sriov_vf::wire::memirq::{source_offset, status_offset};
+    let unit = 3;
+    let (source, status) = (source_offset(unit).unwrap(), status_offset(unit).unwrap());
+    let memory = MockMemirqPage::new();
+    memory.set_byte(status, 0xFF);
+    memory.set_byte(source, 0xFF);
+    let landed = std::cell::Cell::new(false);
+    let page = StoreBuffered::new(&memory, |o, v| {
+        // Another interrupt of the unit lands just after the scan found its byte 1 clear.
+        if o == status + 1 && v == 0 && !landed.replace(true) {
+            memory.set_byte(status + 1, 0xFF);
+            memory.set_byte(source, 0xFF);
+        }
+    });
+    let m = Memirq::new(&page, PAGE_GGTT, GtId(0), None);
+    assert_eq!(m.take_unit(unit), Some(0b01));
+    page.drain();
+    assert!(landed.get());
+    assert_eq!(
+        m.take_unit(unit),
+        Some(0b10),
+        "the second interrupt was lost"
+    );
 }

@@ -85,4 +85,7 @@ impl MemirqPage for MockMemirqPage {
             self.set_byte(offset.wrapping_add(i), b);
         }
     }
+    /// Nothing: every access is a `SeqCst` atomic, so a write is ordered before every later
+    /// access already.
+    fn full_barrier(&self) {}
 }

@@ -30,3 +30,9 @@ pub fn io_order_write32(bar: &MmioBar<NoClock>, offset: u32, value: u32) {
 pub fn io_order_read8(page: &MemirqMem, offset: usize) -> u8 {
     page.read8(offset)
 }
+
+/// The memirq page's full barrier (between a source byte's clear and the status reads).
+#[no_mangle]
+pub fn io_order_full_barrier(page: &MemirqMem) {
+    page.full_barrier()
+}
