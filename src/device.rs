@@ -178,12 +178,13 @@ impl Stopwatch {
 /// Methods take `&self`: a device that needs state for an access (the mock) keeps it behind its
 /// own lock. The crate never issues two mailbox transactions on the same GT at once.
 ///
-/// **Ordering.** On real hardware `read32` and `write32` must order like Linux's `readl` and
-/// `writel`, not like the `_relaxed` ones: a write only after every earlier write of the CPU to
-/// memory is visible to the device (the GPU reads the embedder's fixups once the GuC accepted
-/// RESFIX_DONE), a read complete before any later access to memory. On x86 plain volatile
-/// accesses to an uncached mapping do that; on AArch64 and RISC-V they need barriers, which
-/// [`MmioBar`](crate::mmio::MmioBar) has (see its module).
+/// **Ordering and byte order.** On real hardware `read32` and `write32` must behave like Linux's
+/// `readl` and `writel`, not like the `_relaxed` ones: a write only after every earlier write of
+/// the CPU to memory is visible to the device (the GPU reads the embedder's fixups once the GuC
+/// accepted RESFIX_DONE), a read complete before any later access to memory, and the values in
+/// the CPU's byte order (the registers are little-endian). On x86 plain volatile accesses to an
+/// uncached mapping do that; on AArch64 and RISC-V they need barriers, and on a big-endian CPU a
+/// byte swap, which [`MmioBar`](crate::mmio::MmioBar) has (see its module).
 ///
 /// An embedder whose kernel has its own MMIO accessors implements it over them. Here, a register
 /// file in memory with a clock that moves 1 µs per reading, and no GuC behind it: a request gets

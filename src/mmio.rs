@@ -221,7 +221,8 @@ impl core::error::Error for MmioError {}
 ///
 /// Register offsets are checked against the mapping's length on every access. Each access is
 /// ordered against the CPU's accesses to memory as Linux's `readl` and `writel` order them
-/// (barriers on AArch64 and RISC-V, a compiler barrier on x86).
+/// (barriers on AArch64 and RISC-V, a compiler barrier on x86), and the registers are
+/// little-endian whatever the CPU's byte order, as PCI's are.
 ///
 /// ```no_run
 /// use xe_sriov_vf::device::{Clock, Instant};
@@ -398,7 +399,9 @@ impl<C: Clock> MmioBar<C> {
 fn read_register(r: &RW<u32>) -> u32 {
     let value = r.read();
     barrier::after_io_read();
-    value
+    // PCI registers are little-endian (Linux's `readl` converts too; nothing on a
+    // little-endian CPU).
+    u32::from_le(value)
 }
 
 /// One register write with `writel`'s ordering (see [`barrier`]); not generic, as above.
@@ -410,18 +413,18 @@ unsafe fn write_register(r: &RW<u32>, value: u32) {
     barrier::before_io_write();
     // SAFETY: `r` is a register inside the mapped BAR (this function's contract); a volatile
     // 32-bit store to a VF register has no memory-safety effect on Rust data.
-    unsafe { r.write(value) }
+    unsafe { r.write(value.to_le()) }
 }
 
 impl<C: Clock> Device for MmioBar<C> {
     /// A volatile 32-bit read, ordered as Linux's `readl`: it completes before any later access
-    /// of this CPU to memory.
+    /// of this CPU to memory. The register is little-endian, as PCI's are.
     fn read32(&self, reg: Reg) -> u32 {
         self.with_register(reg, read_register).unwrap_or(u32::MAX)
     }
 
     /// A volatile 32-bit write, ordered as Linux's `writel`: every earlier write of this CPU to
-    /// memory is visible to the device first.
+    /// memory is visible to the device first. The register is little-endian, as PCI's are.
     fn write32(&self, reg: Reg, value: u32) {
         self.with_register(reg, |r| {
             // SAFETY: `with_register` checked that `r` lies inside the mapped BAR.
