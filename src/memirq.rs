@@ -32,8 +32,10 @@
 //! is set, call the migration entry for that GT. The kernel clears the SW_INT_0 byte only
 //! *after* the entry returned, so that from the GuC's write until the entry marked the GT's
 //! recovery pending the byte itself says "pending". This handler keeps that property and closes
-//! the kernel's window: it raises a per-GT "in the entry" flag, clears the byte, runs the entry,
-//! drops the flag. [`Memirq::sw_int0_pending`] reads the byte, then the flag; the VF's
+//! the kernel's window: it counts itself into a per-GT "in the entry" count, clears the byte,
+//! runs the entry, counts itself out (a count, so that two handlers of the tile at once never
+//! end each other's "pending"). [`Memirq::sw_int0_pending`] reads the byte, then the count; the
+//! VF's
 //! [`recovery_pending`](crate::recovery::Vf::recovery_pending) and
 //! [`ggtt_valid`](crate::recovery::Vf::ggtt_valid) read that, then the coordinator: no window in
 //! which an observer sees none of them. And a SW_INT_0 the GuC writes while the entry runs (a
@@ -58,7 +60,7 @@
 //! [`Vf::recovery_pending`]: crate::recovery::Vf::recovery_pending
 
 use crate::coordinator::{GtId, Signal};
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 use crate::wire::memirq::{self as layout, GucUnit};
 use crate::wire::regs::{GtKind, GucIntr};
 
@@ -127,10 +129,12 @@ pub struct Memirq<P> {
     primary: GtId,
     media: Option<GtId>,
     garbage: AtomicUsize,
-    /// Per GuC of the tile (primary, media): the migration entry is running for it. Set before
-    /// the SW_INT_0 byte is cleared, cleared after the entry returned, so the peek sees
-    /// "pending" without a gap and a SW_INT_0 the GuC writes meanwhile is never overwritten.
-    in_entry: [AtomicBool; 2],
+    /// Per GuC of the tile (primary, media): how many handlers are in the migration entry for
+    /// it. Counted up before the SW_INT_0 byte is cleared, down after the entry returned, so the
+    /// peek sees "pending" without a gap and a SW_INT_0 the GuC writes meanwhile is never
+    /// overwritten. A count, not a flag: with two handlers of the tile at once, the one that
+    /// finishes first must not end the other's "pending" before its entry reported.
+    in_entry: [AtomicUsize; 2],
 }
 
 impl<P: core::fmt::Debug> core::fmt::Debug for Memirq<P> {
@@ -156,7 +160,7 @@ impl<P: MemirqPage> Memirq<P> {
                 primary,
                 media,
                 garbage: AtomicUsize::new(0),
-                in_entry: [AtomicBool::new(false), AtomicBool::new(false)],
+                in_entry: [AtomicUsize::new(0), AtomicUsize::new(0)],
             }
         }
     }
@@ -216,10 +220,10 @@ impl<P: MemirqPage> Memirq<P> {
         if layout::byte_is_set(self.page.read8(unit.sw_int_0_offset())) {
             return true;
         }
-        // The byte read above happens before this load (the handler sets the flag before it
+        // The byte read above happens before this load (the handler counts itself in before it
         // clears the byte, with a fence between).
         core::sync::atomic::fence(Ordering::SeqCst);
-        self.in_entry[slot].load(Ordering::SeqCst)
+        self.in_entry[slot].load(Ordering::SeqCst) != 0
     }
 
     /// `gt`'s slot (0 primary, 1 media) and GuC unit on this tile.
@@ -264,9 +268,10 @@ impl<P: MemirqPage> Memirq<P> {
     /// One deliberate difference from the kernel: the kernel clears the SW_INT_0 byte after
     /// the entry returned, which overwrites a SW_INT_0 the GuC wrote while the entry ran (a
     /// second migration in that window is lost when no RESFIX_DONE is left to be refused). Here
-    /// a per-GT "in the entry" flag is raised before the byte is cleared and dropped after the
+    /// a per-GT "in the entry" count goes up before the byte is cleared and down after the
     /// entry returned; [`sw_int0_pending`](Memirq::sw_int0_pending) reads both, so "pending"
-    /// still has no gap, and a new SW_INT_0 stays in the page for the next look.
+    /// still has no gap, and a new SW_INT_0 stays in the page for the next look. Two handlers
+    /// of one tile may run at once (an MSI and a poll on two CPUs): each counts itself.
     ///
     /// A tile's MSI handler, with the page written as the media GuC writes it (its source byte,
     /// then its SW_INT_0 byte). [`Vf::handle_memirq`](crate::Vf::handle_memirq) is this with
@@ -313,14 +318,14 @@ impl<P: MemirqPage> Memirq<P> {
                     report.guc2host.insert(gt);
                 }
                 if self.check(unit.sw_int_0_offset(), &mut report) {
-                    // "Pending" passes from the byte to the flag to the coordinator without a
-                    // gap: flag first, then clear the byte (so a SW_INT_0 the GuC writes during
-                    // the entry stays in the page), then the entry, then drop the flag.
-                    self.in_entry[slot].store(true, Ordering::SeqCst);
+                    // "Pending" passes from the byte to the count to the coordinator without a
+                    // gap: count in first, then clear the byte (so a SW_INT_0 the GuC writes
+                    // during the entry stays in the page), then the entry, then count out.
+                    self.in_entry[slot].fetch_add(1, Ordering::SeqCst);
                     core::sync::atomic::fence(Ordering::SeqCst);
                     self.page.write8(unit.sw_int_0_offset(), layout::CLEAR);
                     let _ = migrated(gt);
-                    self.in_entry[slot].store(false, Ordering::SeqCst);
+                    self.in_entry[slot].fetch_sub(1, Ordering::SeqCst);
                     report.sw_int0.insert(gt);
                 }
             }

@@ -358,6 +358,12 @@ impl MemirqPage for Scripted<'_> {
     }
 }
 
+/// The GuC's SW_INT_0 on unit `u`: its vector byte, then its source byte.
+fn sw_int0(page: &MockMemirqPage, u: GucUnit) {
+    page.set_byte(u.sw_int_0_offset(), 0xFF);
+    page.set_byte(u.source_offset(), 0xFF);
+}
+
 /// A page with a GUC2HOST of the primary GuC in it (its vector byte and source byte set).
 fn guc2host_pending() -> (MockMemirqPage, GucUnit) {
     let page = MockMemirqPage::new();
@@ -397,16 +403,14 @@ fn a_sw_int0_written_during_the_entry_is_never_overwritten() {
     let page = MockMemirqPage::new();
     let u = GucUnit::Primary;
     page.set_byte(u.status_offset() + 7, 0xFF);
-    page.set_byte(u.sw_int_0_offset(), 0xFF);
-    page.set_byte(u.source_offset(), 0xFF);
+    sw_int0(&page, u);
     let m = Memirq::new(&page, PAGE_GGTT, GtId(0), None);
     let mut calls = 0;
     let _ = m.handle(|gt| {
         calls += 1;
         assert!(m.sw_int0_pending(gt), "pending inside the entry");
         if calls == 1 {
-            page.set_byte(u.sw_int_0_offset(), 0xFF);
-            page.set_byte(u.source_offset(), 0xFF);
+            sw_int0(&page, u);
         }
         Signal::Queued
     });
@@ -569,4 +573,34 @@ fn take_unit_makes_its_source_clear_visible_before_reading_the_vector() {
         Some(0b10),
         "the second interrupt was lost"
     );
+}
+
+/// Two handlers of one tile at once (the MSI on one CPU, the embedder's poll or a second vector
+/// on another): one that finishes while the other is still in the migration entry, before that
+/// entry reported, must not end "pending" for the GT (the SW_INT_0 byte is clear by then, and
+/// the coordinator has not heard of the migration yet).
+#[test]
+fn a_handler_that_finishes_first_leaves_the_other_ones_entry_pending() {
+    let page = MockMemirqPage::new();
+    let u = GucUnit::Primary;
+    sw_int0(&page, u);
+    let m = Memirq::new(&page, PAGE_GGTT, GtId(0), None);
+    let mut calls = 0;
+    let _ = m.handle(|gt| {
+        calls += 1;
+        if calls == 1 {
+            // The GuC writes again, and another CPU's handler runs all the way through while
+            // this entry has not reported yet.
+            sw_int0(&page, u);
+            let other = m.handle(|_| Signal::AlreadyPending);
+            assert!(other.sw_int0.contains(gt));
+            assert!(
+                m.sw_int0_pending(gt),
+                "a gap: the other handler ended this entry's flag"
+            );
+        }
+        Signal::Queued
+    });
+    assert_eq!(calls, 1);
+    assert!(!m.sw_int0_pending(GtId(0)));
 }
