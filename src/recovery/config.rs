@@ -17,6 +17,11 @@ pub struct RecoveryConfig {
     /// RESFIX_DONE without a marker, skipped when another recovery is imminent). Off by default:
     /// as in Linux 7.0 and later (checked against 7.3), migration without markers is then
     /// unsupported ([`PassOutcome::Unsupported`], counted, never a wedge).
+    ///
+    /// With memirq, "imminent" includes a GT whose SW_INT_0 byte is still set in the page (the
+    /// GuC reported, the handler has not run yet): the pass defers that GT and queues another.
+    /// So a loop that polls the page itself must poll it between passes, not drain the queue
+    /// first: until the handler runs, every pass defers again.
     pub legacy: bool,
     /// The kernel's `needs_shared_vf_gt_wq` (Panther Lake): a tile's media GT does not start its
     /// recovery while the primary GT's recovery is pending (the primary GT restores CCS first).
