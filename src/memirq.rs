@@ -34,9 +34,8 @@
 //! recovery pending the byte itself says "pending". This handler keeps that property and closes
 //! the kernel's window: it counts itself into a per-GT "in the entry" count, clears the byte,
 //! runs the entry, counts itself out (a count, so that two handlers of the tile at once never
-//! end each other's "pending"). [`Memirq::sw_int0_pending`] reads the byte, then the count; the
-//! VF's
-//! [`recovery_pending`](crate::recovery::Vf::recovery_pending) and
+//! end each other's "pending"). [`Memirq::sw_int0_pending`] reads the byte, then the count;
+//! the VF's [`recovery_pending`](crate::recovery::Vf::recovery_pending) and
 //! [`ggtt_valid`](crate::recovery::Vf::ggtt_valid) read that, then the coordinator: no window in
 //! which an observer sees none of them. And a SW_INT_0 the GuC writes while the entry runs (a
 //! second migration) is not overwritten by a late clear: it stays in the page, and the handler

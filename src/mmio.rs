@@ -130,10 +130,10 @@ use crate::device::{Clock, Device, Instant, Reg};
 ///   (Linux `dma_mb`: AArch64 `dmb osh`, RISC-V `fence iorw,iorw`, and on x86 a fence too).
 ///
 /// On x86 the first three are a compiler barrier only (the CPU keeps those orders for uncached
-/// registers and for coherent DMA); any other architecture gets a full `fence(SeqCst)`. (Linux's AArch64
-/// `readl` also makes later instructions depend on the value read, so that a delay loop on the
-/// cycle counter starts after the read; here the clock may be read a few cycles before a
-/// register read completes, which moves no wait by more than that.)
+/// registers and for coherent DMA); any other architecture gets a full `fence(SeqCst)`.
+/// (Linux's AArch64 `readl` also makes later instructions depend on the value read, so that a
+/// delay loop on the cycle counter starts after the read; here the clock may be read a few
+/// cycles before a register read completes, which moves no wait by more than that.)
 mod barrier {
     /// A function that runs `$aarch64` on AArch64, `$riscv` on RISC-V, `$x86` (a compiler
     /// barrier or a fence) on x86 and `fence(SeqCst)` elsewhere.
