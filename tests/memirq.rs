@@ -523,8 +523,7 @@ fn a_source_clear_is_visible_before_the_status_bytes_are_read() {
     let page = StoreBuffered::new(&memory, |o, v| {
         // The migration lands just after the handler found SW_INT_0 clear.
         if o == u.sw_int_0_offset() && v == 0 && !migrated.replace(true) {
-            memory.set_byte(u.sw_int_0_offset(), 0xFF);
-            memory.set_byte(u.source_offset(), 0xFF);
+            sw_int0(&memory, u);
         }
     });
     let m = Memirq::new(&page, PAGE_GGTT, GtId(0), None);
@@ -596,7 +595,7 @@ fn a_handler_that_finishes_first_leaves_the_other_ones_entry_pending() {
             assert!(other.sw_int0.contains(gt));
             assert!(
                 m.sw_int0_pending(gt),
-                "a gap: the other handler ended this entry's flag"
+                "a gap: the other handler counted this entry out"
             );
         }
         Signal::Queued
